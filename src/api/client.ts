@@ -1,0 +1,216 @@
+import { LadingError } from "../errors.js";
+import { Evaluator } from "../engine/evaluator.js";
+import { containerNode, directoryNode, fileNode } from "../engine/ops.js";
+import { hostPlatform, parsePlatform } from "../engine/image-state.js";
+import { Session, type PullPolicy } from "../engine/session.js";
+import type { ProgressListener } from "../engine/events.js";
+import { Store } from "../store/store.js";
+import { defaultStoreDir } from "../store/paths.js";
+import type { ApiContext } from "./context.js";
+import { Container } from "./container.js";
+import { Directory } from "./directory.js";
+import { File } from "./file.js";
+import { CacheVolume, Secret } from "./secret.js";
+import type { HostDirectoryOpts } from "./options.js";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+
+export interface ConnectOpts {
+  /** The store folder. Default: $LADING_HOME, else $XDG_DATA_HOME/lading, else ~/.local/share/lading. */
+  store?: string;
+  /** Clamp file times and set image dates to this (seconds). Default: $SOURCE_DATE_EPOCH, else generated content gets 0. */
+  sourceDateEpoch?: number;
+  /** Layer compression for new layers. Default "Gzip". */
+  compression?: "Gzip" | "Zstd" | "Uncompressed";
+  /** Media types of written images. Default "OCI". */
+  mediaTypes?: "OCI" | "Docker";
+  /** When from() contacts a registry: "missing" (default), "always", "never". */
+  pull?: PullPolicy;
+  /** Ignore cached results (every step runs). */
+  noCache?: boolean;
+  /** Exec backend; default $LADING_RUNTIME, else auto-detected. */
+  runtime?: "runc" | "crun" | "podman";
+  /** Registries reached over plain HTTP / without TLS verification (loopback ones always are). */
+  insecureRegistries?: string[];
+  /** Per-registry CA files. */
+  registryCAs?: Record<string, string>;
+  /** Parallel blob transfers per push/pull. Default 4. */
+  registryConcurrency?: number;
+  /** Receives progress events. */
+  log?: ProgressListener;
+  /** Aborts everything in flight. */
+  signal?: AbortSignal;
+}
+
+const COMPRESSION = { Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as const;
+
+/**
+ * Opens a client on a store. Close it when done (or pass a callback, and
+ * it is closed for you).
+ * @example
+ * await connect(async (client) => {
+ *   await client.container().from("oci:./busybox").withNewFile("/hi", "hi").export("img.tar");
+ * });
+ */
+export async function connect(opts?: ConnectOpts): Promise<Client>;
+export async function connect<T>(fn: (client: Client) => Promise<T>, opts?: ConnectOpts): Promise<T>;
+export async function connect<T>(a?: ConnectOpts | ((client: Client) => Promise<T>), b?: ConnectOpts): Promise<Client | T> {
+  const opts = (typeof a === "function" ? b : a) ?? {};
+  const client = await Client.open(opts);
+  if (typeof a !== "function") return client;
+  try {
+    return await a(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function resolveEpoch(v: number | undefined): number | undefined {
+  if (v !== undefined) {
+    if (!Number.isInteger(v) || v < 0) throw new LadingError("INVALID_ARGUMENT", `sourceDateEpoch must be a non-negative integer, got ${v}`);
+    return v;
+  }
+  const env = process.env.SOURCE_DATE_EPOCH;
+  if (env === undefined || env === "") return undefined;
+  if (!/^\d+$/.test(env)) throw new LadingError("INVALID_ARGUMENT", `SOURCE_DATE_EPOCH must be a whole number of seconds, got "${env}"`);
+  return Number(env);
+}
+
+/** The entry point of the API: makes containers, directories, files, secrets and cache volumes. */
+export class Client {
+  /** @internal */
+  readonly ctx: ApiContext;
+  private constructor(ctx: ApiContext) {
+    this.ctx = ctx;
+  }
+
+  /** @internal */
+  static async open(opts: ConnectOpts): Promise<Client> {
+    for (const k of Object.keys(opts)) {
+      if (!KNOWN_OPTS.has(k)) throw new LadingError("INVALID_ARGUMENT", `unsupported connect option "${k}"`);
+    }
+    if (opts.compression && !(opts.compression in COMPRESSION)) throw new LadingError("INVALID_ARGUMENT", `invalid compression "${opts.compression}": use "Gzip", "Zstd" or "Uncompressed"`);
+    if (opts.pull && !["missing", "always", "never"].includes(opts.pull)) throw new LadingError("INVALID_ARGUMENT", `invalid pull policy "${opts.pull}": use "missing", "always" or "never"`);
+    const runtime = opts.runtime ?? (process.env.LADING_RUNTIME as ConnectOpts["runtime"]);
+    if (runtime && !["runc", "crun", "podman"].includes(runtime)) throw new LadingError("INVALID_ARGUMENT", `invalid runtime "${runtime}": use runc, crun or podman`);
+    const store = await Store.open(opts.store ? resolve(opts.store) : defaultStoreDir());
+    const session = new Session({
+      store,
+      sourceDateEpoch: resolveEpoch(opts.sourceDateEpoch),
+      compression: COMPRESSION[opts.compression ?? "Gzip"],
+      mediaTypes: opts.mediaTypes ?? "OCI",
+      pull: opts.pull ?? "missing",
+      noCache: opts.noCache ?? false,
+      runtime,
+      registry: { insecureRegistries: opts.insecureRegistries, caFiles: opts.registryCAs, concurrency: opts.registryConcurrency },
+      onEvent: opts.log,
+      signal: opts.signal,
+    });
+    return new Client({ session, evaluator: new Evaluator(session) });
+  }
+
+  /** The store folder this client uses. */
+  get storePath(): string {
+    return this.ctx.session.store.root;
+  }
+
+  /**
+   * A new, empty container (scratch) for a platform (default: this machine's).
+   * @example client.container({ platform: "linux/arm64" }).from("alpine")
+   */
+  container(opts: { platform?: string } = {}): Container {
+    const platform = opts.platform ?? hostPlatform();
+    try {
+      parsePlatform(platform);
+    } catch (err) {
+      throw new LadingError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
+    }
+    return new Container(this.ctx, containerNode(undefined, { type: "init", platform }));
+  }
+
+  /** An empty directory. @example client.directory().withNewFile("a.txt", "a") */
+  directory(): Directory {
+    return new Directory(this.ctx, directoryNode(undefined, { type: "empty" }));
+  }
+
+  /** The machine lading runs on. */
+  host(): Host {
+    return new Host(this.ctx);
+  }
+
+  /** The contents of a tar archive (plain, gzip, bzip2 or xz) as a directory. */
+  archive(file: File): Directory {
+    return new Directory(this.ctx, directoryNode(undefined, { type: "archive", file: file.node }));
+  }
+
+  /** A persistent cache volume, kept in the store by name. @example client.cacheVolume("npm") */
+  cacheVolume(key: string): CacheVolume {
+    if (!key) throw new LadingError("INVALID_ARGUMENT", "a cache volume needs a name");
+    return new CacheVolume(key);
+  }
+
+  /** A secret with a plain value. @example client.setSecret("token", process.env.TOKEN!) */
+  setSecret(name: string, value: string): Secret {
+    if (!name) throw new LadingError("INVALID_ARGUMENT", "a secret needs a name");
+    this.ctx.session.secrets.set(name, Buffer.from(value));
+    return new Secret(name);
+  }
+
+  /** A secret read from an environment variable now. */
+  secretFromEnv(name: string, envVar: string): Secret {
+    const v = process.env[envVar];
+    if (v === undefined) throw new LadingError("NOT_FOUND", `secret "${name}": environment variable ${envVar} is not set`);
+    return this.setSecret(name, v);
+  }
+
+  /** A secret read from a file now. */
+  async secretFromFile(name: string, path: string): Promise<Secret> {
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (err) {
+      throw new LadingError("NOT_FOUND", `secret "${name}": cannot read ${path}`, { cause: err });
+    }
+    this.ctx.session.secrets.set(name, data);
+    return new Secret(name);
+  }
+
+  /** Images the store holds by name. */
+  async images(): Promise<Array<{ name: string; digest: string; mediaType: string; size: number }>> {
+    return (await this.ctx.session.store.listNames()).map(({ name, descriptor }) => ({ name, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size }));
+  }
+
+  /** Removes a name from the store (blobs stay until garbage collection). Returns whether it existed. */
+  async removeImage(name: string): Promise<boolean> {
+    const { storeName } = await import("../engine/names.js");
+    const s = this.ctx.session.store;
+    return (await s.untag(name)) || (await s.untag(storeName(name)));
+  }
+
+  /** Frees the session's temporary files. */
+  async close(): Promise<void> {
+    await this.ctx.session.close();
+  }
+}
+
+const KNOWN_OPTS = new Set(["store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal"]);
+
+/** Files and directories of the machine lading runs on. */
+export class Host {
+  private readonly ctx: ApiContext;
+  /** @internal */
+  constructor(ctx: ApiContext) {
+    this.ctx = ctx;
+  }
+  /**
+   * A host directory, read when first needed.
+   * @example client.host().directory(".", { exclude: ["node_modules", "*.log"] })
+   */
+  directory(path: string, opts: HostDirectoryOpts = {}): Directory {
+    return new Directory(this.ctx, directoryNode(undefined, { type: "host", path: resolve(path), exclude: opts.exclude ?? [], include: opts.include ?? [] }));
+  }
+  /** A host file. @example client.host().file("./package.json") */
+  file(path: string): File {
+    return new File(this.ctx, fileNode({ type: "host", path: resolve(path) }));
+  }
+}

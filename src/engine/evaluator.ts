@@ -1,0 +1,355 @@
+/**
+ * Evaluates op graphs against the store. Each node is evaluated at most
+ * once per evaluator (memo by node), and each keyed piece of work at most
+ * once at a time (memo by cache key), so identical sub-graphs are computed
+ * once; independent inputs are evaluated concurrently.
+ */
+import { posix } from "node:path";
+import { LadingError } from "../errors.js";
+import { sha256, type Digest } from "../oci/digest.js";
+import { canonicalJson } from "../oci/json.js";
+import type { LayerRef } from "../oci/types.js";
+import type { ContainerNode, ContainerOp, DirectoryNode, FileNode, MountSpec } from "./ops.js";
+import type { Session } from "./session.js";
+import { applyConfigEdit, parsePlatform, type ImageState } from "./image-state.js";
+import { EMPTY_TREE, cleanRelPath, makeTree, overlayTree, subTree, withoutPath, type Tree, type TreeEntry } from "./tree.js";
+import { loadImage, resolveImage } from "./steps/from.js";
+import { readHostDirectory } from "./sources/host.js";
+import { runStep } from "./steps/step.js";
+import { writeFileStep, writeDirectoryStep, writeNewFileStep, writeRemoveStep } from "./steps/file-ops.js";
+import { execStep } from "./steps/exec.js";
+import { readContainerPath, readContainerFile } from "./steps/rootfs.js";
+import { readArchiveAsTree } from "./sources/archive.js";
+import { filterTree } from "./filter.js";
+import { hostFileEntry } from "./sources/host-file.js";
+
+export type FileValue = TreeEntry & { name: string };
+
+export class Evaluator {
+  readonly session: Session;
+  private readonly containers = new WeakMap<ContainerNode, Promise<ImageState>>();
+  private readonly directories = new WeakMap<DirectoryNode, Promise<Tree>>();
+  private readonly files = new WeakMap<FileNode, Promise<FileValue>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
+  constructor(session: Session) {
+    this.session = session;
+  }
+
+  /** Runs `fn` once per key while it is in flight (and remembers its result for this evaluator). */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.inflight.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = fn();
+      this.inflight.set(key, p);
+      p.catch(() => this.inflight.delete(key));
+    }
+    return p;
+  }
+
+  container(node: ContainerNode): Promise<ImageState> {
+    let p = this.containers.get(node);
+    if (!p) {
+      p = this.evalContainer(node);
+      this.containers.set(node, p);
+    }
+    return p;
+  }
+
+  directory(node: DirectoryNode): Promise<Tree> {
+    let p = this.directories.get(node);
+    if (!p) {
+      p = this.evalDirectory(node);
+      this.directories.set(node, p);
+    }
+    return p;
+  }
+
+  file(node: FileNode): Promise<FileValue> {
+    let p = this.files.get(node);
+    if (!p) {
+      p = this.evalFile(node);
+      this.files.set(node, p);
+    }
+    return p;
+  }
+
+  /** A content key for a mount, so that exec cache keys change when mounted content does. */
+  private async mountKey(m: MountSpec): Promise<unknown> {
+    switch (m.type) {
+      case "cache":
+        return { ...m, source: m.source ? (await this.directory(m.source)).key : undefined };
+      case "directory":
+        return { ...m, dir: (await this.directory(m.dir)).key };
+      case "file":
+        return { ...m, file: (await this.file(m.file)).contentDigest };
+      default:
+        return m;
+    }
+  }
+
+  private async evalContainer(node: ContainerNode): Promise<ImageState> {
+    const op = node.op;
+    if (op.type === "init") {
+      const platform = parsePlatformOrThrow(op.platform);
+      return {
+        key: sha256(canonicalJson({ op: "scratch", platform })),
+        platform,
+        config: {},
+        layers: [],
+        history: [],
+        annotations: {},
+        mounts: [],
+        secretEnv: [],
+      };
+    }
+    if (!node.parent) throw new LadingError("INTERNAL", `op ${op.type} has no parent container`);
+    const parentP = this.container(node.parent);
+    const description = node.description ?? describe(op);
+    switch (op.type) {
+      case "from": {
+        const parent = await parentP;
+        if (op.address === "scratch") return { ...parent, key: sha256(canonicalJson({ op: "scratch", platform: parent.platform })), layers: [], config: {}, history: [] };
+        const resolved = await this.once(`from:${op.address}:${parent.key}`, () =>
+          runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true }, () => resolveImage(this.session, op.address, parent.platform)),
+        );
+        return this.stateFromImage(parent, resolved.manifest, resolved.name);
+      }
+      case "import": {
+        const parent = await parentP;
+        const f = await this.file(op.file);
+        if (!f.content || f.content.kind !== "host") throw new LadingError("UNSUPPORTED", "import() takes a host file (client.host().file(path))");
+        const { importArchive } = await import("../oci/image-import.js");
+        const md = await importArchive(this.session.store, f.content.path, op.tag, parent.platform);
+        return this.stateFromImage(parent, md, f.content.path);
+      }
+      case "config": {
+        const parent = await parentP;
+        let edit = op.edit;
+        if (edit.field === "workdir" && !edit.path.startsWith("/")) edit = { ...edit, path: posix.join(parent.config.WorkingDir || "/", edit.path) };
+        return { ...parent, key: childKey(parent.key, op), config: applyConfigEdit(parent.config, edit), history: [...parent.history, emptyHistory(this.session, description)] };
+      }
+      case "annotation": {
+        const parent = await parentP;
+        const annotations = { ...parent.annotations };
+        if (op.value === undefined) delete annotations[op.name];
+        else annotations[op.name] = op.value;
+        return { ...parent, key: childKey(parent.key, op), annotations };
+      }
+      case "mount": {
+        const parent = await parentP;
+        const key = childKey(parent.key, { ...op, mount: await this.mountKey(op.mount) });
+        const target = posix.resolve("/", parent.config.WorkingDir || "/", op.target);
+        return { ...parent, key, mounts: [...parent.mounts.filter((m) => m.target !== target), { target, mount: op.mount }] };
+      }
+      case "unmount": {
+        const parent = await parentP;
+        const target = posix.resolve("/", parent.config.WorkingDir || "/", op.target);
+        return { ...parent, key: childKey(parent.key, op), mounts: parent.mounts.filter((m) => m.target !== target) };
+      }
+      case "secretEnv": {
+        const parent = await parentP;
+        const rest = parent.secretEnv.filter((s) => s.name !== op.name);
+        return { ...parent, key: childKey(parent.key, op), secretEnv: op.secret ? [...rest, { name: op.name, secret: op.secret }] : rest };
+      }
+      case "newFile": {
+        const parent = await parentP;
+        const key = childKey(parent.key, op);
+        const layer = await this.once(key, () => writeNewFileStep(this.session, parent, op, key, description));
+        return this.withLayer(parent, key, layer, description);
+      }
+      case "execOutput": {
+        const parent = await parentP;
+        if (!parent.lastExec) throw new LadingError("INTERNAL", "redirect without a command");
+        const key = childKey(parent.key, op);
+        const newFile = { type: "newFile" as const, path: op.path, contents: parent.lastExec[op.stream], permissions: 0o644 };
+        const layer = await this.once(key, () => writeNewFileStep(this.session, parent, newFile, key, description));
+        return this.withLayer(parent, key, layer, description);
+      }
+      case "file": {
+        const [parent, file] = await Promise.all([parentP, this.file(op.file)]);
+        const key = childKey(parent.key, { ...op, file: [file.contentDigest, file.mode, file.name] });
+        const layer = await this.once(key, () => writeFileStep(this.session, parent, op, file, key, description));
+        return this.withLayer(parent, key, layer, description);
+      }
+      case "directory": {
+        const [parent, tree] = await Promise.all([parentP, this.directory(op.dir)]);
+        const key = childKey(parent.key, { ...op, dir: tree.key });
+        const layer = await this.once(key, () => writeDirectoryStep(this.session, parent, op, tree, key, description));
+        return this.withLayer(parent, key, layer, description);
+      }
+      case "remove": {
+        const parent = await parentP;
+        const key = childKey(parent.key, op);
+        const layer = await this.once(key, () => writeRemoveStep(this.session, parent, op, key, description));
+        return this.withLayer(parent, key, layer, description);
+      }
+      case "rootfs": {
+        const [parent, tree] = await Promise.all([parentP, this.directory(op.dir)]);
+        const key = childKey(parent.key, { op: "rootfs", dir: tree.key });
+        const base = { ...parent, layers: [], history: [] };
+        const layer = await this.once(key, () => writeDirectoryStep(this.session, base, { type: "directory", path: "/", dir: op.dir, exclude: [], include: [] }, tree, key, description));
+        return this.withLayer(base, key, layer, description);
+      }
+      case "exec": {
+        const parent = await parentP;
+        const key = childKey(parent.key, op);
+        const outcome = await this.once(key, () => execStep(this, parent, op.exec, key, description));
+        const layers = outcome.layer ? [...parent.layers, outcome.layer] : parent.layers;
+        const history = [...parent.history, { ...historyEntry(this.session, description), ...(outcome.layer ? {} : { empty_layer: true }) }];
+        return { ...parent, key, layers, history, lastExec: { exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr, metrics: outcome.metrics } };
+      }
+    }
+  }
+
+  private async stateFromImage(parent: ImageState, manifest: { digest: Digest; mediaType: string; size: number }, name: string): Promise<ImageState> {
+    const img = await loadImage(this.session, manifest as never);
+    const platform = { os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) };
+    return {
+      key: sha256(canonicalJson({ op: "from", manifest: manifest.digest })),
+      platform,
+      created: img.config.created,
+      config: img.config.config ?? {},
+      layers: img.layers,
+      history: img.config.history ?? [],
+      annotations: {},
+      mounts: parent.mounts,
+      secretEnv: parent.secretEnv,
+      base: { name, digest: manifest.digest },
+    };
+  }
+
+  private withLayer(parent: ImageState, key: Digest, layer: LayerRef, description: string): ImageState {
+    return { ...parent, key, layers: [...parent.layers, layer], history: [...parent.history, historyEntry(this.session, description)], lastExec: parent.lastExec };
+  }
+
+  private async evalDirectory(node: DirectoryNode): Promise<Tree> {
+    const op = node.op;
+    const parentP = node.parent ? this.directory(node.parent) : Promise.resolve(EMPTY_TREE);
+    switch (op.type) {
+      case "empty":
+        return EMPTY_TREE;
+      case "host":
+        return this.once(`host:${op.path}:${canonicalJson([op.exclude, op.include])}`, () => readHostDirectory(op.path, { exclude: op.exclude, include: op.include }));
+      case "containerPath": {
+        const state = await this.container(op.container);
+        return readContainerPath(this, state, op.path);
+      }
+      case "archive": {
+        const f = await this.file(op.file);
+        return readArchiveAsTree(this.session, f);
+      }
+      case "sub": {
+        const parent = await parentP;
+        const p = cleanRelPath(op.path);
+        if (p !== "" && !parent.entries.some((e) => e.path === p && e.type === "directory")) {
+          throw new LadingError("NOT_FOUND", `directory ${op.path} not found`);
+        }
+        return makeTree(subTree(parent, p));
+      }
+      case "newFile": {
+        const parent = await parentP;
+        const data = Buffer.from(op.contents);
+        const e: TreeEntry = { path: "", type: "file", mode: op.permissions, uid: 0, gid: 0, size: data.length, content: { kind: "bytes", data }, contentDigest: sha256(data) };
+        return makeTree(overlayTree(parent.entries, [e], op.path));
+      }
+      case "newDirectory": {
+        const parent = await parentP;
+        const e: TreeEntry = { path: "", type: "directory", mode: op.permissions, uid: 0, gid: 0 };
+        return makeTree(overlayTree(parent.entries, [e], op.path));
+      }
+      case "file": {
+        const [parent, f] = await Promise.all([parentP, this.file(op.file)]);
+        const e: TreeEntry = { ...f, path: "", mode: op.permissions ?? f.mode };
+        return makeTree(overlayTree(parent.entries, [e], op.path));
+      }
+      case "directory": {
+        const [parent, src] = await Promise.all([parentP, this.directory(op.dir)]);
+        const add = filterTree(src.entries, op.exclude, op.include);
+        const root: TreeEntry = { path: "", type: "directory", mode: 0o755, uid: 0, gid: 0 };
+        return makeTree(overlayTree(parent.entries, [root, ...add], op.path));
+      }
+      case "without": {
+        const parent = await parentP;
+        return makeTree(withoutPath(parent.entries, op.path));
+      }
+    }
+  }
+
+  private async evalFile(node: FileNode): Promise<FileValue> {
+    const s = node.source;
+    switch (s.type) {
+      case "host":
+        return hostFileEntry(s.path);
+      case "newFile": {
+        const data = Buffer.from(s.contents);
+        return { name: s.name, path: "", type: "file", mode: s.permissions, uid: 0, gid: 0, size: data.length, content: { kind: "bytes", data }, contentDigest: sha256(data) };
+      }
+      case "dirPath": {
+        const tree = await this.directory(s.dir);
+        const p = cleanRelPath(s.path);
+        const e = tree.entries.find((x) => x.path === p);
+        if (!e) throw new LadingError("NOT_FOUND", `file ${s.path} not found`);
+        if (e.type !== "file") throw new LadingError("INVALID_ARGUMENT", `${s.path} is a ${e.type}, not a file`);
+        return { ...e, name: posix.basename(p) };
+      }
+      case "containerPath": {
+        const state = await this.container(s.container);
+        return readContainerFile(this, state, s.path);
+      }
+      case "tarball": {
+        const { exportContainer } = await import("./export.js");
+        const dir = await this.session.tempDir("tarball");
+        const out = posix.join(dir, "image.tar");
+        await exportContainer(this, s.container, out, { mediaTypes: s.mediaTypes, forcedCompression: s.forcedCompression, platformVariants: s.platformVariants });
+        return { ...(await hostFileEntry(out)), name: "image.tar" };
+      }
+    }
+  }
+}
+
+function parsePlatformOrThrow(p: string) {
+  try {
+    return parsePlatform(p);
+  } catch (err) {
+    throw new LadingError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
+  }
+}
+
+export function childKey(parent: Digest, op: unknown): Digest {
+  return sha256(canonicalJson({ parent, op }));
+}
+
+function createdAt(session: Session): string {
+  return new Date((session.config.sourceDateEpoch ?? 0) * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
+function historyEntry(session: Session, createdBy: string) {
+  return { created: createdAt(session), created_by: createdBy };
+}
+
+function emptyHistory(session: Session, createdBy: string) {
+  return { ...historyEntry(session, createdBy), empty_layer: true };
+}
+
+/** A default step name when the caller gave none. */
+export function describe(op: ContainerOp): string {
+  switch (op.type) {
+    case "from":
+      return `FROM ${op.address}`;
+    case "exec":
+      return `withExec ${op.exec.args.join(" ")}`;
+    case "newFile":
+      return `withNewFile ${op.path}`;
+    case "file":
+      return `withFile ${op.path}`;
+    case "directory":
+      return `withDirectory ${op.path}`;
+    case "remove":
+      return `without${op.what === "file" ? "File" : "Directory"} ${op.path}`;
+    case "config":
+      return `config ${op.edit.field}`;
+    default:
+      return op.type;
+  }
+}

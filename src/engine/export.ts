@@ -1,0 +1,42 @@
+/** Export and publish: finalize one image (or an index of platform variants) and write it out. */
+import { LadingError } from "../errors.js";
+import { writeImageArchive } from "../oci/archive-export.js";
+import { MediaType } from "../oci/mediatypes.js";
+import type { Descriptor, ImageIndex } from "../oci/types.js";
+import type { ContainerNode } from "./ops.js";
+import type { Evaluator } from "./evaluator.js";
+import { finalizeImage, type FinalizeOptions } from "./finalize.js";
+
+export interface ImageOutputOptions extends FinalizeOptions {
+  /** Other platforms' builds of the same image: with them, an index is written. */
+  platformVariants?: ContainerNode[];
+}
+
+/** The stored root descriptor (a manifest, or an index over platform variants) of a container. */
+export async function finalizeRoot(ev: Evaluator, node: ContainerNode, opts: ImageOutputOptions = {}): Promise<Descriptor> {
+  const nodes = [node, ...(opts.platformVariants ?? [])];
+  const states = await Promise.all(nodes.map((n) => ev.container(n)));
+  const built = [];
+  for (const s of states) built.push(await finalizeImage(ev.session, s, opts));
+  if (built.length === 1) return built[0]!.manifest;
+  const seen = new Set<string>();
+  for (const b of built) {
+    const p = `${b.manifest.platform?.os}/${b.manifest.platform?.architecture}/${b.manifest.platform?.variant ?? ""}`;
+    if (seen.has(p)) throw new LadingError("INVALID_ARGUMENT", `two platform variants are both for ${p.replace(/\/$/, "")}`);
+    seen.add(p);
+  }
+  const docker = (opts.mediaTypes ?? ev.session.config.mediaTypes) === "Docker";
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: docker ? MediaType.dockerManifestList : MediaType.ociIndex,
+    manifests: built.map((b) => ({ mediaType: b.manifest.mediaType, digest: b.manifest.digest, size: b.manifest.size, platform: b.manifest.platform })),
+  };
+  const info = await ev.session.store.putJson(index);
+  return { mediaType: index.mediaType!, digest: info.digest, size: info.size };
+}
+
+export async function exportContainer(ev: Evaluator, node: ContainerNode, path: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
+  const root = await finalizeRoot(ev, node, opts);
+  await writeImageArchive(ev.session.store, root, path, { refName: opts.tag, signal: ev.session.config.signal });
+  return root;
+}

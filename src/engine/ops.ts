@@ -1,0 +1,115 @@
+/**
+ * The op graph: plain, serialisable records of what a value is made of.
+ * api/ builds them (each call appends one op), engine/ evaluates them.
+ * Nodes are immutable and shared: a node's identity is its content.
+ */
+import type { HealthConfig } from "../oci/types.js";
+
+export type ExpectSpec = "SUCCESS" | "FAILURE" | "ANY" | number[];
+export type CacheSharingMode = "SHARED" | "PRIVATE" | "LOCKED";
+
+/** A secret is referenced by name in ops (and so in cache keys); its value lives only in the session. */
+export interface SecretRef {
+  name: string;
+}
+
+export type ConfigEdit =
+  | { field: "env"; name: string; value?: string } // value undefined: remove
+  | { field: "workdir"; path: string }
+  | { field: "user"; user: string }
+  | { field: "entrypoint"; args: string[] | null; keepDefaultArgs: boolean }
+  | { field: "cmd"; args: string[] | null }
+  | { field: "label"; name: string; value?: string }
+  | { field: "expose"; port: string; remove?: boolean }
+  | { field: "volume"; path: string }
+  | { field: "stopSignal"; signal: string }
+  | { field: "healthcheck"; healthcheck: HealthConfig | null }
+  | { field: "shell"; args: string[] }
+  | { field: "onBuild"; trigger: string };
+
+export type MountSpec =
+  | { type: "cache"; volume: string; sharing: CacheSharingMode; source?: DirectoryNode; owner?: string }
+  | { type: "directory"; dir: DirectoryNode; owner?: string; readOnly?: boolean }
+  | { type: "file"; file: FileNode; owner?: string }
+  | { type: "temp" }
+  | { type: "secret"; secret: SecretRef; mode: number; owner?: string };
+
+export interface ExecSpec {
+  args: string[];
+  expect: ExpectSpec;
+  stdin?: string;
+  useEntrypoint: boolean;
+  insecureRootCapabilities: boolean;
+  noInit: boolean;
+  network: "host" | "none";
+  redirectStdout?: string;
+  redirectStderr?: string;
+  /** A nonce that makes the cache key unique (noCache). */
+  cacheBuster?: string;
+}
+
+export type ContainerOp =
+  | { type: "init"; platform: string }
+  | { type: "from"; address: string }
+  | { type: "import"; file: FileNode; tag?: string }
+  | { type: "config"; edit: ConfigEdit }
+  | { type: "annotation"; name: string; value?: string }
+  | { type: "newFile"; path: string; contents: string; permissions: number; owner?: string }
+  /** The last exec's stdout or stderr written as a file (withExec's redirectStdout/redirectStderr). */
+  | { type: "execOutput"; path: string; stream: "stdout" | "stderr" }
+  | { type: "file"; path: string; file: FileNode; permissions?: number; owner?: string }
+  | { type: "directory"; path: string; dir: DirectoryNode; exclude: string[]; include: string[]; owner?: string; permissions?: number }
+  | { type: "remove"; path: string; what: "file" | "directory" }
+  | { type: "exec"; exec: ExecSpec }
+  | { type: "mount"; target: string; mount: MountSpec }
+  | { type: "unmount"; target: string }
+  | { type: "secretEnv"; name: string; secret?: SecretRef }
+  | { type: "rootfs"; dir: DirectoryNode };
+
+export interface ContainerNode {
+  readonly kind: "container";
+  readonly parent?: ContainerNode;
+  readonly op: ContainerOp;
+  /** Shown in progress and written as history `created_by`. */
+  readonly description?: string;
+}
+
+export type DirectoryOp =
+  | { type: "empty" }
+  | { type: "host"; path: string; exclude: string[]; include: string[] }
+  | { type: "containerPath"; container: ContainerNode; path: string }
+  | { type: "archive"; file: FileNode }
+  | { type: "sub"; path: string }
+  | { type: "newFile"; path: string; contents: string; permissions: number }
+  | { type: "newDirectory"; path: string; permissions: number }
+  | { type: "file"; path: string; file: FileNode; permissions?: number }
+  | { type: "directory"; path: string; dir: DirectoryNode; exclude: string[]; include: string[] }
+  | { type: "without"; path: string };
+
+export interface DirectoryNode {
+  readonly kind: "directory";
+  readonly parent?: DirectoryNode;
+  readonly op: DirectoryOp;
+}
+
+export type FileSource =
+  | { type: "host"; path: string }
+  | { type: "dirPath"; dir: DirectoryNode; path: string }
+  | { type: "containerPath"; container: ContainerNode; path: string }
+  | { type: "newFile"; name: string; contents: string; permissions: number }
+  | { type: "tarball"; container: ContainerNode; mediaTypes?: "OCI" | "Docker"; forcedCompression?: "Gzip" | "Zstd" | "Uncompressed"; platformVariants?: ContainerNode[] };
+
+export interface FileNode {
+  readonly kind: "file";
+  readonly source: FileSource;
+}
+
+export function containerNode(parent: ContainerNode | undefined, op: ContainerOp, description?: string): ContainerNode {
+  return Object.freeze({ kind: "container", parent, op, description });
+}
+export function directoryNode(parent: DirectoryNode | undefined, op: DirectoryOp): DirectoryNode {
+  return Object.freeze({ kind: "directory", parent, op });
+}
+export function fileNode(source: FileSource): FileNode {
+  return Object.freeze({ kind: "file", source });
+}

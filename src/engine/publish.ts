@@ -1,0 +1,20 @@
+import type { ContainerNode } from "./ops.js";
+import type { Evaluator } from "./evaluator.js";
+import { finalizeRoot, type ImageOutputOptions } from "./export.js";
+import { runStep } from "./steps/step.js";
+
+/** Pushes the image (or index of platform variants) to `address`; returns `address@sha256:…` like Dagger. */
+export async function publishContainer(ev: Evaluator, node: ContainerNode, address: string, opts: ImageOutputOptions = {}): Promise<string> {
+  const { parseReference, formatReference } = await import("../registry/reference.js");
+  const { RegistryClient } = await import("../registry/client.js");
+  const ref = parseReference(address);
+  const root = await finalizeRoot(ev, node, opts);
+  const session = ev.session;
+  const client = new RegistryClient({ ...session.config.registry, auth: session.registryAuth });
+  try {
+    const digest = await runStep(session, { id: `push:${address}`, name: `push ${formatReference(ref)}` }, () => client.push(session.store, root, ref, { signal: session.config.signal }), false);
+    return `${formatReference({ ...ref, digest: undefined })}@${digest}`;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Store } from "../store/store.js";
+import type { ProgressEvent, ProgressListener } from "./events.js";
+
+export type PullPolicy = "missing" | "always" | "never";
+
+export interface RegistrySettings {
+  insecureRegistries?: string[];
+  caFiles?: Record<string, string>;
+  auth?: Array<{ registry: string; username: string; secret: string }>;
+  concurrency?: number;
+}
+
+/** Everything an evaluation needs besides the op graph, resolved once (see api/client.ts for defaults). */
+export interface SessionConfig {
+  readonly store: Store;
+  readonly sourceDateEpoch?: number;
+  readonly compression: "gzip" | "zstd" | "none";
+  readonly mediaTypes: "OCI" | "Docker";
+  readonly pull: PullPolicy;
+  readonly noCache: boolean;
+  readonly runtime?: "runc" | "crun" | "podman";
+  readonly registry: RegistrySettings;
+  readonly onEvent?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One client's working state: settings, secret values (never in ops or
+ * keys), registry credentials, and temp space freed on close.
+ */
+export class Session {
+  readonly config: SessionConfig;
+  readonly secrets = new Map<string, Buffer>();
+  readonly registryAuth: Array<{ registry: string; username: string; secret: string }>;
+  private tempRoot?: Promise<string>;
+
+  constructor(config: SessionConfig) {
+    this.config = config;
+    this.registryAuth = [...(config.registry.auth ?? [])];
+  }
+
+  get store(): Store {
+    return this.config.store;
+  }
+
+  emit(e: ProgressEvent): void {
+    try {
+      this.config.onEvent?.(e);
+    } catch {
+      // A listener's failure must not break a build.
+    }
+  }
+
+  debug(message: string): void {
+    this.emit({ type: "debug", message });
+  }
+
+  /** A fresh temp dir inside the store's temp space (swept if this process dies). */
+  async tempDir(prefix: string): Promise<string> {
+    this.tempRoot ??= (async () => {
+      const p = this.store.tempPath("session");
+      await (await import("node:fs/promises")).mkdir(p, { recursive: true });
+      return p;
+    })();
+    return mkdtemp(join(await this.tempRoot, prefix + "-"));
+  }
+
+  async close(): Promise<void> {
+    if (this.tempRoot) {
+      const p = await this.tempRoot.catch(() => undefined);
+      this.tempRoot = undefined;
+      if (p) await rm(p, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * withExec: runs a command on the container's root filesystem through
+ * exec/, turns its changes into one layer, and applies `expect`. Results
+ * within `expect` (non-zero ones too) are cached; failures never are.
+ * Secret values never reach the cache key, the cached record, progress or
+ * errors: they are scrubbed from output like Dagger does.
+ */
+import { mkdir } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { ExecError, LadingError } from "../../errors.js";
+import { hexOf, sha256, type Digest } from "../../oci/digest.js";
+import type { LayerRef } from "../../oci/types.js";
+import type { ExecSpec, ExpectSpec } from "../ops.js";
+import type { ImageState, ExecOutcome } from "../image-state.js";
+import type { Evaluator } from "../evaluator.js";
+import { resolveOwner } from "../owner.js";
+import { materializeTree } from "../materialize.js";
+import { runStep } from "./step.js";
+
+export interface ExecStepResult extends ExecOutcome {
+  layer?: LayerRef;
+}
+
+export function expectAllows(expect: ExpectSpec, code: number): boolean {
+  if (Array.isArray(expect)) return expect.includes(code);
+  if (expect === "SUCCESS") return code === 0;
+  if (expect === "FAILURE") return code >= 1 && code <= 128;
+  return code >= 0 && code <= 128;
+}
+
+export async function execStep(ev: Evaluator, state: ImageState, exec: ExecSpec, key: Digest, name: string): Promise<ExecStepResult> {
+  const session = ev.session;
+  const store = session.store;
+  const secrets = collectSecretValues(ev, state);
+  const scrub = (s: string) => secrets.reduce((acc, v) => (v.length >= 1 ? acc.split(v).join("***") : acc), s);
+  if (!session.config.noCache && !exec.cacheBuster) {
+    const hit = await store.getCached<ExecStepResult>(key);
+    if (hit && (!hit.layer || (await store.hasBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
+      session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
+      return hit;
+    }
+  }
+  let args = exec.args;
+  if (exec.useEntrypoint && state.config.Entrypoint?.length) args = [...state.config.Entrypoint, ...args];
+  if (args.length === 0) throw new LadingError("INVALID_ARGUMENT", `${name}: no command given (withExec needs at least one argument)`);
+
+  const result = await runStep(session, { id: key, name }, async () => {
+    const { runExec } = await import("../../exec/run.js");
+    const mounts = await buildMounts(ev, state);
+    const secretEnv: Record<string, string> = {};
+    for (const s of state.secretEnv) secretEnv[s.name] = secretValue(ev, s.secret.name).toString("utf8");
+    const r = await runExec({
+      store,
+      layers: [...state.layers],
+      args,
+      env: [...(state.config.Env ?? [])],
+      secretEnv,
+      cwd: state.config.WorkingDir || "/",
+      user: state.config.User ?? "",
+      stdin: exec.stdin,
+      mounts,
+      network: exec.network,
+      insecureRootCapabilities: exec.insecureRootCapabilities,
+      noInit: exec.noInit,
+      runtime: session.config.runtime,
+      layer: { compression: session.config.compression, mediaTypes: session.config.mediaTypes, sourceDateEpoch: session.config.sourceDateEpoch },
+      signal: session.config.signal,
+      onOutput: (stream, chunk) => session.emit({ type: "log", id: key, stream, text: scrub(chunk.toString("utf8")) }),
+      debug: (m) => session.debug(m),
+    });
+    const out: ExecStepResult = { exitCode: r.exitCode, stdout: scrub(r.stdout), stderr: scrub(r.stderr), metrics: r.metrics as unknown as Record<string, unknown>, ...(r.layer ? { layer: r.layer } : {}) };
+    if (!expectAllows(exec.expect, r.exitCode)) throw new ExecError(args.map(scrub), r.exitCode, out.stdout, out.stderr, name);
+    session.emit({ type: "step", id: key, name, status: "running", metrics: out.metrics });
+    return out;
+  });
+  if (!exec.cacheBuster) await store.putCached(key, result);
+  return result;
+}
+
+function secretValue(ev: Evaluator, name: string): Buffer {
+  const v = ev.session.secrets.get(name);
+  if (!v) throw new LadingError("NOT_FOUND", `secret "${name}" has no value in this session (set it with client.setSecret)`);
+  return v;
+}
+
+function collectSecretValues(ev: Evaluator, state: ImageState): string[] {
+  const names = new Set<string>([...state.secretEnv.map((s) => s.secret.name), ...state.mounts.flatMap((m) => (m.mount.type === "secret" ? [m.mount.secret.name] : []))]);
+  return [...names].map((n) => ev.session.secrets.get(n)?.toString("utf8") ?? "").filter((v) => v.length > 0);
+}
+
+async function buildMounts(ev: Evaluator, state: ImageState) {
+  const session = ev.session;
+  const mounts: import("../../exec/run.js").ExecMount[] = [];
+  for (const { target, mount } of state.mounts) {
+    switch (mount.type) {
+      case "cache": {
+        const base = await session.store.stateDir("volumes");
+        const dir = join(base, hexOf(sha256(mount.volume)));
+        const ids = mount.owner ? await resolveOwner(session.store, state.layers, mount.owner) : undefined;
+        await mkdir(dir, { recursive: true });
+        if (mount.source) {
+          const tree = await ev.directory(mount.source);
+          await materializeTree(tree, dir, { onlyIfEmpty: true });
+        }
+        mounts.push({ type: "cache", target, dir, sharing: mount.sharing, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) });
+        break;
+      }
+      case "directory": {
+        const tree = await ev.directory(mount.dir);
+        const dir = await session.tempDir("mount");
+        await materializeTree(tree, dir, {});
+        mounts.push({ type: "bind", target, source: dir, readOnly: !!mount.readOnly });
+        break;
+      }
+      case "file": {
+        const f = await ev.file(mount.file);
+        const dir = await session.tempDir("mount");
+        const p = join(dir, posix.basename(target) || "file");
+        await materializeTree({ key: f.contentDigest ?? sha256(""), entries: [{ ...f, path: posix.basename(p) }] }, dir, {});
+        mounts.push({ type: "bind", target, source: p, readOnly: false });
+        break;
+      }
+      case "temp":
+        mounts.push({ type: "tmpfs", target });
+        break;
+      case "secret": {
+        const ids = mount.owner ? await resolveOwner(session.store, state.layers, mount.owner) : { uid: 0, gid: 0 };
+        mounts.push({ type: "secret", target, data: secretValue(ev, mount.secret.name), mode: mount.mode, uid: ids.uid, gid: ids.gid });
+        break;
+      }
+    }
+  }
+  return mounts;
+}
+

@@ -1,0 +1,81 @@
+/**
+ * File steps write one new layer straight from their sources: no root
+ * filesystem, no runtime. Parent directories of the destination are not
+ * written (extractors create missing ones as 0755), so an existing
+ * directory's owner and mode in lower layers stay as they were, as with
+ * docker's COPY; the destination directory itself is written only when an
+ * owner is asked for.
+ */
+import { posix } from "node:path";
+import type { Digest } from "../../oci/digest.js";
+import { whiteoutEntry, type LayerEntry } from "../../oci/layer-entry.js";
+import { writeLayer } from "../../oci/layer-writer.js";
+import type { LayerRef } from "../../oci/types.js";
+import type { ContainerOp } from "../ops.js";
+import type { ImageState } from "../image-state.js";
+import type { Session } from "../session.js";
+import { resolveOwner } from "../owner.js";
+import { cleanRelPath, treeToLayerEntries, type Tree, type TreeEntry } from "../tree.js";
+import { filterTree } from "../filter.js";
+import { cachedLayerStep } from "./step.js";
+import { LadingError } from "../../errors.js";
+
+type Op<T extends ContainerOp["type"]> = Extract<ContainerOp, { type: T }>;
+
+function layerOptions(session: Session) {
+  return {
+    compression: session.config.compression,
+    mediaTypes: session.config.mediaTypes,
+    sourceDateEpoch: session.config.sourceDateEpoch,
+    signal: session.config.signal,
+  };
+}
+
+async function ownerOf(session: Session, state: ImageState, owner: string | undefined) {
+  return owner ? resolveOwner(session.store, state.layers, owner) : undefined;
+}
+
+/** Resolves a destination path against the working directory, as docker does for relative COPY targets. */
+export function absTarget(state: ImageState, path: string): string {
+  return posix.resolve("/", state.config.WorkingDir || "/", path);
+}
+
+export function writeNewFileStep(session: Session, state: ImageState, op: Op<"newFile">, key: Digest, name: string): Promise<LayerRef> {
+  return cachedLayerStep(session, key, name, async () => {
+    const ids = await ownerOf(session, state, op.owner);
+    const data = Buffer.from(op.contents);
+    const path = cleanRelPath(absTarget(state, op.path));
+    if (!path) throw new LadingError("INVALID_ARGUMENT", `withNewFile: "${op.path}" is not a file path`);
+    const entry: LayerEntry = { path, type: "file", mode: op.permissions, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, size: data.length, open: () => (async function* () { yield data; })() as never };
+    return writeLayer(session.store, [entry], layerOptions(session));
+  });
+}
+
+export function writeFileStep(session: Session, state: ImageState, op: Op<"file">, file: TreeEntry & { name: string }, key: Digest, name: string): Promise<LayerRef> {
+  return cachedLayerStep(session, key, name, async () => {
+    const ids = await ownerOf(session, state, op.owner);
+    const path = cleanRelPath(absTarget(state, op.path));
+    if (!path) throw new LadingError("INVALID_ARGUMENT", `withFile: "${op.path}" is not a file path`);
+    const entries = treeToLayerEntries([{ ...file, path: "" }], path, { uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, permissions: op.permissions });
+    return writeLayer(session.store, entries, layerOptions(session));
+  });
+}
+
+export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"directory">, tree: Tree, key: Digest, name: string): Promise<LayerRef> {
+  return cachedLayerStep(session, key, name, async () => {
+    const ids = await ownerOf(session, state, op.owner);
+    const dest = cleanRelPath(absTarget(state, op.path));
+    const entries = filterTree(tree.entries, op.exclude, op.include);
+    const withRoot: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }, ...entries] : entries;
+    const layerEntries = treeToLayerEntries(withRoot, dest, { uid: ids?.uid ?? (tree.entries.length ? undefined : 0), gid: ids?.gid, permissions: op.permissions }).filter((e) => e.path !== "");
+    return writeLayer(session.store, layerEntries, layerOptions(session));
+  });
+}
+
+export function writeRemoveStep(session: Session, state: ImageState, op: Op<"remove">, key: Digest, name: string): Promise<LayerRef> {
+  return cachedLayerStep(session, key, name, async () => {
+    const path = cleanRelPath(absTarget(state, op.path));
+    if (!path) throw new LadingError("INVALID_ARGUMENT", `cannot remove the root directory`);
+    return writeLayer(session.store, [whiteoutEntry(path)], layerOptions(session));
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Resolves the address given to `from()` to an image manifest in the store.
+ * Local transports first (`oci:`, `oci-archive:`, `docker-archive:`), then
+ * names already in the store (so a `-t` name is used with no lookup), then
+ * registries.
+ */
+import { LadingError } from "../../errors.js";
+import { importArchive, importLayoutDir } from "../../oci/image-import.js";
+import { isIndexType } from "../../oci/mediatypes.js";
+import { pickManifest } from "../../oci/platform-match.js";
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, LayerRef, Platform } from "../../oci/types.js";
+import type { Session } from "../session.js";
+import { storeName } from "../names.js";
+
+export interface ResolvedImage {
+  manifest: Descriptor;
+  /** The name recorded as the base image (org.opencontainers.image.base.name). */
+  name: string;
+}
+
+export async function resolveImage(session: Session, address: string, platform: Platform): Promise<ResolvedImage> {
+  const store = session.store;
+  const local = /^(oci|oci-archive|docker-archive):(.+)$/.exec(address);
+  if (local) {
+    const [, transport, rest] = local as unknown as [string, string, string];
+    const colon = rest.indexOf(":");
+    const path = colon < 0 ? rest : rest.slice(0, colon);
+    const tag = colon < 0 ? undefined : rest.slice(colon + 1) || undefined;
+    const manifest = transport === "oci" ? await importLayoutDir(store, path, tag, platform) : await importArchive(store, path, tag, platform);
+    return { manifest, name: address };
+  }
+  for (const name of new Set([address, storeName(address)])) {
+    const d = await store.resolveName(name);
+    if (d) return { manifest: await manifestFor(session, d, platform, name), name };
+  }
+  const { pullImage } = await import("./pull.js");
+  return pullImage(session, address, platform);
+}
+
+/** Walks an index down to the platform's manifest (all in the store). */
+export async function manifestFor(session: Session, d: Descriptor, platform: Platform, where: string): Promise<Descriptor> {
+  let cur = d;
+  for (let depth = 0; isIndexType(cur.mediaType) && depth < 4; depth++) {
+    const idx = await session.store.readJson<ImageIndex>(cur.digest);
+    cur = pickManifest(idx.manifests, platform, where);
+  }
+  return cur;
+}
+
+export interface LoadedImage {
+  manifest: ImageManifest;
+  config: ImageConfig;
+  layers: LayerRef[];
+}
+
+/** Reads a stored manifest and its config; pairs layers with their diff_ids. */
+export async function loadImage(session: Session, manifest: Descriptor): Promise<LoadedImage> {
+  const m = await session.store.readJson<ImageManifest>(manifest.digest);
+  if (!m.config || !Array.isArray(m.layers)) throw new LadingError("INVALID_IMAGE", `manifest ${manifest.digest} is not an image manifest`);
+  const config = await session.store.readJson<ImageConfig>(m.config.digest);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== m.layers.length) {
+    throw new LadingError("INVALID_IMAGE", `image ${manifest.digest}: its config lists ${diffIds.length} diff_ids for ${m.layers.length} layers`);
+  }
+  return { manifest: m, config, layers: m.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i]! })) };
+}

@@ -1,0 +1,119 @@
+/**
+ * Reading files back out of a container: its layers are unpacked once into
+ * a root filesystem kept in the store by chain id (shared by every reader),
+ * then paths are resolved inside it with chroot semantics.
+ */
+import { lstat, mkdir, readlink, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { LadingError } from "../../errors.js";
+import { chainIds, hexOf } from "../../oci/digest.js";
+import { extractLayerBlob } from "../../oci/extract.js";
+import type { LayerRef } from "../../oci/types.js";
+import type { Session } from "../session.js";
+import type { ImageState } from "../image-state.js";
+import { EMPTY_TREE, makeTree, type Tree } from "../tree.js";
+import { readHostDirectory } from "../sources/host.js";
+import { hostFileEntry } from "../sources/host-file.js";
+import type { Evaluator, FileValue } from "../evaluator.js";
+
+const isRoot = process.getuid?.() === 0;
+
+/** The unpacked root filesystem of `layers` (created on first use; later calls reuse it). */
+export async function materializeRootfs(session: Session, layers: readonly LayerRef[]): Promise<string> {
+  const dir = await session.store.stateDir("rootfs");
+  if (layers.length === 0) {
+    const empty = join(dir, "empty");
+    await mkdir(empty, { recursive: true });
+    return empty;
+  }
+  const top = chainIds(layers.map((l) => l.diffId)).at(-1)!;
+  const target = join(dir, hexOf(top));
+  if (await isDir(target)) return target;
+  const tmp = session.store.tempPath("rootfs");
+  await mkdir(tmp, { recursive: true });
+  try {
+    for (const layer of layers) await extractLayerBlob(session.store, layer, tmp, { applyWhiteouts: true, chown: isRoot });
+    await writeFile(join(dir, hexOf(top) + ".complete"), "");
+    await rename(tmp, target).catch(async (err: NodeJS.ErrnoException) => {
+      // Another process unpacked the same layers first: theirs is as good as ours.
+      if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+      await rm(tmp, { recursive: true, force: true });
+    });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return target;
+}
+
+/** Resolves `path` inside `root` as if `root` were `/`, following symlinks without ever leaving it. */
+export async function resolveInRoot(root: string, path: string, followLast = true): Promise<string> {
+  const parts = posix.normalize("/" + path).split("/").filter(Boolean);
+  let cur: string[] = [];
+  for (let i = 0, hops = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part === "..") {
+      cur.pop();
+      continue;
+    }
+    const candidate = join(root, ...cur, part);
+    const last = i === parts.length - 1;
+    let s;
+    try {
+      s = await lstat(candidate);
+    } catch {
+      cur.push(part);
+      continue;
+    }
+    if (s.isSymbolicLink() && (!last || followLast)) {
+      if (++hops > 40) throw new LadingError("INVALID_ARGUMENT", `too many levels of symbolic links in ${path}`);
+      const target = await readlink(candidate);
+      const rest = parts.slice(i + 1);
+      const next = target.startsWith("/") ? posix.normalize(target).split("/").filter(Boolean) : [...cur, ...target.split("/").filter(Boolean)];
+      parts.splice(0, parts.length, ...next, ...rest);
+      cur = [];
+      i = -1;
+      continue;
+    }
+    cur.push(part);
+  }
+  return join(root, ...cur);
+}
+
+export async function readContainerPath(ev: Evaluator, state: ImageState, path: string): Promise<Tree> {
+  const abs = posix.resolve("/", state.config.WorkingDir || "/", path);
+  if (state.layers.length === 0) {
+    if (abs === "/") return EMPTY_TREE;
+    throw new LadingError("NOT_FOUND", `directory ${path} not found in the container (it has no layers)`);
+  }
+  const root = await ev.once(`rootfs:${state.key}`, () => materializeRootfs(ev.session, state.layers));
+  const p = await resolveInRoot(root, abs);
+  if (!(await isDir(p))) throw new LadingError("NOT_FOUND", `directory ${path} not found in the container`);
+  const tree = await readHostDirectory(p, { owners: isRoot ? "keep" : "reset" });
+  return makeTree([...tree.entries]);
+}
+
+export async function readContainerFile(ev: Evaluator, state: ImageState, path: string): Promise<FileValue> {
+  const abs = posix.resolve("/", state.config.WorkingDir || "/", path);
+  const root = await ev.once(`rootfs:${state.key}`, () => materializeRootfs(ev.session, state.layers));
+  const p = await resolveInRoot(root, abs);
+  try {
+    await stat(p);
+  } catch {
+    throw new LadingError("NOT_FOUND", `file ${path} not found in the container`);
+  }
+  const f = await hostFileEntry(p);
+  if (isRoot) {
+    const s = await lstat(p);
+    return { ...f, uid: s.uid, gid: s.gid };
+  }
+  return f;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Brings images from local sources into the store: an OCI layout
+ * directory (`oci:DIR[:TAG]`), an OCI or docker-save tar archive
+ * (`oci-archive:FILE[:TAG]`, `import(file)`). Every blob is verified
+ * against its name while it is copied; nothing unverified is stored.
+ */
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createGunzip } from "node:zlib";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import tar from "tar-stream";
+import { LadingError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import { assertDigest, isDigest, type Digest } from "./digest.js";
+import { MediaType, isIndexType, isManifestType } from "./mediatypes.js";
+import { pickManifest } from "./platform-match.js";
+import { REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from "./types.js";
+
+/** Reads blobs from wherever an image comes from. */
+interface BlobSource {
+  readonly where: string;
+  index(): Promise<ImageIndex>;
+  /** Copies a blob into the store, verified. */
+  copy(store: Store, d: Descriptor): Promise<void>;
+}
+
+/** Imports the image `tag` (or the only one) of the OCI layout at `dir`; returns its manifest descriptor as stored. */
+export async function importLayoutDir(store: Store, dir: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+  const abs = resolve(dir);
+  const same = resolve(store.root) === abs;
+  const src: BlobSource = {
+    where: `oci:${abs}`,
+    async index() {
+      try {
+        return JSON.parse(await readFile(join(abs, "index.json"), "utf8")) as ImageIndex;
+      } catch (err) {
+        throw new LadingError("NOT_FOUND", `${abs} is not an OCI image layout (no readable index.json)`, { cause: err });
+      }
+    },
+    async copy(s, d) {
+      if (same || (await s.hasBlob(d.digest, d.size))) return;
+      const p = join(abs, "blobs", "sha256", d.digest.slice(7));
+      try {
+        await stat(p);
+      } catch (err) {
+        throw new LadingError("INVALID_IMAGE", `${abs}: blob ${d.digest} is referenced but missing`, { cause: err });
+      }
+      await s.putBlob(createReadStream(p), { digest: d.digest, size: d.size });
+    },
+  };
+  return importFrom(store, src, tag, platform);
+}
+
+/**
+ * Imports from a tar archive of an OCI layout (also gzip-compressed), or a
+ * `docker save` archive. All blobs in the archive are streamed into the
+ * store in one pass, each verified against its file name.
+ */
+export async function importArchive(store: Store, file: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+  const abs = resolve(file);
+  const texts = new Map<string, Buffer>();
+  const otherFiles = new Map<string, Digest>();
+  const extract = tar.extract();
+  const done = (async () => {
+    for await (const entry of extract) {
+      const name = entry.header.name.replace(/^\.\//, "").replace(/^\/+/, "");
+      const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
+      if (entry.header.type !== "file") {
+        entry.resume();
+        continue;
+      }
+      if (m) {
+        await store.putBlob(entry as unknown as Readable, { digest: `sha256:${m[1]}` as Digest, size: entry.header.size });
+      } else if (name === "index.json" || name === "manifest.json" || name === "oci-layout") {
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        texts.set(name, Buffer.concat(chunks));
+      } else if (name.endsWith(".json") || name.endsWith(".tar") || name.endsWith("layer.tar") || /\.tar(\.gz)?$/.test(name) || /^[a-f0-9]{64}(\/layer\.tar|\.json)?$/.test(name)) {
+        // docker-save layouts name layers and configs by path; store them and remember which path is which blob.
+        const info = await store.putBlob(entry as unknown as Readable);
+        otherFiles.set(name, info.digest);
+      } else {
+        entry.resume();
+      }
+    }
+  })();
+  try {
+    const head = Buffer.alloc(2);
+    const fh = await import("node:fs/promises").then((f) => f.open(abs, "r"));
+    try {
+      await fh.read(head, 0, 2, 0);
+    } finally {
+      await fh.close();
+    }
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    const input = gz ? createReadStream(abs).pipe(createGunzip()) : createReadStream(abs);
+    await Promise.all([pipeline(input, extract), done]);
+  } catch (err) {
+    if (err instanceof LadingError) throw err;
+    throw new LadingError("INVALID_IMAGE", `reading image archive ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  const indexBytes = texts.get("index.json");
+  if (indexBytes) {
+    const src: BlobSource = {
+      where: `oci-archive:${abs}`,
+      async index() {
+        return parseJson<ImageIndex>(indexBytes, `${abs}: index.json`);
+      },
+      async copy(s, d) {
+        if (!(await s.hasBlob(d.digest, d.size))) throw new LadingError("INVALID_IMAGE", `${abs}: blob ${d.digest} is referenced but not in the archive`);
+      },
+    };
+    return importFrom(store, src, tag, platform);
+  }
+  const dockerManifest = texts.get("manifest.json");
+  if (dockerManifest) return importDockerSave(store, abs, parseJson(dockerManifest, `${abs}: manifest.json`), otherFiles, tag);
+  throw new LadingError("INVALID_IMAGE", `${abs} is neither an OCI archive (no index.json) nor a docker-save archive (no manifest.json)`);
+}
+
+async function importFrom(store: Store, src: BlobSource, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+  const index = await src.index();
+  if (!Array.isArray(index.manifests)) throw new LadingError("INVALID_IMAGE", `${src.where}: index.json has no manifests list`);
+  let candidates = index.manifests;
+  if (tag !== undefined) {
+    candidates = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
+    if (candidates.length === 0) {
+      const names = index.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter(Boolean);
+      throw new LadingError("NOT_FOUND", `${src.where} has no image named "${tag}" (names: ${names.join(", ") || "none"})`);
+    }
+  } else if (candidates.length === 0) {
+    throw new LadingError("NOT_FOUND", `${src.where} holds no image`);
+  }
+  let chosen = candidates.length === 1 ? candidates[0]! : pickManifest(candidates, platform, src.where);
+  // Walk nested indexes down to one image manifest for the platform.
+  for (let depth = 0; isIndexType(chosen.mediaType) && depth < 4; depth++) {
+    await src.copy(store, chosen);
+    const nested = parseJson<ImageIndex>(await store.readBlob(chosen.digest), `${src.where}: index ${chosen.digest}`);
+    chosen = pickManifest(nested.manifests, platform, `${src.where} (index ${chosen.digest})`);
+  }
+  if (!isManifestType(chosen.mediaType)) throw new LadingError("INVALID_IMAGE", `${src.where}: unsupported manifest type ${chosen.mediaType}`);
+  assertDigest(chosen.digest, "manifest digest");
+  await src.copy(store, chosen);
+  const manifest = parseJson<ImageManifest>(await store.readBlob(chosen.digest), `${src.where}: manifest ${chosen.digest}`);
+  for (const d of [manifest.config, ...manifest.layers]) {
+    if (!d || !isDigest(d.digest)) throw new LadingError("INVALID_IMAGE", `${src.where}: manifest ${chosen.digest} has an invalid descriptor`);
+    await src.copy(store, d);
+  }
+  return { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size, ...(chosen.platform ? { platform: chosen.platform } : {}) };
+}
+
+interface DockerSaveEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+async function importDockerSave(store: Store, file: string, entries: DockerSaveEntry[], files: Map<string, Digest>, tag: string | undefined): Promise<Descriptor> {
+  const entry = tag === undefined ? entries[0] : entries.find((e) => (e.RepoTags ?? []).some((t) => t === tag || t.endsWith("/" + tag) || t.split(":").pop() === tag));
+  if (!entry) throw new LadingError("NOT_FOUND", `${file}: no image${tag ? ` tagged "${tag}"` : ""} in manifest.json`);
+  const blobOf = (p: string): Digest => {
+    const clean = p.replace(/^\.\//, "");
+    const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(clean);
+    const d = m ? (`sha256:${m[1]}` as Digest) : files.get(clean);
+    if (!d) throw new LadingError("INVALID_IMAGE", `${file}: manifest.json names ${p}, which is not in the archive`);
+    return d;
+  };
+  const cfgDigest = blobOf(entry.Config);
+  const cfgBytes = await store.readBlob(cfgDigest);
+  const cfg = parseJson<ImageConfig>(cfgBytes, `${file}: ${entry.Config}`);
+  const layers: Descriptor[] = [];
+  for (const l of entry.Layers) {
+    const d = blobOf(l);
+    const head = await readHead(store, d);
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    layers.push({ mediaType: gz ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: d, size: (await store.blobSize(d))! });
+  }
+  if ((cfg.rootfs?.diff_ids ?? []).length !== layers.length) throw new LadingError("INVALID_IMAGE", `${file}: config lists ${cfg.rootfs?.diff_ids?.length ?? 0} diff_ids for ${layers.length} layers`);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: cfgDigest, size: cfgBytes.length },
+    layers,
+  };
+  const m = await store.putJson(manifest);
+  return { mediaType: MediaType.ociManifest, digest: m.digest, size: m.size, platform: { os: cfg.os, architecture: cfg.architecture, ...(cfg.variant ? { variant: cfg.variant } : {}) } };
+}
+
+async function readHead(store: Store, d: Digest): Promise<Buffer> {
+  const rs = store.openBlob(d);
+  for await (const chunk of rs) {
+    rs.destroy();
+    return chunk as Buffer;
+  }
+  return Buffer.alloc(0);
+}
+
+function parseJson<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString("utf8")) as T;
+  } catch (err) {
+    throw new LadingError("INVALID_IMAGE", `${what} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
