@@ -12,3 +12,5 @@ export type { ProgressEvent, StepEvent, LogEvent, ProgressListener } from "./eng
 export type { PullPolicy } from "./engine/session.js";
 export { LadingError, ExecError, RegistryError, ContainerfileError, type LadingErrorCode } from "./errors.js";
 export type { Platform, Descriptor, ImageManifest, ImageIndex, ImageConfig, RuntimeConfig, HealthConfig } from "./oci/types.js";
+export { buildContainerfile, type ContainerfileBuildOptions } from "./frontends/containerfile/index.js";
+export { login, logout } from "./registry/login.js";

@@ -175,6 +175,15 @@ export class Client {
     return new Secret(name);
   }
 
+  /**
+   * Reads an image's manifest and config as they are (no rewrite): a store name, `oci:…`, `oci-archive:…` or a registry reference.
+   * @example const { manifest, config } = await client.inspectImage("oci-archive:img.tar")
+   */
+  async inspectImage(address: string, opts: { platform?: string } = {}): Promise<import("../engine/inspect.js").ImageInspection> {
+    const { inspectImage } = await import("../engine/inspect.js");
+    return inspectImage(this.ctx.session, address, opts.platform ?? hostPlatform());
+  }
+
   /** Images the store holds by name. */
   async images(): Promise<Array<{ name: string; digest: string; mediaType: string; size: number }>> {
     return (await this.ctx.session.store.listNames()).map(({ name, descriptor }) => ({ name, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size }));

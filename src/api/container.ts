@@ -345,6 +345,16 @@ export class Container {
     return resolve(path);
   }
 
+  /**
+   * Writes the image into an OCI image layout folder (created if missing; other images there stay), named `tag`.
+   * @example await c.exportLayout("./layout", { tag: "latest" })
+   */
+  async exportLayout(dir: string, opts: ContainerExportOpts = {}): Promise<string> {
+    const { exportLayout } = await import("../engine/export.js");
+    const root = await exportLayout(this.ctx.evaluator, this.node, dir, { mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, tag: opts.tag, platformVariants: opts.platformVariants?.map((c) => c.node) });
+    return root.digest;
+  }
+
   /** The image as an OCI tarball File (lazy). */
   asTarball(opts: ContainerAsTarballOpts = {}): File {
     return new File(this.ctx, fileNode({ type: "tarball", container: this.node, mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, platformVariants: opts.platformVariants?.map((c) => c.node) }));

@@ -25,6 +25,9 @@ import { hostFileEntry } from "./sources/host-file.js";
 
 export type FileValue = TreeEntry & { name: string };
 
+/** Ops that leave the image itself as it was read (mounts and secrets exist only while commands run). */
+const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv"]);
+
 export class Evaluator {
   readonly session: Session;
   private readonly containers = new WeakMap<ContainerNode, Promise<ImageState>>();
@@ -50,7 +53,7 @@ export class Evaluator {
   container(node: ContainerNode): Promise<ImageState> {
     let p = this.containers.get(node);
     if (!p) {
-      p = this.evalContainer(node);
+      p = this.evalContainer(node).then((s) => (s.pristine && !KEEPS_PRISTINE.has(node.op.type) ? { ...s, pristine: undefined } : s));
       this.containers.set(node, p);
     }
     return p;
@@ -216,6 +219,7 @@ export class Evaluator {
       mounts: parent.mounts,
       secretEnv: parent.secretEnv,
       base: { name, digest: manifest.digest },
+      pristine: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, platform },
     };
   }
 

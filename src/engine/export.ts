@@ -40,3 +40,21 @@ export async function exportContainer(ev: Evaluator, node: ContainerNode, path: 
   await writeImageArchive(ev.session.store, root, path, { refName: opts.tag, signal: ev.session.config.signal });
   return root;
 }
+
+/** Writes the image into an OCI image layout folder (created if missing), named `tag` there. */
+export async function exportLayout(ev: Evaluator, node: ContainerNode, dir: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
+  const { Store } = await import("../store/store.js");
+  const { collectBlobs } = await import("../oci/archive-export.js");
+  const root = await finalizeRoot(ev, node, opts);
+  const target = await Store.open(dir);
+  const src = ev.session.store;
+  if (target.root !== src.root) {
+    const { blobs } = await collectBlobs(src, root);
+    for (const b of blobs) {
+      if (!(await target.hasBlob(b.digest, b.size))) await target.putBlob(src.openBlob(b.digest), { digest: b.digest, size: b.size });
+    }
+  }
+  if (opts.tag) await target.tag(opts.tag, root);
+  else await target.tag(root.digest, root);
+  return root;
+}

@@ -19,6 +19,11 @@ export interface FinalizeOptions {
 
 export async function finalizeImage(session: Session, state: ImageState, opts: FinalizeOptions = {}): Promise<BuiltImage> {
   const flavour = opts.mediaTypes ?? session.config.mediaTypes;
+  if (state.pristine && !opts.forcedCompression && !opts.annotations && (!opts.mediaTypes || isFlavour(state.pristine.mediaType, opts.mediaTypes))) {
+    const manifestBytes = await session.store.readBlob(state.pristine.digest);
+    const m = JSON.parse(manifestBytes.toString("utf8")) as { config: BuiltImage["config"] };
+    return { manifest: state.pristine, manifestBytes, config: m.config };
+  }
   const want = opts.forcedCompression ? ({ Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as const)[opts.forcedCompression] : undefined;
   if (flavour === "Docker" && want === "zstd") throw new LadingError("INVALID_ARGUMENT", "docker media types have no zstd layer type; use mediaTypes: \"OCI\" for zstd");
   const layers: LayerRef[] = [];
@@ -65,4 +70,8 @@ async function recompress(session: Session, layer: LayerRef, to: "gzip" | "zstd"
   const out: LayerRef = { diffId: layer.diffId, descriptor: { mediaType: layerMediaType(to, "OCI"), digest: info.digest, size: info.size } };
   await session.store.putCached(key, { layer: out });
   return out;
+}
+
+function isFlavour(manifestType: string, flavour: "OCI" | "Docker"): boolean {
+  return flavour === "Docker" ? manifestType.includes("docker") : !manifestType.includes("docker");
 }

@@ -25,6 +25,8 @@ export interface ImageState {
   readonly mounts: ReadonlyArray<{ target: string; mount: MountSpec }>;
   readonly secretEnv: ReadonlyArray<{ name: string; secret: SecretRef }>;
   readonly lastExec?: ExecOutcome;
+  /** Set while the state is exactly an image read from a source: finalizing it gives back that manifest, byte for byte. */
+  readonly pristine?: import("../oci/types.js").Descriptor;
   /** The image this one was built FROM, for org.opencontainers.image.base.* annotations. */
   readonly base?: { name: string; digest: Digest };
 }

@@ -1,0 +1,20 @@
+import { connect, type Client, type ProgressListener } from "../index.js";
+import type { CliIO } from "./io.js";
+
+export interface CommonOpts {
+  store?: string;
+  insecureRegistry?: string[];
+  runtime?: string;
+}
+
+export function openClient(opts: CommonOpts & { noCache?: boolean; pull?: string }, io: CliIO, log?: ProgressListener): Promise<Client> {
+  return connect({
+    store: opts.store,
+    noCache: opts.noCache,
+    pull: opts.pull as "missing" | "always" | "never" | undefined,
+    insecureRegistries: opts.insecureRegistry?.length ? opts.insecureRegistry : undefined,
+    runtime: opts.runtime as "runc" | "crun" | "podman" | undefined,
+    log,
+    signal: io.signal,
+  });
+}

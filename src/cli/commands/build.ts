@@ -1,0 +1,71 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { buildContainerfile, type Container, type Secret } from "../../index.js";
+import { openClient, type CommonOpts } from "../client.js";
+import { keyValues, UsageError, type CliIO } from "../io.js";
+import { parseOutput } from "../output-spec.js";
+import { createProgress, type ProgressMode } from "../progress.js";
+
+export interface BuildOptions extends CommonOpts {
+  file?: string;
+  tag: string[];
+  buildArg: string[];
+  target?: string;
+  platform?: string;
+  label: string[];
+  annotation: string[];
+  output: string[];
+  secret: string[];
+  cache: boolean; // commander's --no-cache
+  pull: "always" | "missing" | "never";
+  push?: boolean;
+  lock: "auto" | "frozen" | "update" | "off";
+  progress: ProgressMode;
+}
+
+export async function build(context: string, opts: BuildOptions, io: CliIO): Promise<void> {
+  const ctx = resolve(context);
+  if (!existsSync(ctx)) throw new UsageError(`build context ${ctx} does not exist`);
+  const file = opts.file ? resolve(opts.file) : ["Containerfile", "Dockerfile"].map((f) => join(ctx, f)).find((f) => existsSync(f));
+  if (!file) throw new UsageError(`no Containerfile or Dockerfile in ${ctx}; pass -f FILE`);
+  if (opts.push && opts.tag.length === 0) throw new UsageError("--push needs at least one -t REF to push to");
+  const outputs = opts.output.map(parseOutput);
+  const buildArgs = keyValues(opts.buildArg, "--build-arg");
+  const labels = keyValues(opts.label, "--label");
+  const annotations = keyValues(opts.annotation, "--annotation");
+  const progress = await createProgress(opts.progress, io.stderr, io.env.LADING_DEBUG === "1");
+  const client = await openClient({ ...opts, noCache: !opts.cache }, io, progress.listener);
+  try {
+    const secrets: Record<string, Secret> = {};
+    for (const spec of opts.secret) {
+      const f = keyValues(spec.split(","), "--secret");
+      if (!f.id) throw new UsageError(`--secret ${spec}: id= is required`);
+      if (f.src) secrets[f.id] = await client.secretFromFile(f.id, f.src);
+      else if (f.env) secrets[f.id] = client.secretFromEnv(f.id, f.env);
+      else secrets[f.id] = client.secretFromEnv(f.id, f.id);
+    }
+    let image: Container = await buildContainerfile(client, {
+      file,
+      context: ctx,
+      buildArgs,
+      target: opts.target,
+      platform: opts.platform,
+      labels,
+      secrets,
+      noCache: !opts.cache,
+    });
+    for (const [k, v] of Object.entries(annotations)) image = image.withAnnotation(k, v);
+    const digest = await image.digest();
+    for (const out of outputs) {
+      if (out.type === "oci-layout") await image.exportLayout(out.dest, { tag: out.name ?? opts.tag[0] ?? "latest" });
+      else await image.export(out.dest, { mediaTypes: out.type === "docker" ? "Docker" : "OCI", tag: opts.tag[0] });
+    }
+    for (const t of opts.tag) await image.tag(t);
+    if (opts.push) for (const t of opts.tag) io.stderr.write(`pushed ${await image.publish(t)}\n`);
+    progress.stop();
+    io.stdout.write(digest + "\n");
+  } finally {
+    progress.stop();
+    await client.close();
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The `lading` command. Only this file calls process.exit; commands are
+ * loaded on demand so `lading --version` stays fast.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { createRequire } from "node:module";
+import { UsageError, collect, type CliIO } from "./io.js";
+
+const require = createRequire(import.meta.url);
+const { version } = require("../../../package.json") as { version: string };
+
+const controller = new AbortController();
+const io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+let interrupted = 0;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    interrupted++;
+    controller.abort(new Error(`interrupted by ${sig}`));
+    // A second signal means "now": cleanup already had its chance.
+    if (interrupted > 1) process.exit(130);
+  });
+}
+
+const storeOption = () => new Option("--store <dir>", "store folder (default: $LADING_HOME or ~/.local/share/lading)");
+const progressOption = () => new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json", "quiet"]).default("auto");
+
+const program = new Command("lading")
+  .description("Build, export and push OCI images: rootless, daemonless.")
+  .version(version, "-v, --version")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+
+program
+  .command("build")
+  .description("Build an image from a Containerfile (or Dockerfile)")
+  .argument("[context]", "build context directory", ".")
+  .option("-f, --file <path>", "Containerfile to build (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)")
+  .option("-t, --tag <ref>", "name the result (repeatable): in the store, the tarball and for --push", collect, [])
+  .option("--build-arg <k=v>", "set a build argument (repeatable)", collect, [])
+  .option("--target <stage>", "build this stage")
+  .option("--platform <os/arch>", "target platform")
+  .option("--label <k=v>", "add a label (repeatable)", collect, [])
+  .option("--annotation <k=v>", "add a manifest annotation (repeatable)", collect, [])
+  .option("-o, --output <dest>", "img.tar, type=oci|docker,dest=FILE, or type=oci-layout,dest=DIR[,name=TAG] (repeatable)", collect, [])
+  .option("--secret <spec>", "id=ID,src=FILE or id=ID,env=VAR, for RUN --mount=type=secret (repeatable)", collect, [])
+  .option("--no-cache", "run every step, ignoring cached results")
+  .addOption(new Option("--pull <policy>", "when to contact registries for FROM images").choices(["always", "missing", "never"]).default("missing"))
+  .option("--push", "push the result to every -t reference")
+  .addOption(new Option("--lock <mode>", "lading.lock handling").choices(["auto", "frozen", "update", "off"]).default("auto"))
+  .option("--runtime <name>", "runc, crun or podman")
+  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(progressOption())
+  .addOption(storeOption())
+  .addHelpText("after", "\nExamples:\n  lading build -t myapp:1.0 -o myapp.tar .\n  lading build -f Containerfile --build-arg VERSION=2 --target runtime -o type=docker,dest=img.tar .")
+  .action(async (context: string, opts) => (await import("./commands/build.js")).build(context, opts, io));
+
+program
+  .command("inspect")
+  .description("Show an image's manifest, config, layers and annotations")
+  .argument("<source>", "a store name, oci:DIR[:TAG], oci-archive:FILE[:TAG], or a registry reference")
+  .option("--raw", "print the manifest exactly as stored")
+  .option("--config", "print the image config exactly as stored")
+  .option("--platform <os/arch>", "platform to pick from an index")
+  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(storeOption())
+  .action(async (source: string, opts) => (await import("./commands/inspect.js")).inspect(source, opts, io));
+
+program
+  .command("images")
+  .description("List the images the store holds by name")
+  .option("--json", "one JSON object per line")
+  .addOption(storeOption())
+  .action(async (opts) => (await import("./commands/images.js")).images(opts, io));
+
+program
+  .command("rmi")
+  .description("Remove image names from the store (blobs are freed by prune)")
+  .argument("<names...>")
+  .addOption(storeOption())
+  .action(async (names: string[], opts) => (await import("./commands/images.js")).rmi(names, opts, io));
+
+program
+  .command("pull")
+  .description("Pull an image into the store (and optionally write it out)")
+  .argument("<ref>", "registry reference")
+  .option("-o, --output <dest>", "also write it: img.tar, type=oci|docker,dest=FILE, type=oci-layout,dest=DIR")
+  .option("--platform <os/arch>", "platform to pick from an index")
+  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(progressOption())
+  .addOption(storeOption())
+  .action(async (ref: string, opts) => (await import("./commands/transfer.js")).pull(ref, opts, io));
+
+program
+  .command("push")
+  .description("Push an image to a registry")
+  .argument("<source>", "a store name, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+  .argument("[ref]", "destination reference (default: SOURCE when it is a registry name)")
+  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(new Option("--format <type>", "media types to push").choices(["oci", "docker"]))
+  .addOption(progressOption())
+  .addOption(storeOption())
+  .action(async (source: string, ref: string | undefined, opts) => (await import("./commands/transfer.js")).push(source, ref, opts, io));
+
+program
+  .command("login")
+  .description("Store credentials for a registry (like docker login)")
+  .argument("<registry>")
+  .option("-u, --username <user>")
+  .option("-p, --password <password>", "prefer --password-stdin")
+  .option("--password-stdin", "read the password from standard input")
+  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .action(async (registry: string, opts) => (await import("./commands/login.js")).login(registry, opts, io));
+
+program
+  .command("logout")
+  .description("Remove stored credentials for a registry")
+  .argument("<registry>")
+  .action(async (registry: string) => (await import("./commands/login.js")).logout(registry, io));
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+    return 2; // commander already printed the message
+  }
+  if (controller.signal.aborted) {
+    io.stderr.write("lading: interrupted\n");
+    return 130;
+  }
+  if (err instanceof UsageError) {
+    io.stderr.write(`lading: ${err.message}\n`);
+    return 2;
+  }
+  const e = err as Error & { code?: string };
+  io.stderr.write(`lading: ${e?.message ?? String(err)}\n`);
+  if (process.env.LADING_DEBUG === "1" && e?.stack) io.stderr.write(e.stack + "\n");
+  if (e?.code === "INVALID_ARGUMENT") return 2;
+  return 1;
+}
+
+process.exit(await main());

@@ -1,0 +1,93 @@
+/**
+ * Renders progress events on stderr: live lines on a TTY (log-update),
+ * one line per finished step in plain mode, JSON lines for tools.
+ * Secrets never reach here: the engine scrubs output before emitting it.
+ */
+import type { ProgressEvent, StepEvent } from "../index.js";
+
+export type ProgressMode = "auto" | "tty" | "plain" | "json" | "quiet";
+
+export interface ProgressRenderer {
+  listener: (e: ProgressEvent) => void;
+  stop(): void;
+}
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+export async function createProgress(mode: ProgressMode, stderr: NodeJS.WritableStream & { isTTY?: boolean }, debug: boolean): Promise<ProgressRenderer> {
+  const resolved = mode === "auto" ? (stderr.isTTY ? "tty" : "plain") : mode;
+  if (resolved === "quiet") return { listener: () => {}, stop: () => {} };
+  if (resolved === "json") {
+    return {
+      listener: (e) => {
+        if (e.type === "debug" && !debug) return;
+        stderr.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + "\n");
+      },
+      stop: () => {},
+    };
+  }
+  if (resolved === "plain") {
+    return {
+      listener: (e) => {
+        if (e.type === "debug") {
+          if (debug) stderr.write(`debug: ${e.message}\n`);
+        } else if (e.type === "log") {
+          for (const line of e.text.split("\n")) if (line) stderr.write(`  │ ${line}\n`);
+        } else if (e.status === "running" && !e.metrics) stderr.write(`=> ${e.name}\n`);
+        else if (e.status !== "running") stderr.write(`${stepLine(e, "")}\n`);
+      },
+      stop: () => {},
+    };
+  }
+  const { createLogUpdate } = await import("log-update");
+  const render = createLogUpdate(stderr as NodeJS.WriteStream);
+  const steps = new Map<string, StepEvent & { start: number }>();
+  let frame = 0;
+  const draw = () => {
+    const lines: string[] = [];
+    for (const s of steps.values()) {
+      if (s.status === "running") lines.push(`${SPINNER[frame % SPINNER.length]} ${s.name} ${((performance.now() - s.start) / 1000).toFixed(1)}s`);
+    }
+    render(lines.join("\n"));
+  };
+  const timer = setInterval(() => {
+    frame++;
+    draw();
+  }, 100);
+  timer.unref();
+  return {
+    listener: (e) => {
+      if (e.type === "debug") {
+        if (debug) {
+          render.clear();
+          stderr.write(`debug: ${e.message}\n`);
+        }
+        return;
+      }
+      if (e.type === "log") return;
+      const prev = steps.get(e.id);
+      if (e.status === "running") {
+        steps.set(e.id, { ...e, metrics: e.metrics ?? prev?.metrics, start: prev?.start ?? performance.now() });
+      } else {
+        steps.delete(e.id);
+        render.clear();
+        stderr.write(`${stepLine({ ...e, metrics: e.metrics ?? prev?.metrics }, "")}\n`);
+      }
+      draw();
+    },
+    stop: () => {
+      clearInterval(timer);
+      render.clear();
+    },
+  };
+}
+
+function stepLine(e: StepEvent, prefix: string): string {
+  const mark = e.status === "error" ? "✘" : "✔";
+  const cached = e.status === "cached" ? " CACHED" : "";
+  const t = e.duration !== undefined ? ` ${e.duration.toFixed(1)}s` : "";
+  const psi = e.metrics?.cpuPressureSomeSeconds;
+  const cpu = typeof psi === "number" ? ` | CPU pressure (some): ${psi.toFixed(1)}s` : "";
+  const err = e.status === "error" && e.error ? `: ${e.error.split("\n")[0]}` : "";
+  return `${prefix}${mark}${cached} ${e.name}${t}${cpu}${err}`;
+}

@@ -1,0 +1,38 @@
+import { LadingError } from "../errors.js";
+import { isIndexType } from "../oci/mediatypes.js";
+import type { Descriptor, ImageConfig, ImageManifest } from "../oci/types.js";
+import { parsePlatform } from "./image-state.js";
+import type { Session } from "./session.js";
+import { manifestFor, resolveImage } from "./steps/from.js";
+
+export interface ImageInspection {
+  /** Where it came from, normalised. */
+  name: string;
+  /** The manifest chosen for the platform. */
+  descriptor: Descriptor;
+  manifest: ImageManifest;
+  /** The manifest's exact bytes. */
+  rawManifest: string;
+  config: ImageConfig;
+  rawConfig: string;
+  /** The index it was chosen from, if the source had one. */
+  index?: { descriptor: Descriptor; raw: string };
+}
+
+/** Reads an image's manifest and config without changing anything about it. */
+export async function inspectImage(session: Session, address: string, platform: string): Promise<ImageInspection> {
+  const p = parsePlatform(platform);
+  const resolved = await resolveImage(session, address, p);
+  let descriptor = resolved.manifest;
+  let index: ImageInspection["index"];
+  if (isIndexType(descriptor.mediaType)) {
+    index = { descriptor, raw: (await session.store.readBlob(descriptor.digest)).toString("utf8") };
+    descriptor = await manifestFor(session, descriptor, p, address);
+  }
+  const rawManifest = (await session.store.readBlob(descriptor.digest)).toString("utf8");
+  const manifest = JSON.parse(rawManifest) as ImageManifest;
+  if (!manifest.config) throw new LadingError("INVALID_IMAGE", `${address}: ${descriptor.digest} is not an image manifest`);
+  const rawConfig = (await session.store.readBlob(manifest.config.digest)).toString("utf8");
+  return { name: resolved.name, descriptor, manifest, rawManifest, config: JSON.parse(rawConfig) as ImageConfig, rawConfig, ...(index ? { index } : {}) };
+}
+
