@@ -1,0 +1,123 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { connect, LadingError, type Client } from "../../src/index.js";
+import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
+import { tempDir } from "../helpers/tmp.js";
+import { validateArchive } from "../helpers/validate.js";
+import { run } from "../helpers/tools.js";
+
+const t = tempDir("lading-api-");
+let busybox: TestImage;
+let client: Client;
+
+before(async () => {
+  busybox = await makeBusyboxLayout(join(t.path, "busybox"));
+  client = await connect({ store: join(t.path, "store") });
+});
+after(async () => {
+  await client?.close();
+  t.cleanup();
+});
+
+test("from an OCI layout, add files, export: skopeo, umoci and the schemas accept it", async () => {
+  const ctx = join(t.path, "ctx1");
+  mkdirSync(join(ctx, "sub"), { recursive: true });
+  writeFileSync(join(ctx, "a.txt"), "alpha\n");
+  writeFileSync(join(ctx, "sub", "run.sh"), "#!/bin/sh\necho hi\n");
+  chmodSync(join(ctx, "sub", "run.sh"), 0o755);
+  writeFileSync(join(ctx, "skip.log"), "nope");
+  const c = client
+    .container()
+    .from(busybox.ref)
+    .withNewFile("/etc/motd", "welcome\n", { permissions: 0o600, owner: "app" })
+    .withDirectory("/app", client.host().directory(ctx, { exclude: ["*.log"] }))
+    .withEnvVariable("MODE", "test")
+    .withWorkdir("/app")
+    .withLabel("org.example.k", "v")
+    .withAnnotation("org.example.note", "annotated")
+    .withEntrypoint(["/app/sub/run.sh"]);
+  const out = join(t.path, "img1.tar");
+  await c.export(out, { tag: "api-test:1" });
+  const report = await validateArchive(out, join(t.path, "img1"));
+  assert.equal(report.layers, 3);
+  assert.deepEqual(report.layerPaths[1], ["etc/motd"]);
+  assert.deepEqual(report.layerPaths[2], ["app/a.txt", "app/sub/", "app/sub/run.sh"]);
+
+  const raw = JSON.parse(run("skopeo", ["inspect", "--raw", `oci-archive:${out}:api-test:1`]));
+  assert.equal(raw.annotations["org.example.note"], "annotated");
+  const index = JSON.parse(readFileSync(join(t.path, "img1", "index.json"), "utf8"));
+  assert.equal(index.manifests[0].annotations["org.opencontainers.image.ref.name"], "api-test:1");
+  assert.equal(index.manifests[0].annotations["org.example.note"], "annotated");
+
+  const bundle = join(t.path, "bundle1");
+  run("umoci", ["unpack", ...(process.getuid?.() === 0 ? [] : ["--rootless"]), "--image", `${join(t.path, "img1")}:api-test:1`, bundle]);
+  const rootfs = join(bundle, "rootfs");
+  assert.equal(readFileSync(join(rootfs, "app", "a.txt"), "utf8"), "alpha\n");
+  assert.ok(!existsSync(join(rootfs, "app", "skip.log")));
+  assert.ok(existsSync(join(rootfs, "bin", "busybox")));
+  const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+  assert.ok(config.process.env.includes("MODE=test"));
+  assert.equal(config.process.cwd, "/app");
+  if (process.getuid?.() === 0) {
+    const st = run("stat", ["-c", "%u:%g %a", join(rootfs, "etc", "motd")]).trim();
+    assert.equal(st, "1000:1000 600");
+  }
+  assert.equal(await c.digest(), raw && JSON.parse(run("skopeo", ["inspect", `oci-archive:${out}:api-test:1`])).Digest);
+});
+
+test("metadata steps add no layer and the getters see them", async () => {
+  const base = client.container().from(busybox.ref);
+  const c = base.withEnvVariable("A", "1").withEnvVariable("B", "2").withoutEnvVariable("A").withUser("app").withExposedPort(8080).withDefaultArgs(["serve"]);
+  assert.equal(await c.layerCount(), await base.layerCount());
+  assert.equal(await c.envVariable("A"), null);
+  assert.equal(await c.envVariable("B"), "2");
+  assert.equal(await c.user(), "app");
+  assert.deepEqual(await c.exposedPorts(), ["8080/tcp"]);
+  assert.deepEqual(await c.defaultArgs(), ["serve"]);
+  // an untouched image keeps its exact manifest
+  assert.equal(await base.digest(), busybox.manifestDigest);
+});
+
+test("files read back: file().contents(), directory().entries(), withoutFile", async () => {
+  const c = client.container().from(busybox.ref).withNewFile("/data/x.txt", "xyz").withNewFile("/data/y.txt", "y");
+  assert.equal(await c.file("/data/x.txt").contents(), "xyz");
+  assert.deepEqual(await c.directory("/data").entries(), ["x.txt", "y.txt"]);
+  const d = c.withoutFile("/data/x.txt");
+  assert.deepEqual(await d.directory("/data").entries(), ["y.txt"]);
+  assert.equal(await d.file("/etc/passwd").contents().then((s) => s.startsWith("root:")), true);
+  await assert.rejects(d.file("/data/x.txt").contents(), (e: unknown) => e instanceof LadingError && e.code === "NOT_FOUND");
+});
+
+test("a failed export leaves no file and the API errors are LadingErrors", async () => {
+  const out = join(t.path, "never.tar");
+  await assert.rejects(client.container().from(join(t.path, "does-not-exist")).export(out), (e: unknown) => e instanceof LadingError);
+  assert.ok(!existsSync(out));
+  assert.deepEqual(readdirSync(t.path).filter((n) => n.includes("never")), []);
+  assert.throws(() => client.container().withExposedPort(70000), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT");
+  await assert.rejects(client.container().from(busybox.ref).stdout(), /no command has been set/);
+});
+
+test("import(): an exported tarball comes back with the same digest", async () => {
+  const c = client.container().from(busybox.ref).withNewFile("/hello", "hello");
+  const out = join(t.path, "rt.tar");
+  await c.export(out);
+  const back = client.container().import(client.host().file(out));
+  assert.equal(await back.digest(), await c.digest());
+  assert.equal(await back.file("/hello").contents(), "hello");
+  const viaAddress = client.container().from(`oci-archive:${out}`);
+  assert.equal(await viaAddress.digest(), await c.digest());
+});
+
+test("tag() names an image in the store; from(name) finds it with no registry", async () => {
+  const c = client.container().from(busybox.ref).withNewFile("/tagged", "1");
+  const digest = await c.tag("localtest/app:1");
+  assert.equal(await client.container().from("localtest/app:1").digest(), digest);
+  const names = (await client.images()).map((i) => i.name);
+  assert.ok(names.some((n) => n.includes("localtest/app:1")));
+  // the store is an OCI layout skopeo reads by that name
+  const stored = names.find((n) => n.includes("localtest/app:1"))!;
+  const raw = JSON.parse(run("skopeo", ["inspect", "--raw", `oci:${client.storePath}:${stored}`]));
+  assert.equal(raw.layers.length, 2);
+});
