@@ -8,7 +8,7 @@ import { lstat, readdir, readlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { LadingError, wrapFsError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
-import { createIncludeMatcher, createMatcher } from "../../fsutil/patterns.js";
+import { createIncludeMatcher, createMatcher, mayContainIncluded } from "../../fsutil/patterns.js";
 import { makeTree, type Tree, type TreeEntry } from "../tree.js";
 
 export interface HostDirectoryOptions {
@@ -35,7 +35,6 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
   }
   if (!st.isDirectory()) throw new LadingError("INVALID_ARGUMENT", `host path ${abs} is not a directory`);
   const excluded = opts.exclude?.length ? createMatcher([...opts.exclude]) : undefined;
-  const hasExceptions = (opts.exclude ?? []).some((p) => p.trim().startsWith("!"));
   const included = opts.include?.length ? createIncludeMatcher([...opts.include]) : undefined;
   const entries: TreeEntry[] = [];
   const files: TreeEntry[] = [];
@@ -57,7 +56,7 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
       const ex = excluded ? excluded(r, isDir) : false;
       if (isDir) {
         // An excluded directory is entered only when an exception ("!…") may bring something back.
-        if (ex && !hasExceptions) continue;
+        if (ex && !mayContainIncluded(opts.exclude ?? [], r)) continue;
         const start = entries.length;
         const dirEntry: TreeEntry = { path: r, type: "directory", mode: s.mode & 0o7777, uid: keep ? s.uid : 0, gid: keep ? s.gid : 0, mtime: Math.floor(s.mtimeMs / 1000) };
         entries.push(dirEntry);
