@@ -3,6 +3,7 @@
  * The one public door: the CLI and the frontends use only what is here.
  */
 export { connect, Client, Host, type ConnectOpts } from "./api/client.js";
+export type { DiskUsage, PruneOpts, PruneResult, FsckResult, FsckProblem, FsckProblemKind, GcConfig, GcSettings, SizeSetting, PolicyFigures } from "./api/client.js";
 export { Container } from "./api/container.js";
 export { Directory } from "./api/directory.js";
 export { File } from "./api/file.js";

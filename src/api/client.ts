@@ -13,6 +13,10 @@ import { File } from "./file.js";
 import { CacheVolume, Secret } from "./secret.js";
 import type { HostDirectoryOpts } from "./options.js";
 import { readFile } from "node:fs/promises";
+import type { Lease } from "../store/leases.js";
+import type { GcConfig } from "../store/policy.js";
+import type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../store/maintenance.js";
+import type { FsckReport as FsckResult } from "../store/fsck.js";
 import { resolve } from "node:path";
 
 export interface ConnectOpts {
@@ -40,6 +44,15 @@ export interface ConnectOpts {
   log?: ProgressListener;
   /** Aborts everything in flight. */
   signal?: AbortSignal;
+  /**
+   * The store's disk policy (issue 6): `reservedSpace`, `maxUsedSpace`,
+   * `minFreeSpace` as bytes, sizes like "10GB" or percentages of the disk
+   * like "20%"; `false` turns automatic collection off. Overrides
+   * `<store>/lading.json` and $LADING_GC_RESERVED / $LADING_GC_MAX_USED /
+   * $LADING_GC_MIN_FREE ($LADING_GC=off).
+   * @example connect({ gc: { maxUsedSpace: "20GB", minFreeSpace: "10%" } })
+   */
+  gc?: GcConfig;
 }
 
 const COMPRESSION = { Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as const;
@@ -94,6 +107,8 @@ export class Client {
     const runtime = opts.runtime ?? (process.env.LADING_RUNTIME as ConnectOpts["runtime"]);
     if (runtime && !["runc", "crun", "podman"].includes(runtime)) throw new LadingError("INVALID_ARGUMENT", `invalid runtime "${runtime}": use runc, crun or podman`);
     const store = await Store.open(opts.store ? resolve(opts.store) : defaultStoreDir());
+    const { resolveGcConfig } = await import("../store/policy-config.js");
+    const gc = await resolveGcConfig(store.root, opts.gc);
     const session = new Session({
       store,
       sourceDateEpoch: resolveEpoch(opts.sourceDateEpoch),
@@ -106,7 +121,11 @@ export class Client {
       onEvent: opts.log,
       signal: opts.signal,
     });
-    return new Client({ session, evaluator: new Evaluator(session) });
+    const client = new Client({ session, evaluator: new Evaluator(session) });
+    const { acquireLease } = await import("../store/leases.js");
+    client.lease = await acquireLease(store);
+    client.gc = gc;
+    return client;
   }
 
   /** The store folder this client uses. */
@@ -196,13 +215,64 @@ export class Client {
     return (await s.untag(name)) || (await s.untag(storeName(name)));
   }
 
-  /** Frees the session's temporary files. */
+  /** Frees the session's temporary files, collects garbage if the disk policy says so, and ends this client's lease on the store. */
   async close(): Promise<void> {
     await this.ctx.session.close();
+    try {
+      // While our lease holds, nothing this client made or used can be collected.
+      const { maybeCollect } = await import("../store/maintenance.js");
+      await maybeCollect(this.ctx.session.store, this.gc).catch(() => {});
+    } finally {
+      await this.lease?.release();
+      this.lease = undefined;
+    }
+  }
+
+  /** @internal The lease this client holds on its store (see store/leases.ts). */
+  private lease?: Lease;
+  /** @internal The effective disk policy settings. */
+  private gc: GcConfig = {};
+
+  /**
+   * Disk usage of the store by kind, what a full prune would reclaim, and the
+   * disk policy's three figures for the disk holding it.
+   * @example const { usage, reclaimable, policy } = await client.df()
+   */
+  async df(): Promise<DiskUsage> {
+    const { diskUsage } = await import("../store/maintenance.js");
+    return diskUsage(this.ctx.session.store, this.gc);
+  }
+
+  /**
+   * Frees what the store can rebuild or refetch: op-cache entries, unpacked
+   * snapshots, cache volumes, blobs no named image holds (least recently
+   * used first); with `all`, named images too. Never touches what a running
+   * client has made or used since it started.
+   * @example await client.prune({ keepStorage: "5GB", until: "24h" })
+   */
+  async prune(opts: PruneOpts = {}): Promise<PruneResult> {
+    for (const k of Object.keys(opts)) if (!["all", "keepStorage", "until"].includes(k)) throw new LadingError("INVALID_ARGUMENT", `unsupported prune option "${k}"`);
+    const { pruneStore } = await import("../store/maintenance.js");
+    return pruneStore(this.ctx.session.store, opts);
+  }
+
+  /**
+   * Verifies the store: every blob against its digest, named images' references,
+   * op-cache records, pins and unpacked snapshots. With `repair`, removes what
+   * is broken so the next build refetches or rebuilds it.
+   * @example const report = await client.fsck(); if (!report.ok) await client.fsck({ repair: true })
+   */
+  async fsck(opts: { repair?: boolean } = {}): Promise<FsckResult> {
+    const { fsck } = await import("../store/fsck.js");
+    return fsck(this.ctx.session.store, opts);
   }
 }
 
-const KNOWN_OPTS = new Set(["store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal"]);
+export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../store/maintenance.js";
+export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../store/fsck.js";
+export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../store/policy.js";
+
+const KNOWN_OPTS = new Set(["store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
 
 /** Files and directories of the machine lading runs on. */
 export class Host {

@@ -117,6 +117,31 @@ program
   .argument("<registry>")
   .action(async (registry: string) => (await import("./commands/login.js")).logout(registry, io));
 
+program
+  .command("df")
+  .description("Show the store's disk usage by kind, what prune would reclaim, and the disk policy")
+  .option("--json", "one JSON object")
+  .addOption(storeOption())
+  .action(async (opts) => (await import("./commands/store.js")).df(opts, io));
+
+program
+  .command("prune")
+  .description("Free cached results, snapshots, cache volumes and unnamed blobs (least recently used first)")
+  .option("-a, --all", "also remove every named image")
+  .option("--keep-storage <size>", "keep this much (e.g. 10GB), freeing the least recently used beyond it")
+  .option("--filter <filter>", "only what was unused for a while: until=24h (repeatable)", collect, [])
+  .option("--json", "one JSON object")
+  .addOption(storeOption())
+  .action(async (opts) => (await import("./commands/store.js")).prune(opts, io));
+
+program
+  .command("fsck")
+  .description("Verify every blob, image reference, cached result and snapshot in the store (exit 1 on problems)")
+  .option("--repair", "remove what is broken so the next build refetches or rebuilds it")
+  .option("--json", "one JSON object")
+  .addOption(storeOption())
+  .action(async (opts) => (await import("./commands/store.js")).fsck(opts, io));
+
 async function main(): Promise<number> {
   try {
     await program.parseAsync(process.argv);

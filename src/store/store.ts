@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
@@ -301,6 +301,21 @@ export class Store {
 
   async setPin(reference: string, pin: { digest: Digest; mediaType?: string; size?: number }): Promise<void> {
     await writeFileAtomic(join(this.root, "lading", "pins", hexOf(sha256(reference)) + ".json"), JSON.stringify({ reference, ...pin }));
+  }
+
+  /**
+   * Marks blobs, op-cache records or unpacked trees as used now (their
+   * mtime), so garbage collection frees the least recently used first.
+   * Best effort and cheap: a missing target is ignored.
+   */
+  async touch(...targets: Array<{ blob: Digest } | { cacheKey: Digest } | { path: string }>): Promise<void> {
+    const now = new Date();
+    await Promise.all(
+      targets.map((t) => {
+        const p = "blob" in t ? this.blobPath(t.blob) : "cacheKey" in t ? join(this.root, "lading", "opcache", hexOf(t.cacheKey) + ".json") : t.path;
+        return utimes(p, now, now).catch(() => {});
+      }),
+    );
   }
 
   /** All blob digests present. */

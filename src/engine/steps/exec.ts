@@ -36,6 +36,7 @@ export async function execStep(ev: Evaluator, state: ImageState, exec: ExecSpec,
   if (!session.config.noCache && !exec.cacheBuster) {
     const hit = await store.getCached<ExecStepResult>(key);
     if (hit && (!hit.layer || (await store.hasBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
+      await store.touch({ cacheKey: key }, ...(hit.layer ? [{ blob: hit.layer.descriptor.digest }] : []));
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
       return hit;
     }

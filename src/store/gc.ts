@@ -1,0 +1,147 @@
+/**
+ * Garbage collection: frees what the store can rebuild or refetch
+ * (op-cache records, unpacked root filesystems and snapshots, cache
+ * volumes, blobs no named image reaches), never what a named image holds
+ * and never anything created or used since the oldest live lease started.
+ *
+ * Order (issue 6): cache volumes and snapshots unused for 48 h first, then
+ * anything unused for 60 days, then the rest, least recently used first,
+ * until enough is freed. A blob stays while a kept op-cache record or a
+ * kept manifest points at it, so the store never holds a record or a
+ * manifest whose blobs are gone.
+ *
+ * Crash safety: records and manifests are removed before the blobs they
+ * point at; folders are first renamed into the temp area (one atomic step,
+ * swept later), so a crash never leaves a half-deleted snapshot under its
+ * chain id.
+ */
+import { randomBytes } from "node:crypto";
+import { rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Digest } from "../oci/digest.js";
+import type { Store } from "./store.js";
+import { scanStore, type Inventory, type ItemKind, type StoreItem } from "./usage.js";
+import { collectionCutoff } from "./leases.js";
+import { sweepAllTemp } from "./temp-sweep.js";
+
+const HOUR = 3_600_000;
+const TRANSIENT_AGE = 48 * HOUR;
+const OLD_AGE = 60 * 24 * HOUR;
+
+export interface PlanOptions {
+  /** Nothing used at or after this time (ms) is touched: the oldest live lease's start. */
+  cutoff: number;
+  now: number;
+  /** Stop once this many bytes are planned; default: everything collectable. */
+  bytesToFree?: number;
+  /** Only items last used before this time (ms) (`prune --filter until=`). */
+  unusedBefore?: number;
+}
+
+/** 0: volumes and snapshots idle 48 h; 1: anything idle 60 days; 2: the rest. */
+function tier(i: StoreItem, now: number): number {
+  const idle = now - i.lastUsed;
+  if ((i.kind === "volume" || i.kind === "snapshot") && idle >= TRANSIENT_AGE) return 0;
+  if (idle >= OLD_AGE) return 1;
+  return 2;
+}
+
+/** The items to remove, in the order to remove them. Pure: reads only `inv`. */
+export function planCollection(inv: Inventory, opts: PlanOptions): StoreItem[] {
+  const refcount = new Map<Digest, number>();
+  for (const i of inv.items) for (const r of i.refs) refcount.set(r, (refcount.get(r) ?? 0) + 1);
+  const limit = Math.min(opts.cutoff, opts.unusedBefore ?? Infinity);
+  const candidates = inv.items
+    .filter((i) => !i.rooted && i.lastUsed < limit)
+    .map((i) => ({ i, t: tier(i, opts.now) }))
+    .sort((a, b) => a.t - b.t || a.i.lastUsed - b.i.lastUsed || (a.i.id < b.i.id ? -1 : 1));
+  const plan: StoreItem[] = [];
+  const taken = new Set<StoreItem>();
+  let freed = 0;
+  const target = opts.bytesToFree ?? Infinity;
+  while (freed < target) {
+    // A blob becomes eligible once everything pointing at it is planned for removal.
+    const next = candidates.find(({ i }) => !taken.has(i) && (i.kind !== "layer" || (refcount.get(i.id as Digest) ?? 0) === 0));
+    if (!next) break;
+    taken.add(next.i);
+    plan.push(next.i);
+    freed += next.i.size;
+    for (const r of next.i.refs) refcount.set(r, refcount.get(r)! - 1);
+  }
+  return plan;
+}
+
+export interface RemovedItem {
+  kind: ItemKind;
+  id: string;
+  size: number;
+}
+
+export interface CollectReport {
+  removed: RemovedItem[];
+  freed: number;
+}
+
+/**
+ * Removes the planned items. An item used again since the plan was made
+ * (its mtime moved past the cutoff) is kept, and so is everything it
+ * points at.
+ */
+export async function removeItems(store: Store, inv: Inventory, plan: StoreItem[], cutoff: number): Promise<CollectReport> {
+  const keep = new Set<string>();
+  const removed: RemovedItem[] = [];
+  let freed = 0;
+  for (const item of plan) {
+    if (keep.has(item.id) || (await usedSince(item, cutoff))) {
+      for (const r of item.refs) keep.add(r);
+      continue;
+    }
+    if (item.kind === "layer") for (const pin of inv.pins.get(item.id as Digest) ?? []) await rm(pin, { force: true });
+    for (const p of item.paths) await removePath(store, p);
+    removed.push({ kind: item.kind, id: item.id, size: item.size });
+    freed += item.size;
+  }
+  return { removed, freed };
+}
+
+async function usedSince(item: StoreItem, cutoff: number): Promise<boolean> {
+  for (const p of item.paths) {
+    const st = await stat(p).catch(() => undefined);
+    if (st && st.mtimeMs >= cutoff) return true;
+  }
+  return false;
+}
+
+/** Files go at once; folders are renamed into the temp area first so they vanish in one step. */
+async function removePath(store: Store, p: string): Promise<void> {
+  const st = await stat(p).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) {
+    await rm(p, { force: true });
+    return;
+  }
+  const trash = join(store.root, "lading", "tmp", `gc.${process.pid}.${randomBytes(6).toString("hex")}`);
+  await rename(p, trash);
+  await rm(trash, { recursive: true, force: true });
+}
+
+export interface CollectOptions {
+  bytesToFree?: number;
+  unusedBefore?: number;
+  now?: number;
+}
+
+/** Collects now, holding the store's "gc" lock (waits for another collector to finish). */
+export async function collectGarbage(store: Store, opts: CollectOptions = {}): Promise<CollectReport> {
+  return store.withLock("gc", () => collectLocked(store, opts));
+}
+
+/** The body of a collection; the caller holds the "gc" lock. */
+export async function collectLocked(store: Store, opts: CollectOptions = {}): Promise<CollectReport> {
+  await sweepAllTemp(store);
+  const now = opts.now ?? Date.now();
+  const cutoff = await collectionCutoff(store, now);
+  const inv = await scanStore(store);
+  const plan = planCollection(inv, { cutoff, now, bytesToFree: opts.bytesToFree, unusedBefore: opts.unusedBefore });
+  return removeItems(store, inv, plan, cutoff);
+}
