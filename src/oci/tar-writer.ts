@@ -1,0 +1,352 @@
+/**
+ * Deterministic tar writer: LayerEntry values in, POSIX (ustar + PAX) tar
+ * bytes out. The same entries give the same bytes on any machine.
+ *
+ * The header encoding is written here rather than taken from tar-stream's
+ * packer because determinism and correctness need control over every field:
+ * tar-stream saturates uids above 0o777777 to 0o777777 instead of using PAX,
+ * names its PAX headers "PaxHeader" with a linkname, and skips the
+ * ustar prefix split rules Go's archive/tar uses. The format follows Go's
+ * archive/tar in PAX mode (what buildkit and umoci produce): 7-digit octal
+ * fields with NUL, prefix/name split at the last fitting "/", PAX records
+ * only for what ustar cannot hold, PAX header named "PaxHeaders.0/<base>"
+ * (a fixed name; GNU tar's default puts the pid there), two zero blocks at
+ * the end and no padding to a 10 KiB record.
+ */
+import { Readable } from "node:stream";
+import { LadingError } from "../errors.js";
+import type { EntryType, LayerEntry } from "./layer-entry.js";
+
+export interface TarOptions {
+  /**
+   * SOURCE_DATE_EPOCH in seconds: generated entries (no mtime) get it, and
+   * given mtimes are clamped to it. Unset: generated entries get 0.
+   */
+  sourceDateEpoch?: number;
+  /** Sort entries by path (bytewise UTF-8). Default true; false keeps the given order. */
+  sort?: boolean;
+}
+
+const BLOCK = 512;
+const MAX_OCTAL_7 = 0o7777777; // 8-byte fields: mode, uid, gid, devmajor, devminor
+const MAX_OCTAL_11 = 0o77777777777; // 12-byte fields: size, mtime
+const TYPEFLAG: Record<EntryType | "pax", number> = {
+  file: 0x30, // '0'
+  hardlink: 0x31,
+  symlink: 0x32,
+  char: 0x33,
+  block: 0x34,
+  directory: 0x35,
+  fifo: 0x36,
+  pax: 0x78, // 'x'
+};
+
+/**
+ * The uncompressed tar of `entries`. Entries are validated first (when
+ * sorting, all of them before the first byte; otherwise each as it comes):
+ * a path with "..", ".", empty components, a leading "/", or a duplicate
+ * path fails with LadingError("INVALID_ARGUMENT"), as does a file whose
+ * stream yields a byte count other than its `size`. File contents are
+ * streamed one at a time, so memory does not grow with file sizes.
+ */
+export function tarStream(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): Readable {
+  if (opts.sourceDateEpoch !== undefined && !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)) {
+    throw new LadingError("INVALID_ARGUMENT", `sourceDateEpoch ${opts.sourceDateEpoch} is not a non-negative number of seconds`);
+  }
+  return Readable.from(generateTar(entries, opts), { objectMode: false, highWaterMark: 64 * 1024 });
+}
+
+async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions): AsyncGenerator<Buffer> {
+  const ordered = opts.sort === false ? validateEach(entries) : await sortedEntries(entries);
+  for await (const e of ordered) {
+    yield* entryBlocks(e, entryMtime(e, opts.sourceDateEpoch));
+  }
+  yield Buffer.alloc(2 * BLOCK);
+}
+
+function entryMtime(e: LayerEntry, epoch: number | undefined): number {
+  if (e.mtime === undefined) return Math.floor(epoch ?? 0);
+  const t = Math.max(0, Math.floor(e.mtime));
+  return epoch === undefined ? t : Math.min(t, Math.floor(epoch));
+}
+
+async function* validateEach(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>): AsyncGenerator<LayerEntry> {
+  const seen = new Set<string>();
+  for await (const e of entries) {
+    validateEntry(e);
+    if (seen.has(e.path)) throw duplicate(e.path);
+    seen.add(e.path);
+    yield e;
+  }
+}
+
+async function sortedEntries(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>): Promise<LayerEntry[]> {
+  const keyed: Array<{ key: Buffer; e: LayerEntry }> = [];
+  for await (const e of entries) {
+    validateEntry(e);
+    keyed.push({ key: Buffer.from(e.path, "utf8"), e });
+  }
+  // Bytewise on UTF-8 (JS string order is UTF-16 code units, which differs
+  // above U+FFFF). A directory's path is a prefix of its contents', so it
+  // sorts first.
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  for (let i = 1; i < keyed.length; i++) if (keyed[i].e.path === keyed[i - 1].e.path) throw duplicate(keyed[i].e.path);
+  return orderHardlinks(keyed.map((k) => k.e));
+}
+
+/**
+ * Sorting may put a hardlink before the file it names, which extractors
+ * cannot follow. All names of one inode are equal, so within each group of
+ * linked names the first in order carries the data and the others link to
+ * it — deterministic whichever name the caller chose as the original.
+ */
+function orderHardlinks(sorted: LayerEntry[]): LayerEntry[] {
+  const index = new Map<string, number>();
+  sorted.forEach((e, i) => index.set(e.path, i));
+  const rootOf = (i: number): number => {
+    let j = i;
+    for (let hops = 0; sorted[j].type === "hardlink"; hops++) {
+      const next = index.get(sorted[j].linkname!);
+      if (next === undefined) return j; // links to a lower layer: nothing to reorder
+      if (hops > sorted.length) throw new LadingError("INVALID_ARGUMENT", `hardlink ${JSON.stringify(sorted[i].path)}: its links form a cycle`);
+      j = next;
+    }
+    return j;
+  };
+  const groups = new Map<number, number[]>();
+  sorted.forEach((e, i) => {
+    if (e.type !== "hardlink") return;
+    const root = rootOf(i);
+    if (sorted[root].type === "hardlink") return;
+    if (sorted[root].type === "directory") throw new LadingError("INVALID_ARGUMENT", `hardlink ${JSON.stringify(e.path)} names directory ${JSON.stringify(sorted[root].path)}`);
+    const g = groups.get(root) ?? [root];
+    g.push(i);
+    groups.set(root, g);
+  });
+  const out = sorted.slice();
+  for (const [root, members] of groups) {
+    const first = Math.min(...members);
+    const data = sorted[root];
+    const firstPath = sorted[first].path;
+    for (const m of members) {
+      out[m] =
+        m === first
+          ? { ...data, path: firstPath }
+          : { path: sorted[m].path, type: "hardlink", linkname: firstPath, mode: data.mode, uid: data.uid, gid: data.gid, mtime: data.mtime };
+    }
+  }
+  return out;
+}
+
+function duplicate(path: string): LadingError {
+  return new LadingError("INVALID_ARGUMENT", `layer entry ${JSON.stringify(path)} appears twice; each path may be written once per layer`);
+}
+
+function invalid(e: LayerEntry, what: string): LadingError {
+  return new LadingError("INVALID_ARGUMENT", `layer entry ${JSON.stringify(e?.path)}: ${what}`);
+}
+
+/** Checks a layer-relative path: non-empty, no leading "/", no "", "." or ".." components, no NUL. */
+export function checkLayerPath(path: string): string | undefined {
+  if (typeof path !== "string" || path === "") return "the path is empty";
+  if (path.includes("\0")) return "the path contains a NUL byte";
+  if (path.startsWith("/")) return 'the path starts with "/"; layer paths are relative ("usr/bin/sh")';
+  for (const c of path.split("/")) {
+    if (c === "") return 'the path has an empty component (a trailing "/" or "//")';
+    if (c === "." || c === "..") return `the path has a "${c}" component`;
+  }
+  return undefined;
+}
+
+function validateEntry(e: LayerEntry): void {
+  const bad = checkLayerPath(e?.path);
+  if (bad) throw invalid(e, bad);
+  if (!Object.hasOwn(TYPEFLAG, e.type) || e.type === ("pax" as EntryType)) throw invalid(e, `unknown type ${JSON.stringify(e.type)}`);
+  if (!Number.isInteger(e.mode) || e.mode < 0 || e.mode > 0o7777) throw invalid(e, `mode ${e.mode} is not permission bits within 0o7777`);
+  for (const [k, v] of [["uid", e.uid], ["gid", e.gid]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw invalid(e, `${k} ${v} is not a non-negative integer`);
+  }
+  if (e.mtime !== undefined && !Number.isFinite(e.mtime)) throw invalid(e, `mtime ${e.mtime} is not a number of seconds`);
+  if (e.type === "file") {
+    if (!Number.isSafeInteger(e.size) || e.size! < 0) throw invalid(e, `a file needs a non-negative integer size (got ${e.size})`);
+    if (e.size! > 0 && typeof e.open !== "function") throw invalid(e, "a file with content needs open()");
+  }
+  if (e.type === "symlink" || e.type === "hardlink") {
+    if (typeof e.linkname !== "string" || e.linkname === "" || e.linkname.includes("\0")) throw invalid(e, `a ${e.type} needs a linkname`);
+  }
+  if (e.type === "hardlink") {
+    const badLink = checkLayerPath(e.linkname!);
+    if (badLink) throw invalid(e, `hardlink target ${JSON.stringify(e.linkname)}: ${badLink}`);
+  }
+  if (e.type === "char" || e.type === "block") {
+    for (const [k, v] of [["devmajor", e.devmajor ?? 0], ["devminor", e.devminor ?? 0]] as const) {
+      if (!Number.isInteger(v) || v < 0 || v > MAX_OCTAL_7) throw invalid(e, `${k} ${v} is out of range`);
+    }
+  }
+  if (e.xattrs) {
+    for (const [k, v] of Object.entries(e.xattrs)) {
+      if (k === "" || /[=\0]/.test(k) || typeof v !== "string") throw invalid(e, `xattr ${JSON.stringify(k)} has an invalid name or value`);
+    }
+  }
+}
+
+async function* entryBlocks(e: LayerEntry, mtime: number): AsyncGenerator<Buffer> {
+  const size = e.type === "file" ? e.size! : 0;
+  const name = e.type === "directory" ? `${e.path}/` : e.path;
+  const linkname = e.type === "symlink" || e.type === "hardlink" ? e.linkname! : "";
+  const pax: Array<[string, string]> = [];
+
+  const split = splitUstarName(name);
+  if (!split) pax.push(["path", name]);
+  if (linkname && (!isAscii(linkname) || linkname.length > 100)) pax.push(["linkpath", linkname]);
+  if (size > MAX_OCTAL_11) pax.push(["size", String(size)]);
+  if (e.uid > MAX_OCTAL_7) pax.push(["uid", String(e.uid)]);
+  if (e.gid > MAX_OCTAL_7) pax.push(["gid", String(e.gid)]);
+  if (mtime > MAX_OCTAL_11) pax.push(["mtime", String(mtime)]);
+  for (const k of Object.keys(e.xattrs ?? {}).sort()) pax.push([`SCHILY.xattr.${k}`, e.xattrs![k]]);
+
+  if (pax.length > 0) {
+    pax.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const body = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
+    yield header({
+      name: paxHeaderName(e.path),
+      prefix: "",
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: body.length,
+      mtime: Math.min(mtime, MAX_OCTAL_11),
+      typeflag: TYPEFLAG.pax,
+      linkname: "",
+      devmajor: 0,
+      devminor: 0,
+    });
+    yield padded(body);
+  }
+
+  yield header({
+    name: split ? split.name : asciiTruncate(name, 100),
+    prefix: split ? split.prefix : "",
+    mode: e.mode,
+    uid: e.uid > MAX_OCTAL_7 ? 0 : e.uid,
+    gid: e.gid > MAX_OCTAL_7 ? 0 : e.gid,
+    size: size > MAX_OCTAL_11 ? 0 : size,
+    mtime: mtime > MAX_OCTAL_11 ? 0 : mtime,
+    typeflag: TYPEFLAG[e.type],
+    linkname: linkname && isAscii(linkname) && linkname.length <= 100 ? linkname : asciiTruncate(linkname, 100),
+    devmajor: e.type === "char" || e.type === "block" ? e.devmajor ?? 0 : 0,
+    devminor: e.type === "char" || e.type === "block" ? e.devminor ?? 0 : 0,
+  });
+
+  if (e.type === "file" && (size > 0 || e.open)) yield* fileContent(e, size);
+}
+
+async function* fileContent(e: LayerEntry, size: number): AsyncGenerator<Buffer> {
+  const source = await e.open!();
+  let written = 0;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer | Uint8Array | string>) {
+      const buf = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      written += buf.length;
+      if (written > size) throw sizeMismatch(e, size, `more than ${size}`);
+      yield buf;
+    }
+  } finally {
+    // An early return (consumer gone) or an error must release the file.
+    (source as Partial<Readable>).destroy?.();
+  }
+  if (written !== size) throw sizeMismatch(e, size, String(written));
+  const rest = size % BLOCK;
+  if (rest) yield Buffer.alloc(BLOCK - rest);
+}
+
+function sizeMismatch(e: LayerEntry, size: number, got: string): LadingError {
+  return new LadingError(
+    "INVALID_ARGUMENT",
+    `layer entry ${JSON.stringify(e.path)}: its size is ${size} bytes but open() gave ${got}; did the file change while the layer was written?`,
+  );
+}
+
+interface RawHeader {
+  name: string;
+  prefix: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  typeflag: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+}
+
+function header(h: RawHeader): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  b.write(h.name, 0, 100, "latin1");
+  octal(b, 100, 8, h.mode);
+  octal(b, 108, 8, h.uid);
+  octal(b, 116, 8, h.gid);
+  octal(b, 124, 12, h.size);
+  octal(b, 136, 12, h.mtime);
+  b[156] = h.typeflag;
+  b.write(h.linkname, 157, 100, "latin1");
+  b.write("ustar\u000000", 257, 8, "latin1");
+  // uname and gname stay empty: owners are numeric only.
+  octal(b, 329, 8, h.devmajor);
+  octal(b, 337, 8, h.devminor);
+  b.write(h.prefix, 345, 155, "latin1");
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += b[i];
+  octal(b, 148, 7, sum);
+  b[155] = 0x20;
+  return b;
+}
+
+/** Zero-padded octal digits filling `len - 1` bytes, then NUL (as Go's archive/tar). */
+function octal(b: Buffer, off: number, len: number, v: number): void {
+  b.write(v.toString(8).padStart(len - 1, "0"), off, len - 1, "latin1");
+  b[off + len - 1] = 0;
+}
+
+/** Splits a name into ustar prefix and name (Go's splitUSTARPath), or undefined when PAX is needed. */
+function splitUstarName(name: string): { prefix: string; name: string } | undefined {
+  if (!isAscii(name)) return undefined;
+  if (name.length <= 100) return { prefix: "", name };
+  let length = name.length;
+  if (length > 156) length = 156;
+  else if (name[length - 1] === "/") length--;
+  const i = name.lastIndexOf("/", length - 1);
+  const nlen = name.length - i - 1;
+  if (i <= 0 || nlen > 100 || nlen === 0 || i > 155) return undefined;
+  return { prefix: name.slice(0, i), name: name.slice(i + 1) };
+}
+
+function isAscii(s: string): boolean {
+  return /^[\x01-\x7f]*$/.test(s);
+}
+
+/** A best-effort ustar field for readers without PAX: non-ASCII bytes dropped, cut to `max`. */
+function asciiTruncate(s: string, max: number): string {
+  return s.replace(/[^\x01-\x7f]/g, "_").slice(0, max);
+}
+
+/** Go's archive/tar name for a PAX header block: fixed, so the bytes never vary. */
+function paxHeaderName(path: string): string {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  return asciiTruncate(`PaxHeaders.0/${base}`, 100);
+}
+
+/** One PAX record, "<len> <key>=<value>\n", where len counts its own digits. */
+function paxRecord(key: string, value: string): Buffer {
+  const body = Buffer.from(` ${key}=${value}\n`, "utf8");
+  let len = body.length + String(body.length).length;
+  if (String(len).length + body.length !== len) len = body.length + String(len).length;
+  return Buffer.concat([Buffer.from(String(len), "latin1"), body]);
+}
+
+function padded(buf: Buffer): Buffer {
+  const rest = buf.length % BLOCK;
+  return rest ? Buffer.concat([buf, Buffer.alloc(BLOCK - rest)]) : buf;
+}

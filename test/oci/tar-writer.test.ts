@@ -1,0 +1,144 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import { createGunzip } from "node:zlib";
+import { Store } from "../../src/store/store.js";
+import { sha256 } from "../../src/oci/digest.js";
+import { LadingError } from "../../src/errors.js";
+import { tarStream } from "../../src/oci/tar-writer.js";
+import { writeLayer } from "../../src/oci/layer-writer.js";
+import { whiteoutEntry, opaqueEntry, type LayerEntry } from "../../src/oci/layer-entry.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const t = tempDir("lading-tarw-");
+after(t.cleanup);
+
+function file(path: string, content: string | Buffer, extra: Partial<LayerEntry> = {}): LayerEntry {
+  const data = Buffer.from(content);
+  return { path, type: "file", mode: 0o644, uid: 0, gid: 0, size: data.length, open: () => Readable.from([data]), ...extra };
+}
+const dir = (path: string, extra: Partial<LayerEntry> = {}): LayerEntry => ({ path, type: "directory", mode: 0o755, uid: 0, gid: 0, ...extra });
+
+/** GNU tar's verbose listing, numeric owners, full times: what a user of the layer sees. */
+function gnuList(tar: Buffer): string[] {
+  const p = join(t.path, `list-${Math.random().toString(36).slice(2)}.tar`);
+  writeFileSync(p, tar);
+  return execFileSync("tar", ["--numeric-owner", "--full-time", "-tvf", p], { encoding: "utf8" }).trim().split("\n");
+}
+
+test("entries come out sorted bytewise, directories with a trailing slash, owners numeric, times fixed", async () => {
+  const tar = await buffer(
+    tarStream([file("b/z", "zz"), dir("b"), file("a-b", "x", { mtime: 1_700_000_000 }), dir("a"), file("a/c", "c", { uid: 1000, gid: 1000 })]),
+  );
+  const names = gnuList(tar).map((l) => l.split(/\s+/).slice(5).join(" "));
+  assert.deepEqual(names, ["a/", "a-b", "a/c", "b/", "b/z"]);
+  const lines = gnuList(tar);
+  assert.match(lines[0], /^drwxr-xr-x 0\/0 +0 1970-01-01 00:00:00 a\/$/);
+  assert.match(lines[2], /^-rw-r--r-- 1000\/1000 +1 1970-01-01 00:00:00 a\/c$/);
+  assert.match(lines[1], /2023-11-14 22:13:20 a-b$/);
+  // uname/gname empty, ustar magic, ends with exactly two zero blocks.
+  assert.equal(tar.subarray(257, 265).toString("latin1"), "ustar\u000000");
+  assert.equal(tar.subarray(265, 265 + 64).every((b) => b === 0), true);
+  assert.equal(tar.length % 512, 0);
+  assert.equal(tar.subarray(tar.length - 1024).every((b) => b === 0), true);
+});
+
+test("same entries give the same bytes; sourceDateEpoch sets generated times and clamps given ones", async () => {
+  const mk = () => [file("x", "1", { mtime: 2_000_000_000 }), file("y", "2"), dir("d", { mtime: 5 })];
+  const a = await buffer(tarStream(mk(), { sourceDateEpoch: 1_000_000_000 }));
+  const b = await buffer(tarStream(mk().reverse(), { sourceDateEpoch: 1_000_000_000 }));
+  assert.deepEqual(a, b);
+  const lines = gnuList(a);
+  assert.match(lines.find((l) => l.endsWith(" x"))!, /2001-09-09 01:46:40 x$/);
+  assert.match(lines.find((l) => l.endsWith(" y"))!, /2001-09-09 01:46:40 y$/);
+  assert.match(lines.find((l) => l.endsWith(" d/"))!, /1970-01-01 00:00:05 d\/$/);
+});
+
+test("long and non-ASCII names, long links, big ids and xattrs round-trip through GNU tar via PAX", async () => {
+  const longName = "d/" + "n".repeat(150) + "/" + "f".repeat(120);
+  const entries: LayerEntry[] = [
+    file(longName, "long"),
+    file("héllo/wörld", "utf8"),
+    { path: "l", type: "symlink", mode: 0o777, uid: 0, gid: 0, linkname: "/" + "t".repeat(200) },
+    file("big-ids", "", { uid: 3_000_000, gid: 4_000_000 }),
+    file("attrs", "a", { xattrs: { "user.b": "2", "user.a": "1" } }),
+  ];
+  const tar = await buffer(tarStream(entries));
+  const dest = join(t.path, "pax-out");
+  mkdirSync(dest);
+  const p = join(t.path, "pax.tar");
+  writeFileSync(p, tar);
+  execFileSync("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=user.*", "-xf", p, "-C", dest]);
+  assert.equal(readFileSync(join(dest, longName), "utf8"), "long");
+  assert.equal(readFileSync(join(dest, "héllo/wörld"), "utf8"), "utf8");
+  const listing = gnuList(tar).join("\n");
+  assert.match(listing, /3000000\/4000000 .* big-ids/);
+  assert.match(listing, new RegExp(`l -> /${"t".repeat(200)}`));
+  // The PAX header has a fixed name and sorted records.
+  assert.ok(tar.includes(Buffer.from("PaxHeaders.0/attrs")));
+  assert.ok(tar.includes(Buffer.from("24 SCHILY.xattr.user.a=1\n24 SCHILY.xattr.user.b=2\n")));
+  // A plain short ASCII entry gets no PAX header.
+  const plain = await buffer(tarStream([file("short", "s")]));
+  assert.equal(plain.length, 512 + 512 + 1024);
+});
+
+test("hardlinks sorted before their target are turned around so the data comes first", async () => {
+  const tar = await buffer(
+    tarStream([file("z/orig", "data"), { path: "a/link", type: "hardlink", mode: 0o644, uid: 0, gid: 0, linkname: "z/orig" }, dir("a"), dir("z")]),
+  );
+  const lines = gnuList(tar);
+  assert.match(lines[1], /^-rw-r--r-- 0\/0 +4 .* a\/link$/);
+  assert.match(lines[3], /^hrw-r--r-- 0\/0 +0 .* z\/orig link to a\/link$/);
+});
+
+test("whiteouts and opaque markers are empty files with mode 0", async () => {
+  assert.equal(whiteoutEntry("a/b").path, "a/.wh.b");
+  assert.equal(whiteoutEntry("top").path, ".wh.top");
+  assert.equal(opaqueEntry("a").path, "a/.wh..wh..opq");
+  const lines = gnuList(await buffer(tarStream([whiteoutEntry("a/b"), opaqueEntry("c")])));
+  assert.match(lines[0], /^---------- 0\/0 +0 1970-01-01 00:00:00 a\/\.wh\.b$/);
+  assert.match(lines[1], /^---------- 0\/0 +0 1970-01-01 00:00:00 c\/\.wh\.\.wh\.\.opq$/);
+});
+
+test("invalid paths, duplicates and wrong sizes are refused with INVALID_ARGUMENT", async () => {
+  const bad: LayerEntry[][] = [
+    [file("../etc/passwd", "x")],
+    [file("/abs", "x")],
+    [file("a/./b", "x")],
+    [file("a/", "x")],
+    [file("", "x")],
+    [file("dup", "1"), file("dup", "2")],
+    [{ ...file("short", "abc"), size: 5 }],
+    [{ ...file("long", "abcdef"), size: 2 }],
+    [{ path: "h", type: "hardlink", mode: 0, uid: 0, gid: 0, linkname: "../x" }],
+  ];
+  for (const entries of bad) {
+    for (const sort of [true, false]) {
+      await assert.rejects(buffer(tarStream(entries, { sort })), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT", JSON.stringify(entries[0].path));
+    }
+  }
+});
+
+test("writeLayer stores the compressed blob; diffId is the uncompressed tar's digest; nothing is stored on error", async () => {
+  const store = await Store.open(join(t.path, "store"));
+  const entries = () => [dir("etc"), file("etc/motd", "hello\n"), file("generated", "g")];
+  for (const compression of ["gzip", "zstd", "none"] as const) {
+    const ref = await writeLayer(store, entries(), { compression });
+    const blob = readFileSync(store.blobPath(ref.descriptor.digest));
+    assert.equal(sha256(blob), ref.descriptor.digest);
+    assert.equal(blob.length, ref.descriptor.size);
+    const tar = compression === "gzip" ? await buffer(Readable.from([blob]).pipe(createGunzip())) : compression === "zstd" ? execFileSync("zstd", ["-dc"], { input: blob }) : blob;
+    assert.equal(sha256(tar), ref.diffId);
+    assert.deepEqual(tar, await buffer(tarStream(entries())));
+    assert.equal(ref.descriptor.mediaType, { gzip: "application/vnd.oci.image.layer.v1.tar+gzip", zstd: "application/vnd.oci.image.layer.v1.tar+zstd", none: "application/vnd.oci.image.layer.v1.tar" }[compression]);
+  }
+  const docker = await writeLayer(store, entries(), { mediaTypes: "Docker" });
+  assert.equal(docker.descriptor.mediaType, "application/vnd.docker.image.rootfs.diff.tar.gzip");
+  const before = (await store.listBlobs()).length;
+  await assert.rejects(writeLayer(store, [file("x", "abc", { size: 10 })]), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT");
+  assert.equal((await store.listBlobs()).length, before);
+});
