@@ -1,0 +1,122 @@
+/**
+ * COPY and ADD, with docker's path rules: sources are relative to their root
+ * (the context, a stage or an image) and cannot leave it; a directory source
+ * copies its contents; a destination ending in "/" is a directory; several
+ * sources need such a destination; globs are matched in the root; ADD
+ * unpacks local tar archives (plain, gzip, bzip2, xz) and refuses URLs.
+ */
+import { open } from "node:fs/promises";
+import { join, posix } from "node:path";
+import type { Client, Container, Directory } from "../../index.js";
+import { ContainerfileError } from "../../errors.js";
+import { createMatcher } from "../../fsutil/patterns.js";
+import type { Instruction } from "./instructions.js";
+import { processWord, type ShellEnv } from "./shell-lex.js";
+
+export type CopyInstruction = Extract<Instruction, { kind: "COPY" | "ADD" }>;
+
+export interface CopyRoot {
+  dir: Directory;
+  /** Where the root is on the host (the context), for archive sniffing; undefined for stages and images. */
+  hostPath?: string;
+  /** "the build context", `stage "build"`, `image "alpine"`: for messages. */
+  label: string;
+}
+
+export interface CopyResolved {
+  sources: string[];
+  dest: string;
+  owner?: string;
+  permissions?: number;
+}
+
+type Item = { kind: "dir"; dir: Directory } | { kind: "file"; path: string; root: Directory } | { kind: "new"; name: string; contents: string };
+
+const GLOB = /[*?[]/;
+
+export async function applyCopy(
+  client: Client,
+  c: Container,
+  ins: CopyInstruction,
+  r: CopyResolved,
+  root: CopyRoot,
+  env: ShellEnv,
+  file: string,
+  escape: string,
+): Promise<Container> {
+  const fail = (msg: string): never => {
+    throw new ContainerfileError(file, ins.line, `${ins.kind}: ${msg}`);
+  };
+  const destIsDir = /\/$|(^|\/)\.\.?$/.test(r.dest);
+  if (ins.sources.length > 1 && !destIsDir) fail(`when copying more than one source, the destination must be a directory and end with a / (got "${r.dest}")`);
+  const excluded = ins.exclude.length ? createMatcher(ins.exclude.map((p) => processWord(p, env, { escape }))) : undefined;
+  const items: Item[] = [];
+  let heredocIndex = 0;
+  for (const src of r.sources) {
+    if (ins.heredocs.length && /^\d*<<-?/.test(src)) {
+      const doc = ins.heredocs[heredocIndex++]!;
+      const contents = doc.expand ? processWord(doc.content, env, { rawQuotes: true, escape }) : doc.content;
+      items.push({ kind: "new", name: doc.name, contents });
+      continue;
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(src) || /^git@/.test(src)) {
+      fail(
+        ins.kind === "ADD"
+          ? `fetching ${src} needs the network, which the Containerfile frontend does not use; download it first and COPY it from the build context`
+          : `${src}: COPY does not fetch URLs; use a path in the build context`,
+      );
+    }
+    const rel = relativeInRoot(src);
+    const paths = GLOB.test(rel) ? (await root.dir.glob(rel)).map((p) => p.replace(/\/$/, "")) : [rel];
+    if (GLOB.test(rel) && paths.length === 0) fail(`no files in ${root.label} match "${src}"`);
+    for (const p of paths) {
+      if (excluded && p !== "" && excluded(p, false)) continue;
+      const isDir = await root.dir.exists(p, { expectedType: "DIRECTORY" });
+      if (!isDir && !(await root.dir.exists(p))) {
+        fail(`"${src}" not found in ${root.label}${root.hostPath ? " (or excluded by .dockerignore/.containerignore)" : ""}`);
+      }
+      if (isDir) {
+        items.push({ kind: "dir", dir: p === "" ? root.dir : root.dir.directory(p) });
+      } else if (ins.kind === "ADD" && root.hostPath && (await isArchive(join(root.hostPath, p)))) {
+        items.push({ kind: "dir", dir: client.archive(root.dir.file(p)) });
+      } else items.push({ kind: "file", path: p, root: root.dir });
+    }
+  }
+  if (items.length === 0) fail(`no source files were specified (every source was excluded)`);
+  const opts = { owner: r.owner, permissions: r.permissions, description: ins.text };
+  const exclude = ins.exclude.length ? ins.exclude.map((p) => processWord(p, env, { escape })) : undefined;
+  const only = items.length === 1 ? items[0]! : undefined;
+  if (only && !destIsDir && only.kind === "file") return c.withFile(r.dest, only.root.file(only.path), opts);
+  if (only && !destIsDir && only.kind === "new") return c.withNewFile(r.dest, only.contents, { ...opts, permissions: r.permissions ?? 0o644 });
+  if (only && only.kind === "dir") return c.withDirectory(r.dest, only.dir, { ...opts, exclude });
+  // Several items (or files into a directory): gather them into one directory, one layer, as docker does.
+  let gathered = client.directory();
+  for (const it of items) {
+    if (it.kind === "dir") gathered = gathered.withDirectory(".", it.dir, { exclude });
+    else if (it.kind === "file") gathered = gathered.withFile(posix.basename(it.path), it.root.file(it.path));
+    else gathered = gathered.withNewFile(it.name, it.contents, { permissions: 0o644 });
+  }
+  return c.withDirectory(r.dest, gathered, opts);
+}
+
+/** A source path made relative to its root: "/a/../b" and "../b" both mean "b", as docker keeps sources inside the context. */
+export function relativeInRoot(src: string): string {
+  const norm = posix.normalize("/" + src);
+  return norm === "/" ? "" : norm.replace(/^\/+/, "").replace(/\/$/, "");
+}
+
+/** Docker's archive detection: by content (magic bytes), not by name. */
+async function isArchive(path: string): Promise<boolean> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    const b = buf.subarray(0, bytesRead);
+    if (b[0] === 0x1f && b[1] === 0x8b) return true; // gzip
+    if (b.subarray(0, 3).toString("latin1") === "BZh") return true; // bzip2
+    if (b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true; // xz
+    return bytesRead >= 262 && b.subarray(257, 262).toString("latin1") === "ustar"; // tar
+  } finally {
+    await fh.close();
+  }
+}

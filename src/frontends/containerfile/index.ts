@@ -1,0 +1,77 @@
+/**
+ * The Containerfile frontend: a Containerfile and its context → a lazy
+ * Container, through the public API only.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Client, Container, Secret } from "../../index.js";
+import { ContainerfileError, LadingError } from "../../errors.js";
+import { StageBuilder } from "./build.js";
+import { contextExcludes } from "./context.js";
+import { parseContainerfile } from "./parse.js";
+
+export { parseContainerfile, type ParsedContainerfile, type Stage } from "./parse.js";
+export type { Instruction, Command } from "./instructions.js";
+
+export interface ContainerfileBuildOptions {
+  /** Path of the Containerfile (read, and named in error messages). */
+  file: string;
+  /** The build context directory. */
+  context: string;
+  /** `--build-arg` values. */
+  buildArgs?: Record<string, string>;
+  /** The stage to build (default: the last). */
+  target?: string;
+  /** Target platform, like "linux/amd64" (default: this machine's). */
+  platform?: string;
+  /** `--label` values, applied to the final stage. */
+  labels?: Record<string, string>;
+  /** id → secret, for `RUN --mount=type=secret,id=…`. */
+  secrets?: Record<string, Secret>;
+  /** Run every RUN again instead of taking cached results. */
+  noCache?: boolean;
+}
+
+/** This machine's platform in OCI spelling. */
+export function hostPlatform(): string {
+  const arch = ({ x64: "amd64", arm64: "arm64", arm: "arm/v7", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" } as Record<string, string>)[process.arch] ?? process.arch;
+  return `linux/${arch}`;
+}
+
+/**
+ * Builds the Container a Containerfile describes (lazy: nothing runs until
+ * the result is awaited). Parse and translation errors are thrown here as
+ * ContainerfileError (`Containerfile:7: COPY: …`).
+ * @example const c = await buildContainerfile(client, { file: "Containerfile", context: "." }); await c.export("img.tar");
+ */
+export async function buildContainerfile(client: Client, opts: ContainerfileBuildOptions): Promise<Container> {
+  const file = resolve(opts.file);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new LadingError("NOT_FOUND", `cannot read the Containerfile ${opts.file}: ${(err as Error).message}`, { cause: err });
+  }
+  const name = opts.file;
+  const parsed = parseContainerfile(text, name);
+  const contextPath = resolve(opts.context);
+  const { patterns } = await contextExcludes(file, contextPath);
+  const context = client.host().directory(contextPath, { exclude: patterns });
+  const builder = new StageBuilder({
+    client,
+    parsed,
+    context,
+    contextPath,
+    buildArgs: opts.buildArgs ?? {},
+    platform: opts.platform ?? hostPlatform(),
+    buildPlatform: hostPlatform(),
+    secrets: opts.secrets ?? {},
+    noCache: opts.noCache ?? false,
+  });
+  const target = builder.targetStage(opts.target);
+  let c = await builder.build(target);
+  for (const [k, v] of Object.entries(opts.labels ?? {})) c = c.withLabel(k, v);
+  return c;
+}
+
+export { ContainerfileError };
