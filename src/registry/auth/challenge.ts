@@ -1,0 +1,72 @@
+/**
+ * `WWW-Authenticate` parsing per RFC 7235: a header may hold several
+ * challenges, each a scheme followed by auth-params whose values may be
+ * quoted strings containing commas (`scope="repository:a:pull,push"`), so a
+ * naive split on "," breaks (distribution-rules §9.1).
+ */
+export interface Challenge {
+  /** Lower case: "bearer", "basic". */
+  scheme: string;
+  params: Record<string, string>;
+}
+
+export function parseChallenges(headerValues: readonly string[]): Challenge[] {
+  const out: Challenge[] = [];
+  for (const h of headerValues) out.push(...parseOne(h));
+  return out;
+}
+
+function parseOne(s: string): Challenge[] {
+  const out: Challenge[] = [];
+  let i = 0;
+  const skipWs = (): void => {
+    while (i < s.length && (s[i] === " " || s[i] === "\t")) i++;
+  };
+  const token = (): string => {
+    const start = i;
+    while (i < s.length && /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(s[i]!)) i++;
+    return s.slice(start, i);
+  };
+  let current: Challenge | undefined;
+  while (i < s.length) {
+    skipWs();
+    if (s[i] === ",") {
+      i++;
+      continue;
+    }
+    const start = i;
+    const name = token();
+    if (!name) {
+      i++; // skip a stray character rather than loop forever
+      continue;
+    }
+    skipWs();
+    if (s[i] === "=" && current) {
+      // auth-param: name=value
+      i++;
+      skipWs();
+      let value = "";
+      if (s[i] === '"') {
+        i++;
+        while (i < s.length && s[i] !== '"') {
+          if (s[i] === "\\" && i + 1 < s.length) i++;
+          value += s[i];
+          i++;
+        }
+        i++; // closing quote
+      } else {
+        const vs = i;
+        while (i < s.length && s[i] !== "," && s[i] !== " ") i++;
+        value = s.slice(vs, i);
+      }
+      current.params[name.toLowerCase()] = value;
+    } else if (s[i] === "=" && !current) {
+      i = start + name.length + 1; // malformed: a param before any scheme
+    } else {
+      // a new challenge's scheme (possibly followed by token68, which registries do not use)
+      current = { scheme: name.toLowerCase(), params: {} };
+      out.push(current);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * Downloads one blob into the store (distribution-rules §2): streamed to a
+ * temp file in the store, resumed with `Range` from the bytes already
+ * written when the connection breaks mid-body, never longer than the
+ * descriptor says, and moved into place only after digest and size match
+ * (Store.putFile). On failure the temp file is removed: nothing unverified
+ * stays.
+ */
+import { createWriteStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import { Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { LadingError } from "../errors.js";
+import type { Descriptor } from "../oci/types.js";
+import type { Store } from "../store/store.js";
+import type { RegistryClient } from "./client.js";
+import { pullScope } from "./client.js";
+import type { Reference } from "./reference.js";
+import { registryError } from "./transport/errors.js";
+import { sleep } from "./transport/retry.js";
+import { discard, header } from "./transport/types.js";
+
+/** A body that ended cleanly but early: resumed like a broken connection. */
+class ShortBody extends Error {}
+
+class SizeGuard extends Transform {
+  constructor(
+    private seen: number,
+    private readonly limit: number,
+    private readonly what: string,
+    private readonly onBytes: (n: number) => void,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) return cb(new LadingError("DIGEST_MISMATCH", `${this.what}: the registry sent more than the ${this.limit} bytes the descriptor gives; refusing it`));
+    this.onBytes(this.seen);
+    cb(null, chunk);
+  }
+}
+
+export async function fetchBlob(client: RegistryClient, ref: Reference, desc: Descriptor, store: Store, signal?: AbortSignal): Promise<"fetched" | "present"> {
+  const progress = client.config.onProgress;
+  if (await store.hasBlob(desc.digest, desc.size)) {
+    progress?.({ kind: "blob", digest: desc.digest, bytes: desc.size, total: desc.size, done: true, skipped: true });
+    return "present";
+  }
+  const what = `blob ${desc.digest} of ${ref.registry}/${ref.repository}`;
+  const url = client.repoUrl(ref, `blobs/${desc.digest}`);
+  const tmp = store.tempPath("pull");
+  let written = 0;
+  let failures = 0;
+  try {
+    while (written < desc.size || desc.size === 0) {
+      const headers: Record<string, string> = { "accept-encoding": "identity" };
+      if (written > 0) headers.range = `bytes=${written}-`;
+      const req = { method: "GET" as const, url, headers, scopes: [pullScope(ref)] };
+      const res = await client.send(req, signal);
+      if (written > 0 && res.statusCode === 206) {
+        const start = /^bytes (\d+)-/.exec(header(res, "content-range") ?? "")?.[1];
+        if (start !== undefined && Number(start) !== written) {
+          await discard(res);
+          throw new LadingError("REGISTRY", `${what}: asked to resume at byte ${written}, the registry answered from byte ${start}`);
+        }
+      } else if (res.statusCode === 200) {
+        written = 0; // no range support: start over, truncating what we had
+      } else {
+        throw await registryError(req, res, `fetching ${what}`);
+      }
+      try {
+        const out = createWriteStream(tmp, { flags: written > 0 ? "a" : "w" });
+        await pipeline(res.body, new SizeGuard(written, desc.size, what, (n) => progress?.({ kind: "blob", digest: desc.digest, bytes: n, total: desc.size })), out, signal ? { signal } : {});
+        written = (await stat(tmp)).size;
+        if (written >= desc.size) break;
+        throw new ShortBody(`the body ended after ${written} of ${desc.size} bytes`);
+      } catch (err) {
+        if (signal?.aborted) throw new LadingError("CANCELLED", `pull of ${what} cancelled`, { cause: err });
+        if (err instanceof LadingError) throw err;
+        // A broken connection mid-body: keep what arrived and ask for the rest.
+        written = await stat(tmp).then((s) => s.size, () => 0);
+        if (++failures > client.config.retries) {
+          throw new LadingError("NETWORK", `${what}: the download broke ${failures} times (last at byte ${written} of ${desc.size}): ${(err as Error).message}`, { cause: err });
+        }
+        await sleep(client.config.retryBaseDelayMs * 2 ** (failures - 1), signal);
+      }
+    }
+    await store.putFile(tmp, { digest: desc.digest, size: desc.size });
+  } catch (err) {
+    if (err instanceof LadingError && err.code === "DIGEST_MISMATCH" && !err.message.includes(desc.digest)) {
+      throw new LadingError("DIGEST_MISMATCH", `${what}: ${err.message}; the registry served wrong content, nothing was stored`, { cause: err });
+    }
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  progress?.({ kind: "blob", digest: desc.digest, bytes: desc.size, total: desc.size, done: true });
+  return "fetched";
+}

@@ -1,0 +1,157 @@
+/**
+ * The OCI Distribution client (issue 4). Requests go through a stack of
+ * transport layers, outermost first: user agent → retry → auth → redirect →
+ * undici (see transport/). Operations live in their own files (manifest.ts,
+ * pull.ts, push.ts, blob-fetch.ts, blob-push.ts) and reach the wire only
+ * through `RegistryClient.send`.
+ */
+import { LadingError } from "../errors.js";
+import type { Digest } from "../oci/digest.js";
+import type { Descriptor, Platform } from "../oci/types.js";
+import type { Store } from "../store/store.js";
+import { Authenticator, withAuth } from "./transport/auth.js";
+import { BaseTransport } from "./transport/base.js";
+import { withRedirects } from "./transport/redirect.js";
+import { withRetry } from "./transport/retry.js";
+import { withUserAgent } from "./transport/user-agent.js";
+import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
+import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
+import { resolveManifest } from "./manifest.js";
+import { pullImage } from "./pull.js";
+import { pushImage } from "./push.js";
+
+export interface RegistryOptions {
+  /** Hosts that use plain HTTP (loopback hosts always do by default); over HTTPS their certificate is not verified. */
+  insecureRegistries?: string[];
+  /** Per-registry CA file (`"127.0.0.1:5443": "/path/ca.pem"`); such a registry is spoken to over verified HTTPS, even on loopback. */
+  caFiles?: Record<string, string>;
+  /** Explicit credentials (withRegistryAuth); they win over every file. */
+  auth?: Array<{ registry: string; username: string; secret: string }>;
+  /** Overrides $REGISTRY_AUTH_FILE lookups (tests). */
+  authFile?: string;
+  /** Overrides $DOCKER_CONFIG (tests). */
+  dockerConfigDir?: string;
+  /** Parallel blob transfers, default 4. */
+  concurrency?: number;
+  /** Tries after the first for temporary failures, default 5. */
+  retries?: number;
+  /** Upload chunk size for large blobs, default 16 MiB; blobs up to this size go up in one PUT. */
+  chunkSize?: number;
+  userAgent?: string;
+  /** Called for every HTTP exchange on the wire (no credentials in url). */
+  onRequest?: (info: { method: string; url: string }) => void;
+  onProgress?: (e: ProgressEvent) => void;
+  /** First retry backoff in ms (default 200); tests lower it. */
+  retryBaseDelayMs?: number;
+}
+
+export interface ProgressEvent {
+  kind: "blob" | "manifest";
+  digest: Digest;
+  bytes: number;
+  total?: number;
+  done?: boolean;
+  skipped?: boolean;
+  mounted?: boolean;
+}
+
+export interface ResolvedRegistryConfig {
+  readonly concurrency: number;
+  readonly retries: number;
+  readonly chunkSize: number;
+  readonly retryBaseDelayMs: number;
+  readonly onProgress?: (e: ProgressEvent) => void;
+}
+
+const KNOWN = new Set(["insecureRegistries", "caFiles", "auth", "authFile", "dockerConfigDir", "concurrency", "retries", "chunkSize", "userAgent", "onRequest", "onProgress", "retryBaseDelayMs"]);
+
+export const DEFAULT_USER_AGENT = "lading/0.1 (+https://github.com/lading)";
+
+export class RegistryClient {
+  readonly config: ResolvedRegistryConfig;
+  private readonly base: BaseTransport;
+  private readonly rt: RoundTrip;
+  private readonly insecure: Set<string>;
+  private readonly caFiles: Record<string, string>;
+
+  constructor(opts: RegistryOptions = {}) {
+    for (const k of Object.keys(opts)) {
+      if (!KNOWN.has(k)) throw new LadingError("INVALID_ARGUMENT", `unknown registry option "${k}"; known: ${[...KNOWN].join(", ")}`);
+    }
+    const positive = (v: number | undefined, name: string, dflt: number, min = 1): number => {
+      if (v === undefined) return dflt;
+      if (!Number.isInteger(v) || v < min) throw new LadingError("INVALID_ARGUMENT", `registry option ${name} must be an integer ≥ ${min}, got ${v}`);
+      return v;
+    };
+    this.config = {
+      concurrency: positive(opts.concurrency, "concurrency", 4),
+      retries: positive(opts.retries, "retries", 5, 0),
+      chunkSize: positive(opts.chunkSize, "chunkSize", 16 << 20, 1024),
+      retryBaseDelayMs: positive(opts.retryBaseDelayMs, "retryBaseDelayMs", 200, 0),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    };
+    this.insecure = new Set(opts.insecureRegistries ?? []);
+    this.caFiles = { ...opts.caFiles };
+    this.base = new BaseTransport({ caFiles: this.caFiles, insecureHosts: (h) => this.insecure.has(h), onRequest: opts.onRequest });
+    const ua = opts.userAgent ?? DEFAULT_USER_AGENT;
+    const retry = { retries: this.config.retries, baseDelayMs: this.config.retryBaseDelayMs };
+    const wire = withRedirects(this.base.roundTrip);
+    const tokenTransport = withUserAgent(withRetry(wire, retry), ua);
+    const auth = new Authenticator({ explicit: opts.auth, authFile: opts.authFile, dockerConfigDir: opts.dockerConfigDir }, tokenTransport);
+    this.rt = withUserAgent(withRetry(withAuth(wire, auth), retry), ua);
+  }
+
+  /** `http(s)://host[:port]` of a registry's API: plain HTTP for loopback and insecure hosts unless a CA file is given for them. */
+  endpoint(registry: string): URL {
+    const host = apiHost(registry);
+    const plain = !this.caFiles[host] && (this.insecure.has(host) || this.insecure.has(registry) || isLoopbackHost(host));
+    return new URL(`${plain ? "http" : "https"}://${host}`);
+  }
+
+  /** A URL under `/v2/<repository>/`. */
+  repoUrl(ref: Reference, path: string): URL {
+    return new URL(`/v2/${ref.repository}/${path}`, this.endpoint(ref.registry));
+  }
+
+  /** Sends one request through the transport stack. */
+  send(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    if (signal?.aborted) return Promise.reject(new LadingError("CANCELLED", "registry request cancelled", { cause: signal.reason }));
+    return this.rt(req, signal);
+  }
+
+  /** Resolves a reference to the descriptor of its manifest or index (HEAD, falling back to GET). */
+  resolve(ref: Reference, signal?: AbortSignal): Promise<Descriptor> {
+    return resolveManifest(this, ref, signal);
+  }
+
+  /**
+   * Pulls into `store`: manifest (or index → the platform's manifest), config
+   * and layers, every blob verified against digest and size before it lands;
+   * layers in parallel (bounded), resuming with Range after a broken connection.
+   * On failure the store holds only complete, verified blobs (no name is set).
+   */
+  pull(ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<{ manifest: Descriptor; index?: Descriptor }> {
+    return pullImage(this, ref, store, opts);
+  }
+
+  /**
+   * Pushes the manifest or index `root` (already in `store`) and everything it
+   * references to `ref`: blobs first, manifest last. Returns the pushed digest.
+   * On failure some blobs may be in the registry, but no tag changed.
+   */
+  push(store: Store, root: Descriptor, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<Digest> {
+    return pushImage(this, store, root, ref, opts.signal);
+  }
+
+  async close(): Promise<void> {
+    await this.base.close();
+  }
+}
+
+export function pullScope(ref: Reference): string {
+  return `repository:${ref.repository}:pull`;
+}
+
+export function pushScope(ref: Reference): string {
+  return `repository:${ref.repository}:pull,push`;
+}

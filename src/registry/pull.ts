@@ -1,0 +1,68 @@
+/**
+ * Pull: root manifest or index first (stored as served, so digests stay
+ * the registry's), then for an index the manifest of the wanted platform,
+ * then config and layers in parallel (bounded). Media types are kept as
+ * the source has them. Each blob's origin is recorded for later mounts.
+ */
+import { LadingError } from "../errors.js";
+import { isIndexType, MediaType } from "../oci/mediatypes.js";
+import { pickManifest } from "../oci/platform-match.js";
+import { type Descriptor, type ImageIndex, type ImageManifest, type Platform } from "../oci/types.js";
+import type { Store } from "../store/store.js";
+import { fetchBlob } from "./blob-fetch.js";
+import type { RegistryClient } from "./client.js";
+import { fetchManifest } from "./manifest.js";
+import { recordOrigin } from "./origins.js";
+import { forEachBounded } from "./pool.js";
+import { formatReference, referenceTagOrDigest, type Reference } from "./reference.js";
+
+const ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64", loong64: "loong64" };
+
+export function defaultPlatform(): Platform {
+  const architecture = ARCH[process.arch] ?? process.arch;
+  return { os: "linux", architecture, ...(architecture === "arm" ? { variant: "v7" } : {}) };
+}
+
+/** Layers that the image spec says must not be pushed or pulled from the registry (foreign layers). */
+export function isNondistributable(d: Descriptor): boolean {
+  return d.mediaType.includes("nondistributable") || d.mediaType.includes("foreign");
+}
+
+async function storeManifest(client: RegistryClient, store: Store, ref: Reference, reference: string, expected: Partial<Descriptor>, signal?: AbortSignal): Promise<Descriptor> {
+  if (expected.digest && expected.size !== undefined && (await store.hasBlob(expected.digest, expected.size))) {
+    return { mediaType: expected.mediaType ?? MediaType.ociManifest, digest: expected.digest, size: expected.size };
+  }
+  const got = await fetchManifest(client, ref, reference, signal);
+  if (expected.size !== undefined && got.descriptor.size !== expected.size) {
+    throw new LadingError("DIGEST_MISMATCH", `manifest ${got.descriptor.digest} of ${formatReference(ref)} has ${got.descriptor.size} bytes, its index says ${expected.size}`);
+  }
+  await store.putBlob(got.bytes, { digest: got.descriptor.digest, size: got.descriptor.size });
+  client.config.onProgress?.({ kind: "manifest", digest: got.descriptor.digest, bytes: got.descriptor.size, total: got.descriptor.size, done: true });
+  return { ...got.descriptor, mediaType: expected.mediaType ?? got.descriptor.mediaType };
+}
+
+export async function pullImage(client: RegistryClient, ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal }): Promise<{ manifest: Descriptor; index?: Descriptor }> {
+  const signal = opts.signal;
+  const origin = { registry: ref.registry, repository: ref.repository };
+  const root = await storeManifest(client, store, ref, referenceTagOrDigest(ref), ref.digest ? { digest: ref.digest } : {}, signal);
+  let manifestDesc = root;
+  let index: Descriptor | undefined;
+  if (isIndexType(root.mediaType)) {
+    index = root;
+    const idx = await store.readJson<ImageIndex>(root.digest);
+    const want = opts.platform ?? defaultPlatform();
+    const chosen = pickManifest(idx.manifests, want, formatReference(ref));
+    if (isIndexType(chosen.mediaType)) throw new LadingError("UNSUPPORTED", `${formatReference(ref)}: nested indexes are not pulled; reference the inner index by digest`);
+    const m = await storeManifest(client, store, ref, chosen.digest, chosen, signal);
+    manifestDesc = { mediaType: chosen.mediaType, digest: m.digest, size: m.size, ...(chosen.platform ? { platform: chosen.platform } : {}) };
+  }
+  const manifest = await store.readJson<ImageManifest>(manifestDesc.digest);
+  if (!manifest.config || !Array.isArray(manifest.layers)) {
+    throw new LadingError("INVALID_IMAGE", `${formatReference(ref)}: manifest ${manifestDesc.digest} has no config or layers`);
+  }
+  const blobs = [manifest.config, ...manifest.layers.filter((l) => !isNondistributable(l))];
+  const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
+  await forEachBounded(unique, client.config.concurrency, (b, s) => fetchBlob(client, ref, b, store, s).then(() => undefined), signal);
+  for (const d of [...unique.map((b) => b.digest), manifestDesc.digest, ...(index ? [index.digest] : [])]) await recordOrigin(store, d, origin);
+  return { manifest: manifestDesc, ...(index ? { index } : {}) };
+}

@@ -1,0 +1,87 @@
+/**
+ * Push: every blob first (bounded parallel, see blob-push.ts), then child
+ * manifests of an index by digest, then the root manifest or index under
+ * the tag (distribution-rules §3, §4). The manifest goes up as the exact
+ * bytes in the store, with `Content-Type` equal to its `mediaType`, and the
+ * registry's `Docker-Content-Digest` must match ours.
+ */
+import { LadingError } from "../errors.js";
+import type { Digest } from "../oci/digest.js";
+import { isIndexType, isManifestType } from "../oci/mediatypes.js";
+import { type Descriptor, type ImageIndex, type ImageManifest } from "../oci/types.js";
+import type { Store } from "../store/store.js";
+import { pushBlob } from "./blob-push.js";
+import type { RegistryClient } from "./client.js";
+import { pushScope } from "./client.js";
+import { recordOrigin } from "./origins.js";
+import { forEachBounded } from "./pool.js";
+import { isNondistributable } from "./pull.js";
+import { formatReference, type Reference } from "./reference.js";
+import { registryError } from "./transport/errors.js";
+import { discard, header } from "./transport/types.js";
+
+interface Plan {
+  blobs: Map<Digest, Descriptor>;
+  /** Manifests to PUT by digest before the root, children before parents. */
+  children: Descriptor[];
+}
+
+async function mediaTypeOfStored(store: Store, d: Descriptor): Promise<{ mediaType: string; body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] } }> {
+  const body = await store.readJson<{ mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(d.digest);
+  if (body.mediaType && d.mediaType && body.mediaType !== d.mediaType) {
+    throw new LadingError("INVALID_IMAGE", `manifest ${d.digest}: its descriptor says ${d.mediaType} but its mediaType field is ${body.mediaType}`);
+  }
+  return { mediaType: body.mediaType ?? d.mediaType, body };
+}
+
+async function plan(store: Store, root: Descriptor, out: Plan, isRoot: boolean, depth = 0): Promise<void> {
+  if (depth > 4) throw new LadingError("INVALID_IMAGE", `index nesting deeper than 4 levels at ${root.digest}`);
+  if (!(await store.hasBlob(root.digest, root.size))) {
+    throw new LadingError("NOT_FOUND", `cannot push manifest ${root.digest}: it is not in the store ${store.root} (a platform that was never pulled?)`);
+  }
+  const { mediaType, body } = await mediaTypeOfStored(store, root);
+  if (isIndexType(mediaType) || Array.isArray(body.manifests)) {
+    for (const child of (body as ImageIndex).manifests) await plan(store, child, out, false, depth + 1);
+  } else if (isManifestType(mediaType) || body.config) {
+    const m = body as ImageManifest;
+    for (const b of [m.config, ...m.layers]) if (!isNondistributable(b)) out.blobs.set(b.digest, b);
+  } else {
+    throw new LadingError("INVALID_IMAGE", `${root.digest} has media type ${mediaType}, which is neither a manifest nor an index`);
+  }
+  if (!isRoot) out.children.push({ ...root, mediaType });
+}
+
+async function putManifest(client: RegistryClient, store: Store, ref: Reference, d: Descriptor, reference: string, signal?: AbortSignal): Promise<Digest> {
+  const bytes = await store.readBlob(d.digest);
+  const req = {
+    method: "PUT" as const,
+    url: client.repoUrl(ref, `manifests/${reference}`),
+    headers: { "content-type": d.mediaType, "content-length": String(bytes.length) },
+    body: () => bytes,
+    scopes: [pushScope(ref)],
+  };
+  const res = await client.send(req, signal);
+  if (res.statusCode !== 201 && res.statusCode !== 200) throw await registryError(req, res, `pushing manifest ${d.digest} to ${formatReference({ ...ref, tag: undefined, digest: undefined })}:${reference}`);
+  await discard(res);
+  const echoed = header(res, "docker-content-digest");
+  if (echoed && echoed !== d.digest) {
+    throw new LadingError("REGISTRY", `pushing manifest ${d.digest}: the registry stored it as ${echoed}; it altered the bytes`);
+  }
+  client.config.onProgress?.({ kind: "manifest", digest: d.digest, bytes: bytes.length, total: bytes.length, done: true });
+  return d.digest;
+}
+
+export async function pushImage(client: RegistryClient, store: Store, root: Descriptor, ref: Reference, signal?: AbortSignal): Promise<Digest> {
+  if (ref.digest && ref.digest !== root.digest) {
+    throw new LadingError("INVALID_ARGUMENT", `cannot push ${root.digest} to ${formatReference(ref)}: the reference pins another digest`);
+  }
+  const p: Plan = { blobs: new Map(), children: [] };
+  await plan(store, root, p, true);
+  const { mediaType } = await mediaTypeOfStored(store, root);
+  await forEachBounded([...p.blobs.values()], client.config.concurrency, (b, s) => pushBlob(client, store, ref, b, s).then(() => undefined), signal);
+  for (const c of p.children) await putManifest(client, store, ref, c, c.digest, signal);
+  const digest = await putManifest(client, store, ref, { ...root, mediaType }, ref.tag ?? (ref.digest ? root.digest : "latest"), signal);
+  const origin = { registry: ref.registry, repository: ref.repository };
+  for (const d of [...p.blobs.keys(), ...p.children.map((c) => c.digest), root.digest]) await recordOrigin(store, d, origin);
+  return digest;
+}

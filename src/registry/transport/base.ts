@@ -1,0 +1,91 @@
+/**
+ * The innermost layer: one HTTP exchange through undici, with the TLS
+ * settings of the target host (per-registry CA file, or no verification for
+ * registries the user listed as insecure). Nothing here retries, follows
+ * redirects or authenticates.
+ */
+import { readFileSync } from "node:fs";
+import { Agent, type Dispatcher } from "undici";
+import { LadingError } from "../../errors.js";
+import type { HttpRequest, HttpResponse, RoundTrip } from "./types.js";
+
+export interface BaseTransportOptions {
+  /** `host[:port]` → PEM file of the CA that signs that registry's certificate. */
+  caFiles?: Record<string, string>;
+  /** Hosts whose HTTPS certificate is not verified (they also default to plain HTTP, see endpoint.ts). */
+  insecureHosts?: (host: string) => boolean;
+  /** Observes every exchange that goes on the wire (method and URL without credentials). */
+  onRequest?: (info: { method: string; url: string }) => void;
+}
+
+export class BaseTransport {
+  private readonly agents = new Map<string, Agent>();
+  private readonly caCache = new Map<string, string>();
+  constructor(private readonly opts: BaseTransportOptions) {}
+
+  readonly roundTrip: RoundTrip = async (req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> => {
+    const url = req.url;
+    this.opts.onRequest?.({ method: req.method, url: redactUrl(url) });
+    const dispatcher = this.agentFor(url);
+    const body = req.body?.();
+    try {
+      const res = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers: req.headers ?? {},
+        body: body as Dispatcher.DispatchOptions["body"],
+        signal,
+      });
+      return { statusCode: res.statusCode, headers: res.headers as HttpResponse["headers"], body: res.body as HttpResponse["body"], url };
+    } catch (err) {
+      if (body && typeof (body as { destroy?: unknown }).destroy === "function") (body as { destroy(): void }).destroy();
+      throw err;
+    }
+  };
+
+  private agentFor(url: URL): Agent {
+    const host = url.host;
+    let key = "default";
+    let connect: Record<string, unknown> = {};
+    if (url.protocol === "https:") {
+      const caFile = this.opts.caFiles?.[host];
+      if (caFile) {
+        key = `ca:${caFile}`;
+        connect = { ca: this.readCa(caFile, host) };
+      } else if (this.opts.insecureHosts?.(host)) {
+        key = "insecure";
+        connect = { rejectUnauthorized: false };
+      }
+    }
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new Agent({ connect, keepAliveTimeout: 10_000 });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  private readCa(file: string, host: string): string {
+    let pem = this.caCache.get(file);
+    if (pem === undefined) {
+      try {
+        pem = readFileSync(file, "utf8");
+      } catch (err) {
+        throw new LadingError("INVALID_ARGUMENT", `cannot read the CA file ${file} given for registry ${host}: ${(err as Error).message}`, { cause: err });
+      }
+      this.caCache.set(file, pem);
+    }
+    return pem;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.close().catch(() => {})));
+    this.agents.clear();
+  }
+}
+
+/** A URL fit for logs and errors: no user info, and no query (upload URLs carry opaque session state). */
+export function redactUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
