@@ -1,0 +1,92 @@
+/**
+ * The good corpus, end to end: each fixtures/containerfiles/ok/<name> is
+ * built through the public API, exported as an OCI layout, unpacked with
+ * umoci, and its files (content, mode, owner) and image config compared
+ * with expect.json. Entries with `"needsExec": true` have RUN steps and are
+ * skipped, with the reason printed, where runc is missing.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "../helpers/tmp.js";
+import { has, run } from "../helpers/tools.js";
+import { makeBusyboxLayout } from "../helpers/images.js";
+
+const OK = fileURLToPath(new URL("../../../fixtures/containerfiles/ok/", import.meta.url));
+
+interface FileExpect {
+  content?: string;
+  mode?: string;
+  uid?: number;
+  gid?: number;
+  absent?: boolean;
+}
+interface Expect {
+  buildArgs?: Record<string, string>;
+  target?: string;
+  platform?: string;
+  needsExec?: boolean;
+  config?: Record<string, unknown>;
+  absentEnv?: string[];
+  files?: Record<string, FileExpect>;
+}
+
+const names = readdirSync(OK).sort();
+
+test("the good corpus has at least 25 entries", () => {
+  assert.ok(names.length >= 25, `${names.length} entries`);
+});
+
+for (const name of names) {
+  const dir = join(OK, name);
+  const want = JSON.parse(readFileSync(join(dir, "expect.json"), "utf8")) as Expect;
+  const skip = want.needsExec && !has("runc") ? "needs the exec runtime (runc not found)" : false;
+  test(`ok/${name} builds into the expected image`, { skip }, async () => {
+    const { connect } = await import("../../src/api/client.js");
+    const { buildContainerfile } = await import("../../src/frontends/containerfile/index.js");
+    const tmp = tempDir();
+    const client = await connect({ store: join(tmp.path, "store") });
+    try {
+      const buildArgs = { ...want.buildArgs };
+      if (want.needsExec) buildArgs.BASE = (await makeBusyboxLayout(join(tmp.path, "base"))).ref;
+      const c = await buildContainerfile(client, {
+        file: join(dir, "Containerfile"),
+        context: join(dir, "context"),
+        buildArgs,
+        target: want.target,
+        platform: want.platform,
+      });
+      const cfg = (await c.imageConfig()) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(want.config ?? {})) {
+        assert.deepEqual(cfg[k] ?? null, v, `config ${k}`);
+      }
+      for (const n of want.absentEnv ?? []) {
+        assert.ok(!((cfg.Env as string[] | undefined) ?? []).some((e) => e.startsWith(n + "=")), `build arg ${n} must not be in the image env`);
+      }
+      if (want.platform) assert.equal(await c.platform(), want.platform);
+      if (!want.files) return;
+      const layout = join(tmp.path, "layout");
+      await c.exportLayout(layout, { tag: "t" });
+      const bundle = join(tmp.path, "bundle");
+      const rootless = process.getuid?.() !== 0;
+      run("umoci", ["unpack", ...(rootless ? ["--rootless"] : []), "--image", `${layout}:t`, bundle]);
+      for (const [p, f] of Object.entries(want.files)) {
+        const full = join(bundle, "rootfs", p);
+        if (f.absent) {
+          assert.ok(!existsSync(full), `${p} must not exist`);
+          continue;
+        }
+        const st = lstatSync(full);
+        if (f.content !== undefined) assert.equal(readFileSync(full, "utf8"), f.content, `${p} content`);
+        if (f.mode !== undefined) assert.equal((st.mode & 0o7777).toString(8).padStart(4, "0"), f.mode.padStart(4, "0"), `${p} mode`);
+        if (!rootless && f.uid !== undefined) assert.equal(st.uid, f.uid, `${p} uid`);
+        if (!rootless && f.gid !== undefined) assert.equal(st.gid, f.gid, `${p} gid`);
+      }
+    } finally {
+      await client.close();
+      tmp.cleanup();
+    }
+  });
+}
