@@ -14,4 +14,15 @@ export type { PullPolicy } from "./engine/session.js";
 export { LadingError, ExecError, RegistryError, ContainerfileError, type LadingErrorCode } from "./errors.js";
 export type { Platform, Descriptor, ImageManifest, ImageIndex, ImageConfig, RuntimeConfig, HealthConfig } from "./oci/types.js";
 export { buildContainerfile, type ContainerfileBuildOptions } from "./frontends/containerfile/index.js";
-export { login, logout } from "./registry/login.js";
+
+/** Stores credentials for a registry the way docker does (config.json auths, or its credsStore). */
+export async function login(registry: string, username: string, secret: string, opts: { insecureRegistries?: string[] } = {}): Promise<void> {
+  const m = await import("./registry/login.js");
+  return m.login(registry, username, secret, opts as never);
+}
+
+/** Removes stored credentials for a registry; returns whether there were any. */
+export async function logout(registry: string): Promise<boolean> {
+  const m = await import("./registry/login.js");
+  return m.logout(registry);
+}

@@ -59,9 +59,9 @@ async function recompress(session: Session, layer: LayerRef, to: "gzip" | "zstd"
   const from = layerCompression(layer.descriptor.mediaType);
   const diff = new HashingStream();
   const compressor = createCompressor(to);
-  const stages = [session.store.openBlob(layer.descriptor.digest), createDecompressor(from), diff, compressor];
+  const stages: NodeJS.ReadWriteStream[] = [session.store.openBlob(layer.descriptor.digest) as unknown as NodeJS.ReadWriteStream, createDecompressor(from), diff, compressor];
   for (let i = 0; i < stages.length - 1; i++) {
-    stages[i]!.on("error", (e) => compressor.destroy(e));
+    stages[i]!.on("error", (e: Error) => compressor.destroy(e));
     stages[i]!.pipe(stages[i + 1]!);
   }
   const stored = session.store.putBlob(compressor);

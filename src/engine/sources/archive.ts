@@ -8,7 +8,6 @@ import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { LadingError } from "../../errors.js";
-import { extractLayer } from "../../oci/extract.js";
 import type { Session } from "../session.js";
 import type { Tree, TreeEntry } from "../tree.js";
 import { openContent } from "../tree.js";
@@ -26,6 +25,7 @@ export async function readArchiveAsTree(session: Session, file: TreeEntry & { na
   else if (head[0] === 0xfd && head.subarray(1, 6).toString("latin1") === "7zXZ\0") input = through(raw, "xz", ["-dc"]);
   else if (head.length >= 262 && head.subarray(257, 262).toString("latin1") === "ustar") input = raw;
   else throw new LadingError("INVALID_ARGUMENT", `${file.name} is not a tar archive (plain, gzip, bzip2 or xz)`);
+  const { extractLayer } = await import("../../oci/extract.js");
   await extractLayer(input, dir, { applyWhiteouts: false, chown: isRoot });
   return readHostDirectory(dir, { owners: isRoot ? "keep" : "reset" });
 }

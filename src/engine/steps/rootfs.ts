@@ -7,7 +7,6 @@ import { lstat, mkdir, readlink, rename, rm, stat, writeFile } from "node:fs/pro
 import { join, posix } from "node:path";
 import { LadingError } from "../../errors.js";
 import { chainIds, hexOf } from "../../oci/digest.js";
-import { extractLayerBlob } from "../../oci/extract.js";
 import type { LayerRef } from "../../oci/types.js";
 import type { Session } from "../session.js";
 import type { ImageState } from "../image-state.js";
@@ -29,6 +28,8 @@ export async function materializeRootfs(session: Session, layers: readonly Layer
   const top = chainIds(layers.map((l) => l.diffId)).at(-1)!;
   const target = join(dir, hexOf(top));
   if (await isDir(target)) return target;
+  // Loaded on first use: reading files back is rarer than building.
+  const { extractLayerBlob } = await import("../../oci/extract.js");
   const tmp = session.store.tempPath("rootfs");
   await mkdir(tmp, { recursive: true });
   try {
