@@ -6,7 +6,7 @@ import { connect, LadingError, type Client } from "../../src/index.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 import { validateArchive } from "../helpers/validate.js";
-import { run } from "../helpers/tools.js";
+import { podmanArgs, run } from "../helpers/tools.js";
 
 const t = tempDir("lading-api-");
 let busybox: TestImage;
@@ -65,6 +65,13 @@ test("from an OCI layout, add files, export: skopeo, umoci and the schemas accep
     assert.equal(st, "1000:1000 600");
   }
   assert.equal(await c.digest(), raw && JSON.parse(run("skopeo", ["inspect", `oci-archive:${out}:api-test:1`])).Digest);
+
+  assert.match(run("oci-image-tool", ["validate", "--type", "image", "--ref", "name=api-test:1", join(t.path, "img1")]), /Validation succeeded/);
+  const pm = join(t.path, "podman");
+  const loaded = run("podman", [...podmanArgs(join(pm, "root"), join(pm, "run")), "load", "-i", out]);
+  assert.match(loaded, /Loaded image: .*api-test:1/);
+  const pmInspect = JSON.parse(run("podman", [...podmanArgs(join(pm, "root"), join(pm, "run")), "image", "inspect", "localhost/api-test:1"]));
+  assert.deepEqual(pmInspect[0].Config.Entrypoint, ["/app/sub/run.sh"]);
 });
 
 test("metadata steps add no layer and the getters see them", async () => {
