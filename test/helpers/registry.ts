@@ -1,0 +1,192 @@
+/**
+ * Starts Debian's real `docker-registry` (distribution 2.8) on 127.0.0.1 with
+ * a temp config and storage: plain, with htpasswd basic auth, with TLS from a
+ * CA made here by openssl, or with token auth against a small token server
+ * run in this process (JWTs signed RS256 with a key made here; the registry
+ * trusts its self-signed certificate through `rootcertbundle`). `stop()`
+ * kills the registry by its PID and removes every file.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { createSign, randomBytes, X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { connect, createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import bcrypt from "bcryptjs";
+
+export const REGISTRY_BIN = "/usr/bin/docker-registry";
+
+export interface TokenRequestLog {
+  method: string;
+  scopes: string[];
+  user?: string;
+  service?: string;
+}
+
+export interface RegistryHandle {
+  /** "127.0.0.1:PORT" */
+  host: string;
+  /** "http://127.0.0.1:PORT" or "https://…" */
+  url: string;
+  /** PEM of the CA that signed the TLS certificate (tls: true). */
+  caFile?: string;
+  /** Every request the token server answered (token: true). */
+  tokenRequests: TokenRequestLog[];
+  stop(): Promise<void>;
+}
+
+export interface StartRegistryOptions {
+  htpasswd?: { user: string; pass: string };
+  tls?: boolean;
+  /** Token auth; `user`/`pass` are the credentials the token server accepts. Anonymous callers get pull only when anonymousPull. */
+  token?: boolean | { user: string; pass: string; anonymousPull?: boolean };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+function b64url(b: Buffer | string): string {
+  return Buffer.from(b).toString("base64url");
+}
+
+async function startTokenServer(dir: string, service: string, issuer: string, creds: { user: string; pass: string; anonymousPull?: boolean }, log: TokenRequestLog[]): Promise<{ server: Server; realm: string; bundle: string }> {
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key", "-out", "token.pem", "-days", "2", "-subj", "/CN=lading-test-token"], dir);
+  const key = readFileSync(join(dir, "token.key"), "utf8");
+  const certDer = new X509Certificate(readFileSync(join(dir, "token.pem"))).raw;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const authz = req.headers.authorization;
+    let user: string | undefined;
+    if (authz?.startsWith("Basic ")) {
+      const [u, ...p] = Buffer.from(authz.slice(6), "base64").toString().split(":");
+      if (u !== creds.user || p.join(":") !== creds.pass) {
+        log.push({ method: req.method ?? "", scopes: url.searchParams.getAll("scope"), user: u, service: url.searchParams.get("service") ?? undefined });
+        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }));
+        return;
+      }
+      user = u;
+    }
+    const scopes = url.searchParams.getAll("scope");
+    log.push({ method: req.method ?? "", scopes, user, service: url.searchParams.get("service") ?? undefined });
+    if (req.method !== "GET" || url.pathname !== "/token") {
+      res.writeHead(404).end();
+      return;
+    }
+    const access = scopes.flatMap((s) => s.split(" ")).filter(Boolean).map((s) => {
+      const parts = s.split(":");
+      const actions = parts.pop()!.split(",");
+      const type = parts.shift()!;
+      const granted = user ? actions : creds.anonymousPull ? actions.filter((a) => a === "pull") : [];
+      return { type, name: parts.join(":"), actions: granted };
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = { typ: "JWT", alg: "RS256", x5c: [certDer.toString("base64")] };
+    const claims = { iss: issuer, sub: user ?? "", aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString("hex"), access };
+    const signing = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    const sig = createSign("RSA-SHA256").update(signing).sign(key);
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: `${signing}.${b64url(sig)}`, expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  return { server, realm: `http://127.0.0.1:${port}/token`, bundle: join(dir, "token.pem") };
+}
+
+function makeTls(dir: string): { cert: string; key: string; ca: string } {
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=lading-test-ca"], dir);
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"], dir);
+  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+  openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext"], dir);
+  return { cert: join(dir, "server.pem"), key: join(dir, "server.key"), ca: join(dir, "ca.pem") };
+}
+
+async function waitForPort(port: number, child: ChildProcess, errFile: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${readFileSync(errFile, "utf8").slice(-2000)}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`docker-registry did not listen on 127.0.0.1:${port}`);
+}
+
+export async function startRegistry(opts: StartRegistryOptions = {}): Promise<RegistryHandle> {
+  const dir = mkdtempSync(join(process.env.LADING_TEST_TMP ?? tmpdir(), "lading-registry-"));
+  const port = await freePort();
+  const tokenRequests: TokenRequestLog[] = [];
+  let tokenServer: Server | undefined;
+  const lines = [
+    "version: 0.1",
+    "log:",
+    "  level: error",
+    "  accesslog:",
+    "    disabled: true",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${join(dir, "data")}`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: 127.0.0.1:${port}`,
+    `  secret: ${randomBytes(16).toString("hex")}`,
+  ];
+  let caFile: string | undefined;
+  if (opts.tls) {
+    const t = makeTls(dir);
+    caFile = t.ca;
+    lines.push("  tls:", `    certificate: ${t.cert}`, `    key: ${t.key}`);
+  }
+  if (opts.htpasswd) {
+    writeFileSync(join(dir, "htpasswd"), `${opts.htpasswd.user}:${bcrypt.hashSync(opts.htpasswd.pass, 4)}\n`);
+    lines.push("auth:", "  htpasswd:", "    realm: lading-test", `    path: ${join(dir, "htpasswd")}`);
+  } else if (opts.token) {
+    const creds = opts.token === true ? { user: "alice", pass: "wonderland", anonymousPull: true } : opts.token;
+    const t = await startTokenServer(dir, "lading-test-registry", "lading-test-issuer", creds, tokenRequests);
+    tokenServer = t.server;
+    lines.push("auth:", "  token:", `    realm: ${t.realm}`, "    service: lading-test-registry", "    issuer: lading-test-issuer", `    rootcertbundle: ${t.bundle}`);
+  }
+  writeFileSync(join(dir, "config.yml"), lines.join("\n") + "\n");
+  const errFile = join(dir, "registry.log");
+  writeFileSync(errFile, "");
+  const { openSync } = await import("node:fs");
+  const fd = openSync(errFile, "a");
+  const child = spawn(REGISTRY_BIN, ["serve", join(dir, "config.yml")], { stdio: ["ignore", fd, fd], env: { ...process.env, OTEL_TRACES_EXPORTER: "none" } });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.pid) {
+      const exited = new Promise((r) => child.once("exit", r));
+      process.kill(child.pid, "SIGTERM");
+      const t = setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, "SIGKILL"), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+    if (tokenServer) await new Promise((r) => tokenServer!.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, child, errFile);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const host = `127.0.0.1:${port}`;
+  return { host, url: `${opts.tls ? "https" : "http"}://${host}`, ...(caFile ? { caFile } : {}), tokenRequests, stop };
+}
