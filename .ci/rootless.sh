@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the command given as arguments as an unprivileged user with
+# subordinate uid/gid ranges (rootless is lading's default case, so the exec
+# tests run again this way in CI). Creates the user and its ranges when
+# missing; needs root. The user gets a fresh writable HOME and TMPDIR.
+#   bash .ci/rootless.sh node --test dist/test/exec/
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "rootless.sh: run as root (it creates the user lading-ci)" >&2; exit 1; }
+[ $# -gt 0 ] || { echo "usage: rootless.sh COMMAND [ARGS...]" >&2; exit 2; }
+USER_NAME="${LADING_CI_USER:-lading-ci}"
+if ! id -u "$USER_NAME" >/dev/null 2>&1; then
+  useradd --create-home --shell /bin/bash "$USER_NAME"
+fi
+# 65536 ids each, placed after any range already handed out.
+for f in /etc/subuid /etc/subgid; do
+  touch "$f"
+  if ! grep -q "^$USER_NAME:" "$f"; then
+    start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
+    echo "$USER_NAME:$start:65536" >> "$f"
+  fi
+done
+home=$(getent passwd "$USER_NAME" | cut -d: -f6)
+work=$(mktemp -d /var/tmp/lading-ci.XXXXXX)
+chown "$USER_NAME:" "$work"
+trap 'rm -rf "$work" 2>/dev/null || true' EXIT
+# The repo must be readable by the user (it usually is: 755 dirs, 644 files).
+cd "$(dirname "$0")/.."
+status=0
+# setpriv keeps the environment but switches ids and supplementary groups.
+HOME="$home" TMPDIR="$work" LADING_TEST_TMP="$work" XDG_RUNTIME_DIR="$work" \
+  setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups --reset-env -- \
+  env HOME="$home" TMPDIR="$work" LADING_TEST_TMP="$work" PATH="$PATH" USER="$USER_NAME" \
+      ${LADING_RUNTIME:+LADING_RUNTIME="$LADING_RUNTIME"} ${LADING_TEST_DEBIAN:+LADING_TEST_DEBIAN="$LADING_TEST_DEBIAN"} \
+      "$@" || status=$?
+exit $status

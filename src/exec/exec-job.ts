@@ -1,0 +1,185 @@
+/**
+ * One exec, inside the helper's namespaces: snapshot → writable root →
+ * runtime spec → run → diff → one layer. Everything that touches files of
+ * other owners happens here, where those owners exist.
+ *
+ * Partial-failure state: the work dir (store temp, named after this pid)
+ * and the runtime state are removed in `finally`; if this process is killed
+ * first, the mount vanishes with its mount namespace and reapLeftovers
+ * removes the rest on the next run.
+ */
+import { chmod, chown, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { LadingError } from "../errors.js";
+import { writeLayer } from "../oci/layer-writer.js";
+import type { LayerEntry } from "../oci/layer-entry.js";
+import { Store } from "../store/store.js";
+import { copyDiff, overlayDiff } from "./diff.js";
+import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
+import { identityTag, subIdAdvice } from "./identity.js";
+import type { ExecJob, HelperMessage, HelperMetrics } from "./job.js";
+import { containerRlimits } from "./limits.js";
+import { childrenCpu, openCgroup } from "./metrics.js";
+import { podmanRun } from "./podman.js";
+import { prepareRootfs } from "./rootfs.js";
+import { runcKill, runcRun } from "./runc.js";
+import { ensureSnapshot } from "./snapshots.js";
+import { buildSpec, type SpecMount } from "./spec.js";
+import { createStubs, removeStubs, type StubTarget } from "./stubs.js";
+import { resolveUser } from "./user.js";
+import { ownerFile, runtimeStateRoot } from "./state.js";
+
+export interface Running {
+  kill(): Promise<void>;
+}
+
+export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, setRunning: (r: Running | undefined) => void): Promise<void> {
+  const debug = (msg: string) => send({ type: "debug", msg });
+  const store = await Store.open(job.storeRoot);
+  const inUserns = job.identity.kind !== "root";
+  const singleId = job.identity.kind === "single";
+  const tag = identityTag(job.identity);
+  let snapshot: string;
+  try {
+    snapshot = await ensureSnapshot(store, job.layers, tag, debug);
+  } catch (err) {
+    if (singleId && isIdError(err)) {
+      throw new LadingError("RUNTIME_UNAVAILABLE", `unpacking the image failed: it has files owned by ids other than 0. ${subIdAdvice(job.identity)}`, { cause: err });
+    }
+    throw err;
+  }
+  const work = store.tempPath("exec");
+  await mkdir(work, { mode: 0o700 });
+  const bundle = join(work, "bundle");
+  await mkdir(bundle, { mode: 0o700 });
+  const stateRoot = await runtimeStateRoot(store, tag);
+  const owner = ownerFile(stateRoot, job.containerId);
+  let unmount: (() => Promise<void>) | undefined;
+  try {
+    const rootfs = await prepareRootfs(snapshot, work, inUserns, debug);
+    unmount = rootfs.unmount;
+    const user = await resolveUser(rootfs.merged, job.user);
+    if (singleId && (user.uid !== 0 || user.gid !== 0)) {
+      throw new LadingError("RUNTIME_UNAVAILABLE", `cannot run as user "${job.user}" (uid ${user.uid}, gid ${user.gid}): ${subIdAdvice(job.identity)}`);
+    }
+
+    const extraMounts: SpecMount[] = [];
+    const stubs: StubTarget[] = [
+      { path: "/proc", kind: "dir" },
+      { path: "/dev", kind: "dir" },
+      { path: "/sys", kind: "dir" },
+      { path: "/etc/hosts", kind: "file" },
+      { path: "/etc/resolv.conf", kind: "file" },
+      { path: "/etc/hostname", kind: "file" },
+    ];
+    if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" });
+    const locks: string[] = [];
+    let secretN = 0;
+    for (const m of job.mounts) {
+      const target = posix.resolve("/", m.target);
+      if (m.type === "cache") {
+        if (m.uid !== undefined) await chown(m.dir, m.uid, m.gid ?? m.uid).catch(() => {});
+        if (m.sharing !== "SHARED") locks.push(`cache-${posix.basename(m.dir)}`);
+        extraMounts.push({ destination: target, type: "bind", source: m.dir, options: ["rbind", "rw"] });
+        stubs.push({ path: target, kind: "dir" });
+      } else if (m.type === "bind") {
+        const isDir = (await stat(m.source)).isDirectory();
+        extraMounts.push({ destination: target, type: "bind", source: m.source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+        stubs.push({ path: target, kind: isDir ? "dir" : "file" });
+      } else if (m.type === "tmpfs") {
+        extraMounts.push({ destination: target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
+        stubs.push({ path: target, kind: "dir" });
+      } else {
+        const dir = join(bundle, "secrets");
+        await mkdir(dir, { recursive: true, mode: 0o755 });
+        const file = join(dir, String(secretN++));
+        await writeFile(file, Buffer.from(m.dataBase64, "base64"), { mode: 0o600 });
+        await chown(file, m.uid, m.gid).catch(() => {});
+        await chmod(file, m.mode);
+        extraMounts.push({ destination: target, type: "bind", source: file, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] });
+        stubs.push({ path: target, kind: "file" });
+      }
+    }
+    const created = await createStubs(rootfs.merged, stubs);
+    const etcFiles = await writeEtcFiles(bundle);
+    const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
+    const probe = job.identity.kind === "root" && job.runtime.name !== "podman" ? await openCgroup(job.containerId) : undefined;
+    const spec = buildSpec({
+      rootfs: rootfs.merged,
+      args: job.args,
+      env,
+      cwd: job.cwd,
+      user,
+      network: job.network,
+      allCaps: job.insecureRootCapabilities,
+      inUserns,
+      singleId,
+      hostname: HOSTNAME,
+      etcFiles,
+      extraMounts,
+      rlimits: containerRlimits(),
+    });
+    await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
+    const before = childrenCpu();
+    const started = process.hrtime.bigint();
+    const run = async (): Promise<number> => {
+      if (job.runtime.name === "podman") {
+        return podmanRun({ podmanPath: job.runtime.path, store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, setRunning });
+      }
+      setRunning({ kill: () => runcKill(job.runtime.path, stateRoot, job.containerId) });
+      try {
+        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, ...(probe ? { cgroupLeaf: probe.leaf } : {}) });
+      } finally {
+        setRunning(undefined);
+      }
+    };
+    const exitCode = await withLocks(store, locks, run);
+    void started;
+    let metrics: HelperMetrics;
+    if (probe) {
+      metrics = await probe.read();
+      await probe.remove();
+    } else {
+      const after = childrenCpu();
+      metrics = { source: "rusage", cpuUserSeconds: round(after.user - before.user), cpuSystemSeconds: round(after.system - before.system) };
+    }
+    await removeStubs(rootfs.merged, created);
+    let entries: LayerEntry[];
+    if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged);
+    else entries = await copyDiff(rootfs.merged, rootfs.lower);
+    debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
+    const layer = entries.length ? await writeLayer(store, entries, job.layer) : undefined;
+    send({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
+  } finally {
+    await unmount?.().catch(() => {});
+    await rm(owner, { force: true }).catch(() => {});
+    await rm(work, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function withDefaults(env: string[], home: string): string[] {
+  const has = (k: string) => env.some((e) => e.startsWith(k + "="));
+  const out = [...env];
+  if (!has("PATH")) out.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!has("HOME")) out.push(`HOME=${home}`);
+  if (!has("HOSTNAME")) out.push(`HOSTNAME=${HOSTNAME}`);
+  return out;
+}
+
+async function withLocks<T>(store: Store, names: string[], fn: () => Promise<T>): Promise<T> {
+  if (names.length === 0) return fn();
+  const [first, ...rest] = names;
+  return store.withLock(first!, () => withLocks(store, rest, fn));
+}
+
+function isIdError(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown; message?: string } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === "EINVAL" || e.code === "EPERM") return true;
+    if (/EINVAL|EPERM|chown/i.test(e.message ?? "")) return true;
+  }
+  return false;
+}

@@ -1,0 +1,57 @@
+/**
+ * The messages between runExec (outside) and the exec helper (inside the
+ * namespaces): plain data sent over node's IPC channel. Secret values travel
+ * only here and in the runtime bundle (mode 0700, removed afterwards).
+ */
+import type { LayerRef } from "../oci/types.js";
+import type { Identity } from "./identity.js";
+
+export type JobMount =
+  | { type: "cache"; target: string; dir: string; sharing: "SHARED" | "PRIVATE" | "LOCKED"; uid?: number; gid?: number }
+  | { type: "bind"; target: string; source: string; readOnly: boolean }
+  | { type: "tmpfs"; target: string }
+  | { type: "secret"; target: string; dataBase64: string; mode: number; uid: number; gid: number };
+
+export interface ExecJob {
+  kind: "exec";
+  storeRoot: string;
+  identity: Identity;
+  layers: LayerRef[];
+  args: string[];
+  env: string[];
+  secretEnv: Record<string, string>;
+  cwd: string;
+  user: string;
+  stdin?: string;
+  mounts: JobMount[];
+  network: "host" | "none";
+  insecureRootCapabilities: boolean;
+  runtime: { name: "runc" | "crun" | "podman"; path: string };
+  layer: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
+  /** The pid of the lading process that owns this container (for reaping). */
+  ownerPid: number;
+  containerId: string;
+}
+
+export interface ReapJob {
+  kind: "reap";
+  storeRoot: string;
+  identity: Identity;
+  runtimePath?: string;
+}
+
+export type HelperJob = ExecJob | ReapJob;
+
+export interface HelperMetrics {
+  cpuUserSeconds?: number;
+  cpuSystemSeconds?: number;
+  cpuPressureSomeSeconds?: number;
+  cpuPressureFullSeconds?: number;
+  source: "cgroup2-psi" | "cgroup2" | "cgroup1-cpuacct" | "rusage" | "runtime";
+}
+
+export type HelperMessage =
+  | { type: "debug"; msg: string }
+  | { type: "result"; exitCode: number; layer?: LayerRef; metrics: HelperMetrics }
+  | { type: "reaped"; containers: string[] }
+  | { type: "error"; code: string; message: string };

@@ -1,0 +1,107 @@
+/**
+ * CPU figures for one exec. Best source first:
+ * - cgroup v2 (also the unified half of a hybrid host): the runtime runs in
+ *   a fresh cgroup (`<own cgroup>/lading-<helper pid>-<id>/runtime`), so
+ *   cpu.stat and cpu.pressure (PSI) of its parent cover the runtime and
+ *   every container process, dead descendants included. Needs write access
+ *   to the cgroup tree, which real root has; rootless users mostly do not.
+ * - rusage: the CPU time of the helper's waited-for children (runtime,
+ *   container init and what it waited for), from /proc/self/stat.
+ */
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { HelperMetrics } from "./job.js";
+
+const TICKS_PER_SECOND = 100; // USER_HZ on every Linux ABI node runs on
+
+export interface CgroupProbe {
+  /** Where to put the runtime process (write its pid to `<leaf>/cgroup.procs`). */
+  leaf: string;
+  read(): Promise<HelperMetrics>;
+  remove(): Promise<void>;
+}
+
+function cgroup2Mount(): string | undefined {
+  let info = "";
+  try {
+    info = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of info.split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (post?.startsWith("cgroup2 ")) return pre!.split(" ")[4];
+  }
+  return undefined;
+}
+
+export async function openCgroup(id: string): Promise<CgroupProbe | undefined> {
+  if (process.getuid?.() !== 0 || process.env.LADING_CGROUP === "0") return undefined;
+  const mnt = cgroup2Mount();
+  if (!mnt) return undefined;
+  let own = "/";
+  try {
+    own = /^0::(.*)$/m.exec(await readFile("/proc/self/cgroup", "utf8"))?.[1] ?? "/";
+  } catch {
+    return undefined;
+  }
+  const dir = join(mnt, own, `lading-${process.pid}-${id}`);
+  const leaf = join(dir, "runtime");
+  try {
+    await mkdir(leaf, { recursive: true });
+    await writeFile(join(leaf, "cgroup.procs"), "", { flag: "r+" }).catch(() => {});
+  } catch {
+    return undefined;
+  }
+  return {
+    leaf,
+    read: async () => readCgroup(dir),
+    remove: async () => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          await rmdir(leaf).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== "ENOENT") throw e;
+          });
+          await rmdir(dir);
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    },
+  };
+}
+
+async function readCgroup(dir: string): Promise<HelperMetrics> {
+  const stat = await readFile(join(dir, "cpu.stat"), "utf8").catch(() => "");
+  const num = (text: string, re: RegExp) => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) / 1e6 : undefined;
+  };
+  const out: HelperMetrics = { source: "cgroup2" };
+  const user = num(stat, /^user_usec (\d+)$/m);
+  const sys = num(stat, /^system_usec (\d+)$/m);
+  if (user !== undefined) out.cpuUserSeconds = user;
+  if (sys !== undefined) out.cpuSystemSeconds = sys;
+  const psi = await readFile(join(dir, "cpu.pressure"), "utf8").catch(() => "");
+  const some = num(psi, /^some .*total=(\d+)$/m);
+  const full = num(psi, /^full .*total=(\d+)$/m);
+  if (some !== undefined) {
+    out.source = "cgroup2-psi";
+    out.cpuPressureSomeSeconds = some;
+    if (full !== undefined) out.cpuPressureFullSeconds = full;
+  }
+  return out;
+}
+
+/** CPU seconds of this process's waited-for children so far (user, system). */
+export function childrenCpu(): { user: number; system: number } {
+  try {
+    const s = readFileSync("/proc/self/stat", "utf8");
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    return { user: Number(f[13]) / TICKS_PER_SECOND, system: Number(f[14]) / TICKS_PER_SECOND };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}

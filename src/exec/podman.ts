@@ -1,0 +1,97 @@
+/**
+ * The podman backend: the same root filesystem (lading's overlay or copy)
+ * run through `podman run --rootfs`, with the runtime spec's settings
+ * translated to flags. podman's own defaults that differ from the spec are
+ * overridden explicitly (capabilities, ulimits within the hard limits,
+ * cgroupfs, runc), so both backends give the same result for the same step.
+ * podman's storage lives in the store (`lading/podman/<mapping>`).
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { LadingError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import { runTool } from "./proc.js";
+import type { SpecMount } from "./spec.js";
+
+export interface PodmanRun {
+  podmanPath: string;
+  store: Store;
+  tag: string;
+  id: string;
+  bundle: string;
+  spec: Record<string, unknown>;
+  stdin?: string;
+  setRunning: (r: { kill(): Promise<void> } | undefined) => void;
+}
+
+interface SpecShape {
+  process: { user: { uid: number; gid: number; additionalGids?: number[] }; args: string[]; env: string[]; cwd: string; capabilities: { bounding: string[] }; rlimits: Array<{ type: string; hard: number; soft: number }>; noNewPrivileges: boolean };
+  root: { path: string };
+  hostname: string;
+  mounts: SpecMount[];
+  linux: { namespaces: Array<{ type: string }> };
+}
+
+/** podman's global flags for lading's private podman storage in `store`. */
+export async function podmanGlobals(store: Store, tag: string): Promise<string[]> {
+  const base = join(await store.stateDir("podman"), tag);
+  return [
+    "--root", join(base, "root"), "--runroot", join(base, "run"), "--tmpdir", join(base, "tmp"),
+    "--cgroup-manager=cgroupfs", "--runtime", "runc", "--storage-driver", "vfs", "--events-backend", "none",
+  ];
+}
+
+export async function podmanRun(r: PodmanRun): Promise<number> {
+  const s = r.spec as unknown as SpecShape;
+  const globals = await podmanGlobals(r.store, r.tag);
+  const bundleEnv = join(r.bundle, "podman.env");
+  // Values go through a file (mode 0600) rather than argv, which any local user can read in /proc.
+  await writeFile(bundleEnv, s.process.env.map((e) => e.replace(/\n/g, " ")).join("\n") + "\n", { mode: 0o600 });
+  const inUserns = r.tag !== "root";
+  const args = [
+    ...globals, "run", "--rm", "-i", "--name", r.id, "--rootfs", s.root.path,
+    "--user", `${s.process.user.uid}:${s.process.user.gid}`, "--workdir", s.process.cwd,
+    "--env-file", bundleEnv, "--hostname", s.hostname,
+    "--network", s.linux.namespaces.some((n) => n.type === "network") ? "none" : "host",
+    "--cap-drop", "all", ...s.process.capabilities.bounding.flatMap((c) => ["--cap-add", c]),
+    ...(s.process.noNewPrivileges ? ["--security-opt", "no-new-privileges"] : []),
+    "--security-opt", "label=disable", "--security-opt", "seccomp=unconfined",
+    ...(inUserns ? ["--cgroups=disabled"] : []),
+    ...s.process.rlimits.flatMap((l) => ["--ulimit", `${l.type.replace("RLIMIT_", "").toLowerCase()}=${l.soft}:${l.hard}`]),
+    ...(s.process.user.additionalGids ?? []).flatMap((g) => ["--group-add", String(g)]),
+    ...s.mounts.filter(isUserMount).flatMap(mountFlag),
+    "--", ...s.process.args,
+  ];
+  const child = spawn(r.podmanPath, args, { stdio: ["pipe", "inherit", "pipe"] });
+  r.setRunning({ kill: async () => void (await runTool(r.podmanPath, [...globals, "rm", "-f", "-t", "0", r.id])) });
+  let podmanErr = "";
+  child.stderr!.on("data", (c: Buffer) => {
+    process.stderr.write(c);
+    podmanErr = (podmanErr + c.toString()).slice(-4096);
+  });
+  child.stdin!.on("error", () => {});
+  child.stdin!.end(r.stdin ?? "");
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (c, sig) => resolve(c ?? 128 + (sig === "SIGKILL" ? 9 : 15)));
+    });
+    if (code === 125 && /^Error: /m.test(podmanErr)) throw new LadingError("INTERNAL", `podman could not run the container: ${podmanErr.trim().split("\n").pop()}`);
+    return code;
+  } finally {
+    r.setRunning(undefined);
+  }
+}
+
+/** The spec's system mounts and /etc files are podman's own business; only the exec's mounts are passed. */
+function isUserMount(m: SpecMount): boolean {
+  if (["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"].includes(m.destination)) return false;
+  return !["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"].includes(m.destination);
+}
+
+function mountFlag(m: SpecMount): string[] {
+  if (m.type === "tmpfs") return ["--mount", `type=tmpfs,destination=${m.destination},tmpfs-mode=1777`];
+  const ro = m.options.includes("ro") ? ",readonly=true" : "";
+  return ["--mount", `type=bind,source=${m.source},destination=${m.destination}${ro}`];
+}

@@ -1,0 +1,22 @@
+/** Small helpers for running system tools from the exec helper. */
+import { spawn } from "node:child_process";
+
+export interface ToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cmd args` to completion, capturing output (never throws on a non-zero exit). */
+export function runTool(cmd: string, args: string[], opts: { input?: string } = {}): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code, sig) => resolve({ code: code ?? 128 + (sig ? 9 : 0), stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
+}

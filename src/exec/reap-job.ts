@@ -1,0 +1,62 @@
+/**
+ * Removing what crashed lading processes left in a store, inside the same
+ * namespaces their helpers used (so every file is removable and every
+ * container signalable): containers whose owning lading and helper are both
+ * gone (killed, then deleted with their runtime state), half-made snapshot
+ * dirs and exec work dirs of dead processes, and empty lading cgroups.
+ */
+import { readdir, readFile, rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { pidAlive, Store } from "../store/store.js";
+import { identityTag } from "./identity.js";
+import type { HelperMessage, ReapJob } from "./job.js";
+import { runcKill, runcList } from "./runc.js";
+import { ownerFile, runtimeStateRoot } from "./state.js";
+
+export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void): Promise<void> {
+  const store = await Store.open(job.storeRoot); // also sweeps temp dirs of dead processes
+  const tag = identityTag(job.identity);
+  const stateRoot = await runtimeStateRoot(store, tag);
+  const reaped: string[] = [];
+  const ownerAlive = async (id: string) => {
+    try {
+      const o = JSON.parse(await readFile(ownerFile(stateRoot, id), "utf8")) as { ownerPid: number; helperPid: number };
+      return pidAlive(o.ownerPid) || pidAlive(o.helperPid);
+    } catch {
+      return false;
+    }
+  };
+  if (job.runtimePath) {
+    for (const c of await runcList(job.runtimePath, stateRoot)) {
+      if (await ownerAlive(c.id)) continue;
+      await runcKill(job.runtimePath, stateRoot, c.id);
+      reaped.push(c.id);
+    }
+  }
+  for (const n of await readdir(stateRoot).catch(() => [] as string[])) {
+    const m = /^(.*)\.owner\.json$/.exec(n);
+    if (m && !(await ownerAlive(m[1]!))) await rm(join(stateRoot, n), { force: true });
+  }
+  const snaps = join(await store.stateDir("snapshots"), tag);
+  for (const n of await readdir(snaps).catch(() => [] as string[])) {
+    const m = /^\.tmp-(\d+)-/.exec(n);
+    if (m && !pidAlive(Number(m[1]))) await rm(join(snaps, n), { recursive: true, force: true }).catch(() => {});
+  }
+  if (job.identity.kind === "root") await reapCgroups();
+  send({ type: "reaped", containers: reaped });
+}
+
+async function reapCgroups(): Promise<void> {
+  const own = /^0::(.*)$/m.exec(await readFile("/proc/self/cgroup", "utf8").catch(() => ""))?.[1];
+  const info = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
+  const mnt = info.split("\n").map((l) => l.split(" - ")).find(([, post]) => post?.startsWith("cgroup2 "))?.[0]?.split(" ")[4];
+  if (!mnt || own === undefined) return;
+  const dir = join(mnt, own);
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    if (!n.startsWith("lading-")) continue;
+    const pid = Number(/^lading-(\d+)-/.exec(n)?.[1] ?? 0);
+    if (pid && pidAlive(pid)) continue;
+    await rmdir(join(dir, n, "runtime")).catch(() => {});
+    await rmdir(join(dir, n)).catch(() => {});
+  }
+}

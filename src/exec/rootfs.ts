@@ -1,0 +1,62 @@
+/**
+ * The exec's writable root filesystem over a snapshot: an overlay mount
+ * (upper and work dirs in the store's temp area) when the kernel allows it
+ * here — as real root, or inside lading's user namespace with `userxattr`
+ * (Linux ≥ 5.11) — else a full copy of the snapshot. Detected by trying,
+ * and the path taken is reported through `debug`.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { LadingError } from "../errors.js";
+import { runTool } from "./proc.js";
+
+export interface Rootfs {
+  kind: "overlay" | "copy";
+  /** What the container sees as "/". */
+  merged: string;
+  /** The snapshot underneath. */
+  lower: string;
+  /** overlay only: the dir holding the changes. */
+  upper?: string;
+  /** Unmounts (if mounted); the work dir itself is removed by the caller. */
+  unmount(): Promise<void>;
+}
+
+export async function prepareRootfs(lower: string, work: string, inUserns: boolean, debug: (m: string) => void): Promise<Rootfs> {
+  const merged = join(work, "rootfs");
+  const upper = join(work, "upper");
+  const ovlWork = join(work, "ovlwork");
+  await mkdir(merged, { recursive: true, mode: 0o755 });
+  // overlay's option parser splits on "," and ":"; such paths go the copy way.
+  const safe = ![lower, upper, ovlWork].some((p) => /[,:]/.test(p));
+  const attempts = inUserns ? ["userxattr"] : ["index=off,redirect_dir=off,metacopy=off", ""];
+  const why: string[] = [];
+  if (safe && process.env.LADING_OVERLAY !== "0") {
+    for (const extra of attempts) {
+      await mkdir(upper, { mode: 0o755 });
+      await mkdir(ovlWork, { mode: 0o700 });
+      const opts = `lowerdir=${lower},upperdir=${upper},workdir=${ovlWork}${extra ? "," + extra : ""}`;
+      const r = await runTool("mount", ["-t", "overlay", "overlay", "-o", opts, merged]);
+      if (r.code === 0) {
+        debug(`rootfs: overlayfs ${inUserns ? "in a user namespace (userxattr)" : "as root"} over ${lower}`);
+        return {
+          kind: "overlay",
+          merged,
+          lower,
+          upper,
+          unmount: async () => {
+            const u = await runTool("umount", [merged]);
+            if (u.code !== 0) await runTool("umount", ["-l", merged]);
+          },
+        };
+      }
+      why.push(r.stderr.trim());
+      await rm(upper, { recursive: true, force: true });
+      await rm(ovlWork, { recursive: true, force: true });
+    }
+  } else why.push(safe ? "disabled by LADING_OVERLAY=0" : "paths contain , or :");
+  debug(`rootfs: copying the snapshot (overlayfs unavailable: ${why.join("; ") || "?"})`);
+  const c = await runTool("cp", ["-a", "--reflink=auto", lower + "/.", merged]);
+  if (c.code !== 0) throw new LadingError("RUNTIME_UNAVAILABLE", `no root filesystem: overlayfs failed (${why.join("; ")}) and copying ${lower} failed: ${c.stderr.trim()}`);
+  return { kind: "copy", merged, lower, unmount: async () => {} };
+}

@@ -1,0 +1,197 @@
+/**
+ * runExec: the engine's entry point for one exec step. It runs the command
+ * on the container's root filesystem through a runtime and returns the exit
+ * code, the output and the step's changes as one layer in the store.
+ *
+ * The work happens in a helper process (inside.ts) started in lading's
+ * namespaces — a user + mount namespace when rootless (the default case),
+ * a private mount namespace as root — so files of any owner can be
+ * unpacked, run on and diffed, and mounts never outlive the helper.
+ *
+ * A step that changes nothing gives no layer (`layer` undefined), where
+ * docker adds an empty one: an empty layer changes no file, and leaving it
+ * out keeps images smaller and digests independent of how a no-op was
+ * spelled. The engine records such a step in the history as an empty_layer.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { LadingError, type LadingErrorCode } from "../errors.js";
+import type { LayerRef } from "../oci/types.js";
+import type { Store } from "../store/store.js";
+import { chooseRuntime, findTool } from "./detect.js";
+import { currentIdentity, unshareArgs, type Identity } from "./identity.js";
+import type { HelperJob, HelperMessage, HelperMetrics, JobMount } from "./job.js";
+
+export { detectRuntime } from "./detect.js";
+
+export type ExecMount =
+  | { type: "cache"; target: string; dir: string; sharing: "SHARED" | "PRIVATE" | "LOCKED"; uid?: number; gid?: number }
+  | { type: "bind"; target: string; source: string; readOnly: boolean }
+  | { type: "tmpfs"; target: string }
+  | { type: "secret"; target: string; data: Buffer; mode: number; uid: number; gid: number };
+
+export interface ExecRequest {
+  store: Store;
+  /** The container's layers, base first. */
+  layers: LayerRef[];
+  args: string[];
+  env: string[];
+  /** Secret variables: in the process env only, never in a layer, log, cache key or error. */
+  secretEnv?: Record<string, string>;
+  /** Absolute; created if missing (as docker does). */
+  cwd: string;
+  /** "", "name", "uid", "name:group", "uid:gid", resolved through the rootfs' /etc/passwd and /etc/group. */
+  user: string;
+  stdin?: string;
+  mounts: ExecMount[];
+  network: "host" | "none";
+  insecureRootCapabilities?: boolean;
+  /** Accepted for Dagger compatibility; lading never injects an init process, so this changes nothing. */
+  noInit?: boolean;
+  /** Default: $LADING_RUNTIME, else the first of runc, crun, podman installed. */
+  runtime?: "runc" | "crun" | "podman";
+  layer?: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
+  signal?: AbortSignal;
+  onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
+  debug?: (msg: string) => void;
+}
+
+export interface ExecMetrics extends HelperMetrics {
+  wallSeconds: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** Full output as text, capped at OUTPUT_CAP bytes (the tail is kept). */
+  stdout: string;
+  stderr: string;
+  /** The step's changes as one new layer, already in the store; undefined when nothing changed. */
+  layer?: LayerRef;
+  metrics: ExecMetrics;
+}
+
+export const OUTPUT_CAP = 4 << 20;
+
+const INSIDE = fileURLToPath(new URL("./inside.js", import.meta.url));
+
+/** Keeps the last `cap` bytes of a stream. */
+class Tail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly cap: number) {}
+  push(c: Buffer): void {
+    this.chunks.push(c);
+    this.size += c.length;
+    while (this.size - this.chunks[0]!.length >= this.cap) this.size -= this.chunks.shift()!.length;
+  }
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.cap)).toString("utf8");
+  }
+}
+
+/** Starts the helper in lading's namespaces, sends it `job` and collects its answer. */
+function runHelper(
+  identity: Identity,
+  job: HelperJob,
+  opts: { signal?: AbortSignal; onOutput?: ExecRequest["onOutput"]; debug?: (m: string) => void },
+): Promise<{ message: HelperMessage; stdout: string; stderr: string }> {
+  const unshare = findTool("unshare");
+  if (!unshare) throw new LadingError("RUNTIME_UNAVAILABLE", "`unshare` is not installed: install the Debian package util-linux");
+  if (identity.kind === "subids" && !findTool("newuidmap")) {
+    throw new LadingError("RUNTIME_UNAVAILABLE", "newuidmap/newgidmap are not installed (needed to map subordinate ids): install the Debian package uidmap");
+  }
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled before it started"));
+    const child = spawn(unshare, [...unshareArgs(identity), "--", process.execPath, INSIDE], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      // Its own process group: a terminal's Ctrl-C reaches lading, which stops the helper in order.
+      detached: true,
+    });
+    const out = new Tail(OUTPUT_CAP);
+    const err = new Tail(OUTPUT_CAP);
+    child.stdout!.on("data", (c: Buffer) => {
+      out.push(c);
+      opts.onOutput?.("stdout", c);
+    });
+    child.stderr!.on("data", (c: Buffer) => {
+      err.push(c);
+      opts.onOutput?.("stderr", c);
+    });
+    let answer: HelperMessage | undefined;
+    child.on("message", (m: HelperMessage) => {
+      if (m.type === "debug") opts.debug?.(m.msg);
+      else answer = m;
+    });
+    const onAbort = () => child.kill("SIGTERM");
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    child.on("error", (e) => reject(new LadingError("RUNTIME_UNAVAILABLE", `starting the exec helper: ${e.message}`, { cause: e })));
+    child.on("close", (code, sig) => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled"));
+      if (!answer) {
+        const tail = err.text().trim().split("\n").slice(-5).join("\n");
+        return reject(new LadingError("INTERNAL", `the exec helper ended (${sig ?? "exit " + code}) without an answer${tail ? ": " + tail : ""}`));
+      }
+      if (answer.type === "error") return reject(new LadingError(answer.code as LadingErrorCode, answer.message));
+      resolve({ message: answer, stdout: out.text(), stderr: err.text() });
+    });
+    child.send(job);
+  });
+}
+
+function toJobMount(m: ExecMount): JobMount {
+  if (m.type !== "secret") return m;
+  return { type: "secret", target: m.target, dataBase64: m.data.toString("base64"), mode: m.mode, uid: m.uid, gid: m.gid };
+}
+
+export async function runExec(req: ExecRequest): Promise<ExecResult> {
+  if (req.args.length === 0) throw new LadingError("INVALID_ARGUMENT", "runExec: no command given");
+  if (!req.cwd.startsWith("/")) throw new LadingError("INVALID_ARGUMENT", `runExec: working directory "${req.cwd}" is not absolute`);
+  const runtime = chooseRuntime(req.runtime);
+  const identity = currentIdentity();
+  const started = process.hrtime.bigint();
+  req.debug?.(`exec: ${runtime.name} (${runtime.path}), ${identity.kind === "root" ? "as root" : identity.kind === "subids" ? "rootless with subordinate ids" : "rootless, single id"}`);
+  const job: HelperJob = {
+    kind: "exec",
+    storeRoot: req.store.root,
+    identity,
+    layers: req.layers,
+    args: req.args,
+    env: req.env,
+    secretEnv: req.secretEnv ?? {},
+    cwd: req.cwd,
+    user: req.user,
+    ...(req.stdin !== undefined ? { stdin: req.stdin } : {}),
+    mounts: req.mounts.map(toJobMount),
+    network: req.network,
+    insecureRootCapabilities: !!req.insecureRootCapabilities,
+    runtime,
+    layer: req.layer ?? {},
+    ownerPid: process.pid,
+    containerId: `lading-${process.pid}-${randomBytes(5).toString("hex")}`,
+  };
+  const { message, stdout, stderr } = await runHelper(identity, job, req);
+  if (message.type !== "result") throw new LadingError("INTERNAL", `the exec helper answered ${message.type} to an exec`);
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { exitCode: message.exitCode, stdout, stderr, ...(message.layer ? { layer: message.layer } : {}), metrics: { ...message.metrics, wallSeconds } };
+}
+
+/**
+ * Kills and deletes containers, and removes work dirs, half-made snapshots
+ * and cgroups, left in `store` by lading processes that are gone (a crash
+ * or SIGKILL). The engine calls it once at start; safe while other lading
+ * processes use the store (only what dead processes owned is touched).
+ */
+export async function reapLeftovers(store: Store): Promise<void> {
+  let runtimePath: string | undefined;
+  try {
+    const rt = chooseRuntime();
+    if (rt.name !== "podman") runtimePath = rt.path;
+  } catch {
+    runtimePath = undefined;
+  }
+  const identity = currentIdentity();
+  await runHelper(identity, { kind: "reap", storeRoot: store.root, identity, ...(runtimePath ? { runtimePath } : {}) }, {});
+}

@@ -1,0 +1,77 @@
+/**
+ * The runc backend (crun takes the same command line). State lives per
+ * store and id mapping in `<store>/lading/runc/<mapping>`, so reapLeftovers
+ * finds what a crashed lading left there.
+ */
+import { spawn } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { LadingError } from "../errors.js";
+import { runTool } from "./proc.js";
+
+export interface RuncRun {
+  runtimePath: string;
+  stateRoot: string;
+  bundle: string;
+  id: string;
+  spec: Record<string, unknown>;
+  stdin?: string;
+  /** A cgroup leaf to start the runtime in (its cgroup.procs path's dir). */
+  cgroupLeaf?: string;
+  onSpawn?: (pid: number) => void;
+}
+
+/** Runs the container to completion; resolves with its exit code (128+N when killed by signal N). */
+export async function runcRun(r: RuncRun): Promise<number> {
+  await writeFile(join(r.bundle, "config.json"), JSON.stringify(r.spec), { mode: 0o600 });
+  const log = join(r.bundle, "runtime.log");
+  const runtimeArgs = ["--root", r.stateRoot, "--log", log, "--log-format", "json", "run", "--bundle", r.bundle, "--no-new-keyring", r.id];
+  // A cgroup is joined by writing one's own pid; a shell does it, then becomes the runtime.
+  const [cmd, args] = r.cgroupLeaf
+    ? ["/bin/sh", ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', r.cgroupLeaf, r.runtimePath, ...runtimeArgs]]
+    : [r.runtimePath, runtimeArgs];
+  const child = spawn(cmd, args as string[], { stdio: ["pipe", "inherit", "inherit"] });
+  if (child.pid) r.onSpawn?.(child.pid);
+  child.stdin!.on("error", () => {}); // the command may exit without reading its input
+  child.stdin!.end(r.stdin ?? "");
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (c, sig) => resolve(c ?? 128 + (sig === "SIGKILL" ? 9 : 15)));
+  });
+  const errors = await runtimeErrors(log);
+  if (errors) throw new LadingError("INTERNAL", `${r.runtimePath} could not run the container: ${errors}`);
+  return code;
+}
+
+/** The runtime's own error messages from its JSON log (not the command's output). */
+async function runtimeErrors(log: string): Promise<string | undefined> {
+  const text = await readFile(log, "utf8").catch(() => "");
+  const msgs = text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { level?: string; msg?: string };
+      } catch {
+        return {};
+      }
+    })
+    .filter((e) => e.level === "error" || e.level === "fatal")
+    .map((e) => e.msg ?? "");
+  return msgs.length ? msgs.join("; ") : undefined;
+}
+
+export async function runcKill(runtimePath: string, stateRoot: string, id: string): Promise<void> {
+  await runTool(runtimePath, ["--root", stateRoot, "kill", id, "KILL"]);
+  await runTool(runtimePath, ["--root", stateRoot, "delete", "--force", id]);
+}
+
+export async function runcList(runtimePath: string, stateRoot: string): Promise<Array<{ id: string; pid: number; status: string }>> {
+  const r = await runTool(runtimePath, ["--root", stateRoot, "list", "--format", "json"]);
+  if (r.code !== 0) return [];
+  try {
+    return (JSON.parse(r.stdout || "[]") ?? []) as Array<{ id: string; pid: number; status: string }>;
+  } catch {
+    return [];
+  }
+}

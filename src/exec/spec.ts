@@ -1,0 +1,112 @@
+/**
+ * The OCI runtime spec (config.json) for one exec. Docker's defaults where
+ * they matter for builds: its capability set, no_new_privileges, masked and
+ * read-only /proc paths, /dev /dev/pts /dev/shm /dev/mqueue /proc /sys,
+ * /etc/hosts, /etc/resolv.conf and /etc/hostname from the bundle, the host's
+ * network unless `none` is asked for. Inside lading's user namespace (the
+ * rootless case) the helper is already "root" over every mapped id, so the
+ * spec adds no user namespace of its own; /sys is bind-mounted (mounting
+ * sysfs needs a network namespace owned by the user namespace) and cgroups
+ * are left to the runtime's rootless handling.
+ */
+import type { Rlimit } from "./limits.js";
+import type { ResolvedUser } from "./user.js";
+
+/** Docker's default capabilities (moby oci/caps/defaults.go). */
+export const DOCKER_DEFAULT_CAPS = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+  "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+/** Every capability runc 1.1 knows: what insecureRootCapabilities grants. */
+export const ALL_CAPS = [
+  ...DOCKER_DEFAULT_CAPS, "CAP_DAC_READ_SEARCH", "CAP_LINUX_IMMUTABLE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+  "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_LEASE", "CAP_AUDIT_CONTROL",
+  "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+  "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+];
+
+const MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"];
+const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+export interface SpecMount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
+}
+
+export interface SpecInput {
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ResolvedUser;
+  network: "host" | "none";
+  allCaps: boolean;
+  /** Inside lading's user namespace (rootless) rather than real root. */
+  inUserns: boolean;
+  /** Only uid/gid 0 exist in the namespace (no subordinate ids). */
+  singleId: boolean;
+  hostname: string;
+  /** Bundle files bound over /etc/hosts, /etc/resolv.conf, /etc/hostname. */
+  etcFiles: Array<{ destination: string; source: string }>;
+  /** The exec's own mounts (caches, binds, tmpfs, secrets), already resolved to host paths. */
+  extraMounts: SpecMount[];
+  rlimits: Rlimit[];
+  /** cgroup path for the container (root only; undefined = the runtime's default handling). */
+  cgroupsPath?: string;
+}
+
+export function systemMounts(inUserns: boolean, singleId: boolean, network: "host" | "none"): SpecMount[] {
+  const ptsOpts = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"];
+  if (!singleId) ptsOpts.push("gid=5");
+  const mounts: SpecMount[] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ptsOpts },
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+  ];
+  if (inUserns && network === "host") {
+    mounts.push({ destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] });
+  } else {
+    mounts.push({ destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] });
+    if (!inUserns) mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] });
+  }
+  return mounts;
+}
+
+export function buildSpec(i: SpecInput): Record<string, unknown> {
+  const caps = i.allCaps ? ALL_CAPS : DOCKER_DEFAULT_CAPS;
+  const namespaces: Array<{ type: string }> = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  if (i.network === "none") namespaces.push({ type: "network" });
+  const mounts = [
+    ...systemMounts(i.inUserns, i.singleId, i.network),
+    ...i.etcFiles.map((f) => ({ destination: f.destination, type: "bind", source: f.source, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] })),
+    ...i.extraMounts,
+  ];
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: false,
+      user: { uid: i.user.uid, gid: i.user.gid, ...(i.user.additionalGids.length && !i.singleId ? { additionalGids: i.user.additionalGids } : {}) },
+      args: i.args,
+      env: i.env,
+      cwd: i.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps, ...(i.user.uid === 0 ? { inheritable: [] } : {}) },
+      rlimits: i.rlimits,
+      noNewPrivileges: !i.allCaps,
+    },
+    root: { path: i.rootfs, readonly: false },
+    hostname: i.hostname,
+    mounts,
+    linux: {
+      namespaces,
+      ...(i.cgroupsPath ? { cgroupsPath: i.cgroupsPath } : {}),
+      maskedPaths: i.allCaps ? [] : MASKED,
+      readonlyPaths: i.allCaps ? [] : READONLY,
+    },
+  };
+}
