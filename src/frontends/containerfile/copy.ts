@@ -8,10 +8,12 @@
 import { open } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Client, Container, Directory } from "../../index.js";
+import type { ConfigStepContext } from "./config-steps.js";
+import type { StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
 import { createMatcher } from "../../fsutil/patterns.js";
 import type { Instruction } from "./instructions.js";
-import { processWord, type ShellEnv } from "./shell-lex.js";
+import { processWord } from "./shell-lex.js";
 
 export type CopyInstruction = Extract<Instruction, { kind: "COPY" | "ADD" }>;
 
@@ -23,37 +25,36 @@ export interface CopyRoot {
   label: string;
 }
 
-export interface CopyResolved {
-  sources: string[];
-  dest: string;
-  owner?: string;
-  permissions?: number;
-}
-
 type Item = { kind: "dir"; dir: Directory } | { kind: "file"; path: string; root: Directory } | { kind: "new"; name: string; contents: string };
 
 const GLOB = /[*?[]/;
 
-export async function applyCopy(
-  client: Client,
-  c: Container,
-  ins: CopyInstruction,
-  r: CopyResolved,
-  root: CopyRoot,
-  env: ShellEnv,
-  file: string,
-  escape: string,
-): Promise<Container> {
+/** Adds one COPY/ADD to the stage's container; `root` is where the sources are (context, stage or image). */
+export async function applyCopy(client: Client, st: StageState, ins: CopyInstruction, root: CopyRoot, ctx: ConfigStepContext): Promise<Container> {
+  const { file, escape } = ctx;
+  const x = (w: string) => st.vars.expand(w, file, ins.line, ins.kind, escape);
   const fail = (msg: string): never => {
     throw new ContainerfileError(file, ins.line, `${ins.kind}: ${msg}`);
   };
-  const destIsDir = /\/$|(^|\/)\.\.?$/.test(r.dest);
-  if (ins.sources.length > 1 && !destIsDir) fail(`when copying more than one source, the destination must be a directory and end with a / (got "${r.dest}")`);
-  const excluded = ins.exclude.length ? createMatcher(ins.exclude.map((p) => processWord(p, env, { escape }))) : undefined;
+  const chmod = ins.chmod !== undefined ? x(ins.chmod) : undefined;
+  if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) fail(`--chmod=${chmod} must be an octal mode such as 755 or 0644`);
+  const owner = ins.chown !== undefined ? x(ins.chown) : undefined;
+  if (owner === "") fail("--chown is empty after expansion");
+  const rawDest = x(ins.dest);
+  if (rawDest === "") fail("the destination is empty after expansion");
+  // A relative destination is under WORKDIR; a trailing "/" (or "." / "..") makes it a directory.
+  const destIsDir = /\/$|(^|\/)\.\.?$/.test(rawDest);
+  const dest = posix.resolve(st.workdir, rawDest) + (destIsDir && rawDest !== "/" ? "/" : "");
+  if (ins.sources.length > 1 && !destIsDir) fail(`when copying more than one source, the destination must be a directory and end with a / (got "${rawDest}")`);
+  const exclude = ins.exclude.length ? ins.exclude.map(x) : undefined;
+  const excluded = exclude ? createMatcher(exclude) : undefined;
+  const env = st.vars.shellEnv(file, ins.line, ins.kind);
   const items: Item[] = [];
   let heredocIndex = 0;
-  for (const src of r.sources) {
-    if (ins.heredocs.length && /^\d*<<-?/.test(src)) {
+  for (const raw of ins.sources) {
+    const isHeredoc = ins.heredocs.length > 0 && /^\d*<<-?/.test(raw);
+    const src = isHeredoc ? raw : x(raw);
+    if (isHeredoc) {
       const doc = ins.heredocs[heredocIndex++]!;
       const contents = doc.expand ? processWord(doc.content, env, { rawQuotes: true, escape }) : doc.content;
       items.push({ kind: "new", name: doc.name, contents });
@@ -83,12 +84,13 @@ export async function applyCopy(
     }
   }
   if (items.length === 0) fail(`no source files were specified (every source was excluded)`);
-  const opts = { owner: r.owner, permissions: r.permissions, description: ins.text };
-  const exclude = ins.exclude.length ? ins.exclude.map((p) => processWord(p, env, { escape })) : undefined;
+  const permissions = chmod !== undefined ? parseInt(chmod, 8) : undefined;
+  const opts = { owner, permissions, description: ins.text };
+  const c = st.c;
   const only = items.length === 1 ? items[0]! : undefined;
-  if (only && !destIsDir && only.kind === "file") return c.withFile(r.dest, only.root.file(only.path), opts);
-  if (only && !destIsDir && only.kind === "new") return c.withNewFile(r.dest, only.contents, { ...opts, permissions: r.permissions ?? 0o644 });
-  if (only && only.kind === "dir") return c.withDirectory(r.dest, only.dir, { ...opts, exclude });
+  if (only && !destIsDir && only.kind === "file") return c.withFile(dest, only.root.file(only.path), opts);
+  if (only && !destIsDir && only.kind === "new") return c.withNewFile(dest, only.contents, { ...opts, permissions: permissions ?? 0o644 });
+  if (only && only.kind === "dir") return c.withDirectory(dest, only.dir, { ...opts, exclude });
   // Several items (or files into a directory): gather them into one directory, one layer, as docker does.
   let gathered = client.directory();
   for (const it of items) {
@@ -96,7 +98,7 @@ export async function applyCopy(
     else if (it.kind === "file") gathered = gathered.withFile(posix.basename(it.path), it.root.file(it.path));
     else gathered = gathered.withNewFile(it.name, it.contents, { permissions: 0o644 });
   }
-  return c.withDirectory(r.dest, gathered, opts);
+  return c.withDirectory(dest, gathered, opts);
 }
 
 /** A source path made relative to its root: "/a/../b" and "../b" both mean "b", as docker keeps sources inside the context. */

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Client, Container, Secret } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
-import { StageBuilder } from "./build.js";
+import { StageBuilder } from "./stages.js";
 import { contextExcludes } from "./context.js";
 import { parseContainerfile } from "./parse.js";
 

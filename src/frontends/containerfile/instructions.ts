@@ -139,6 +139,7 @@ export function parseInstruction(l: LogicalLine, file: string, escape: string): 
         const name = json ? undefined : heredocName(s);
         if (name !== undefined) heredocs.push(docs.get(name) ?? fail(`heredoc ${s} has no body`));
       }
+      if (flags.some((f) => f.name === "parents")) fail("--parents is not supported by lading; copy each directory with its own COPY");
       const from = l.keyword === "COPY" ? one("from") : undefined;
       if (from === "") fail("--from needs a stage name or an image");
       const checksum = l.keyword === "ADD" ? one("checksum") : undefined;

@@ -1,0 +1,38 @@
+/** What the frontend tracks for a stage while translating it, beside the Container itself. */
+import type { Client, Container, Directory, Secret } from "../../index.js";
+import type { ParsedContainerfile } from "./parse.js";
+import type { Vars } from "./vars.js";
+import type { CopyRoot } from "./copy.js";
+
+export interface StageState {
+  c: Container;
+  /** Image env and declared ARGs, for expansion. */
+  vars: Vars;
+  /** Absolute working directory (resolves relative WORKDIR, COPY destinations, mount targets). */
+  workdir: string;
+  /** The shell for shell-form commands (SHELL, or the base image's). */
+  shell: string[];
+  /** Whether CMD was set in this stage (ENTRYPOINT then keeps it, as docker does). */
+  cmdSet: boolean;
+  /** ONBUILD triggers this stage's image carries (docker runs them in a stage built FROM it). */
+  onBuild: string[];
+  platform: string;
+}
+
+/** Everything a build step may need from the build as a whole. */
+export interface BuildInputs {
+  client: Client;
+  parsed: ParsedContainerfile;
+  context: Directory;
+  contextPath: string;
+  buildArgs: Record<string, string>;
+  platform: string;
+  buildPlatform: string;
+  secrets: Record<string, Secret>;
+  noCache: boolean;
+}
+
+/** How a step reaches other stages or images (`--from`, `RUN --mount from=`). */
+export interface RootResolver {
+  rootOf(ref: string, line: number, platform: string): Promise<CopyRoot>;
+}
