@@ -1,0 +1,128 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import { createHash } from "node:crypto";
+import { createCompressor, createDecompressor, sniffCompression } from "../../src/oci/compress.js";
+import { writeLayer } from "../../src/oci/layer-writer.js";
+import { whiteoutEntry, type LayerEntry } from "../../src/oci/layer-entry.js";
+import { Store } from "../../src/store/store.js";
+import { LadingError } from "../../src/errors.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const t = tempDir("lading-compress-");
+after(t.cleanup);
+
+/** Reproducible pseudo-random bytes (xorshift), part compressible text, part noise. */
+function payload(n: number, seed = 1): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    // Mostly letters from a small alphabet (compressible), some noise.
+    out[i] = (i >> 12) % 3 === 0 ? x & 0xff : 97 + (x % 7);
+  }
+  return out;
+}
+
+function chunked(data: Buffer, size: number): Readable {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += size) parts.push(data.subarray(i, i + size));
+  return Readable.from(parts);
+}
+
+function sh(cmd: string[], input?: Buffer): Buffer {
+  return execFileSync(cmd[0], cmd.slice(1), { input, maxBuffer: 1 << 30 });
+}
+
+test("gzip output does not depend on thread count or input chunking, and gzip/zcat accept it", async () => {
+  const sizes = [0, 1, 100, 128 * 1024, 128 * 1024 + 1, 3 * 1024 * 1024 + 12345];
+  for (const n of sizes) {
+    const data = payload(n, n + 7);
+    const outs: Buffer[] = [];
+    for (const [threads, chunk] of [[1, 65536], [2, 1000], [3, 300000]] as const) {
+      outs.push(await buffer(chunked(data, chunk).pipe(createCompressor("gzip", { threads }))));
+    }
+    assert.deepEqual(outs[1], outs[0], `threads 2 vs 1 at ${n} bytes`);
+    assert.deepEqual(outs[2], outs[0], `threads 3 vs 1 at ${n} bytes`);
+    const file = join(t.path, `p${n}.gz`);
+    writeFileSync(file, outs[0]);
+    sh(["gzip", "-t", file]);
+    assert.deepEqual(sh(["zcat", file]), data);
+    // Header: magic, deflate, no flags, mtime 0, xfl 0, OS 255.
+    assert.deepEqual([...outs[0].subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    assert.deepEqual(await buffer(Readable.from([outs[0]]).pipe(createDecompressor("gzip"))), data);
+  }
+});
+
+test("gzip size stays within 2% of gzip -6 on mixed data", async () => {
+  const data = payload(4 * 1024 * 1024, 99);
+  const ours = await buffer(Readable.from([data]).pipe(createCompressor("gzip")));
+  const theirs = sh(["gzip", "-6", "-c"], data);
+  assert.ok(ours.length <= theirs.length * 1.02, `${ours.length} vs gzip -6 ${theirs.length}`);
+});
+
+test("zstd round-trips through the zstd tool, the same bytes for 1 or 2 threads", async () => {
+  const data = payload(2 * 1024 * 1024 + 3, 5);
+  const one = await buffer(chunked(data, 70000).pipe(createCompressor("zstd", { threads: 1 })));
+  const two = await buffer(chunked(data, 9000).pipe(createCompressor("zstd", { threads: 2 })));
+  assert.deepEqual(two, one);
+  assert.equal(sniffCompression(one), "zstd");
+  assert.deepEqual(sh(["zstd", "-dc"], one), data);
+  assert.deepEqual(await buffer(chunked(one, 4096).pipe(createDecompressor("zstd"))), data);
+});
+
+test("corrupt zstd input is an error, not silent truncation", async () => {
+  const good = await buffer(Readable.from([payload(100000)]).pipe(createCompressor("zstd")));
+  const bad = Buffer.from(good);
+  bad.fill(0x55, 20, 200);
+  await assert.rejects(buffer(Readable.from([bad]).pipe(createDecompressor("zstd"))), (e: unknown) => e instanceof LadingError && /zstd/.test(e.message));
+});
+
+test("sniffCompression reads the magic bytes", () => {
+  assert.equal(sniffCompression(Buffer.from([0x1f, 0x8b, 8])), "gzip");
+  assert.equal(sniffCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0])), "zstd");
+  assert.equal(sniffCompression(Buffer.from("usr/bin/")), "none");
+  assert.equal(sniffCompression(Buffer.alloc(0)), "none");
+});
+
+/**
+ * Golden layer: if this digest changes, every layer lading has written
+ * changes digest too — caches miss and pushed images differ. Change it only
+ * on purpose, and say so in the release notes.
+ */
+test("golden layer: fixed entries give the committed digest and diffId", async () => {
+  const store = await Store.open(join(t.path, "golden"));
+  const bytes = (s: string | Buffer) => {
+    const b = Buffer.from(s);
+    return { size: b.length, open: () => Readable.from([b]) };
+  };
+  const big = payload(1536 * 1024, 42); // above the inline limit: exercises the worker threads
+  const entries: LayerEntry[] = [
+    { path: "usr", type: "directory", mode: 0o755, uid: 0, gid: 0, mtime: 1_600_000_000 },
+    { path: "usr/bin", type: "directory", mode: 0o755, uid: 0, gid: 0 },
+    { path: "usr/bin/tool", type: "file", mode: 0o4755, uid: 0, gid: 0, mtime: 1_600_000_000, ...bytes("#!/bin/sh\necho hi\n") },
+    { path: "usr/bin/alias", type: "symlink", mode: 0o777, uid: 0, gid: 0, linkname: "tool" },
+    { path: "usr/bin/hard", type: "hardlink", mode: 0o755, uid: 0, gid: 0, linkname: "usr/bin/tool" },
+    { path: "home/user/data.bin", type: "file", mode: 0o600, uid: 1000, gid: 1000, mtime: 1_700_000_000, ...bytes(big) },
+    { path: "home", type: "directory", mode: 0o755, uid: 0, gid: 0 },
+    { path: "home/user", type: "directory", mode: 0o700, uid: 1000, gid: 1000 },
+    { path: "dev/null", type: "char", mode: 0o666, uid: 0, gid: 0, devmajor: 1, devminor: 3 },
+    { path: "dev", type: "directory", mode: 0o755, uid: 0, gid: 0 },
+    { path: "opt/" + "x".repeat(120) + "/ünïcode", type: "file", mode: 0o644, uid: 0, gid: 0, xattrs: { "user.k": "v" }, ...bytes("p") },
+    whiteoutEntry("etc/removed"),
+  ];
+  const a = await writeLayer(store, entries, { sourceDateEpoch: 1_650_000_000 });
+  const b = await writeLayer(store, [...entries].reverse(), { sourceDateEpoch: 1_650_000_000 });
+  assert.deepEqual(b, a);
+  assert.equal(a.diffId, "sha256:661a4f42fd5fed2836357522eb286c695e72359bc72537612363b0107ea5aa26");
+  assert.equal(a.descriptor.digest, "sha256:5afe7c7ad968658f169b816bc89e07f26d48d29acb6cc665cc6c15d6054fafac");
+  assert.equal(a.descriptor.mediaType, "application/vnd.oci.image.layer.v1.tar+gzip");
+  assert.equal(createHash("sha256").update(sh(["zcat", store.blobPath(a.descriptor.digest)])).digest("hex"), a.diffId.slice(7));
+});
