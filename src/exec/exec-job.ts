@@ -72,7 +72,8 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
       { path: "/etc/resolv.conf", kind: "file" },
       { path: "/etc/hostname", kind: "file" },
     ];
-    if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" });
+    // podman adds these to any --rootfs it runs; made and removed here, they leave no trace.
+    if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" }, { path: "/etc/mtab", kind: "symlink", linkname: "/proc/mounts" });
     const locks: string[] = [];
     let secretN = 0;
     for (const m of job.mounts) {
@@ -143,7 +144,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
       const after = childrenCpu();
       metrics = { source: "rusage", cpuUserSeconds: round(after.user - before.user), cpuSystemSeconds: round(after.system - before.system) };
     }
-    await removeStubs(rootfs.merged, created);
+    await removeStubs(rootfs.merged, created, stubs);
     let entries: LayerEntry[];
     if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged);
     else entries = await copyDiff(rootfs.merged, rootfs.lower);

@@ -49,8 +49,10 @@ export async function podmanRun(r: PodmanRun): Promise<number> {
   // Values go through a file (mode 0600) rather than argv, which any local user can read in /proc.
   await writeFile(bundleEnv, s.process.env.map((e) => e.replace(/\n/g, " ")).join("\n") + "\n", { mode: 0o600 });
   const inUserns = r.tag !== "root";
+  // podman's conmon runs with at most 32768 processes here, so nproc is clamped to that.
+  const clamp = (l: { type: string; soft: number; hard: number }) => (l.type === "RLIMIT_NPROC" ? { ...l, soft: Math.min(l.soft, 32768), hard: Math.min(l.hard, 32768) } : l);
   const args = [
-    ...globals, "run", "--rm", "-i", "--name", r.id, "--rootfs", s.root.path,
+    ...globals, "run", "--rm", "-i", "--name", r.id, "--rootfs",
     "--user", `${s.process.user.uid}:${s.process.user.gid}`, "--workdir", s.process.cwd,
     "--env-file", bundleEnv, "--hostname", s.hostname,
     "--network", s.linux.namespaces.some((n) => n.type === "network") ? "none" : "host",
@@ -58,12 +60,18 @@ export async function podmanRun(r: PodmanRun): Promise<number> {
     ...(s.process.noNewPrivileges ? ["--security-opt", "no-new-privileges"] : []),
     "--security-opt", "label=disable", "--security-opt", "seccomp=unconfined",
     ...(inUserns ? ["--cgroups=disabled"] : []),
-    ...s.process.rlimits.flatMap((l) => ["--ulimit", `${l.type.replace("RLIMIT_", "").toLowerCase()}=${l.soft}:${l.hard}`]),
+    ...s.process.rlimits.map(clamp).flatMap((l) => ["--ulimit", `${l.type.replace("RLIMIT_", "").toLowerCase()}=${l.soft}:${l.hard}`]),
     ...(s.process.user.additionalGids ?? []).flatMap((g) => ["--group-add", String(g)]),
     ...s.mounts.filter(isUserMount).flatMap(mountFlag),
-    "--", ...s.process.args,
+    // With --rootfs, the first operand is the root directory instead of an image.
+    "--", s.root.path, ...s.process.args,
   ];
-  const child = spawn(r.podmanPath, args, { stdio: ["pipe", "inherit", "pipe"] });
+  // podman 4.3 ignores --ulimit with --rootfs and applies its defaults (above this host's hard
+  // limits); default_ulimits in a containers.conf of our own is honoured.
+  const conf = join(r.bundle, "containers.conf");
+  const ulimits = s.process.rlimits.map(clamp).map((l) => `"${l.type.replace("RLIMIT_", "").toLowerCase()}=${l.soft}:${l.hard}"`);
+  await writeFile(conf, `[containers]\ndefault_ulimits = [${ulimits.join(", ")}]\n`);
+  const child = spawn(r.podmanPath, args, { stdio: ["pipe", "inherit", "pipe"], env: { ...process.env, CONTAINERS_CONF: conf } });
   r.setRunning({ kill: async () => void (await runTool(r.podmanPath, [...globals, "rm", "-f", "-t", "0", r.id])) });
   let podmanErr = "";
   child.stderr!.on("data", (c: Buffer) => {

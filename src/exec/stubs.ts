@@ -5,13 +5,15 @@
  * removes them afterwards when they are still empty, so that, as with
  * docker and buildah, no trace of the runtime's mounts reaches the layer.
  */
-import { lstat, mkdir, readdir, rmdir, unlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readlink, rmdir, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export interface StubTarget {
   /** Absolute path inside the container. */
   path: string;
-  kind: "dir" | "file";
+  kind: "dir" | "file" | "symlink";
+  /** symlink only: its target. */
+  linkname?: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function createStubs(rootfs: string, targets: StubTarget[]): Promis
       }
       const last = i === parts.length - 1;
       if (last && t.kind === "file") await writeFile(abs, "", { mode: 0o644 });
+      else if (last && t.kind === "symlink") await symlink(t.linkname ?? "", abs);
       else await mkdir(abs, { mode: 0o755 });
       created.push(rel);
     }
@@ -42,12 +45,17 @@ export async function createStubs(rootfs: string, targets: StubTarget[]): Promis
   return created;
 }
 
-/** Removes the stubs that are still empty, deepest first. */
-export async function removeStubs(rootfs: string, created: string[]): Promise<void> {
+/** Removes the stubs that are still as made (empty, or the same link), deepest first. */
+export async function removeStubs(rootfs: string, created: string[], targets: StubTarget[] = []): Promise<void> {
   for (const rel of [...created].reverse()) {
     const abs = join(rootfs, rel);
     const st = await lstat(abs).catch(() => undefined);
     if (!st) continue;
+    if (st.isSymbolicLink()) {
+      const t = targets.find((x) => x.kind === "symlink" && x.path.replace(/^\/+/, "") === rel);
+      if (t && (await readlink(abs)) === t.linkname) await unlink(abs).catch(() => {});
+      continue;
+    }
     if (st.isDirectory() && (await readdir(abs)).length === 0) await rmdir(abs).catch(() => {});
     else if (st.isFile() && st.size === 0) await unlink(abs).catch(() => {});
   }
