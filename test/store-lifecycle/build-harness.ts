@@ -1,4 +1,8 @@
-/** Runs build-script.js as a child process, optionally SIGKILLing it after a delay. */
+/**
+ * Runs build-script.js as a child process, optionally SIGKILLing it a given
+ * time after it reports that its store is open (so kill points spread over
+ * the build itself, not over Node's start-up).
+ */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,7 +17,10 @@ export interface BuildRun {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** From the script's "ready" line (store open) to its end. */
   ms: number;
+  /** From "ready" to the digest on stdout: the build and export themselves, without closing down. */
+  workMs: number;
 }
 
 export interface BuildInputs {
@@ -42,18 +49,29 @@ export async function makeInputs(dir: string): Promise<BuildInputs> {
 
 export function runBuild(store: string, inputs: BuildInputs, out: string, variant: string, opts: { killAfterMs?: number; tag?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BuildRun> {
   return new Promise((resolve, reject) => {
-    const t0 = performance.now();
+    let t0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
     const args = [SCRIPT, store, inputs.base, inputs.context, out, variant, ...(opts.tag ? [opts.tag] : [])];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
+    let workMs = NaN;
+    child.stdout.on("data", (c) => {
+      if (!stdout) workMs = performance.now() - t0;
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      const ready = !stderr.includes("lading-ready\n");
+      stderr += c;
+      if (ready && stderr.includes("lading-ready\n")) {
+        t0 = performance.now();
+        if (opts.killAfterMs !== undefined) timer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs);
+      }
+    });
     child.on("error", reject);
-    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs);
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout: stdout.trim(), stderr, ms: performance.now() - t0 });
+      resolve({ code, signal, stdout: stdout.trim(), stderr, ms: performance.now() - t0, workMs });
     });
   });
 }

@@ -12,6 +12,8 @@ import { connect } from "../../src/api/client.js";
 
 const [store, base, context, out, variant, tag] = process.argv.slice(2) as [string, string, string, string, string, string | undefined];
 const client = await connect({ store, gc: false, sourceDateEpoch: 0 });
+// Tells the harness the modules are loaded and the store is open: kill offsets count from here.
+process.stderr.write("lading-ready\n");
 try {
   let c = client
     .container()
