@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { mapEnv, processWord, processWords } from "../../src/frontends/containerfile/shell-lex.js";
+import { mapEnv, processHeredoc, processWord, processWords } from "../../src/frontends/containerfile/shell-lex.js";
 
 const VECTORS = "/work/shared/reference/buildkit-shell-tests";
 
@@ -64,4 +64,10 @@ test("onUnset is told about plain reads of unset variables only", () => {
   const env = { get: (n: string) => (n === "SET" ? "v" : undefined), onUnset: (n: string) => void seen.push(n) };
   processWord("$A ${B} ${C:-x} ${D+y} $SET", env);
   assert.deepEqual(seen, ["A", "B"]);
+});
+
+test("heredoc bodies expand like an unquoted shell here-document", () => {
+  const env = mapEnv({ V: "42" });
+  assert.equal(processHeredoc("a=$V '$V' \"${V}\"\n\\$V \\\\ \\n\nx\\\ny\n", env), "a=42 '42' \"42\"\n$V \\ \\n\nxy\n");
+  assert.throws(() => processHeredoc("${V", env), /missing/);
 });

@@ -71,8 +71,7 @@ export function applyConfigStep(st: StageState, ins: ConfigInstruction, ctx: Con
       return st;
     }
     case "EXPOSE":
-      for (const raw of ins.values) {
-        const v = x(raw);
+      for (const v of ins.values.flatMap((raw) => st.vars.expandWords(raw, ctx.file, ins.line, ins.kind, ctx.escape))) {
         const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(v);
         if (!m) return fail(`invalid port "${v}" (use 80, 80/udp or 8000-8010/tcp)`);
         const proto = (m[3] ?? "tcp").toUpperCase();

@@ -13,7 +13,7 @@ import type { StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
 import { createMatcher } from "../../fsutil/patterns.js";
 import type { Instruction } from "./instructions.js";
-import { processWord } from "./shell-lex.js";
+import { processHeredoc, ShellLexError } from "./shell-lex.js";
 
 export type CopyInstruction = Extract<Instruction, { kind: "COPY" | "ADD" }>;
 
@@ -37,7 +37,9 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
     throw new ContainerfileError(file, ins.line, `${ins.kind}: ${msg}`);
   };
   const chmod = ins.chmod !== undefined ? x(ins.chmod) : undefined;
-  if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) fail(`--chmod=${chmod} must be an octal mode such as 755 or 0644`);
+  if (chmod !== undefined && !(/^[0-7]+$/.test(chmod) && parseInt(chmod, 8) <= 0o7777)) {
+    fail(`invalid --chmod=${chmod}: it must be an octal mode between 0 and 07777, such as 755 or 0644`);
+  }
   const owner = ins.chown !== undefined ? x(ins.chown) : undefined;
   if (owner === "") fail("--chown is empty after expansion");
   const rawDest = x(ins.dest);
@@ -56,7 +58,16 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
     const src = isHeredoc ? raw : x(raw);
     if (isHeredoc) {
       const doc = ins.heredocs[heredocIndex++]!;
-      const contents = doc.expand ? processWord(doc.content, env, { rawQuotes: true, escape }) : doc.content;
+      let contents = doc.content;
+      if (doc.expand) {
+        try {
+          // BuildKit expands bodies with a fresh lexer whose escape is always "\\".
+          contents = processHeredoc(doc.content, env);
+        } catch (err) {
+          if (err instanceof ShellLexError) fail(`heredoc <<${doc.name}: ${err.message}`);
+          throw err;
+        }
+      }
       items.push({ kind: "new", name: doc.name, contents });
       continue;
     }
@@ -69,7 +80,8 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
     }
     const rel = relativeInRoot(src);
     const paths = GLOB.test(rel) ? (await root.dir.glob(rel)).map((p) => p.replace(/\/$/, "")) : [rel];
-    if (GLOB.test(rel) && paths.length === 0) fail(`no files in ${root.label} match "${src}"`);
+    // BuildKit would copy nothing here; buildah and docker's classic builder refuse, which catches typos.
+    if (GLOB.test(rel) && paths.length === 0) fail(`no source files were specified: nothing in ${root.label} matches "${src}"`);
     for (const p of paths) {
       if (excluded && p !== "" && excluded(p, false)) continue;
       const isDir = await root.dir.exists(p, { expectedType: "DIRECTORY" });

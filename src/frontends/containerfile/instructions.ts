@@ -198,7 +198,9 @@ export function parseInstruction(l: LogicalLine, file: string, escape: string): 
       if (sub === "ONBUILD") fail("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (sub === "FROM" || sub === "MAINTAINER") fail(`${sub} isn't allowed as an ONBUILD trigger`);
       if (!KEYWORDS.has(sub)) fail(`unknown instruction: ${m![1]}`);
-      return { ...base, kind: "ONBUILD", trigger };
+      // As BuildKit records it: the trigger as written, heredoc bodies appended.
+      const withDocs = trigger + l.heredocs.map((h) => "\n" + h.content + h.name).join("");
+      return { ...base, kind: "ONBUILD", trigger: withDocs };
     }
   }
   return fail("unknown instruction");
@@ -234,6 +236,7 @@ function parseHealthcheck(
   if (retriesRaw !== undefined) {
     if (!/^\d+$/.test(retriesRaw)) fail(`--retries=${retriesRaw} is not a whole number`);
     retries = Number(retriesRaw);
+    if (retries < 1) fail(`--retries must be at least 1 (not ${retries})`);
   }
   return {
     ...base,

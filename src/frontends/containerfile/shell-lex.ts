@@ -37,6 +37,16 @@ export function mapEnv(vars: Record<string, string> | Map<string, string>): Shel
   return { get: (n) => m.get(n) };
 }
 
+/**
+ * Expands a heredoc body whose delimiter was not quoted, as a shell expands
+ * an unquoted here-document: `$VAR` and `${…}` are replaced, quotes are
+ * ordinary characters, and the escape token only escapes `$`, itself and a
+ * newline (which it removes); elsewhere it stays as written.
+ */
+export function processHeredoc(body: string, env: ShellEnv, opts: LexOptions = {}): string {
+  return new ShellWord(body, env, opts).heredoc();
+}
+
 /** Expands and unquotes `word` into one string (ENV values, COPY paths, WORKDIR…). */
 export function processWord(word: string, env: ShellEnv, opts: LexOptions = {}): string {
   return new ShellWord(word, env, opts).process().word;
@@ -109,6 +119,31 @@ class ShellWord {
     const c = this.chars[this.pos] ?? EOF;
     if (c !== EOF) this.pos++;
     return c;
+  }
+
+  heredoc(): string {
+    let result = "";
+    while (this.peek() !== EOF) {
+      const ch = this.peek();
+      if (ch === "$") {
+        result += this.dollar();
+        continue;
+      }
+      this.next();
+      if (ch === this.escape) {
+        const n = this.peek();
+        if (n === "\n") {
+          this.next();
+          continue;
+        }
+        if (n === "$" || n === this.escape) {
+          result += this.next();
+          continue;
+        }
+      }
+      result += ch;
+    }
+    return result;
   }
 
   process(): { word: string; words: string[] } {
@@ -205,6 +240,7 @@ class ShellWord {
     const name = this.name();
     let ch = this.next();
     let modifier = ch;
+    if (ch === EOF) throw new ShellLexError("syntax error: missing '}'");
     if (ch === "}") return this.lookup(name, true) ?? "";
     if (ch === "/") return this.substitute(name);
     let nullIsUnset = false;

@@ -11,7 +11,7 @@
  * untouched. An empty value given with `--build-arg NAME=` is fine.
  */
 import { ContainerfileError } from "../../errors.js";
-import { processWord, ShellLexError, type ShellEnv } from "./shell-lex.js";
+import { processWord, processWords, ShellLexError, type ShellEnv } from "./shell-lex.js";
 
 /** Names docker defines for every build, from the target and build platforms. */
 export function predefinedArgs(target: string, build: string): Map<string, string> {
@@ -63,6 +63,16 @@ export class Vars {
   expand(word: string, file: string, line: number, keyword: string, escape: string): string {
     try {
       return processWord(word, this.shellEnv(file, line, keyword), { escape });
+    } catch (err) {
+      if (err instanceof ShellLexError) throw new ContainerfileError(file, line, `${keyword}: ${err.message} in "${word}"`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Expands one word with word splitting (EXPOSE: `EXPOSE $PORTS` may give several ports). */
+  expandWords(word: string, file: string, line: number, keyword: string, escape: string): string[] {
+    try {
+      return processWords(word, this.shellEnv(file, line, keyword), { escape });
     } catch (err) {
       if (err instanceof ShellLexError) throw new ContainerfileError(file, line, `${keyword}: ${err.message} in "${word}"`, { cause: err });
       throw err;
