@@ -234,7 +234,13 @@ export class Evaluator {
       case "empty":
         return EMPTY_TREE;
       case "host":
-        return this.once(`host:${op.path}:${canonicalJson([op.exclude, op.include])}`, () => readHostDirectory(op.path, { exclude: op.exclude, include: op.include }));
+        return this.once(`host:${op.path}:${canonicalJson([op.exclude, op.include])}`, async () => {
+          const { StoreHashCache } = await import("./hash-cache.js");
+          const hashCache = await StoreHashCache.load(this.session.store, op.path);
+          const tree = await readHostDirectory(op.path, { exclude: op.exclude, include: op.include, hashCache });
+          await hashCache.save();
+          return tree;
+        });
       case "containerPath": {
         const state = await this.container(op.container);
         return readContainerPath(this, state, op.path);

@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, readdirSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { connect, LadingError, type Client } from "../../src/index.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
@@ -127,4 +127,25 @@ test("tag() names an image in the store; from(name) finds it with no registry", 
   const stored = names.find((n) => n.includes("localtest/app:1"))!;
   const raw = JSON.parse(run("skopeo", ["inspect", "--raw", `oci:${client.storePath}:${stored}`]));
   assert.equal(raw.layers.length, 2);
+});
+
+test("a changed host file is seen on the next build even when its size and mtime are restored", async () => {
+  const ctx = join(t.path, "hc");
+  mkdirSync(ctx);
+  const f = join(ctx, "f.txt");
+  writeFileSync(f, "aaaa");
+  utimesSync(f, 1_600_000_000, 1_600_000_000);
+  const build = async () => {
+    const c2 = await connect({ store: join(t.path, "store") });
+    try {
+      return await c2.container().withDirectory("/", c2.host().directory(ctx)).digest();
+    } finally {
+      await c2.close();
+    }
+  };
+  const d1 = await build();
+  assert.equal(await build(), d1);
+  writeFileSync(f, "bbbb");
+  utimesSync(f, 1_600_000_000, 1_600_000_000);
+  assert.notEqual(await build(), d1);
 });

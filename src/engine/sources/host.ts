@@ -16,6 +16,20 @@ export interface HostDirectoryOptions {
   include?: readonly string[];
   /** "reset" (default) writes owners as 0:0; "keep" records the files' own uid/gid (for unpacked image content). */
   owners?: "reset" | "keep";
+  /** Remembers file digests by (path, size, mtime, inode, ctime) so unchanged files are not read again. */
+  hashCache?: HashCache;
+}
+
+/** A file-digest memo keyed by what changes when a file's bytes do. */
+export interface HashCache {
+  get(path: string, stat: StatKey): Digest | undefined;
+  set(path: string, stat: StatKey, digest: Digest): void;
+}
+export interface StatKey {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
 }
 
 const HASH_CONCURRENCY = 8;
@@ -38,6 +52,7 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
   const included = opts.include?.length ? createIncludeMatcher([...opts.include]) : undefined;
   const entries: TreeEntry[] = [];
   const files: TreeEntry[] = [];
+  const stats = new Map<TreeEntry, StatKey>();
   const keep = opts.owners === "keep";
 
   async function walk(dir: string, rel: string): Promise<boolean> {
@@ -72,6 +87,7 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
       if (s.isFile()) {
         base.size = s.size;
         base.content = { kind: "host", path: p };
+        stats.set(base, { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino });
         files.push(base);
       } else if (s.isSymbolicLink()) {
         base.type = "symlink";
@@ -85,7 +101,7 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
     return any;
   }
   await walk(abs, "");
-  await hashAll(files);
+  await hashAll(files, stats, opts.hashCache);
   return makeTree(entries);
 }
 
@@ -95,12 +111,20 @@ function ancestorIncluded(included: (p: string, d: boolean) => boolean, rel: str
   return false;
 }
 
-async function hashAll(files: TreeEntry[]): Promise<void> {
+async function hashAll(files: TreeEntry[], stats: Map<TreeEntry, StatKey>, cache?: HashCache): Promise<void> {
   let next = 0;
   async function worker(): Promise<void> {
     while (next < files.length) {
       const f = files[next++]!;
-      f.contentDigest = await hashFile((f.content as { path: string }).path);
+      const path = (f.content as { path: string }).path;
+      const st = stats.get(f)!;
+      const known = cache?.get(path, st);
+      if (known) {
+        f.contentDigest = known;
+        continue;
+      }
+      f.contentDigest = await hashFile(path);
+      cache?.set(path, st, f.contentDigest);
     }
   }
   await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, files.length) }, worker));
