@@ -10,13 +10,16 @@ export interface ToolResult {
 /** Runs `cmd args` to completion, capturing output (never throws on a non-zero exit). */
 export function runTool(cmd: string, args: string[], opts: { input?: string } = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("error", reject);
     child.on("close", (code, sig) => resolve({ code: code ?? 128 + (sig ? 9 : 0), stdout, stderr }));
-    child.stdin.end(opts.input ?? "");
+    if (child.stdin) {
+      child.stdin.on("error", () => {}); // a tool that exits without reading its input
+      child.stdin.end(opts.input);
+    }
   });
 }
