@@ -30,6 +30,8 @@ interface Expect {
   needsExec?: boolean;
   config?: Record<string, unknown>;
   absentEnv?: string[];
+  /** Secret id → value, for RUN --mount=type=secret. */
+  secrets?: Record<string, string>;
   files?: Record<string, FileExpect>;
 }
 
@@ -82,6 +84,7 @@ for (const name of names) {
         buildArgs,
         target: want.target,
         platform: want.platform,
+        secrets: Object.fromEntries(Object.entries(want.secrets ?? {}).map(([id, v]) => [id, client.setSecret(id, v)])),
       });
       const cfg = (await c.imageConfig()) as Record<string, unknown>;
       for (const [k, v] of Object.entries(want.config ?? {})) {
