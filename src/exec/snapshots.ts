@@ -54,7 +54,7 @@ export async function ensureSnapshot(store: Store, layers: LayerRef[], tag: stri
       if (r.code !== 0) throw new LadingError("INTERNAL", `copying snapshot ${chain[from]}: ${r.stderr.trim()}`);
     } else debug(`snapshot: unpacking ${layers.length} layer(s)`);
     for (let i = from + 1; i < layers.length; i++) {
-      await extractLayerBlob(store, layers[i]!, tmp, { applyWhiteouts: true, chown: true, devices: true });
+      await extractLayerBlob(store, layers[i]!, tmp, { applyWhiteouts: true, chown: true, devices: "skip" });
     }
   });
   return target;
