@@ -53,6 +53,10 @@ export interface ConnectOpts {
    * @example connect({ gc: { maxUsedSpace: "20GB", minFreeSpace: "10%" } })
    */
   gc?: GcConfig;
+  /** Pins from a lock file: registry source (`docker.io/library/alpine:3.20`) → digest. Tags resolve to these with no request. */
+  sourcePins?: Record<string, string>;
+  /** With sourcePins: a registry tag without a pin is an error (a frozen lock). */
+  requirePins?: boolean;
 }
 
 const COMPRESSION = { Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as const;
@@ -120,6 +124,8 @@ export class Client {
       registry: { insecureRegistries: opts.insecureRegistries, caFiles: opts.registryCAs, concurrency: opts.registryConcurrency },
       onEvent: opts.log,
       signal: opts.signal,
+      sourcePins: opts.sourcePins,
+      requirePins: opts.requirePins,
     });
     const client = new Client({ session, evaluator: new Evaluator(session) });
     const { acquireLease } = await import("../store/leases.js");
@@ -203,6 +209,11 @@ export class Client {
     return inspectImage(this.ctx.session, address, opts.platform ?? hostPlatform());
   }
 
+  /** The registry sources resolved so far in this session and the digests they resolved to (what a lock file records). */
+  sources(): Array<{ source: string; pin: string }> {
+    return [...this.ctx.session.resolutions].map(([source, pin]) => ({ source, pin })).sort((a, b) => (a.source < b.source ? -1 : 1));
+  }
+
   /** Images the store holds by name. */
   async images(): Promise<Array<{ name: string; digest: string; mediaType: string; size: number }>> {
     return (await this.ctx.session.store.listNames()).map(({ name, descriptor }) => ({ name, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size }));
@@ -272,7 +283,7 @@ export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneRepo
 export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../store/fsck.js";
 export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../store/policy.js";
 
-const KNOWN_OPTS = new Set(["store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
+const KNOWN_OPTS = new Set(["sourcePins", "requirePins", "store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
 
 /** Files and directories of the machine lading runs on. */
 export class Host {

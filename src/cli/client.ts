@@ -7,8 +7,9 @@ export interface CommonOpts {
   runtime?: string;
 }
 
-export function openClient(opts: CommonOpts & { noCache?: boolean; pull?: string }, io: CliIO, log?: ProgressListener): Promise<Client> {
+export function openClient(opts: CommonOpts & { noCache?: boolean; pull?: string }, io: CliIO, log?: ProgressListener, extra: { sourcePins?: Record<string, string>; requirePins?: boolean } = {}): Promise<Client> {
   return connect({
+    ...extra,
     store: opts.store,
     noCache: opts.noCache,
     pull: opts.pull as "missing" | "always" | "never" | undefined,

@@ -24,6 +24,10 @@ export interface SessionConfig {
   readonly registry: RegistrySettings;
   readonly onEvent?: ProgressListener;
   readonly signal?: AbortSignal;
+  /** Source reference → digest, from a lock file: tags resolve to these without asking the registry. */
+  readonly sourcePins?: Readonly<Record<string, string>>;
+  /** Fail when a tag has no pin (a frozen lock). */
+  readonly requirePins?: boolean;
 }
 
 /**
@@ -33,6 +37,8 @@ export interface SessionConfig {
 export class Session {
   readonly config: SessionConfig;
   readonly secrets = new Map<string, Buffer>();
+  /** Every registry source resolved in this session → the digest it resolved to (for lock files). */
+  readonly resolutions = new Map<string, string>();
   readonly registryAuth: Array<{ registry: string; username: string; secret: string }>;
   private tempRoot?: Promise<string>;
 

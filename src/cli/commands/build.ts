@@ -5,6 +5,7 @@ import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
 import { createProgress, type ProgressMode } from "../progress.js";
+import { lockConnectOptions, lockPathFor, readLock, writeLock } from "../lockfile.js";
 
 export interface BuildOptions extends CommonOpts {
   file?: string;
@@ -33,8 +34,11 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const buildArgs = keyValues(opts.buildArg, "--build-arg");
   const labels = keyValues(opts.label, "--label");
   const annotations = keyValues(opts.annotation, "--annotation");
+  const lockPath = lockPathFor(file);
+  const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
+  const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
   const progress = await createProgress(opts.progress, io.stderr, io.env.LADING_DEBUG === "1");
-  const client = await openClient({ ...opts, noCache: !opts.cache }, io, progress.listener);
+  const client = await openClient({ ...opts, noCache: !opts.cache, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts);
   try {
     const secrets: Record<string, Secret> = {};
     for (const spec of opts.secret) {
@@ -56,6 +60,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
     });
     for (const [k, v] of Object.entries(annotations)) image = image.withAnnotation(k, v);
     const digest = await image.digest();
+    if (await writeLock(lockPath, opts.lock, lock, client.sources())) io.stderr.write(`wrote ${lockPath}\n`);
     for (const out of outputs) {
       if (out.type === "oci-layout") await image.exportLayout(out.dest, { tag: out.name ?? opts.tag[0] ?? "latest" });
       else await image.export(out.dest, { mediaTypes: out.type === "docker" ? "Docker" : "OCI", tag: opts.tag[0] });

@@ -3,7 +3,11 @@ import type { Platform } from "../../oci/types.js";
 import type { Session } from "../session.js";
 import type { ResolvedImage } from "./from.js";
 
-/** Pulls from a registry (or finds the pinned content already in the store, with no request). */
+/**
+ * Pulls from a registry (or finds the pinned content already in the store,
+ * with no request). A pin from the session's lock (lading.lock) turns a tag
+ * into its recorded digest; every resolution is recorded for the lock.
+ */
 export async function pullImage(session: Session, address: string, platform: Platform): Promise<ResolvedImage> {
   const { parseReference, formatReference } = await import("../../registry/reference.js");
   let ref;
@@ -13,10 +17,18 @@ export async function pullImage(session: Session, address: string, platform: Pla
     throw new LadingError("NOT_FOUND", `image "${address}" is not in the store and is not a valid registry reference: ${(err as Error).message}`, { cause: err });
   }
   const { RegistryClient } = await import("../../registry/client.js");
-  const { pullIfMissing } = await import("../../registry/pull-policy.js");
+  const { pullIfMissing, pinKey } = await import("../../registry/pull-policy.js");
+  const source = ref.digest ? formatReference(ref) : pinKey(ref);
+  const locked = ref.digest ? undefined : session.config.sourcePins?.[source];
+  if (!ref.digest && !locked && session.config.requirePins) {
+    throw new LadingError("NOT_FOUND", `${source} has no pin in the lock file and the lock is frozen; run the build with --lock=update to record one`);
+  }
+  const effective = locked ? { ...ref, digest: locked as `sha256:${string}` } : ref;
   const client = new RegistryClient({ ...session.config.registry, auth: session.registryAuth });
   try {
-    const manifest = await pullIfMissing(client, session.store, ref, session.config.pull, { platform, signal: session.config.signal });
+    const manifest = await pullIfMissing(client, session.store, effective, session.config.pull, { platform, signal: session.config.signal });
+    const pin = effective.digest ?? (await session.store.getPin(pinKey(ref)))?.digest ?? manifest.digest;
+    session.resolutions.set(source, pin);
     return { manifest, name: formatReference(ref) };
   } finally {
     await client.close();
