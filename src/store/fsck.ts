@@ -19,7 +19,7 @@ import { chainIds, HashingStream, hexOf, isDigest, type Digest } from "../oci/di
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
 import { isIndexType, isManifestType } from "../oci/mediatypes.js";
 import type { Store } from "./store.js";
-import { digestsIn } from "./usage.js";
+import { digestsIn, snapshotTags } from "./usage.js";
 import { deadTempEntries, strayTempFiles, sweepAllTemp } from "./temp-sweep.js";
 
 export type FsckProblemKind =
@@ -127,8 +127,9 @@ async function check(store: Store, repair: boolean): Promise<FsckReport> {
   }
 
   // 4. Unpacked trees.
-  for (const kind of ["rootfs", "snapshots"]) {
-    const dir = join(store.root, "lading", kind);
+  const treeDirs: Array<[string, boolean]> = [[join(store.root, "lading", "rootfs"), true]];
+  for (const tag of await snapshotTags(store)) treeDirs.push([join(store.root, "lading", "snapshots", tag), false]);
+  for (const [dir, needsMarker] of treeDirs) {
     const names = await readdir(dir).catch(() => [] as string[]);
     const set = new Set(names);
     for (const name of names) {
@@ -137,7 +138,7 @@ async function check(store: Store, repair: boolean): Promise<FsckReport> {
       const st = await stat(path).catch(() => undefined);
       if (!st?.isDirectory()) continue;
       checked.snapshots++;
-      const problem = await checkTree(dir, name, set, kind === "rootfs");
+      const problem = await checkTree(dir, name, set, needsMarker);
       if (!problem) continue;
       if (repair) {
         await trash(store, path);
@@ -153,9 +154,11 @@ async function check(store: Store, repair: boolean): Promise<FsckReport> {
 }
 
 /**
- * A tree `<chainid>` is complete once its marker `<chainid>.complete`
- * exists (rootfs writes it before the rename that publishes the tree); if
- * a `<chainid>.json` records its `diffIds`, their chain id must be the name.
+ * A tree is named by its chain id (or "empty"). The engine's rootfs trees
+ * are complete once their marker `<chainid>.complete` exists (written
+ * before the rename that publishes the tree); exec's snapshots are
+ * published by a rename alone. If a `<chainid>.json` records `diffIds`,
+ * their chain id must be the name.
  */
 async function checkTree(dir: string, name: string, names: Set<string>, needsMarker: boolean): Promise<Omit<FsckProblem, "path"> | undefined> {
   if (name === "empty") return undefined;

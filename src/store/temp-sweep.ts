@@ -12,7 +12,7 @@ import { pidAlive, type Store } from "./store.js";
 const ATOMIC_TEMP = /^\..*\.(\d+)\.[0-9a-f]+\.tmp$/;
 const STATE_DIRS = ["opcache", "pins", "leases", "rootfs", "snapshots", "volumes", "registry"];
 
-/** Temp files of dead processes, outside `lading/tmp` (which Store.sweepTemp handles). */
+/** Temp files and folders of dead processes, outside `lading/tmp` (which Store.sweepTemp handles). */
 export async function strayTempFiles(store: Store): Promise<string[]> {
   const out: string[] = [];
   for (const d of STATE_DIRS) {
@@ -20,6 +20,14 @@ export async function strayTempFiles(store: Store): Promise<string[]> {
     for (const n of await readdir(dir).catch(() => [] as string[])) {
       const m = ATOMIC_TEMP.exec(n);
       if (m && !pidAlive(Number(m[1]))) out.push(join(dir, n));
+    }
+  }
+  // exec's half-made snapshots: snapshots/<id mapping>/.tmp-<pid>-<rand>
+  const snaps = join(store.root, "lading", "snapshots");
+  for (const tag of await readdir(snaps).catch(() => [] as string[])) {
+    for (const n of await readdir(join(snaps, tag)).catch(() => [] as string[])) {
+      const m = /^\.tmp-(\d+)-/.exec(n);
+      if (m && !pidAlive(Number(m[1]))) out.push(join(snaps, tag, n));
     }
   }
   return out;
@@ -39,7 +47,7 @@ export async function deadTempEntries(store: Store): Promise<string[]> {
 /** Removes every temp file and folder left by processes that no longer run. */
 export async function sweepAllTemp(store: Store): Promise<number> {
   const stray = await strayTempFiles(store);
-  for (const p of stray) await rm(p, { force: true }).catch(() => {});
+  for (const p of stray) await rm(p, { recursive: true, force: true }).catch(() => {});
   const before = (await deadTempEntries(store)).length;
   await store.sweepTemp();
   return stray.length + before;

@@ -99,7 +99,9 @@ export async function scanStore(store: Store): Promise<Inventory> {
     items.push({ kind: "opcache", id: name.slice(0, -5), paths: [path], size: st.size, lastUsed: st.mtimeMs, refs, rooted: false });
   }
 
-  for (const kind of ["rootfs", "snapshots"]) items.push(...(await scanUnpacked(join(store.root, "lading", kind), seenInodes)));
+  // The engine's root filesystems: rootfs/<chainid>; exec's snapshots: snapshots/<id mapping>/<chainid>.
+  items.push(...(await scanUnpacked(join(store.root, "lading", "rootfs"), seenInodes)));
+  for (const tag of await snapshotTags(store)) items.push(...(await scanUnpacked(join(store.root, "lading", "snapshots", tag), seenInodes, `${tag}/`)));
 
   const volDir = join(store.root, "lading", "volumes");
   for (const name of await readdir(volDir).catch(() => [] as string[])) {
@@ -128,14 +130,14 @@ export async function scanStore(store: Store): Promise<Inventory> {
  * before the first dot, so `<chainid>` and its markers (`<chainid>.complete`,
  * `<chainid>.json`) go together.
  */
-async function scanUnpacked(dir: string, seenInodes: Set<string>): Promise<StoreItem[]> {
+async function scanUnpacked(dir: string, seenInodes: Set<string>, idPrefix = ""): Promise<StoreItem[]> {
   const groups = new Map<string, StoreItem>();
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (name.startsWith(".")) continue;
     const path = join(dir, name);
     const st = await lstat(path).catch(() => undefined);
     if (!st) continue;
-    const id = name.split(".")[0]!;
+    const id = idPrefix + name.split(".")[0]!;
     const g = groups.get(id) ?? { kind: "snapshot" as const, id, paths: [], size: 0, lastUsed: 0, refs: [], rooted: false };
     // The folder first, so removal makes the tree vanish before its markers.
     if (st.isDirectory()) g.paths.unshift(path);
@@ -145,6 +147,17 @@ async function scanUnpacked(dir: string, seenInodes: Set<string>): Promise<Store
     groups.set(id, g);
   }
   return [...groups.values()];
+}
+
+/** The id-mapping folders under lading/snapshots (exec keeps one set of snapshots per owner mapping). */
+export async function snapshotTags(store: Store): Promise<string[]> {
+  const dir = join(store.root, "lading", "snapshots");
+  const out: string[] = [];
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    if (n.startsWith(".")) continue;
+    if ((await lstat(join(dir, n)).catch(() => undefined))?.isDirectory()) out.push(n);
+  }
+  return out;
 }
 
 /** Apparent size of a tree, each inode counted once across the whole scan. */

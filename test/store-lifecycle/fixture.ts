@@ -82,7 +82,9 @@ export async function makeFixture(dir: string): Promise<Fixture> {
   };
   const rootfsOld = mkTree(rootfsDir, hexOf(sha256("chain-old")), 5000, true);
   const rootfsNew = mkTree(rootfsDir, hexOf(sha256("chain-new")), 5000, true);
-  const snapDir = await store.stateDir("snapshots");
+  // exec keeps snapshots per owner mapping: snapshots/<mapping>/<chainid>
+  const snapDir = join(await store.stateDir("snapshots"), "root");
+  mkdirSync(snapDir, { recursive: true });
   const diffIds = [sha256("l1"), sha256("l2")];
   const snapName = hexOf(chainIds(diffIds).at(-1)!);
   const snapshot = mkTree(snapDir, snapName, 4000, false);

@@ -45,7 +45,7 @@ test("prune removes everything collectable in policy order; named images stay an
   for (const d of Object.values(f.named)) assert.ok(await f.store.hasBlob(d), `named image blob ${d} kept`);
   assert.deepEqual(readdirSync(join(f.store.root, "lading", "volumes")), []);
   assert.deepEqual(readdirSync(join(f.store.root, "lading", "rootfs")), []);
-  assert.deepEqual(readdirSync(join(f.store.root, "lading", "snapshots")), []);
+  assert.deepEqual(readdirSync(join(f.store.root, "lading", "snapshots", "root")), []);
   assert.deepEqual(readdirSync(join(f.store.root, "lading", "opcache")), []);
   assert.equal(await f.store.getPin(f.pinRef), undefined, "the pin of a removed blob goes with it");
   assert.equal(r.freed, r.removed.reduce((a, i) => a + i.size, 0));
