@@ -6,7 +6,7 @@
  * Independent stages stay independent branches of the op graph, which the
  * engine evaluates in parallel.
  */
-import type { Container } from "../../index.js";
+import type { Container, Directory } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
 import { applyConfigStep, type ConfigStepContext } from "./config-steps.js";
 import { applyCopy, type CopyRoot } from "./copy.js";
@@ -22,6 +22,7 @@ const DEFAULT_SHELL = ["/bin/sh", "-c"];
 
 export class StageBuilder implements RootResolver {
   private readonly done = new Map<number, Promise<StageState>>();
+  private readonly roots = new Map<number, Promise<Directory>>();
   /** Stages being translated, innermost last: a reference back into this chain is a cycle. */
   private readonly chain: number[] = [];
   private readonly globals: Vars;
@@ -87,11 +88,49 @@ export class StageBuilder implements RootResolver {
   /** `--from=<stage|image>`: the root filesystem to copy or mount from. */
   async rootOf(ref: string, line: number, platform: string): Promise<CopyRoot> {
     const s = this.findStage(ref, line);
-    if (s) return { dir: (await this.stage(s.index, line)).c.rootfs(), label: `stage "${s.name ?? s.index}"` };
+    if (s) return { dir: await this.rootfsOf(s.index, line), label: `stage "${s.name ?? s.index}"` };
     return { dir: this.in_.client.container({ platform }).from(ref).rootfs(), label: `image "${ref}"` };
   }
 
+  /** One Directory per stage root, so that every use (and the prefetch) shares one evaluation. */
+  private rootfsOf(index: number, line: number): Promise<Directory> {
+    let d = this.roots.get(index);
+    if (!d) {
+      d = this.stage(index, line).then((st) => st.c.rootfs());
+      this.roots.set(index, d);
+    }
+    return d;
+  }
+
+  /**
+   * Starts evaluating, in parallel, the stages this one copies or mounts
+   * from (the literal `--from=` names): the COPY steps then find them built
+   * instead of building them one after the other. Translation itself stays
+   * sequential; failures surface where the stage is actually used.
+   */
+  private async prefetchSources(stage: Stage): Promise<void> {
+    const refs = new Map<number, number>();
+    for (const ins of stage.instructions) {
+      const raw = ins.kind === "COPY" ? [ins.from] : ins.kind === "RUN" ? ins.mounts.map((m) => /(?:^|,)from=([^,]+)/.exec(m)?.[1]) : [];
+      for (const r of raw) {
+        if (r === undefined || r.includes("$")) continue;
+        const s = this.in_.parsed.stages.find((x) => x.name === r.toLowerCase()) ?? (/^\d+$/.test(r) ? this.in_.parsed.stages[Number(r)] : undefined);
+        if (s && s.index !== stage.index && !refs.has(s.index)) refs.set(s.index, ins.line);
+      }
+    }
+    for (const [index, line] of refs) {
+      let root: Directory;
+      try {
+        root = await this.rootfsOf(index, line);
+      } catch {
+        continue; // reported, with its line, when the instruction itself is translated
+      }
+      void root.entries().catch(() => undefined);
+    }
+  }
+
   private async translate(stage: Stage): Promise<StageState> {
+    await this.prefetchSources(stage);
     let st = await this.base(stage);
     for (const ins of stage.instructions) st = await this.located(ins, () => this.apply(st, ins));
     return st;
