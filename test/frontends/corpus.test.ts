@@ -11,7 +11,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "../helpers/tmp.js";
-import { has, run } from "../helpers/tools.js";
+import { run } from "../helpers/tools.js";
+import { execUnavailable } from "./exec-probe.js";
 import { makeBusyboxLayout } from "../helpers/images.js";
 
 const OK = fileURLToPath(new URL("../../../fixtures/containerfiles/ok/", import.meta.url));
@@ -37,28 +38,6 @@ interface Expect {
 
 const names = readdirSync(OK).sort();
 
-/**
- * Why RUN steps cannot run here, or undefined when they can: runc must be
- * installed and a trivial command must run in the busybox test image.
- */
-async function execUnavailable(): Promise<string | undefined> {
-  if (!has("runc")) return "runc is not installed";
-  const { connect } = await import("../../src/api/client.js");
-  const tmp = tempDir();
-  const client = await connect({ store: join(tmp.path, "store") });
-  try {
-    const base = await makeBusyboxLayout(join(tmp.path, "base"));
-    await client.container().from(base.ref).withExec(["true"]).sync();
-    return undefined;
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    if (e.code === "RUNTIME_UNAVAILABLE" || e.code === "ERR_MODULE_NOT_FOUND") return `the exec runtime is not available: ${e.message}`;
-    throw err;
-  } finally {
-    await client.close();
-    tmp.cleanup();
-  }
-}
 const noExec = names.some((n) => JSON.parse(readFileSync(join(OK, n, "expect.json"), "utf8")).needsExec) ? await execUnavailable() : undefined;
 
 test("the good corpus has at least 25 entries", () => {

@@ -131,7 +131,7 @@ export class StageBuilder implements RootResolver {
 
   private async translate(stage: Stage): Promise<StageState> {
     await this.prefetchSources(stage);
-    let st = await this.base(stage);
+    let st = await this.located(stage.from, () => this.base(stage));
     for (const ins of stage.instructions) st = await this.located(ins, () => this.apply(st, ins));
     return st;
   }
