@@ -64,7 +64,7 @@ export function parseInstruction(l: LogicalLine, file: string, escape: string): 
   const fail = (msg: string): never => {
     throw new ContainerfileError(file, l.line, `${l.keyword}: ${msg}`);
   };
-  if (!KEYWORDS.has(l.keyword)) throw new ContainerfileError(file, l.line, `unknown instruction: ${l.keywordAsWritten}`);
+  if (!KEYWORDS.has(l.keyword)) throw new ContainerfileError(file, l.line, `unknown instruction: ${l.keywordAsWritten}${suggestion(l.keyword)}`);
   if (l.keyword === "MAINTAINER") fail("MAINTAINER is deprecated and not supported; use LABEL org.opencontainers.image.authors=\"…\"");
   const { flags, args } = extractFlags(l.rest);
   const allowed = FLAGS[l.keyword] ?? [];
@@ -204,6 +204,27 @@ export function parseInstruction(l: LogicalLine, file: string, escape: string): 
     }
   }
   return fail("unknown instruction");
+}
+
+/** " (did you mean COPY?)" for a near miss, as BuildKit suggests; "" when nothing is close. */
+function suggestion(word: string): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of KEYWORDS) {
+    const d = editDistance(word, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean ${best}?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 function parseHealthcheck(
