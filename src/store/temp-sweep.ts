@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pidAlive, type Store } from "./store.js";
 
 const ATOMIC_TEMP = /^\..*\.(\d+)\.[0-9a-f]+\.tmp$/;
-const STATE_DIRS = ["opcache", "pins", "leases", "rootfs", "snapshots", "volumes", "registry"];
+const STATE_DIRS = ["opcache", "pins", "leases", "rootfs", "snapshots", "volumes", "registry", "hashcache"];
 
 /** Temp files and folders of dead processes, outside `lading/tmp` (which Store.sweepTemp handles). */
 export async function strayTempFiles(store: Store): Promise<string[]> {

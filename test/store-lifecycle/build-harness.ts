@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { makeBusyboxLayout } from "../helpers/images.js";
 
 const SCRIPT = fileURLToPath(new URL("./build-script.js", import.meta.url));
+const PUSH_SCRIPT = fileURLToPath(new URL("./push-script.js", import.meta.url));
 
 export interface BuildRun {
   code: number | null;
@@ -48,10 +49,18 @@ export async function makeInputs(dir: string): Promise<BuildInputs> {
 }
 
 export function runBuild(store: string, inputs: BuildInputs, out: string, variant: string, opts: { killAfterMs?: number; tag?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BuildRun> {
+  return runScript([SCRIPT, store, inputs.base, inputs.context, out, variant, ...(opts.tag ? [opts.tag] : [])], opts);
+}
+
+/** Pushes the store's image `name` to `dest` (push-script.js). */
+export function runPush(store: string, name: string, dest: string, opts: { killAfterMs?: number } = {}): Promise<BuildRun> {
+  return runScript([PUSH_SCRIPT, store, name, dest], opts);
+}
+
+function runScript(args: string[], opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv }): Promise<BuildRun> {
   return new Promise((resolve, reject) => {
     let t0 = performance.now();
     let timer: NodeJS.Timeout | undefined;
-    const args = [SCRIPT, store, inputs.base, inputs.context, out, variant, ...(opts.tag ? [opts.tag] : [])];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
     let stdout = "";
     let stderr = "";

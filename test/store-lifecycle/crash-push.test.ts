@@ -1,0 +1,58 @@
+/**
+ * Crash safety of a push (issue 6): SIGKILL at 20 points of a push to a
+ * real registry (docker-registry on 127.0.0.1); after each kill fsck finds
+ * the store clean and the same push succeeds, with the registry serving
+ * the manifest under the image's digest.
+ */
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Store } from "../../src/store/store.js";
+import { fsck } from "../../src/store/fsck.js";
+import { tempDir } from "../helpers/tmp.js";
+import { startRegistry, type RegistryHandle } from "../helpers/registry.js";
+import { makeInputs, runBuild, runPush } from "./build-harness.js";
+
+const t = tempDir("lading-crash-push-");
+let registry: RegistryHandle;
+before(async () => {
+  registry = await startRegistry();
+});
+after(async () => {
+  await registry?.stop();
+  t.cleanup();
+});
+
+const KILL_POINTS = 20;
+
+test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the push then succeeds`, { timeout: 10 * 60_000 }, async () => {
+  const inputs = await makeInputs(t.path);
+  const store = join(t.path, "store");
+  const built = await runBuild(store, inputs, join(t.path, "img.tar"), "p", { tag: "crash-push" });
+  assert.equal(built.code, 0, built.stderr);
+  const digest = built.stdout;
+
+  const ref = await runPush(store, "crash-push", `${registry.host}/crash/ref:1`);
+  assert.equal(ref.code, 0, ref.stderr);
+  assert.equal(ref.stdout, `${registry.host}/crash/ref:1@${digest}`);
+
+  let killed = 0;
+  for (let k = 0; k < KILL_POINTS; k++) {
+    // A fresh repository each time, so every push has its blobs to send.
+    const dest = `${registry.host}/crash/k${k}:1`;
+    const at = Math.round((ref.workMs * k) / KILL_POINTS);
+    const run = await runPush(store, "crash-push", dest, { killAfterMs: at });
+    if (run.signal === "SIGKILL") killed++;
+    else assert.equal(run.code, 0, `push ${k} neither finished nor was killed: ${run.stderr}`);
+    const report = await fsck(await Store.open(store));
+    assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
+    const again = await runPush(store, "crash-push", dest);
+    assert.equal(again.code, 0, `push after kill ${k} at ${at} ms: ${again.stderr}`);
+    assert.equal(again.stdout, `${dest}@${digest}`);
+    const res = await fetch(`${registry.url}/v2/crash/k${k}/manifests/1`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("docker-content-digest"), digest);
+  }
+  console.log(`# push crash test: ${killed} of ${KILL_POINTS} pushes were killed mid-way (reference push ${Math.round(ref.workMs)} ms)`);
+  assert.ok(killed >= KILL_POINTS - 2, `only ${killed} pushes were killed before finishing`);
+});
