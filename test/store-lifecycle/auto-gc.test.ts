@@ -104,8 +104,12 @@ test("explicit byte policy from connect({ gc }): close() collects the store down
   const used0 = usageByKind(await scanStore(await Store.open(store))).total;
   const max = used0 - 800_000;
   const client = await connect({ store, gc: { reservedSpace: 0, maxUsedSpace: max, minFreeSpace: 0 } });
+  // A client holds a lease on its store while open, named by its pid.
+  const leases = readdirSync(join(store, "lading", "leases")).filter((n) => n.endsWith(".json"));
+  assert.deepEqual(leases.map((n) => n.split("-")[0]), [String(process.pid)]);
   const digest = await client.container().from(`oci:${base}:latest`).withNewFile("/fresh", "made now").digest();
   await client.close();
+  assert.deepEqual(readdirSync(join(store, "lading", "leases")), [], "close() ends the lease");
   const s = await Store.open(store);
   const used1 = usageByKind(await scanStore(s)).total;
   assert.ok(used1 <= max + 10_000, `store ${used1} bytes, policy max ${max} (+ the last build's few small blobs)`);

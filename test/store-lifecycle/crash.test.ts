@@ -66,12 +66,12 @@ test(`SIGKILL at ${KILL_POINTS} points of a build and export leaves a store fsck
     const final = await fsck(await Store.open(store));
     assert.equal(final.ok, true, JSON.stringify(final.problems));
   }
-  console.log(`# crash test: ${killed} of ${KILL_POINTS} runs were killed mid-build (reference build and export: ${Math.round(ref.workMs)} ms), leaving ${states.size} distinct states (blobs/records/rootfs/tmp/index/tarball): ${[...states].join(" ")}`);
+  console.log(`# crash test: ${killed} of ${KILL_POINTS} runs were killed mid-build (reference build and export: ${Math.round(ref.workMs)} ms), leaving ${states.size} distinct states (blobs/records/rootfs/snapshots/tmp/index/tarball): ${[...states].join(" ")}`);
   assert.ok(killed >= 20, `only ${killed} runs were killed before finishing`);
 });
 
 /** A summary of how far a killed build got: counts of blobs, op-cache records, rootfs trees, names, temp files. */
 async function describe(store: string): Promise<string> {
   const count = async (...p: string[]) => (await readdir(join(store, ...p)).catch(() => [] as string[])).length;
-  return [await count("blobs", "sha256"), await count("lading", "opcache"), await count("lading", "rootfs"), await count("lading", "tmp"), existsSync(join(store, "index.json")) ? 1 : 0].join("/");
+  return [await count("blobs", "sha256"), await count("lading", "opcache"), await count("lading", "rootfs"), await count("lading", "snapshots", "root"), await count("lading", "tmp"), existsSync(join(store, "index.json")) ? 1 : 0].join("/");
 }
