@@ -29,6 +29,8 @@ interface Expect {
   target?: string;
   platform?: string;
   needsExec?: boolean;
+  /** Build with BASE set to a local busybox image (RUN steps imply it). */
+  needsBase?: boolean;
   config?: Record<string, unknown>;
   absentEnv?: string[];
   /** Secret id → value, for RUN --mount=type=secret. */
@@ -56,7 +58,7 @@ for (const name of names) {
     const client = await connect({ store: join(tmp.path, "store") });
     try {
       const buildArgs = { ...want.buildArgs };
-      if (want.needsExec) buildArgs.BASE = (await makeBusyboxLayout(join(tmp.path, "base"))).ref;
+      if (want.needsExec || want.needsBase) buildArgs.BASE = (await makeBusyboxLayout(join(tmp.path, "base"))).ref;
       const c = await buildContainerfile(client, {
         file: join(dir, "Containerfile"),
         context: join(dir, "context"),

@@ -61,6 +61,7 @@ export function applyConfigStep(st: StageState, ins: ConfigInstruction, ctx: Con
     case "USER": {
       const u = x(ins.value);
       if (u === "") fail("the user is empty after expansion");
+      st.user = u;
       st.c = st.c.withUser(u, d);
       return st;
     }

@@ -13,6 +13,7 @@ import { applyCopy, type CopyRoot } from "./copy.js";
 import type { Instruction } from "./instructions.js";
 import type { Stage } from "./parse.js";
 import { applyRun } from "./run.js";
+import { ensureWorkdir } from "./workdir.js";
 import type { BuildInputs, RootResolver, StageState } from "./state.js";
 import { predefinedArgs, Vars } from "./vars.js";
 
@@ -149,7 +150,7 @@ export class StageBuilder implements RootResolver {
       const b = await this.stage(baseStage.index, from.line);
       st = { ...b, vars: new Vars(new Map(b.vars.env)), cmdSet: false };
     } else if (image.toLowerCase() === "scratch") {
-      st = { c: client.container({ platform }), vars: new Vars(), workdir: "/", shell: DEFAULT_SHELL, cmdSet: false, onBuild: [], platform };
+      st = { c: client.container({ platform }), vars: new Vars(), workdir: "/", user: "", shell: DEFAULT_SHELL, cmdSet: false, onBuild: [], platform };
     } else {
       const c = client.container({ platform }).from(image, { description: from.text });
       const cfg = await this.located(from, () => c.imageConfig());
@@ -158,7 +159,7 @@ export class StageBuilder implements RootResolver {
         const eq = kv.indexOf("=");
         if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
       }
-      st = { c, vars: new Vars(env), workdir: cfg.WorkingDir || "/", shell: cfg.Shell?.length ? cfg.Shell : DEFAULT_SHELL, cmdSet: false, onBuild: cfg.OnBuild ?? [], platform };
+      st = { c, vars: new Vars(env), workdir: cfg.WorkingDir || "/", user: cfg.User ?? "", shell: cfg.Shell?.length ? cfg.Shell : DEFAULT_SHELL, cmdSet: false, onBuild: cfg.OnBuild ?? [], platform };
     }
     if (st.onBuild.length) {
       // Docker runs these triggers here and drops them from the new image; the API cannot drop them yet,
@@ -182,6 +183,8 @@ export class StageBuilder implements RootResolver {
         return st;
       case "RUN":
         return applyRun(st, ins, this.in_, this);
+      case "WORKDIR":
+        return ensureWorkdir(applyConfigStep(st, ins, this.stepContext), this.in_.client, ins.text);
       case "COPY":
       case "ADD": {
         const x = (w: string) => st.vars.expand(w, this.file, ins.line, ins.kind, this.in_.parsed.escape);

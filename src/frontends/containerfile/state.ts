@@ -10,6 +10,8 @@ export interface StageState {
   vars: Vars;
   /** Absolute working directory (resolves relative WORKDIR, COPY destinations, mount targets). */
   workdir: string;
+  /** The USER in effect ("" = root), for the directories WORKDIR creates. */
+  user: string;
   /** The shell for shell-form commands (SHELL, or the base image's). */
   shell: string[];
   /** Whether CMD was set in this stage (ENTRYPOINT then keeps it, as docker does). */
