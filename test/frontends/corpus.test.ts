@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "../helpers/tmp.js";
@@ -23,6 +23,8 @@ interface FileExpect {
   uid?: number;
   gid?: number;
   absent?: boolean;
+  /** The entry is a symbolic link to this target. */
+  link?: string;
 }
 interface Expect {
   buildArgs?: Record<string, string>;
@@ -88,6 +90,11 @@ for (const name of names) {
           continue;
         }
         const st = lstatSync(full);
+        if (f.link !== undefined) {
+          assert.ok(st.isSymbolicLink(), `${p} must be a symlink`);
+          assert.equal(readlinkSync(full), f.link, `${p} link target`);
+          continue;
+        }
         if (f.content !== undefined) assert.equal(readFileSync(full, "utf8"), f.content, `${p} content`);
         if (f.mode !== undefined) assert.equal((st.mode & 0o7777).toString(8).padStart(4, "0"), f.mode.padStart(4, "0"), `${p} mode`);
         if (!rootless && f.uid !== undefined) assert.equal(st.uid, f.uid, `${p} uid`);

@@ -12,6 +12,7 @@ import type { ConfigStepContext } from "./config-steps.js";
 import type { StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
 import { createMatcher } from "../../fsutil/patterns.js";
+import { resolveInRoot } from "../../fsutil/scoped-path.js";
 import type { Instruction } from "./instructions.js";
 import { processHeredoc, ShellLexError } from "./shell-lex.js";
 
@@ -25,7 +26,8 @@ export interface CopyRoot {
   label: string;
 }
 
-type Item = { kind: "dir"; dir: Directory } | { kind: "file"; path: string; root: Directory } | { kind: "new"; name: string; contents: string };
+/** What one source contributes: a directory's contents, a file (named as the source was), or a heredoc. */
+type Item = { kind: "dir"; dir: Directory } | { kind: "file"; path: string; name: string; root: Directory } | { kind: "new"; name: string; contents: string };
 
 const GLOB = /[*?[]/;
 
@@ -84,15 +86,16 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
     if (GLOB.test(rel) && paths.length === 0) fail(`no source files were specified: nothing in ${root.label} matches "${src}"`);
     for (const p of paths) {
       if (excluded && p !== "" && excluded(p, false)) continue;
-      const isDir = await root.dir.exists(p, { expectedType: "DIRECTORY" });
-      if (!isDir && !(await root.dir.exists(p))) {
+      const real = await followSource(root, p, src, fail);
+      const isDir = await root.dir.exists(real, { expectedType: "DIRECTORY" });
+      if (!isDir && !(await root.dir.exists(real))) {
         fail(`"${src}" not found in ${root.label}${root.hostPath ? " (or excluded by .dockerignore/.containerignore)" : ""}`);
       }
       if (isDir) {
-        items.push({ kind: "dir", dir: p === "" ? root.dir : root.dir.directory(p) });
-      } else if (ins.kind === "ADD" && root.hostPath && (await isArchive(join(root.hostPath, p)))) {
-        items.push({ kind: "dir", dir: client.archive(root.dir.file(p)) });
-      } else items.push({ kind: "file", path: p, root: root.dir });
+        items.push({ kind: "dir", dir: real === "" ? root.dir : root.dir.directory(real) });
+      } else if (ins.kind === "ADD" && root.hostPath && (await isArchive(join(root.hostPath, real)))) {
+        items.push({ kind: "dir", dir: client.archive(root.dir.file(real)) });
+      } else items.push({ kind: "file", path: real, name: posix.basename(p), root: root.dir });
     }
   }
   if (items.length === 0) fail(`no source files were specified (every source was excluded)`);
@@ -107,10 +110,25 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
   let gathered = client.directory();
   for (const it of items) {
     if (it.kind === "dir") gathered = gathered.withDirectory(".", it.dir, { exclude });
-    else if (it.kind === "file") gathered = gathered.withFile(posix.basename(it.path), it.root.file(it.path));
+    else if (it.kind === "file") gathered = gathered.withFile(it.name, it.root.file(it.path));
     else gathered = gathered.withNewFile(it.name, it.contents, { permissions: 0o644 });
   }
   return c.withDirectory(dest, gathered, opts);
+}
+
+/**
+ * A source that is a symbolic link is followed, as docker does for COPY
+ * sources (links inside a copied directory stay links). In the context
+ * the link is read on the host, scoped to the context; in a stage or
+ * image the API cannot read link targets, so such a source is refused.
+ */
+async function followSource(root: CopyRoot, p: string, src: string, fail: (m: string) => never): Promise<string> {
+  if (p === "") return p;
+  if (root.hostPath) return (await resolveInRoot(root.hostPath, p)) ?? p;
+  if (await root.dir.exists(p, { expectedType: "SYMLINK" })) {
+    return fail(`"${src}" is a symbolic link in ${root.label}; lading cannot follow links there yet, so name the file it points to`);
+  }
+  return p;
 }
 
 /** A source path made relative to its root: "/a/../b" and "../b" both mean "b", as docker keeps sources inside the context. */
