@@ -56,6 +56,11 @@ test("a Containerfile that does not exist is NOT_FOUND, not a parse error", asyn
   await assert.rejects(buildContainerfile(client, { file: join(tmp.path, "nope", "Containerfile"), context: tmp.path }), (e: Error & { code?: string }) => e.code === "NOT_FOUND");
 });
 
+test("a missing build context is NOT_FOUND before anything is built", async () => {
+  const p = project("no-context", "FROM scratch\n");
+  await assert.rejects(buildContainerfile(client, { file: p.file, context: join(tmp.path, "no-such-context") }), (e: Error & { code?: string }) => e.code === "NOT_FOUND" && e.message.includes("no-such-context"));
+});
+
 test("an API refusal during translation names the file and line", async () => {
   const bad = project("bad-platform", "FROM --platform=not/a/platform/at/all scratch\n");
   await assert.rejects(buildContainerfile(client, bad), (e: unknown) => e instanceof ContainerfileError && e.line === 1 && e.message.includes("invalid platform"));

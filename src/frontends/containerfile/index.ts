@@ -2,7 +2,7 @@
  * The Containerfile frontend: a Containerfile and its context → a lazy
  * Container, through the public API only.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Client, Container, Secret } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
@@ -55,6 +55,9 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
   const name = opts.file;
   const parsed = parseContainerfile(text, name);
   const contextPath = resolve(opts.context);
+  const ctxStat = await stat(contextPath).catch(() => undefined);
+  if (!ctxStat) throw new LadingError("NOT_FOUND", `the build context ${opts.context} does not exist`);
+  if (!ctxStat.isDirectory()) throw new LadingError("INVALID_ARGUMENT", `the build context ${opts.context} is not a directory`);
   const { patterns } = await contextExcludes(file, contextPath);
   const context = client.host().directory(contextPath, { exclude: patterns });
   const builder = new StageBuilder({

@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Container, Directory } from "../../index.js";
 import { ContainerfileError } from "../../errors.js";
+import { resolveInRoot } from "../../fsutil/scoped-path.js";
 import { relativeInRoot } from "./copy.js";
 import type { Instruction } from "./instructions.js";
 import { parseMount } from "./mounts.js";
@@ -78,7 +79,7 @@ export async function applyRun(st: StageState, ins: RunInstruction, in_: BuildIn
       }
     } else if (m.type === "bind") {
       const target = posix.resolve(st.workdir, m.target);
-      const rel = relativeInRoot(m.source);
+      let rel = relativeInRoot(m.source);
       let dir: Directory;
       let isFile: boolean;
       if (m.from !== undefined) {
@@ -86,6 +87,7 @@ export async function applyRun(st: StageState, ins: RunInstruction, in_: BuildIn
         isFile = rel !== "" && (await dir.exists(rel, { expectedType: "REGULAR" }));
       } else {
         dir = in_.context;
+        rel = (await resolveInRoot(in_.contextPath, rel)) ?? rel; // a symlinked source is followed, inside the context
         isFile = rel !== "" && (await stat(join(in_.contextPath, rel)).then((s) => s.isFile(), () => false));
       }
       c = isFile ? c.withMountedFile(target, dir.file(rel)) : c.withMountedDirectory(target, subdir(dir, rel), { readOnly: !m.readWrite });
