@@ -99,7 +99,9 @@ export function applyConfigStep(st: StageState, ins: ConfigInstruction, ctx: Con
       st.cmdSet = true;
       return st;
     case "ENTRYPOINT":
-      st.c = st.c.withEntrypoint(commandArgs(st.shell, ins.command), { keepDefaultArgs: st.cmdSet, description: ins.text });
+      // `ENTRYPOINT []` unsets it (BuildKit stores null), and like any ENTRYPOINT drops a CMD not set in this stage.
+      if ("exec" in ins.command && ins.command.exec.length === 0) st.c = st.c.withoutEntrypoint({ keepDefaultArgs: st.cmdSet });
+      else st.c = st.c.withEntrypoint(commandArgs(st.shell, ins.command), { keepDefaultArgs: st.cmdSet, description: ins.text });
       return st;
     case "HEALTHCHECK": {
       if (!ins.command) {
