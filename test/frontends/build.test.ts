@@ -87,3 +87,30 @@ test("build args reach RUN but not the image config", async (t) => {
   assert.equal(await c.file("/seen").contents(), "value\n");
   assert.equal(await c.envVariable("SECRETISH"), null);
 });
+
+test("building the same Containerfile again does no layer work and gives the same digest", async (t) => {
+  if (noExec) return t.skip(noExec);
+  const p = project(
+    "rebuild",
+    "ARG BASE\nFROM ${BASE} AS build\nWORKDIR /src\nCOPY . .\nRUN cat a.txt > /out.txt\nFROM scratch\nCOPY --from=build /out.txt /out.txt\nCOPY <<EOF /note\nhello\nEOF\n",
+    { "a.txt": "a\n" },
+  );
+  const store = join(tmp.path, "rebuild-store");
+  const build = async (log: ProgressEvent[]) => {
+    const c2 = await connect({ store, log: (e) => void log.push(e) });
+    try {
+      const c = await buildContainerfile(c2, { ...p, buildArgs: { BASE: base.ref } });
+      return await c.digest();
+    } finally {
+      await c2.close();
+    }
+  };
+  const first: ProgressEvent[] = [];
+  const second: ProgressEvent[] = [];
+  const d1 = await build(first);
+  const d2 = await build(second);
+  assert.equal(d2, d1);
+  assert.ok(first.some((e) => e.type === "step" && e.layerWork), "the first build wrote layers");
+  const worked = second.filter((e) => e.type === "step" && e.layerWork).map((e) => (e as { name: string }).name);
+  assert.deepEqual(worked, [], "steps that wrote layers on the second build");
+});
