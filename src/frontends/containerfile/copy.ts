@@ -13,6 +13,7 @@ import type { StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
 import { createMatcher } from "../../fsutil/patterns.js";
 import { resolveInRoot } from "../../fsutil/scoped-path.js";
+import { pathKind } from "./probe.js";
 import type { Instruction } from "./instructions.js";
 import { processHeredoc, ShellLexError } from "./shell-lex.js";
 
@@ -103,8 +104,12 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
   const opts = { owner, permissions, description: ins.text };
   const c = st.c;
   const only = items.length === 1 ? items[0]! : undefined;
-  if (only && !destIsDir && only.kind === "file") return c.withFile(dest, only.root.file(only.path), opts);
-  if (only && !destIsDir && only.kind === "new") return c.withNewFile(dest, only.contents, { ...opts, permissions: permissions ?? 0o644 });
+  if (only && !destIsDir && only.kind !== "dir") {
+    // One file to a path without a trailing "/": docker copies into that path if it already is a directory.
+    const into = (await pathKind(c, dest)) === "other" ? posix.join(dest, only.name) : dest;
+    if (only.kind === "file") return c.withFile(into, only.root.file(only.path), opts);
+    return c.withNewFile(into, only.contents, { ...opts, permissions: permissions ?? 0o644 });
+  }
   if (only && only.kind === "dir") return c.withDirectory(dest, only.dir, { ...opts, exclude });
   // Several items (or files into a directory): gather them into one directory, one layer, as docker does.
   let gathered = client.directory();
