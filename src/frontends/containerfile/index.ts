@@ -39,9 +39,11 @@ export function hostPlatform(): string {
 }
 
 /**
- * Builds the Container a Containerfile describes (lazy: nothing runs until
- * the result is awaited). Parse and translation errors are thrown here as
- * ContainerfileError (`Containerfile:7: COPY: …`).
+ * Builds the Container a Containerfile describes. The result is lazy; only
+ * what docker's rules must look at is read while translating (base image
+ * configs, source paths, and a stage's files before a WORKDIR or a COPY of
+ * one file to an existing path). Parse and translation errors are thrown
+ * here as ContainerfileError (`Containerfile:7: COPY: …`).
  * @example const c = await buildContainerfile(client, { file: "Containerfile", context: "." }); await c.export("img.tar");
  */
 export async function buildContainerfile(client: Client, opts: ContainerfileBuildOptions): Promise<Container> {

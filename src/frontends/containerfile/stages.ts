@@ -1,10 +1,11 @@
 /**
  * Translates parsed stages into Container API calls. Stages are built on
  * demand from the target (FROM <stage>, COPY --from, RUN --mount from=), so
- * only what the target needs is ever recorded; the API is lazy, so nothing
- * runs here except reading base image configs and checking source paths.
- * Independent stages stay independent branches of the op graph, which the
- * engine evaluates in parallel.
+ * only what the target needs is ever recorded. The API is lazy; what runs
+ * here is only what docker's rules need to look at: base image configs,
+ * source paths, and the stage's files so far for WORKDIR and for COPY of one
+ * file to an existing directory. Independent stages stay independent
+ * branches of the op graph, which the engine evaluates in parallel.
  */
 import type { Container, Directory } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
