@@ -35,14 +35,15 @@ function run(cmd, args) {
 }
 
 const files = find(join(root, "dist", "test")).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
-const args = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
+// A test that hangs must fail the run, not stall CI: 5 minutes per test at most.
+const args = ["--test", "--test-reporter=spec", "--test-concurrency=2", "--test-timeout=300000", ...files];
 const results = [await run(process.execPath, args)];
 
 const rootless = join(root, ".ci", "rootless.sh");
 const execDir = join(root, "dist", "test", "exec");
 if (process.getuid?.() === 0 && existsSync(rootless) && existsSync(execDir) && process.env.LADING_SKIP_ROOTLESS !== "1" && only.length === 0) {
   console.log("\n== exec tests again, as an unprivileged user (rootless is the default case) ==");
-  results.push(await run("bash", [rootless, process.execPath, "--test", "--test-reporter=spec", ...find(execDir)]));
+  results.push(await run("bash", [rootless, process.execPath, "--test", "--test-reporter=spec", "--test-timeout=300000", ...find(execDir)]));
 }
 const pass = results.reduce((a, r) => a + r.pass, 0);
 const fail = results.reduce((a, r) => a + r.fail, 0);
