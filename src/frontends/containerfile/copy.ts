@@ -49,7 +49,8 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
   if (rawDest === "") fail("the destination is empty after expansion");
   // A relative destination is under WORKDIR; a trailing "/" (or "." / "..") makes it a directory.
   const destIsDir = /\/$|(^|\/)\.\.?$/.test(rawDest);
-  const dest = posix.resolve(st.workdir, rawDest) + (destIsDir && rawDest !== "/" ? "/" : "");
+  const resolved = posix.resolve(st.workdir, rawDest);
+  const dest = destIsDir && resolved !== "/" ? resolved + "/" : resolved;
   if (ins.sources.length > 1 && !destIsDir) fail(`when copying more than one source, the destination must be a directory and end with a / (got "${rawDest}")`);
   const exclude = ins.exclude.length ? ins.exclude.map(x) : undefined;
   const excluded = exclude ? createMatcher(exclude) : undefined;
