@@ -194,7 +194,9 @@ class WorkerPool {
 
   grow(size: number): void {
     while (this.all.length < size) {
-      const w = new Worker(new URL("./gzip-parallel-worker.js", import.meta.url));
+      // A small young generation: each block allocates ~0.4 MB of short-lived
+      // deflate state; collecting it early keeps the worker at a few tens of MB.
+      const w = new Worker(new URL("./gzip-parallel-worker.js", import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } });
       w.unref();
       w.on("message", (r: BlockResult) => this.done(w, r));
       w.on("error", (err) => this.fail(new LadingError("INTERNAL", `gzip worker failed: ${err.message}`, { cause: err })));
