@@ -1,0 +1,121 @@
+// The Container API's exec surface, end to end through the real runtime
+// (runs as root and, in CI, again as an unprivileged user).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { connect, ExecError, type Client, type ProgressEvent } from "../../src/index.js";
+import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
+import { tempDir } from "../helpers/tmp.js";
+import { validateArchive } from "../helpers/validate.js";
+import { run } from "../helpers/tools.js";
+
+const t = tempDir("lading-apiexec-");
+let busybox: TestImage;
+let client: Client;
+const events: ProgressEvent[] = [];
+const SECRET = "s3cr3t-" + Math.random().toString(36).slice(2);
+
+before(async () => {
+  busybox = await makeBusyboxLayout(join(t.path, "busybox"));
+  client = await connect({ store: join(t.path, "store"), log: (e) => events.push(e) });
+});
+after(async () => {
+  await client?.close();
+  t.cleanup();
+});
+
+test("the seed's example: expect [0, 42] gives exitCode 42; the default expect throws with 'exit code: 42'", async () => {
+  const base = client.container().from(busybox.ref);
+  assert.equal(await base.withExec(["sh", "-c", "exit 42"], { expect: [0, 42] }).exitCode(), 42);
+  await assert.rejects(base.withExec(["sh", "-c", "echo boom >&2; exit 42"]).sync(), (e: unknown) => {
+    assert.ok(e instanceof ExecError);
+    assert.equal(e.exitCode, 42);
+    assert.match(e.message, /exit code: 42/);
+    assert.match(e.stderr, /boom/);
+    assert.deepEqual(e.cmd, ["sh", "-c", "echo boom >&2; exit 42"]);
+    return true;
+  });
+  assert.equal(await base.withExec(["false"], { expect: "FAILURE" }).exitCode(), 1);
+  assert.equal(await base.withExec(["sh", "-c", "exit 3"], { expect: "ANY" }).exitCode(), 3);
+});
+
+test("allowed non-zero exits are cached like successes; failures are never cached", async () => {
+  const marker = `m-${Date.now()}`;
+  const ok = client.container().from(busybox.ref).withExec(["sh", "-c", `echo ${marker}; exit 7`], { expect: [7] });
+  assert.equal(await ok.exitCode(), 7);
+  events.length = 0;
+  const c2 = await connect({ store: join(t.path, "store"), log: (e) => events.push(e) });
+  try {
+    const again = c2.container().from(busybox.ref).withExec(["sh", "-c", `echo ${marker}; exit 7`], { expect: [7] });
+    assert.equal(await again.stdout(), `${marker}\n`);
+    assert.ok(events.some((e) => e.type === "step" && e.status === "cached"));
+    events.length = 0;
+    const failing = c2.container().from(busybox.ref).withExec(["sh", "-c", `echo ${marker}; exit 7`]);
+    await assert.rejects(failing.sync());
+    await assert.rejects(c2.container().from(busybox.ref).withExec(["sh", "-c", `echo ${marker}; exit 7`]).sync());
+    assert.equal(events.filter((e) => e.type === "step" && e.status === "cached").length, 0);
+  } finally {
+    await c2.close();
+  }
+});
+
+test("a RUN's file changes become one layer: stdout, files, deletions and env come through", async () => {
+  const c = client
+    .container()
+    .from(busybox.ref)
+    .withEnvVariable("WHO", "lading")
+    .withWorkdir("/work")
+    .withExec(["sh", "-c", "echo \"hi $WHO\" > greeting; rm /etc/group; pwd"]);
+  assert.equal(await c.stdout(), "/work\n");
+  assert.equal(await c.file("/work/greeting").contents(), "hi lading\n");
+  const out = join(t.path, "run.tar");
+  await c.export(out, { tag: "run" });
+  const report = await validateArchive(out, join(t.path, "run"));
+  assert.equal(report.layers, 2);
+  assert.ok(report.layerPaths[1]!.includes("etc/.wh.group"));
+  assert.ok(report.layerPaths[1]!.some((p) => p.startsWith("work/greeting")));
+  const bundle = join(t.path, "run-bundle");
+  run("umoci", ["unpack", ...(process.getuid?.() === 0 ? [] : ["--rootless"]), "--image", `${join(t.path, "run")}:run`, bundle]);
+  assert.throws(() => statSync(join(bundle, "rootfs", "etc", "group")));
+  assert.equal(readFileSync(join(bundle, "rootfs", "work", "greeting"), "utf8"), "hi lading\n");
+});
+
+test("secrets reach the command but never a layer, the cache, the progress output or an error", async () => {
+  const secret = client.setSecret("token", SECRET);
+  const c = client
+    .container()
+    .from(busybox.ref)
+    .withSecretVariable("TOKEN", secret)
+    .withMountedSecret("/run/secrets/token", secret)
+    .withExec(["sh", "-c", "test \"$TOKEN\" = \"$(cat /run/secrets/token)\" && echo \"got $TOKEN\" && touch /done"]);
+  assert.equal(await c.stdout(), "got ***\n");
+  const failing = c.withExec(["sh", "-c", "echo $TOKEN >&2; exit 9"]);
+  await assert.rejects(failing.sync(), (e: unknown) => {
+    assert.ok(!String((e as Error).message).includes(SECRET));
+    assert.ok(!(e as ExecError).stderr.includes(SECRET));
+    assert.match((e as ExecError).stderr, /\*\*\*/);
+    return true;
+  });
+  const out = join(t.path, "secret.tar");
+  await c.export(out, { forcedCompression: "Uncompressed", tag: "s" });
+  // Uncompressed layers: a leaked value or mount file would be visible as plain bytes.
+  assert.ok(!readFileSync(out).includes(SECRET), "the secret is in the exported image");
+  const report = await validateArchive(out, join(t.path, "secret"));
+  assert.ok(!report.layerPaths.flat().some((p) => p.startsWith("run/secrets")), "the secret mount left a file in a layer");
+  assert.ok(report.layerPaths.flat().includes("done"));
+  const grep = (dir: string): string[] => {
+    const hits: string[] = [];
+    for (const n of readdirSync(dir)) {
+      const p = join(dir, n);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) hits.push(...grep(p));
+      else if (st.isFile() && st.size < 64 << 20 && readFileSync(p).includes(SECRET)) hits.push(p);
+    }
+    return hits;
+  };
+  // Nothing lading keeps (blobs, op cache, pins, snapshots) holds the value.
+  assert.deepEqual(grep(join(t.path, "store")), []);
+  assert.ok(!JSON.stringify(events).includes(SECRET), "the secret reached progress events");
+});
