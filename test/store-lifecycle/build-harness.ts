@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { makeBusyboxLayout } from "../helpers/images.js";
 
 const SCRIPT = fileURLToPath(new URL("./build-script.js", import.meta.url));
-const PUSH_SCRIPT = fileURLToPath(new URL("./push-script.js", import.meta.url));
+const REGISTRY_SCRIPT = fileURLToPath(new URL("./registry-script.js", import.meta.url));
 
 export interface BuildRun {
   code: number | null;
@@ -52,9 +52,14 @@ export function runBuild(store: string, inputs: BuildInputs, out: string, varian
   return runScript([SCRIPT, store, inputs.base, inputs.context, out, variant, ...(opts.tag ? [opts.tag] : [])], opts);
 }
 
-/** Pushes the store's image `name` to `dest` (push-script.js). */
+/** Pushes the store's image `name` to `dest` (registry-script.js). */
 export function runPush(store: string, name: string, dest: string, opts: { killAfterMs?: number } = {}): Promise<BuildRun> {
-  return runScript([PUSH_SCRIPT, store, name, dest], opts);
+  return runScript([REGISTRY_SCRIPT, "push", store, name, dest], opts);
+}
+
+/** Pulls `reference` into `store` (registry-script.js); prints the image's digest. */
+export function runPull(store: string, reference: string, opts: { killAfterMs?: number } = {}): Promise<BuildRun> {
+  return runScript([REGISTRY_SCRIPT, "pull", store, reference], opts);
 }
 
 function runScript(args: string[], opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv }): Promise<BuildRun> {

@@ -1,8 +1,8 @@
 /**
- * Crash safety of a push (issue 6): SIGKILL at 20 points of a push to a
- * real registry (docker-registry on 127.0.0.1); after each kill fsck finds
- * the store clean and the same push succeeds, with the registry serving
- * the manifest under the image's digest.
+ * Crash safety of a push and a pull (issue 6), against a real registry
+ * (docker-registry on 127.0.0.1): SIGKILL at 20 points of each; after every
+ * kill fsck finds the store clean and the same transfer then succeeds with
+ * the image's digest.
  */
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import { Store } from "../../src/store/store.js";
 import { fsck } from "../../src/store/fsck.js";
 import { tempDir } from "../helpers/tmp.js";
 import { startRegistry, type RegistryHandle } from "../helpers/registry.js";
-import { makeInputs, runBuild, runPush } from "./build-harness.js";
+import { makeInputs, runBuild, runPull, runPush } from "./build-harness.js";
 
 const t = tempDir("lading-crash-push-");
 let registry: RegistryHandle;
@@ -24,6 +24,8 @@ after(async () => {
 });
 
 const KILL_POINTS = 20;
+/** The pushed image's digest, for the pull test. */
+let pushed: string | undefined;
 
 test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the push then succeeds`, { timeout: 10 * 60_000 }, async () => {
   const inputs = await makeInputs(t.path);
@@ -53,6 +55,32 @@ test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the p
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("docker-content-digest"), digest);
   }
+  pushed = digest;
   console.log(`# push crash test: ${killed} of ${KILL_POINTS} pushes were killed mid-way (reference push ${Math.round(ref.workMs)} ms)`);
   assert.ok(killed >= KILL_POINTS - 2, `only ${killed} pushes were killed before finishing`);
+});
+
+test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the pull then succeeds`, { timeout: 10 * 60_000 }, async () => {
+  assert.ok(pushed, "the push test put the image in the registry");
+  const reference = `${registry.host}/crash/ref:1`;
+  const ref = await runPull(join(t.path, "pull-ref"), reference);
+  assert.equal(ref.code, 0, ref.stderr);
+  assert.equal(ref.stdout, pushed);
+  let killed = 0;
+  for (let k = 0; k < KILL_POINTS; k++) {
+    const store = join(t.path, `pull-${k}`);
+    const at = Math.round((ref.workMs * k) / KILL_POINTS);
+    const run = await runPull(store, reference, { killAfterMs: at });
+    if (run.signal === "SIGKILL") killed++;
+    else assert.equal(run.code, 0, `pull ${k} neither finished nor was killed: ${run.stderr}`);
+    const report = await fsck(await Store.open(store));
+    assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
+    const again = await runPull(store, reference);
+    assert.equal(again.code, 0, `pull after kill ${k} at ${at} ms: ${again.stderr}`);
+    assert.equal(again.stdout, pushed);
+    const after = await fsck(await Store.open(store));
+    assert.equal(after.ok, true, JSON.stringify(after.problems));
+  }
+  console.log(`# pull crash test: ${killed} of ${KILL_POINTS} pulls were killed mid-way (reference pull ${Math.round(ref.workMs)} ms)`);
+  assert.ok(killed >= KILL_POINTS - 2, `only ${killed} pulls were killed before finishing`);
 });
