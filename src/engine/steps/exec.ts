@@ -71,7 +71,6 @@ export async function execStep(ev: Evaluator, state: ImageState, exec: ExecSpec,
     });
     const out: ExecStepResult = { exitCode: r.exitCode, stdout: scrub(r.stdout), stderr: scrub(r.stderr), metrics: r.metrics as unknown as Record<string, unknown>, ...(r.layer ? { layer: r.layer } : {}) };
     if (!expectAllows(exec.expect, r.exitCode)) throw new ExecError(args.map(scrub), r.exitCode, out.stdout, out.stderr, name);
-    session.emit({ type: "step", id: key, name, status: "running", metrics: out.metrics });
     return out;
   });
   if (!exec.cacheBuster) await store.putCached(key, result);

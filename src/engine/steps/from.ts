@@ -20,6 +20,11 @@ export interface ResolvedImage {
 
 export async function resolveImage(session: Session, address: string, platform: Platform): Promise<ResolvedImage> {
   const store = session.store;
+  // skopeo's transport prefix for registries: always a registry, never a store name.
+  if (address.startsWith("docker://")) {
+    const { pullImage } = await import("./pull.js");
+    return pullImage(session, address.slice("docker://".length), platform);
+  }
   const local = /^(oci|oci-archive|docker-archive):(.+)$/.exec(address);
   if (local) {
     const [, transport, rest] = local as unknown as [string, string, string];

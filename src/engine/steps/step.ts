@@ -16,7 +16,9 @@ export async function runStep<T>(session: Session, info: StepInfo, fn: () => Pro
   session.emit({ type: "step", id: info.id, name: info.name, status: "running" });
   try {
     const out = await fn();
-    session.emit({ type: "step", id: info.id, name: info.name, status: "done", duration: (performance.now() - t0) / 1000, layerWork });
+    // Exec results carry CPU figures; they belong on the step's done event.
+    const metrics = (out as { metrics?: Record<string, unknown> } | undefined)?.metrics;
+    session.emit({ type: "step", id: info.id, name: info.name, status: "done", duration: (performance.now() - t0) / 1000, layerWork, ...(metrics ? { metrics } : {}) });
     return out;
   } catch (err) {
     session.emit({ type: "step", id: info.id, name: info.name, status: "error", duration: (performance.now() - t0) / 1000, error: (err as Error).message });
