@@ -4,7 +4,7 @@
  * file or an opaque marker on a parent ends the search.
  */
 import { posix } from "node:path";
-import { createGunzip } from "node:zlib";
+import { createDecompressor } from "../oci/compress.js";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
 import type { Store } from "../store/store.js";
@@ -29,12 +29,7 @@ export async function readFileFromLayers(store: Store, layers: readonly LayerRef
 async function scanLayer(store: Store, layer: LayerRef, want: string, wh: string, dir: string): Promise<Buffer | "deleted" | undefined> {
   const raw = store.openBlob(layer.descriptor.digest);
   const comp = layerCompression(layer.descriptor.mediaType);
-  let input: Readable = raw;
-  if (comp === "gzip") input = raw.pipe(createGunzip());
-  else if (comp === "zstd") {
-    const { createDecompressor } = await import("../oci/compress.js");
-    input = raw.pipe(createDecompressor("zstd"));
-  }
+  const input: Readable = comp === "none" ? raw : raw.pipe(createDecompressor(comp));
   const extract = tar.extract();
   input.on("error", (e) => extract.destroy(e));
   input.pipe(extract);

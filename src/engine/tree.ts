@@ -8,25 +8,12 @@ import { Readable } from "node:stream";
 import { posix } from "node:path";
 import { sha256, type Digest } from "../oci/digest.js";
 import { canonicalJson } from "../oci/json.js";
-import type { EntryType, LayerEntry } from "../oci/layer-entry.js";
+import type { LayerEntry } from "../oci/layer-entry.js";
 
 export type ContentSource = { kind: "host"; path: string } | { kind: "bytes"; data: Buffer };
 
-export interface TreeEntry {
-  /** Relative POSIX path, no leading or trailing "/". */
-  path: string;
-  type: EntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Seconds; undefined for generated content. */
-  mtime?: number;
-  size?: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  xattrs?: Record<string, string>;
-  /** Digest of a file's bytes (part of the tree's key). */
+/** A layer entry plus where its bytes come from and their digest (part of the tree's key). */
+export interface TreeEntry extends Omit<LayerEntry, "open"> {
   contentDigest?: Digest;
   content?: ContentSource;
 }
