@@ -1,0 +1,34 @@
+/**
+ * runc and podman run the same step on the same root filesystem: the
+ * layers they give are byte-identical (with SOURCE_DATE_EPOCH fixing times).
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { findTool } from "../../src/exec/detect.js";
+import { busybox, layerItems, sh, type Busybox } from "./fixture.js";
+
+let b: Busybox;
+before(async () => {
+  b = await busybox();
+});
+after(() => b.cleanup());
+
+const STEP = "echo hello > /greeting && chmod 640 /greeting && chown 1000:42 /greeting && mkdir -p /a/b && ln -s ../greeting /a/link && rm /etc/group && echo $(id -u) > /a/b/uid";
+
+describe("runtime backends", { skip: !(findTool("runc") && findTool("podman")) && "needs runc and podman" }, () => {
+  it("runc and podman give the same layer digest for the same deterministic step", async () => {
+    const viaRunc = await sh(b, b.layers, STEP, { runtime: "runc" });
+    const viaPodman = await sh(b, b.layers, STEP, { runtime: "podman" });
+    assert.equal(viaRunc.exitCode, 0, viaRunc.stderr);
+    assert.equal(viaPodman.exitCode, 0, viaPodman.stderr);
+    const names = (await layerItems(b.store, viaPodman.layer!)).map((i) => i.name);
+    assert.deepEqual(names, ["a", "a/b", "a/b/uid", "a/link", "etc", "etc/.wh.group", "greeting"]);
+    assert.equal(viaPodman.layer!.diffId, viaRunc.layer!.diffId);
+    assert.equal(viaPodman.layer!.descriptor.digest, viaRunc.layer!.descriptor.digest);
+  });
+
+  it("podman reports the command's exit code and output", async () => {
+    const r = await sh(b, b.layers, "echo out; echo err >&2; exit 7", { runtime: "podman" });
+    assert.deepEqual([r.exitCode, r.stdout, r.stderr], [7, "out\n", "err\n"]);
+  });
+});
