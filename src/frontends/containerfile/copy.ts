@@ -5,13 +5,13 @@
  * sources need such a destination; globs are matched in the root; ADD
  * unpacks local tar archives (plain, gzip, bzip2, xz) and refuses URLs.
  */
-import { open } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Client, Container, Directory } from "../../index.js";
 import type { ConfigStepContext } from "./config-steps.js";
 import type { StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
 import { createMatcher } from "../../fsutil/patterns.js";
+import { isTarArchive } from "../../fsutil/archive-sniff.js";
 import { resolveInRoot } from "../../fsutil/scoped-path.js";
 import { pathKind } from "./probe.js";
 import type { Instruction } from "./instructions.js";
@@ -95,7 +95,7 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
       }
       if (isDir) {
         items.push({ kind: "dir", dir: real === "" ? root.dir : root.dir.directory(real) });
-      } else if (ins.kind === "ADD" && root.hostPath && (await isArchive(join(root.hostPath, real)))) {
+      } else if (ins.kind === "ADD" && root.hostPath && (await isTarArchive(join(root.hostPath, real)))) {
         items.push({ kind: "dir", dir: client.archive(root.dir.file(real)) });
       } else items.push({ kind: "file", path: real, name: posix.basename(p), root: root.dir });
     }
@@ -141,20 +141,4 @@ async function followSource(root: CopyRoot, p: string, src: string, fail: (m: st
 export function relativeInRoot(src: string): string {
   const norm = posix.normalize("/" + src);
   return norm === "/" ? "" : norm.replace(/^\/+/, "").replace(/\/$/, "");
-}
-
-/** Docker's archive detection: by content (magic bytes), not by name. */
-async function isArchive(path: string): Promise<boolean> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    const b = buf.subarray(0, bytesRead);
-    if (b[0] === 0x1f && b[1] === 0x8b) return true; // gzip
-    if (b.subarray(0, 3).toString("latin1") === "BZh") return true; // bzip2
-    if (b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true; // xz
-    return bytesRead >= 262 && b.subarray(257, 262).toString("latin1") === "ustar"; // tar
-  } finally {
-    await fh.close();
-  }
 }
