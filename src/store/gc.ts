@@ -55,20 +55,65 @@ export function planCollection(inv: Inventory, opts: PlanOptions): StoreItem[] {
     .filter((i) => !i.rooted && i.lastUsed < limit)
     .map((i) => ({ i, t: tier(i, opts.now) }))
     .sort((a, b) => a.t - b.t || a.i.lastUsed - b.i.lastUsed || (a.i.id < b.i.id ? -1 : 1));
+  // Always take the first eligible candidate in that order; a blob becomes
+  // eligible once everything pointing at it is planned for removal. A heap
+  // of eligible ranks keeps this O(n log n) on stores with many blobs.
+  const rankOfBlob = new Map<string, number>();
+  candidates.forEach(({ i }, rank) => i.kind === "layer" && rankOfBlob.set(i.id, rank));
+  const ready = new MinHeap();
+  candidates.forEach(({ i }, rank) => (i.kind !== "layer" || (refcount.get(i.id as Digest) ?? 0) === 0) && ready.push(rank));
   const plan: StoreItem[] = [];
-  const taken = new Set<StoreItem>();
   let freed = 0;
   const target = opts.bytesToFree ?? Infinity;
-  while (freed < target) {
-    // A blob becomes eligible once everything pointing at it is planned for removal.
-    const next = candidates.find(({ i }) => !taken.has(i) && (i.kind !== "layer" || (refcount.get(i.id as Digest) ?? 0) === 0));
-    if (!next) break;
-    taken.add(next.i);
-    plan.push(next.i);
-    freed += next.i.size;
-    for (const r of next.i.refs) refcount.set(r, refcount.get(r)! - 1);
+  while (freed < target && ready.size > 0) {
+    const next = candidates[ready.pop()]!.i;
+    plan.push(next);
+    freed += next.size;
+    for (const r of next.refs) {
+      const left = refcount.get(r)! - 1;
+      refcount.set(r, left);
+      const rank = rankOfBlob.get(r);
+      if (left === 0 && rank !== undefined) ready.push(rank);
+    }
   }
   return plan;
+}
+
+/** A binary min-heap of numbers. */
+class MinHeap {
+  private readonly a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  push(v: number): void {
+    const a = this.a;
+    a.push(v);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= a[i]!) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]! < a[m]!) m = l;
+        if (r < a.length && a[r]! < a[m]!) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 export interface RemovedItem {

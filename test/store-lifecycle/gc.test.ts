@@ -171,3 +171,24 @@ test("automatic collection: runs when the policy says so, at most once a minute,
   const g = await fresh();
   assert.equal(await maybeCollect(g.store, { reservedSpace: "1TB", maxUsedSpace: 1, minFreeSpace: "100%" }), undefined);
 });
+
+test("planning scales to a store of 60 000 items, and a blob is always planned after everything pointing at it", async () => {
+  const { planCollection } = await import("../../src/store/gc.js");
+  const { sha256 } = await import("../../src/oci/digest.js");
+  const now = Date.now();
+  const items = [];
+  const blobs = new Map();
+  for (let k = 0; k < 30_000; k++) {
+    const digest = sha256(`blob ${k}`);
+    // blobs older than the records that hold them, so LRU alone would take the blob first
+    const blob = { kind: "layer" as const, id: digest, paths: [], size: 10, lastUsed: now - 2 * DAY - k, refs: [], rooted: false };
+    blobs.set(digest, blob);
+    items.push(blob, { kind: "opcache" as const, id: `r${k}`, paths: [], size: 1, lastUsed: now - DAY + k, refs: [digest], rooted: false });
+  }
+  const plan = planCollection({ items, blobs, pins: new Map(), names: [] }, { cutoff: now, now });
+  assert.equal(plan.length, 60_000);
+  const pos = new Map(plan.map((i, n) => [i.id, n]));
+  for (let k = 0; k < 30_000; k += 997) assert.ok(pos.get(`r${k}`)! < pos.get(sha256(`blob ${k}`))!);
+  // with a byte target the plan stops as soon as it is met
+  assert.equal(planCollection({ items, blobs, pins: new Map(), names: [] }, { cutoff: now, now, bytesToFree: 11 }).length, 2);
+});
