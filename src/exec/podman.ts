@@ -8,9 +8,11 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { LadingError } from "../errors.js";
+import { hexOf, sha256 } from "../oci/digest.js";
 import type { Store } from "../store/store.js";
+import { findTool } from "./detect.js";
 import { runTool } from "./proc.js";
 import type { SpecMount } from "./spec.js";
 
@@ -36,19 +38,29 @@ interface SpecShape {
 /** podman's global flags for lading's private podman storage in `store`. */
 export async function podmanGlobals(store: Store, tag: string): Promise<string[]> {
   const base = join(await store.stateDir("podman"), tag);
+  // podman refuses a runroot longer than 50 characters; it holds only transient state, so it
+  // goes to a short per-store path in the temp dir.
+  const runroot = join("/tmp", `lading-pm-${process.getuid?.() ?? 0}-${hexOf(sha256(base)).slice(0, 12)}`);
   return [
-    "--root", join(base, "root"), "--runroot", join(base, "run"), "--tmpdir", join(base, "tmp"),
+    "--root", join(base, "root"), "--runroot", runroot, "--tmpdir", join(base, "tmp"),
     "--cgroup-manager=cgroupfs", "--runtime", "runc", "--storage-driver", "vfs", "--events-backend", "none",
   ];
 }
 
 export async function podmanRun(r: PodmanRun): Promise<number> {
   const s = r.spec as unknown as SpecShape;
-  const globals = await podmanGlobals(r.store, r.tag);
+  const inUserns = r.tag !== "root";
+  // Inside lading's user namespace podman believes it is root and hands runc a cgroup path it
+  // cannot create; only crun can run with cgroups disabled. (podman's own rootless mode cannot
+  // see the helper's private overlay mount.)
+  const crun = inUserns ? findTool("crun") : undefined;
+  if (inUserns && !crun) {
+    throw new LadingError("UNSUPPORTED", "the podman backend as a non-root user needs crun (Debian package crun) to run without cgroups; use the runc backend (--runtime runc), or install crun");
+  }
+  const globals = (await podmanGlobals(r.store, r.tag)).map((a) => (a === "runc" && crun ? "crun" : a));
   const bundleEnv = join(r.bundle, "podman.env");
   // Values go through a file (mode 0600) rather than argv, which any local user can read in /proc.
   await writeFile(bundleEnv, s.process.env.map((e) => e.replace(/\n/g, " ")).join("\n") + "\n", { mode: 0o600 });
-  const inUserns = r.tag !== "root";
   // podman's conmon runs with at most 32768 processes here, so nproc is clamped to that.
   const clamp = (l: { type: string; soft: number; hard: number }) => (l.type === "RLIMIT_NPROC" ? { ...l, soft: Math.min(l.soft, 32768), hard: Math.min(l.hard, 32768) } : l);
   const args = [
@@ -71,6 +83,15 @@ export async function podmanRun(r: PodmanRun): Promise<number> {
   const conf = join(r.bundle, "containers.conf");
   const ulimits = s.process.rlimits.map(clamp).map((l) => `"${l.type.replace("RLIMIT_", "").toLowerCase()}=${l.soft}:${l.hard}"`);
   await writeFile(conf, `[containers]\ndefault_ulimits = [${ulimits.join(", ")}]\n`);
+  // podman's locks live in /dev/shm/libpod_lock, shared machine-wide; inside lading's user
+  // namespace one made by real root is not ours to open, so the helper gets its own /dev/shm
+  // (its mount namespace is private, nothing else sees it).
+  // The same holds for runc's state under /run/runc (podman passes no --root to runc).
+  if (inUserns) {
+    for (const dir of ["/dev/shm", "/run/runc", "/run/crun"]) {
+      if (await stat(dir).then(() => true, () => false)) await runTool("mount", ["-t", "tmpfs", "-o", "mode=1777", "tmpfs", dir]);
+    }
+  }
   const child = spawn(r.podmanPath, args, { stdio: ["pipe", "inherit", "pipe"], env: { ...process.env, CONTAINERS_CONF: conf } });
   r.setRunning({ kill: async () => void (await runTool(r.podmanPath, [...globals, "rm", "-f", "-t", "0", r.id])) });
   let podmanErr = "";

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { findTool } from "../../src/exec/detect.js";
+import type { LadingError } from "../../src/errors.js";
 import { busybox, layerItems, sh, type Busybox } from "./fixture.js";
 
 let b: Busybox;
@@ -15,7 +16,10 @@ after(() => b.cleanup());
 
 const STEP = "echo hello > /greeting && chmod 640 /greeting && chown 1000:42 /greeting && mkdir -p /a/b && ln -s ../greeting /a/link && rm /etc/group && echo $(id -u) > /a/b/uid";
 
-describe("runtime backends", { skip: !(findTool("runc") && findTool("podman")) && "needs runc and podman" }, () => {
+// Rootless, lading runs podman inside its own user namespace, where podman needs crun.
+const skip = !(findTool("runc") && findTool("podman")) ? "needs runc and podman" : process.getuid!() !== 0 && !findTool("crun") ? "podman rootless needs crun (not installed)" : false;
+
+describe("runtime backends", { skip }, () => {
   it("runc and podman give the same layer digest for the same deterministic step", async () => {
     const viaRunc = await sh(b, b.layers, STEP, { runtime: "runc" });
     const viaPodman = await sh(b, b.layers, STEP, { runtime: "podman" });
@@ -30,5 +34,11 @@ describe("runtime backends", { skip: !(findTool("runc") && findTool("podman")) &
   it("podman reports the command's exit code and output", async () => {
     const r = await sh(b, b.layers, "echo out; echo err >&2; exit 7", { runtime: "podman" });
     assert.deepEqual([r.exitCode, r.stdout, r.stderr], [7, "out\n", "err\n"]);
+  });
+});
+
+describe("podman backend without crun, rootless", { skip: (process.getuid!() === 0 || !findTool("podman") || !!findTool("crun")) && "only rootless with podman and without crun" }, () => {
+  it("says what is missing and what to do", async () => {
+    await assert.rejects(sh(b, b.layers, "true", { runtime: "podman" }), (e: LadingError) => e.code === "UNSUPPORTED" && /crun/.test(e.message) && /--runtime runc/.test(e.message));
   });
 });
