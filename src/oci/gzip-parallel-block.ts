@@ -17,6 +17,29 @@ const Z_SYNC_FLUSH = 2;
 const Z_FINISH = 4;
 
 export function deflateBlock(data: Uint8Array, dict: Uint8Array | undefined, last: boolean, level: number): Uint8Array {
+  // Already-compressed data (archives, images, random bytes) costs full
+  // matching effort for nothing: gzip ends up writing it as stored blocks
+  // anyway. Storing it directly is decided from the block's own bytes only,
+  // so the output stays deterministic.
+  const effective = level > 0 && looksIncompressible(data) ? 0 : level;
+  return runDeflate(data, effective === 0 ? undefined : dict, last, effective);
+}
+
+/** Probe slices of the block, each deflated fast; all must fail to shrink. */
+const PROBES = 4;
+const PROBE_SIZE = 4096;
+
+function looksIncompressible(data: Uint8Array): boolean {
+  if (data.length < PROBES * PROBE_SIZE * 2) return false;
+  const step = Math.floor((data.length - PROBE_SIZE) / (PROBES - 1));
+  for (let i = 0; i < PROBES; i++) {
+    const slice = data.subarray(i * step, i * step + PROBE_SIZE);
+    if (pako.deflateRaw(slice, { level: 1 }).length < PROBE_SIZE * 0.98) return false;
+  }
+  return true;
+}
+
+function runDeflate(data: Uint8Array, dict: Uint8Array | undefined, last: boolean, level: number): Uint8Array {
   const deflate = new pako.Deflate({
     level: level as pako.DeflateFunctionOptions["level"],
     raw: true,

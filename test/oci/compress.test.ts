@@ -126,3 +126,19 @@ test("golden layer: fixed entries give the committed digest and diffId", async (
   assert.equal(a.descriptor.mediaType, "application/vnd.oci.image.layer.v1.tar+gzip");
   assert.equal(createHash("sha256").update(sh(["zcat", store.blobPath(a.descriptor.digest)])).digest("hex"), a.diffId.slice(7));
 });
+
+test("incompressible blocks are stored, compressible ones with a flat byte histogram still compress", async () => {
+  const noise = Buffer.alloc(1024 * 1024);
+  let x = 12345;
+  for (let i = 0; i < noise.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    noise[i] = x >>> 24;
+  }
+  const counter = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < counter.length; i++) counter[i] = i & 0xff;
+  for (const [data, maxRatio] of [[noise, 1.001], [counter, 0.05]] as const) {
+    const out = await buffer(Readable.from([data]).pipe(createCompressor("gzip", { threads: 2 })));
+    assert.ok(out.length <= data.length * maxRatio, `${out.length} bytes for ${data.length}`);
+    assert.deepEqual(sh(["gzip", "-dc"], out), data);
+  }
+});
