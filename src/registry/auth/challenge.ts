@@ -70,3 +70,22 @@ function parseOne(s: string): Challenge[] {
   }
   return out;
 }
+
+/**
+ * Merges token scopes (`type:name:actions`) so one resource appears once
+ * with the union of its actions: `repository:a:pull` + `repository:a:pull,push`
+ * → `repository:a:pull,push`. The name may hold `host:port`, so the actions
+ * are what follows the last colon (distribution-rules §9.6).
+ */
+export function mergeScopes(scopes: readonly string[]): string[] {
+  const byResource = new Map<string, Set<string>>();
+  for (const s of scopes.flatMap((x) => x.split(" ")).filter(Boolean)) {
+    const i = s.lastIndexOf(":");
+    const resource = i > 0 ? s.slice(0, i) : s;
+    const actions = i > 0 ? s.slice(i + 1).split(",").filter(Boolean) : [];
+    const set = byResource.get(resource) ?? new Set<string>();
+    for (const a of actions) set.add(a);
+    byResource.set(resource, set);
+  }
+  return [...byResource.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([r, a]) => `${r}:${[...a].sort().join(",")}`);
+}

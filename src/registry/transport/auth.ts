@@ -5,7 +5,7 @@
  * the request's scopes and cached per (realm, service, scopes) until it
  * expires. A request is sent again at most once per challenge.
  */
-import { parseChallenges, type Challenge } from "../auth/challenge.js";
+import { mergeScopes, parseChallenges, type Challenge } from "../auth/challenge.js";
 import { findCredential, normalizeRegistryKey, type Credential, type CredentialSources } from "../auth/credentials.js";
 import { basicAuthorization, fetchToken, type Token } from "../auth/token.js";
 import { discard, headerAll, type HttpRequest, type RoundTrip } from "./types.js";
@@ -32,17 +32,24 @@ export class Authenticator {
     return p;
   }
 
-  /** The Authorization value for a request to `host` needing `scopes`, from what is known so far. */
-  async authorization(host: string, scopes: readonly string[], signal?: AbortSignal, fresh = false): Promise<string | undefined> {
+  /**
+   * The Authorization value for a request to `host` needing `scopes`, from
+   * what is known so far. `rejected` is a value the registry just refused:
+   * a cached token other than that one (say, fetched meanwhile by a parallel
+   * request that met the same challenge) is reused; that one never is.
+   */
+  async authorization(host: string, scopes: readonly string[], signal?: AbortSignal, rejected?: string): Promise<string | undefined> {
     const ch = this.challenges.get(host);
     if (!ch) return undefined;
     const cred = await this.credentialFor(host);
     if (ch.scheme === "basic") return cred && cred.username !== "<token>" ? basicAuthorization(cred) : undefined;
-    const key = `${ch.params.realm}\n${ch.params.service ?? ""}\n${[...scopes].sort().join(" ")}`;
+    scopes = mergeScopes(scopes);
+    const key = `${ch.params.realm}\n${ch.params.service ?? ""}\n${scopes.join(" ")}`;
     let entry = this.tokens.get(key);
-    if (entry && !fresh) {
+    if (entry) {
       const t = await entry.catch(() => undefined);
-      if (t && t.expiresAt > Date.now()) return `Bearer ${t.token}`;
+      if (t && t.expiresAt > Date.now() && `Bearer ${t.token}` !== rejected) return `Bearer ${t.token}`;
+      if (this.tokens.get(key) !== entry) return this.authorization(host, scopes, signal, rejected); // replaced meanwhile
     }
     entry = fetchToken(this.tokenTransport, ch, scopes, cred, signal);
     this.tokens.set(key, entry);
@@ -69,8 +76,8 @@ export function withAuth(next: RoundTrip, auth: Authenticator): RoundTrip {
     const ch = auth.learn(host, headerAll(res, "www-authenticate"));
     if (!ch) return res;
     // The challenge's own scope says what this request needs; keep ours too (a mount also needs pull on its source).
-    const wanted = [...new Set([...scopes, ...(ch.params.scope ? ch.params.scope.split(" ") : [])])];
-    const after = await auth.authorization(host, wanted, signal, true);
+    const wanted = mergeScopes([...scopes, ...(ch.params.scope ? [ch.params.scope] : [])]);
+    const after = await auth.authorization(host, wanted, signal, before);
     if (!after || after === before) return res;
     await discard(res);
     return next(withAuthorization(req, after), signal);
