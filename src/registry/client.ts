@@ -13,6 +13,7 @@ import { Authenticator, withAuth } from "./transport/auth.js";
 import { BaseTransport } from "./transport/base.js";
 import { withRedirects } from "./transport/redirect.js";
 import { withRetry } from "./transport/retry.js";
+import { withSchemeFallback } from "./transport/scheme.js";
 import { withUserAgent } from "./transport/user-agent.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
 import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
@@ -21,7 +22,7 @@ import { pullImage } from "./pull.js";
 import { pushImage } from "./push.js";
 
 export interface RegistryOptions {
-  /** Hosts that use plain HTTP (loopback hosts always do by default); over HTTPS their certificate is not verified. */
+  /** Hosts that use plain HTTP (loopback hosts always do by default); if they answer with TLS, HTTPS without certificate verification. */
   insecureRegistries?: string[];
   /** Per-registry CA file (`"127.0.0.1:5443": "/path/ca.pem"`); such a registry is spoken to over verified HTTPS, even on loopback. */
   caFiles?: Record<string, string>;
@@ -73,6 +74,8 @@ export class RegistryClient {
   private readonly rt: RoundTrip;
   private readonly insecure: Set<string>;
   private readonly caFiles: Record<string, string>;
+  /** Loopback or insecure hosts found to speak TLS (see transport/scheme.ts). */
+  private readonly httpsHosts = new Set<string>();
 
   constructor(opts: RegistryOptions = {}) {
     for (const k of Object.keys(opts)) {
@@ -92,19 +95,23 @@ export class RegistryClient {
     };
     this.insecure = new Set(opts.insecureRegistries ?? []);
     this.caFiles = { ...opts.caFiles };
-    this.base = new BaseTransport({ caFiles: this.caFiles, insecureHosts: (h) => this.insecure.has(h), onRequest: opts.onRequest });
+    this.base = new BaseTransport({ caFiles: this.caFiles, insecureHosts: (h) => this.insecure.has(h) || isLoopbackHost(h), onRequest: opts.onRequest });
     const ua = opts.userAgent ?? DEFAULT_USER_AGENT;
     const retry = { retries: this.config.retries, baseDelayMs: this.config.retryBaseDelayMs };
-    const wire = withRedirects(this.base.roundTrip);
+    const wire = withRedirects(withSchemeFallback(this.base.roundTrip, this.httpsHosts));
     const tokenTransport = withUserAgent(withRetry(wire, retry), ua);
     const auth = new Authenticator({ explicit: opts.auth, authFile: opts.authFile, dockerConfigDir: opts.dockerConfigDir }, tokenTransport);
     this.rt = withUserAgent(withRetry(withAuth(wire, auth), retry), ua);
   }
 
-  /** `http(s)://host[:port]` of a registry's API: plain HTTP for loopback and insecure hosts unless a CA file is given for them. */
+  /**
+   * `http(s)://host[:port]` of a registry's API: plain HTTP for loopback and
+   * insecure hosts unless a CA file is given for them or they turned out to
+   * speak TLS (then HTTPS without verification, like docker's insecure registries).
+   */
   endpoint(registry: string): URL {
     const host = apiHost(registry);
-    const plain = !this.caFiles[host] && (this.insecure.has(host) || this.insecure.has(registry) || isLoopbackHost(host));
+    const plain = !this.caFiles[host] && !this.httpsHosts.has(host) && (this.insecure.has(host) || this.insecure.has(registry) || isLoopbackHost(host));
     return new URL(`${plain ? "http" : "https"}://${host}`);
   }
 

@@ -265,14 +265,26 @@ describe("registry over TLS with a CA made by the test", () => {
     assert.equal(sha256(run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/tls/app:1`])), d);
   });
 
-  it("an insecure registry skips verification, and without either the certificate is refused", async () => {
-    // insecureRegistries: plain HTTP first is what loopback does; with a CA-less HTTPS registry listed insecure, verification is skipped.
-    const c = new RegistryClient({ caFiles: {} });
+  it("a loopback registry speaking TLS is found and used without verification, like docker's insecure registries", async () => {
+    const d = await pushPull(tmp.path, reg.host, "tls/insecure", {});
+    assert.equal(sha256(run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/tls/insecure:1`])), d);
+  });
+
+  it("with a CA file for the registry, a certificate from another CA is refused", async () => {
+    const other = await startRegistry({ tls: true });
     try {
-      const ep = c.endpoint(reg.host);
-      assert.equal(ep.protocol, "http:", "loopback defaults to plain HTTP");
+      const c = new RegistryClient({ caFiles: { [reg.host]: other.caFile! }, retries: 0 });
+      try {
+        await assert.rejects(c.resolve(parseReference(`${reg.host}/tls/app:1`)), (e: Error & { code?: string }) => {
+          assert.equal(e.code, "NETWORK");
+          assert.match(e.message, /TLS to 127\.0\.0\.1:\d+ failed .*CA/);
+          return true;
+        });
+      } finally {
+        await c.close();
+      }
     } finally {
-      await c.close();
+      await other.stop();
     }
   });
 });

@@ -40,6 +40,14 @@ export class BaseTransport {
       return { statusCode: res.statusCode, headers: res.headers as HttpResponse["headers"], body: res.body as HttpResponse["body"], url };
     } catch (err) {
       if (body && typeof (body as { destroy?: unknown }).destroy === "function") (body as { destroy(): void }).destroy();
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) {
+        throw new LadingError(
+          "NETWORK",
+          `TLS to ${url.host} failed (${code}): ${(err as Error).message}; give the registry's CA (caFiles / NODE_EXTRA_CA_CERTS) or list it as an insecure registry`,
+          { cause: err },
+        );
+      }
       throw err;
     }
   };
