@@ -67,6 +67,20 @@ async function startTokenServer(dir: string, service: string, issuer: string, cr
   const key = readFileSync(join(dir, "token.key"), "utf8");
   const certDer = new X509Certificate(readFileSync(join(dir, "token.pem"))).raw;
   const server = createServer((req, res) => {
+    if (req.method === "POST") {
+      // OAuth2 refresh-token grant (distribution token spec, oauth.md): the refresh token is `refresh-<user>`.
+      let form = "";
+      req.on("data", (c) => (form += c));
+      req.on("end", () => {
+        const f = new URLSearchParams(form);
+        const scopes = (f.get("scope") ?? "").split(" ").filter(Boolean);
+        const ok = f.get("grant_type") === "refresh_token" && f.get("refresh_token") === `refresh-${creds.user}`;
+        log.push({ method: "POST", scopes, user: ok ? creds.user : undefined, service: f.get("service") ?? undefined });
+        if (!ok) return void res.writeHead(401).end();
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: issue(creds.user, scopes), expires_in: 300, scope: scopes.join(" ") }));
+      });
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://x");
     const authz = req.headers.authorization;
     let user: string | undefined;
@@ -85,6 +99,9 @@ async function startTokenServer(dir: string, service: string, issuer: string, cr
       res.writeHead(404).end();
       return;
     }
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: issue(user, scopes), expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+  function issue(user: string | undefined, scopes: string[]): string {
     const access = scopes.flatMap((s) => s.split(" ")).filter(Boolean).map((s) => {
       const parts = s.split(":");
       const actions = parts.pop()!.split(",");
@@ -97,8 +114,8 @@ async function startTokenServer(dir: string, service: string, issuer: string, cr
     const claims = { iss: issuer, sub: user ?? "", aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString("hex"), access };
     const signing = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = createSign("RSA-SHA256").update(signing).sign(key);
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: `${signing}.${b64url(sig)}`, expires_in: 300, issued_at: new Date().toISOString() }));
-  });
+    return `${signing}.${b64url(sig)}`;
+  }
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as { port: number }).port;
   return { server, realm: `http://127.0.0.1:${port}/token`, bundle: join(dir, "token.pem") };

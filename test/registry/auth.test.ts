@@ -241,6 +241,15 @@ describe("registry auth: bearer tokens from a token server", () => {
     }
   });
 
+  it("an identity token (username <token>) goes through the OAuth2 refresh-token POST, never as a Basic password", async () => {
+    const authFile = join(tmp.path, "identity-auth.json");
+    writeFileSync(authFile, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from("<token>:x").toString("base64"), identitytoken: `refresh-${USER}` } } }));
+    reg.tokenRequests.length = 0;
+    await pushPull(tmp.path, reg.host, "t/identity", { authFile });
+    assert.ok(reg.tokenRequests.length >= 1);
+    assert.ok(reg.tokenRequests.every((r) => r.method === "POST" && r.user === USER), JSON.stringify(reg.tokenRequests));
+  });
+
   it("login against a token registry verifies the credentials", async () => {
     const authFile = join(tmp.path, "login-auth.json");
     await login(reg.host, USER, PASS, { authFile });
