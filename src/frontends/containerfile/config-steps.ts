@@ -67,7 +67,7 @@ export function applyConfigStep(st: StageState, ins: ConfigInstruction, ctx: Con
     }
     case "STOPSIGNAL": {
       const s = x(ins.value);
-      if (!/^(\d+|(SIG)?[A-Z][A-Z0-9+-]*)$/.test(s)) fail(`invalid signal "${s}" (use a name like SIGTERM or a number)`);
+      if (!isSignal(s)) fail(`invalid signal "${s}" (use a name like SIGTERM or a number)`);
       st.c = st.c.withStopSignal(s, d);
       return st;
     }
@@ -131,4 +131,17 @@ export function applyConfigStep(st: StageState, ins: ConfigInstruction, ctx: Con
       return st;
     }
   }
+}
+
+const SIGNALS = new Set(
+  "HUP INT QUIT ILL TRAP ABRT IOT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO POLL PWR SYS UNUSED RTMIN RTMAX".split(" "),
+);
+
+/** moby's signal.ParseSignal on Linux: a number, or a name with or without "SIG", any case (RTMIN+n, RTMAX-n too). */
+function isSignal(s: string): boolean {
+  if (/^\d+$/.test(s)) return Number(s) > 0 && Number(s) <= 64;
+  const name = s.toUpperCase().replace(/^SIG/, "");
+  const rt = /^RTM(IN\+|AX-)(\d+)$/.exec(name);
+  if (rt) return Number(rt[2]) >= 1 && Number(rt[2]) <= 15;
+  return SIGNALS.has(name);
 }
