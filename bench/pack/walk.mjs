@@ -13,6 +13,11 @@ function openFile(path, size) {
   return size === 0 ? Readable.from([]) : createReadStream(path, { start: 0, end: size - 1, highWaterMark: 128 * 1024 });
 }
 
+// A closure over just the path and size (not the whole loop scope with its Stats).
+function opener(path, size) {
+  return () => openFile(path, size);
+}
+
 export async function* walkDir(dir, prefix) {
   const seen = new Map(); // "dev:ino" -> layer path of the first name
   async function* visit(abs, rel) {
@@ -34,7 +39,7 @@ export async function* walkDir(dir, prefix) {
           continue;
         }
         if (st.nlink > 1) seen.set(key, r);
-        yield { ...base, type: "file", size: st.size, open: () => openFile(a, st.size) };
+        yield { ...base, type: "file", size: st.size, open: opener(a, st.size) };
       }
     }
   }
