@@ -114,3 +114,18 @@ test("building the same Containerfile again does no layer work and gives the sam
   const worked = second.filter((e) => e.type === "step" && e.layerWork).map((e) => (e as { name: string }).name);
   assert.deepEqual(worked, [], "steps that wrote layers on the second build");
 });
+
+test("a failing RUN can be traced back to its line", async (t) => {
+  if (noExec) return t.skip(noExec);
+  const { parseContainerfile, lineOfError } = await import("../../src/frontends/containerfile/index.js");
+  const text = "ARG BASE\nFROM ${BASE}\nRUN true\nRUN exit 3\n";
+  const p = project("failing-run", text);
+  const c = await buildContainerfile(client, { ...p, buildArgs: { BASE: base.ref } });
+  const err = await c.sync().then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  assert.ok(err, "the build must fail");
+  assert.equal((err as Error & { code?: string }).code, "EXEC_FAILED");
+  assert.equal(lineOfError(parseContainerfile(text, "Containerfile"), err), 4, err.message);
+});

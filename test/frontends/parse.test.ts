@@ -67,3 +67,12 @@ test("durations as Go parses them", () => {
   assert.equal(parseDuration("1.5h"), 5400e9);
   assert.equal(parseDuration("5x"), undefined);
 });
+
+test("linesOfStep finds every instruction a step name belongs to", async () => {
+  const { linesOfStep } = await import("../../src/frontends/containerfile/index.js");
+  const p = parseContainerfile("FROM scratch AS a\nRUN make\nFROM a\nRUN make\nWORKDIR /x\n", "F");
+  assert.deepEqual(linesOfStep(p, "RUN make"), [2, 4]);
+  assert.deepEqual(linesOfStep(p, "WORKDIR /x (create)"), [5]);
+  assert.deepEqual(linesOfStep(p, "FROM a"), [3]);
+  assert.deepEqual(linesOfStep(p, "RUN other"), []);
+});

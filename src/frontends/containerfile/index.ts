@@ -10,7 +10,7 @@ import { StageBuilder } from "./stages.js";
 import { contextExcludes } from "./context.js";
 import { parseContainerfile } from "./parse.js";
 
-export { parseContainerfile, type ParsedContainerfile, type Stage } from "./parse.js";
+export { parseContainerfile, linesOfStep, lineOfError, type ParsedContainerfile, type Stage } from "./parse.js";
 export type { Instruction, Command } from "./instructions.js";
 
 export interface ContainerfileBuildOptions {

@@ -55,3 +55,27 @@ export function parseContainerfile(text: string, file: string): ParsedContainerf
   if (!stages.length) throw new ContainerfileError(file, lines.length ? lines[lines.length - 1]!.line : 1, "the file has no FROM instruction: a build needs at least one stage");
   return { file, escape, directives, globalArgs, stages };
 }
+
+/**
+ * The lines of the instructions whose step is named `description` (the
+ * `description` given to the API, which progress events and ExecError
+ * messages carry: `RUN make: process … exit code: 2`). Lets a caller put
+ * `Containerfile:7:` in front of a failure found while the image is built,
+ * after buildContainerfile returned. Several lines when the same
+ * instruction text appears more than once.
+ */
+export function linesOfStep(parsed: ParsedContainerfile, description: string): number[] {
+  const lines: number[] = [];
+  for (const s of parsed.stages) {
+    if (s.from.text === description) lines.push(s.from.line);
+    for (const i of s.instructions) if (i.text === description || description.startsWith(i.text + " (")) lines.push(i.line);
+  }
+  return lines;
+}
+
+/** The line of the instruction an evaluation error came from, when its message names exactly one. */
+export function lineOfError(parsed: ParsedContainerfile, err: Error): number | undefined {
+  const all = [...parsed.stages.flatMap((s) => [s.from, ...s.instructions])];
+  const hits = all.filter((i) => err.message.startsWith(i.text + ": ") || err.message.startsWith(i.text + " (create): "));
+  return hits.length === 1 ? hits[0]!.line : undefined;
+}
