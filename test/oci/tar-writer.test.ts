@@ -142,3 +142,30 @@ test("writeLayer stores the compressed blob; diffId is the uncompressed tar's di
   await assert.rejects(writeLayer(store, [file("x", "abc", { size: 10 })]), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT");
   assert.equal((await store.listBlobs()).length, before);
 });
+
+test("an aborted writeLayer fails with CANCELLED and stores nothing", async () => {
+  const store = await Store.open(join(t.path, "abort-store"));
+  const ac = new AbortController();
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  const size = 64 * chunk.length;
+  // A file whose stream aborts the write halfway through.
+  const slow: LayerEntry = {
+    path: "big",
+    type: "file",
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size,
+    open: () =>
+      Readable.from(
+        (async function* () {
+          for (let i = 0; i < 64; i++) {
+            if (i === 32) ac.abort();
+            yield chunk;
+          }
+        })(),
+      ),
+  };
+  await assert.rejects(writeLayer(store, [slow], { signal: ac.signal }), (e: unknown) => e instanceof LadingError && e.code === "CANCELLED");
+  assert.deepEqual(await store.listBlobs(), []);
+});
