@@ -39,6 +39,7 @@ const BUILDAH_DIFFERS: Record<string, string> = {
   "32-run-heredoc-and-mounts": "buildah 1.28 has no heredocs",
   "38-run-network-none-and-shell": "buildah 1.28 has no RUN --network",
   "43-heredoc-into-existing-dir": "buildah 1.28 has no heredocs",
+  "48-run-heredoc-shebang-and-shell": "buildah 1.28 has no heredocs",
   "37-run-secret-mount": "needs secrets passed differently to buildah; covered by the corpus runner",
 };
 const BUILDAH_BASE = "localhost/parity-base:latest";
