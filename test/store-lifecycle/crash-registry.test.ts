@@ -1,6 +1,6 @@
 /**
  * Crash safety of a push and a pull (issue 6), against a real registry
- * (docker-registry on 127.0.0.1): SIGKILL at 20 points of each; after every
+ * (docker-registry on 127.0.0.1): SIGKILL at 28 points of each (at least 20 must land mid-transfer); after every
  * kill fsck finds the store clean and the same transfer then succeeds with
  * the image's digest.
  */
@@ -23,7 +23,9 @@ after(async () => {
   t.cleanup();
 });
 
-const KILL_POINTS = 20;
+/** More offsets than the 20 required: a late one may land after a fast transfer has already finished. */
+const KILL_POINTS = 28;
+const MIN_KILLED = 20;
 /** The pushed image's digest, for the pull test. */
 let pushed: string | undefined;
 
@@ -34,15 +36,18 @@ test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the p
   assert.equal(built.code, 0, built.stderr);
   const digest = built.stdout;
 
-  const ref = await runPush(store, "crash-push", `${registry.host}/crash/ref:1`);
+  const first = await runPush(store, "crash-push", `${registry.host}/crash/ref:1`);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout, `${registry.host}/crash/ref:1@${digest}`);
+  // Timed on a second repository: later pushes find the blobs in the registry already (mounts), as this one does.
+  const ref = await runPush(store, "crash-push", `${registry.host}/crash/ref2:1`);
   assert.equal(ref.code, 0, ref.stderr);
-  assert.equal(ref.stdout, `${registry.host}/crash/ref:1@${digest}`);
 
   let killed = 0;
   for (let k = 0; k < KILL_POINTS; k++) {
     // A fresh repository each time, so every push has its blobs to send.
     const dest = `${registry.host}/crash/k${k}:1`;
-    const at = Math.round((ref.workMs * k) / KILL_POINTS);
+    const at = Math.round((0.9 * ref.workMs * k) / KILL_POINTS);
     const run = await runPush(store, "crash-push", dest, { killAfterMs: at });
     if (run.signal === "SIGKILL") killed++;
     else assert.equal(run.code, 0, `push ${k} neither finished nor was killed: ${run.stderr}`);
@@ -57,7 +62,7 @@ test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the p
   }
   pushed = digest;
   console.log(`# push crash test: ${killed} of ${KILL_POINTS} pushes were killed mid-way (reference push ${Math.round(ref.workMs)} ms)`);
-  assert.ok(killed >= KILL_POINTS - 2, `only ${killed} pushes were killed before finishing`);
+  assert.ok(killed >= MIN_KILLED, `only ${killed} pushes were killed before finishing`);
 });
 
 test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the pull then succeeds`, { timeout: 10 * 60_000 }, async () => {
@@ -69,7 +74,7 @@ test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the p
   let killed = 0;
   for (let k = 0; k < KILL_POINTS; k++) {
     const store = join(t.path, `pull-${k}`);
-    const at = Math.round((ref.workMs * k) / KILL_POINTS);
+    const at = Math.round((0.9 * ref.workMs * k) / KILL_POINTS);
     const run = await runPull(store, reference, { killAfterMs: at });
     if (run.signal === "SIGKILL") killed++;
     else assert.equal(run.code, 0, `pull ${k} neither finished nor was killed: ${run.stderr}`);
@@ -82,5 +87,5 @@ test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the p
     assert.equal(after.ok, true, JSON.stringify(after.problems));
   }
   console.log(`# pull crash test: ${killed} of ${KILL_POINTS} pulls were killed mid-way (reference pull ${Math.round(ref.workMs)} ms)`);
-  assert.ok(killed >= KILL_POINTS - 2, `only ${killed} pulls were killed before finishing`);
+  assert.ok(killed >= MIN_KILLED, `only ${killed} pulls were killed before finishing`);
 });
