@@ -98,6 +98,7 @@ async function buildMounts(ev: Evaluator, state: ImageState) {
         const dir = join(base, hexOf(sha256(mount.volume)));
         const ids = mount.owner ? await resolveOwner(session.store, state.layers, mount.owner) : undefined;
         await mkdir(dir, { recursive: true });
+        await session.store.touch({ path: dir });
         if (mount.source) {
           const tree = await ev.directory(mount.source);
           await materializeTree(tree, dir, { onlyIfEmpty: true });

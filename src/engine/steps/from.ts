@@ -67,5 +67,7 @@ export async function loadImage(session: Session, manifest: Descriptor): Promise
   if (diffIds.length !== m.layers.length) {
     throw new LadingError("INVALID_IMAGE", `image ${manifest.digest}: its config lists ${diffIds.length} diff_ids for ${m.layers.length} layers`);
   }
+  // A base image in use is recent for garbage collection, named or not.
+  await session.store.touch({ blob: manifest.digest }, { blob: m.config.digest }, ...m.layers.map((l) => ({ blob: l.digest })));
   return { manifest: m, config, layers: m.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i]! })) };
 }

@@ -27,7 +27,11 @@ export async function materializeRootfs(session: Session, layers: readonly Layer
   }
   const top = chainIds(layers.map((l) => l.diffId)).at(-1)!;
   const target = join(dir, hexOf(top));
-  if (await isDir(target)) return target;
+  if (await isDir(target)) {
+    // In use again: garbage collection must see it as recent.
+    await session.store.touch({ path: target });
+    return target;
+  }
   // Loaded on first use: reading files back is rarer than building.
   const { extractLayerBlob } = await import("../../oci/extract.js");
   const tmp = session.store.tempPath("rootfs");
