@@ -148,6 +148,11 @@ class Extractor {
   private readonly writtenAncestors = new Set<string>();
   /** Directory metadata, applied at the end: modes so that read-only dirs can still be filled, mtimes after their contents. */
   private readonly dirs = new Map<string, DeferredDir>();
+  /**
+   * Parent paths already resolved (as written in the tar → resolved inside
+   * root). Valid while nothing is removed or replaced: every removal clears it.
+   */
+  private readonly resolved = new Map<string, string>();
   /** Directories made writable to extract into them (not root): modes to put back. */
   private readonly restoreModes = new Map<string, number>();
 
@@ -178,7 +183,10 @@ class Extractor {
     this.markWritten(rel);
     const existing = await lstatOrUndefined(abs);
     if (h.type === "directory") {
-      if (existing && !existing.isDirectory()) await rm(abs, { force: true });
+      if (existing && !existing.isDirectory()) {
+        await rm(abs, { force: true });
+        this.resolved.clear();
+      }
       if (!existing || !existing.isDirectory()) await mkdir(abs, { mode: 0o700 });
       this.dirs.set(rel, { abs, mode: (h.mode ?? 0o755) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime });
       return;
@@ -187,6 +195,7 @@ class Extractor {
     if (existing) {
       await rm(abs, { recursive: existing.isDirectory(), force: true });
       this.forgetBelow(rel);
+      this.resolved.clear();
     }
 
     switch (h.type) {
@@ -232,6 +241,15 @@ class Extractor {
    * "/" (".." stops at root). Returns the resolved path relative to root.
    */
   private async resolveParent(name: string, components: string[]): Promise<string> {
+    const key = components.join("/");
+    const hit = this.resolved.get(key);
+    if (hit !== undefined) return hit;
+    const out = await this.resolveParentUncached(name, components);
+    this.resolved.set(key, out);
+    return out;
+  }
+
+  private async resolveParentUncached(name: string, components: string[]): Promise<string> {
     const stack: string[] = [];
     const pending = components.slice();
     let links = 0;
@@ -283,8 +301,9 @@ class Extractor {
     this.forgetBelow(rel);
   }
 
-  /** Drops deferred directory metadata for a removed subtree. */
+  /** Drops deferred directory metadata and cached resolutions for a removed subtree. */
   private forgetBelow(rel: string): void {
+    this.resolved.clear();
     for (const k of this.dirs.keys()) if (k === rel || k.startsWith(rel + "/")) this.dirs.delete(k);
   }
 
