@@ -3,7 +3,7 @@
  * Container, through the public API only.
  */
 import { readFile, stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { Client, Container, Secret } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
 import { StageBuilder } from "./stages.js";
@@ -54,7 +54,7 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
   } catch (err) {
     throw new LadingError("NOT_FOUND", `cannot read the Containerfile ${opts.file}: ${(err as Error).message}`, { cause: err });
   }
-  const name = opts.file;
+  const name = displayName(opts.file);
   const parsed = parseContainerfile(text, name);
   const contextPath = resolve(opts.context);
   const ctxStat = await stat(contextPath).catch(() => undefined);
@@ -77,6 +77,13 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
   let c = await builder.build(target);
   for (const [k, v] of Object.entries(opts.labels ?? {})) c = c.withLabel(k, v);
   return c;
+}
+
+/** The file as messages name it: relative to the working directory when it lies below it (`Containerfile:7: …`), else as given. */
+function displayName(file: string): string {
+  if (!isAbsolute(file)) return file;
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
 }
 
 export { ContainerfileError };
