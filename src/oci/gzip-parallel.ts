@@ -118,16 +118,21 @@ class ParallelGzip extends Transform {
     }
   }
 
-  /** Cuts `n` bytes off the front of the input as one contiguous buffer. */
+  /** Cuts `n` bytes off the front of the input into one contiguous buffer (one copy). */
   private cutInput(n: number): Buffer {
-    const all = this.input.length === 1 ? this.input[0] : Buffer.concat(this.input, this.inputLength);
     // Buffer.alloc gives the block an ArrayBuffer of its own (never Node's
     // shared pool slab), so it can be transferred to a worker.
     const block = Buffer.alloc(n);
-    all.copy(block, 0, 0, n);
-    const rest = all.subarray(n);
-    this.input = rest.length > 0 ? [rest] : [];
-    this.inputLength = rest.length;
+    let off = 0;
+    while (off < n) {
+      const head = this.input[0];
+      const take = Math.min(head.length, n - off);
+      head.copy(block, off, 0, take);
+      off += take;
+      if (take === head.length) this.input.shift();
+      else this.input[0] = head.subarray(take);
+    }
+    this.inputLength -= n;
     return block;
   }
 
@@ -197,12 +202,14 @@ class WorkerPool {
       // A small young generation: each block allocates ~0.4 MB of short-lived
       // deflate state; collecting it early keeps the worker at a few tens of MB.
       const w = new Worker(new URL("./gzip-parallel-worker.js", import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } });
-      w.unref();
       w.on("message", (r: BlockResult) => this.done(w, r));
       w.on("error", (err) => this.fail(new LadingError("INTERNAL", `gzip worker failed: ${err.message}`, { cause: err })));
       w.on("exit", (code) => {
         if (this.busy.has(w)) this.fail(new LadingError("INTERNAL", `gzip worker exited with code ${code} during a block`));
       });
+      // Unref after the listeners are attached (attaching one refs the port again):
+      // an idle worker must never keep the process alive; a busy one is ref'd in pump().
+      w.unref();
       this.all.push(w);
       this.idle.push(w);
     }
@@ -222,6 +229,7 @@ class WorkerPool {
       const w = this.idle.pop()!;
       const j = this.waiting.shift()!;
       this.busy.set(w, j);
+      w.ref();
       // The block's memory moves to the worker; the dictionary is copied.
       w.postMessage(j.job, [j.job.data.buffer as ArrayBuffer]);
     }
@@ -234,6 +242,7 @@ class WorkerPool {
   private done(w: Worker, r: BlockResult): void {
     const j = this.busy.get(w);
     this.busy.delete(w);
+    w.unref();
     this.idle.push(w);
     if (j) {
       if ("error" in r) j.reject(new LadingError("INTERNAL", `gzip worker: ${r.error}`));
