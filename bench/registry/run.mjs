@@ -2,7 +2,9 @@
 // Registry push and pull, lading beside `skopeo copy`, against Debian's
 // docker-registry on loopback. The image: a base layer (busybox, ~1 MB) and a
 // payload layer of BENCH_PAYLOAD_MB MiB of random bytes (default 256). Cold
-// = the destination has none of the blobs; warm = it has all of them.
+// = the destination has none of the blobs (each tool gets a new registry per
+// run: skopeo's blob-info cache would otherwise mount from the other tool's
+// repository); warm = it has all of them.
 // Medians of BENCH_RUNS runs (default 5), in ms. Run `npx tsc` first.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -29,7 +31,6 @@ function timed(cmd, args) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const reg = await startRegistry();
 try {
   // The source: busybox base + random payload, as one image in an OCI-layout store.
   const src = join(work, "src");
@@ -53,8 +54,10 @@ try {
     if (tool === "lading" && r.rss) rss = Math.max(rss, r.rss);
   };
   for (let i = 0; i < RUNS; i++) {
-    const lref = `${reg.host}/bench/lading-${i}:1`;
-    const sref = `${reg.host}/bench/skopeo-${i}:1`;
+    const regL = await startRegistry();
+    const regS = await startRegistry();
+    const lref = `${regL.host}/bench/app:1`;
+    const sref = `${regS.host}/bench/app:1`;
     // cold push: a new repository, and no remembered origins (they would turn the upload into a mount)
     rmSync(join(src, "lading", "registry"), { recursive: true, force: true });
     rec("push cold", "lading", timed(process.execPath, [op, "push", src, "bench", lref]));
@@ -64,9 +67,11 @@ try {
     const lstore = join(work, `pull-l-${i}`);
     const sdir = join(work, `pull-s-${i}`);
     rec("pull cold", "lading", timed(process.execPath, [op, "pull", lref, lstore]));
-    rec("pull cold", "skopeo", timed("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${lref}`, `oci:${sdir}:1`]));
+    rec("pull cold", "skopeo", timed("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${sref}`, `oci:${sdir}:1`]));
     rec("pull warm", "lading", timed(process.execPath, [op, "pull", lref, lstore]));
-    rec("pull warm", "skopeo", timed("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${lref}`, `oci:${sdir}:1`]));
+    rec("pull warm", "skopeo", timed("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${sref}`, `oci:${sdir}:1`]));
+    await regL.stop();
+    await regS.stop();
     rmSync(lstore, { recursive: true, force: true });
     rmSync(sdir, { recursive: true, force: true });
   }
@@ -79,6 +84,5 @@ try {
   }
   console.log(`lading peak RSS (max over runs): ${rss} MB`);
 } finally {
-  await reg.stop();
   rmSync(work, { recursive: true, force: true });
 }

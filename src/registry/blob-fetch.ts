@@ -33,9 +33,11 @@ class SizeGuard extends Transform {
     super();
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    const before = this.seen;
     this.seen += chunk.length;
     if (this.seen > this.limit) return cb(new LadingError("DIGEST_MISMATCH", `${this.what}: the registry sent more than the ${this.limit} bytes the descriptor gives; refusing it`));
-    this.onBytes(this.seen);
+    // Progress at most once per MiB: a listener per 64 KiB chunk would cost more than the copy.
+    if (before >> 20 !== this.seen >> 20) this.onBytes(this.seen);
     cb(null, chunk);
   }
 }

@@ -5,11 +5,11 @@
  * (digest, origin), written atomically: concurrent processes only ever add
  * files, so no lock is needed and nothing is lost.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hexOf, sha256, type Digest } from "../oci/digest.js";
 import type { Store } from "../store/store.js";
-import { writeFileAtomic } from "../store/atomic.js";
+import { tempNameFor } from "../store/atomic.js";
 
 export interface BlobOrigin {
   registry: string;
@@ -20,10 +20,19 @@ async function originDir(store: Store, digest: Digest): Promise<string> {
   return join(await store.stateDir("registry"), "origins", hexOf(digest));
 }
 
+/**
+ * Records that `digest` is in `origin`. A record is a hint (a lost one only
+ * means an upload instead of a mount), so it is renamed into place without
+ * fsync: a pull or push whose blobs are all present stays free of disk syncs.
+ */
 export async function recordOrigin(store: Store, digest: Digest, origin: BlobOrigin): Promise<void> {
   const dir = await originDir(store, digest);
-  const name = hexOf(sha256(`${origin.registry}/${origin.repository}`)).slice(0, 32) + ".json";
-  await writeFileAtomic(join(dir, name), JSON.stringify({ registry: origin.registry, repository: origin.repository }));
+  const target = join(dir, hexOf(sha256(`${origin.registry}/${origin.repository}`)).slice(0, 32) + ".json");
+  if (await stat(target).then(() => true, () => false)) return;
+  await mkdir(dir, { recursive: true });
+  const tmp = tempNameFor(target);
+  await writeFile(tmp, JSON.stringify({ registry: origin.registry, repository: origin.repository }));
+  await rename(tmp, target);
 }
 
 export async function listOrigins(store: Store, digest: Digest): Promise<BlobOrigin[]> {
