@@ -11,7 +11,6 @@
 import { chmod, chown, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { LadingError } from "../errors.js";
-import { writeLayer } from "../oci/layer-writer.js";
 import type { LayerEntry } from "../oci/layer-entry.js";
 import { Store } from "../store/store.js";
 import { copyDiff, overlayDiff } from "./diff.js";
@@ -20,7 +19,6 @@ import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics } from "./job.js";
 import { containerRlimits } from "./limits.js";
 import { childrenCpu, openCgroup } from "./metrics.js";
-import { podmanRun } from "./podman.js";
 import { prepareRootfs } from "./rootfs.js";
 import { runcKill, runcRun } from "./runc.js";
 import { ensureSnapshot } from "./snapshots.js";
@@ -56,7 +54,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
   const owner = ownerFile(stateRoot, job.containerId);
   let unmount: (() => Promise<void>) | undefined;
   try {
-    const rootfs = await prepareRootfs(snapshot, work, inUserns, debug);
+    const rootfs = await prepareRootfs(snapshot, work, inUserns, job.overlay, debug);
     unmount = rootfs.unmount;
     const user = await resolveUser(rootfs.merged, job.user);
     if (singleId && (user.uid !== 0 || user.gid !== 0)) {
@@ -104,7 +102,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     const created = await createStubs(rootfs.merged, stubs);
     const etcFiles = await writeEtcFiles(bundle);
     const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
-    const probe = job.identity.kind === "root" && job.runtime.name !== "podman" ? await openCgroup(job.containerId) : undefined;
+    const probe = job.identity.kind === "root" && job.runtime.name !== "podman" ? await openCgroup(job.containerId, job.cgroup) : undefined;
     const spec = buildSpec({
       rootfs: rootfs.merged,
       args: job.args,
@@ -125,6 +123,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     const started = process.hrtime.bigint();
     const run = async (): Promise<number> => {
       if (job.runtime.name === "podman") {
+        const { podmanRun } = await import("./podman.js");
         return podmanRun({ podmanPath: job.runtime.path, store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, setRunning });
       }
       setRunning({ kill: () => runcKill(job.runtime.path, stateRoot, job.containerId) });
@@ -149,7 +148,8 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged);
     else entries = await copyDiff(rootfs.merged, rootfs.lower);
     debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
-    const layer = entries.length ? await writeLayer(store, entries, job.layer) : undefined;
+    // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.
+    const layer = entries.length ? await (await import("../oci/layer-writer.js")).writeLayer(store, entries, job.layer) : undefined;
     send({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
   } finally {
     await unmount?.().catch(() => {});

@@ -28,6 +28,9 @@ export interface ExecJob {
   insecureRootCapabilities: boolean;
   runtime: { name: "runc" | "crun" | "podman"; path: string };
   layer: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
+  /** Settings read from lading's environment (a spare helper was started before they were set). */
+  overlay: boolean;
+  cgroup: boolean;
   /** The pid of the lading process that owns this container (for reaping). */
   ownerPid: number;
   containerId: string;

@@ -36,8 +36,9 @@ function cgroup2Mount(): string | undefined {
   return undefined;
 }
 
-export async function openCgroup(id: string): Promise<CgroupProbe | undefined> {
-  if (process.getuid?.() !== 0 || process.env.LADING_CGROUP === "0") return undefined;
+/** `allowed` false (LADING_CGROUP=0) skips cgroups and measures by rusage. */
+export async function openCgroup(id: string, allowed: boolean): Promise<CgroupProbe | undefined> {
+  if (process.getuid?.() !== 0 || !allowed) return undefined;
   const mnt = cgroup2Mount();
   if (!mnt) return undefined;
   let own = "/";

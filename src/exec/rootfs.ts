@@ -22,7 +22,8 @@ export interface Rootfs {
   unmount(): Promise<void>;
 }
 
-export async function prepareRootfs(lower: string, work: string, inUserns: boolean, debug: (m: string) => void): Promise<Rootfs> {
+/** `allowOverlay` false (LADING_OVERLAY=0) forces the copy path. */
+export async function prepareRootfs(lower: string, work: string, inUserns: boolean, allowOverlay: boolean, debug: (m: string) => void): Promise<Rootfs> {
   const merged = join(work, "rootfs");
   const upper = join(work, "upper");
   const ovlWork = join(work, "ovlwork");
@@ -31,7 +32,7 @@ export async function prepareRootfs(lower: string, work: string, inUserns: boole
   const safe = ![lower, upper, ovlWork].some((p) => /[,:]/.test(p));
   const attempts = inUserns ? ["userxattr"] : ["index=off,redirect_dir=off,metacopy=off", ""];
   const why: string[] = [];
-  if (safe && process.env.LADING_OVERLAY !== "0") {
+  if (safe && allowOverlay) {
     for (const extra of attempts) {
       await mkdir(upper, { mode: 0o755 });
       await mkdir(ovlWork, { mode: 0o700 });

@@ -13,14 +13,14 @@
  * out keeps images smaller and digests independent of how a no-op was
  * spelled. The engine records such a step in the history as an empty_layer.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { LadingError, type LadingErrorCode } from "../errors.js";
 import type { LayerRef } from "../oci/types.js";
 import type { Store } from "../store/store.js";
 import { chooseRuntime, findTool } from "./detect.js";
-import { currentIdentity, unshareArgs, type Identity } from "./identity.js";
+import { currentIdentity, type Identity } from "./identity.js";
+import { prepareSpare, takeHelper } from "./helper-pool.js";
 import type { HelperJob, HelperMessage, HelperMetrics, JobMount } from "./job.js";
 
 export { detectRuntime } from "./detect.js";
@@ -104,11 +104,7 @@ function runHelper(
   }
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled before it started"));
-    const child = spawn(unshare, [...unshareArgs(identity), "--", process.execPath, INSIDE], {
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      // Its own process group: a terminal's Ctrl-C reaches lading, which stops the helper in order.
-      detached: true,
-    });
+    const child = takeHelper(unshare, INSIDE, identity);
     const out = new Tail(OUTPUT_CAP);
     const err = new Tail(OUTPUT_CAP);
     child.stdout!.on("data", (c: Buffer) => {
@@ -129,6 +125,8 @@ function runHelper(
     child.on("error", (e) => reject(new LadingError("RUNTIME_UNAVAILABLE", `starting the exec helper: ${e.message}`, { cause: e })));
     child.on("close", (code, sig) => {
       opts.signal?.removeEventListener("abort", onAbort);
+      // After, not during, the run: on a small machine the spare's start would slow this exec.
+      if (job.kind === "exec") prepareSpare(unshare, INSIDE, identity);
       if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled"));
       if (!answer) {
         const tail = err.text().trim().split("\n").slice(-5).join("\n");
@@ -169,6 +167,8 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
     insecureRootCapabilities: !!req.insecureRootCapabilities,
     runtime,
     layer: req.layer ?? {},
+    overlay: process.env.LADING_OVERLAY !== "0",
+    cgroup: process.env.LADING_CGROUP !== "0",
     ownerPid: process.pid,
     containerId: `lading-${process.pid}-${randomBytes(5).toString("hex")}`,
   };

@@ -17,7 +17,6 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import { chainIds, hexOf } from "../oci/digest.js";
-import { extractLayerBlob } from "../oci/extract.js";
 import type { LayerRef } from "../oci/types.js";
 import type { Store } from "../store/store.js";
 import { runTool } from "./proc.js";
@@ -53,6 +52,7 @@ export async function ensureSnapshot(store: Store, layers: LayerRef[], tag: stri
       const r = await runTool("cp", ["-a", "--reflink=auto", join(base, hexOf(chain[from]!)) + "/.", tmp]);
       if (r.code !== 0) throw new LadingError("INTERNAL", `copying snapshot ${chain[from]}: ${r.stderr.trim()}`);
     } else debug(`snapshot: unpacking ${layers.length} layer(s)`);
+    const { extractLayerBlob } = await import("../oci/extract.js"); // not loaded on the warm path
     for (let i = from + 1; i < layers.length; i++) {
       await extractLayerBlob(store, layers[i]!, tmp, { applyWhiteouts: true, chown: true, devices: "skip" });
     }
