@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { LadingError } from "../../errors.js";
 import type { Session } from "../session.js";
@@ -51,11 +51,15 @@ async function readHead(file: TreeEntry): Promise<Buffer> {
 
 function through(input: Readable, cmd: string, args: string[]): Readable {
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+  // Take the output at once: node discards a child's unread stdout when the
+  // child exits, so a small archive decompressed before extraction starts
+  // reading would come out empty.
+  const out = new PassThrough();
+  child.stdout.pipe(out);
   input.pipe(child.stdin);
-  child.on("error", (err) => child.stdout.destroy(new LadingError("UNSUPPORTED", `cannot decompress with ${cmd}: ${err.message} (install the Debian package ${cmd === "xz" ? "xz-utils" : cmd})`)));
+  child.on("error", (err) => out.destroy(new LadingError("UNSUPPORTED", `cannot decompress with ${cmd}: ${err.message} (install the Debian package ${cmd === "xz" ? "xz-utils" : cmd})`)));
   child.on("exit", (code) => {
-    if (code) child.stdout.destroy(new LadingError("INVALID_ARGUMENT", `${cmd} failed to decompress the archive (exit code ${code})`));
+    if (code) out.destroy(new LadingError("INVALID_ARGUMENT", `${cmd} failed to decompress the archive (exit code ${code})`));
   });
-  return child.stdout;
+  return out;
 }
-
