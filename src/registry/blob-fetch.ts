@@ -6,10 +6,7 @@
  * (Store.putFile). On failure the temp file is removed: nothing unverified
  * stays.
  */
-import { createWriteStream } from "node:fs";
-import { rm, stat } from "node:fs/promises";
-import { Transform, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { open, rm, stat } from "node:fs/promises";
 import { LadingError } from "../errors.js";
 import type { Descriptor } from "../oci/types.js";
 import type { Store } from "../store/store.js";
@@ -23,22 +20,20 @@ import { discard, header } from "./transport/types.js";
 /** A body that ended cleanly but early: resumed like a broken connection. */
 class ShortBody extends Error {}
 
-class SizeGuard extends Transform {
+/** Counts bytes against the descriptor's size and reports progress. */
+class SizeGuard {
   constructor(
     private seen: number,
     private readonly limit: number,
     private readonly what: string,
     private readonly onBytes: (n: number) => void,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+  ) {}
+  check(chunk: Buffer): void {
     const before = this.seen;
     this.seen += chunk.length;
-    if (this.seen > this.limit) return cb(new LadingError("DIGEST_MISMATCH", `${this.what}: the registry sent more than the ${this.limit} bytes the descriptor gives; refusing it`));
+    if (this.seen > this.limit) throw new LadingError("DIGEST_MISMATCH", `${this.what}: the registry sent more than the ${this.limit} bytes the descriptor gives; refusing it`);
     // Progress at most once per MiB: a listener per 64 KiB chunk would cost more than the copy.
     if (before >> 20 !== this.seen >> 20) this.onBytes(this.seen);
-    cb(null, chunk);
   }
 }
 
@@ -71,8 +66,19 @@ export async function fetchBlob(client: RegistryClient, ref: Reference, desc: De
         throw await registryError(req, res, `fetching ${what}`);
       }
       try {
-        const out = createWriteStream(tmp, { flags: written > 0 ? "a" : "w" });
-        await pipeline(res.body, new SizeGuard(written, desc.size, what, (n) => progress?.({ kind: "blob", digest: desc.digest, bytes: n, total: desc.size })), out, signal ? { signal } : {});
+        // Chunks are written as they come (not through a pipeline that drops
+        // buffered writes on error), so after a break the file holds every
+        // byte received and the resume asks for exactly the rest.
+        const guard = new SizeGuard(written, desc.size, what, (n) => progress?.({ kind: "blob", digest: desc.digest, bytes: n, total: desc.size }));
+        const fh = await open(tmp, written > 0 ? "a" : "w");
+        try {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            guard.check(chunk);
+            await fh.write(chunk);
+          }
+        } finally {
+          await fh.close();
+        }
         written = (await stat(tmp)).size;
         if (written >= desc.size) break;
         throw new ShortBody(`the body ended after ${written} of ${desc.size} bytes`);

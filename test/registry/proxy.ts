@@ -50,7 +50,10 @@ export async function startProxy(target: string, hook: Hook = () => false, bind 
             res.write(part);
             if (sent >= opts.cutAfter!) {
               ur.destroy();
-              res.socket?.destroy();
+              // end(), not destroy(): what was written still reaches the client, then the connection closes
+              // early. The pause lets the client take the headers first; were the close to come with them,
+              // undici would fail the request itself (retried whole by the transport), not its body.
+              setTimeout(() => res.socket?.end(), 200);
             }
           });
           return;
