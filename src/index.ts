@@ -13,7 +13,7 @@ export type { ProgressEvent, StepEvent, LogEvent, ProgressListener } from "./eng
 export type { PullPolicy } from "./engine/session.js";
 export { LadingError, ExecError, RegistryError, ContainerfileError, type LadingErrorCode } from "./errors.js";
 export type { Platform, Descriptor, ImageManifest, ImageIndex, ImageConfig, RuntimeConfig, HealthConfig } from "./oci/types.js";
-export { buildContainerfile, type ContainerfileBuildOptions } from "./frontends/containerfile/index.js";
+export { buildContainerfile, parseContainerfile, lineOfError, type ContainerfileBuildOptions } from "./frontends/containerfile/index.js";
 
 /** Stores credentials for a registry the way docker does (config.json auths, or its credsStore). */
 export async function login(registry: string, username: string, secret: string, opts: { insecureRegistries?: string[] } = {}): Promise<void> {

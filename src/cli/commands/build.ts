@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { buildContainerfile, type Container, type Secret } from "../../index.js";
+import { readFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { buildContainerfile, lineOfError, parseContainerfile, LadingError, type Container, type Secret } from "../../index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
@@ -69,8 +71,24 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
     if (opts.push) for (const t of opts.tag) io.stderr.write(`pushed ${await image.publish(t)}\n`);
     progress.stop();
     io.stdout.write(digest + "\n");
+  } catch (err) {
+    throw await locate(file, err);
   } finally {
     progress.stop();
     await client.close();
+  }
+}
+
+/** Puts `Containerfile:LINE:` in front of an evaluation error (a failing RUN, a missing COPY source) when one instruction caused it. */
+async function locate(file: string, err: unknown): Promise<unknown> {
+  if (!(err instanceof LadingError) || err.code === "CONTAINERFILE" || err.code === "CANCELLED") return err;
+  try {
+    const line = lineOfError(parseContainerfile(await readFile(file, "utf8"), file), err);
+    if (line === undefined) return err;
+    const rel = relative(process.cwd(), file);
+    const where = rel && !rel.startsWith("..") ? rel : file;
+    return Object.assign(new LadingError(err.code, `${where}:${line}: ${err.message}`, { cause: err }), { exitCode: (err as { exitCode?: number }).exitCode });
+  } catch {
+    return err;
   }
 }
