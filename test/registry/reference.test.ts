@@ -65,3 +65,14 @@ describe("WWW-Authenticate parsing (RFC 7235)", () => {
     assert.equal(c!.params.scope, "repository:127.0.0.1:5000/a:pull repository:b:push");
   });
 });
+
+describe("token scope merging", () => {
+  it("one resource, the union of its actions; host:port names kept whole", async () => {
+    const { mergeScopes } = await import("../../src/registry/auth/challenge.js");
+    assert.deepEqual(mergeScopes(["repository:a/b:pull,push", "repository:a/b:pull", "repository:127.0.0.1:5000/c:pull registry:catalog:*"]), [
+      "registry:catalog:*",
+      "repository:127.0.0.1:5000/c:pull",
+      "repository:a/b:pull,push",
+    ]);
+  });
+});
