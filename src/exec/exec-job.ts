@@ -31,7 +31,7 @@ export interface Running {
   kill(): Promise<void>;
 }
 
-export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, setRunning: (r: Running | undefined) => void): Promise<void> {
+export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, setRunning: (r: Running | undefined) => void, stopped: () => boolean = () => false): Promise<void> {
   const debug = (msg: string) => send({ type: "debug", msg });
   const store = await Store.open(job.storeRoot);
   const inUserns = job.identity.kind !== "root";
@@ -134,6 +134,8 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
       }
     };
     const exitCode = await withLocks(store, locks, run);
+    // Cancelled or orphaned: the container was killed; its half-done changes make no layer.
+    if (stopped()) throw new LadingError("CANCELLED", "exec cancelled");
     void started;
     let metrics: HelperMetrics;
     if (probe) {

@@ -32,7 +32,7 @@ process.on("SIGINT", () => void stop(130));
 process.on("SIGTERM", () => void stop(143));
 
 process.once("message", (job: HelperJob) => {
-  const work = job.kind === "exec" ? execJob(job, send, (r) => (running = r)) : reapJob(job, send);
+  const work = job.kind === "exec" ? execJob(job, send, (r) => (running = r), () => stopping) : reapJob(job, send);
   work.then(
     () => {
       if (process.connected) process.disconnect();

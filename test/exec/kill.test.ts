@@ -65,6 +65,16 @@ async function waitFor(cond: () => Promise<boolean> | boolean, what: string): Pr
   assert.fail(`timed out waiting for ${what}`);
 }
 
+describe("cancelling an exec", () => {
+  it("an aborted signal stops the container and rejects with CANCELLED", async () => {
+    const ac = new AbortController();
+    const run = sh(b, b.layers, "echo ready; sleep 30", { signal: ac.signal, onOutput: (_s, c) => c.toString().includes("ready") && ac.abort() });
+    await assert.rejects(run, (e: { code?: string }) => e.code === "CANCELLED");
+    await waitFor(async () => (await containers()).length === 0, "the container to go");
+    assert.deepEqual(mountsOfStore(), []);
+  });
+});
+
 describe("killing lading mid-exec", { skip: !chooseRuntimeOk() && "runc not installed" }, () => {
   it("SIGKILL of lading: its helper stops the container on its own", async () => {
     const c = await startChild();
