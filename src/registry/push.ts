@@ -14,6 +14,7 @@ import { pushBlob } from "./blob-push.js";
 import type { RegistryClient } from "./client.js";
 import { pushScope } from "./client.js";
 import { recordOrigin } from "./origins.js";
+import { addReferrer } from "./referrers.js";
 import { forEachBounded } from "./pool.js";
 import { isNondistributable } from "./pull.js";
 import { formatReference, type Reference } from "./reference.js";
@@ -53,6 +54,7 @@ async function plan(store: Store, root: Descriptor, out: Plan, isRoot: boolean, 
 
 async function putManifest(client: RegistryClient, store: Store, ref: Reference, d: Descriptor, reference: string, signal?: AbortSignal): Promise<Digest> {
   const bytes = await store.readBlob(d.digest);
+  const body = JSON.parse(bytes.toString("utf8")) as { subject?: Descriptor; artifactType?: string; config?: Descriptor; annotations?: Record<string, string> };
   const req = {
     method: "PUT" as const,
     url: client.repoUrl(ref, `manifests/${reference}`),
@@ -66,6 +68,9 @@ async function putManifest(client: RegistryClient, store: Store, ref: Reference,
   const echoed = header(res, "docker-content-digest");
   if (echoed && echoed !== d.digest) {
     throw new LadingError("REGISTRY", `pushing manifest ${d.digest}: the registry stored it as ${echoed}; it altered the bytes`);
+  }
+  if (body.subject && !header(res, "oci-subject")) {
+    await addReferrer(client, ref, body.subject.digest, { mediaType: d.mediaType, digest: d.digest, size: bytes.length, artifactType: body.artifactType, configMediaType: body.config?.mediaType, annotations: body.annotations }, signal);
   }
   client.config.onProgress?.({ kind: "manifest", digest: d.digest, bytes: bytes.length, total: bytes.length, done: true });
   return d.digest;

@@ -130,6 +130,35 @@ describe("round trips with skopeo against a real registry", () => {
     }
   });
 
+  it("keeps the referrers fallback index for a manifest with a subject (registry 2.8 has no referrers API)", async () => {
+    const store = await Store.open(join(tmp.path, "s7"));
+    const img = await makeImage(store);
+    const empty = await store.putBlob("{}");
+    const sbom = await store.putBlob('{"sbom":true}');
+    const art = await store.putJson({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      artifactType: "application/vnd.example.sbom",
+      config: { mediaType: "application/vnd.oci.empty.v1+json", digest: empty.digest, size: empty.size },
+      layers: [{ mediaType: "application/json", digest: sbom.digest, size: sbom.size }],
+      subject: img.manifest,
+      annotations: { "org.example.kind": "sbom" },
+    });
+    const artDesc = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: art.digest, size: art.size };
+    const client = new RegistryClient();
+    try {
+      await client.push(store, img.manifest, parseReference(`${reg.host}/rt/subject:1`));
+      await client.push(store, artDesc, parseReference(`${reg.host}/rt/subject@${art.digest}`));
+      await client.push(store, artDesc, parseReference(`${reg.host}/rt/subject:sbom`)); // again: no duplicate entry
+    } finally {
+      await client.close();
+    }
+    const tag = `sha256-${img.manifest.digest.slice(7)}`;
+    const index = JSON.parse(run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/rt/subject:${tag}`]));
+    assert.equal(index.mediaType, "application/vnd.oci.image.index.v1+json");
+    assert.deepEqual(index.manifests, [{ ...artDesc, artifactType: "application/vnd.example.sbom", annotations: { "org.example.kind": "sbom" } }]);
+  });
+
   it("a missing tag is a REGISTRY error naming the reference, with the registry's code", async () => {
     const client = new RegistryClient();
     try {
