@@ -15,6 +15,7 @@ import { withRedirects } from "./transport/redirect.js";
 import { withRetry } from "./transport/retry.js";
 import { withSchemeFallback } from "./transport/scheme.js";
 import { withUserAgent } from "./transport/user-agent.js";
+import { withWarnings } from "./transport/warnings.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
 import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
 import { resolveManifest } from "./manifest.js";
@@ -42,6 +43,8 @@ export interface RegistryOptions {
   /** Called for every HTTP exchange on the wire (no credentials in url). */
   onRequest?: (info: { method: string; url: string }) => void;
   onProgress?: (e: ProgressEvent) => void;
+  /** Registry `Warning: 299` texts, each once per client (show them to the user; nothing else is done). */
+  onWarning?: (text: string) => void;
   /** First retry backoff in ms (default 200); tests lower it. */
   retryBaseDelayMs?: number;
 }
@@ -64,7 +67,7 @@ export interface ResolvedRegistryConfig {
   readonly onProgress?: (e: ProgressEvent) => void;
 }
 
-const KNOWN = new Set(["insecureRegistries", "caFiles", "auth", "authFile", "dockerConfigDir", "concurrency", "retries", "chunkSize", "userAgent", "onRequest", "onProgress", "retryBaseDelayMs"]);
+const KNOWN = new Set(["insecureRegistries", "caFiles", "auth", "authFile", "dockerConfigDir", "concurrency", "retries", "chunkSize", "userAgent", "onRequest", "onProgress", "onWarning", "retryBaseDelayMs"]);
 
 export const DEFAULT_USER_AGENT = "lading/0.1 (+https://github.com/lading)";
 
@@ -103,7 +106,8 @@ export class RegistryClient {
     const wire = withRedirects(withSchemeFallback(this.base.roundTrip, this.httpsHosts));
     const tokenTransport = withUserAgent(withRetry(wire, retry), ua);
     const auth = new Authenticator({ explicit: opts.auth, authFile: opts.authFile, dockerConfigDir: opts.dockerConfigDir }, tokenTransport);
-    this.rt = withUserAgent(withRetry(withAuth(wire, auth), retry), ua);
+    const authed = withRetry(withAuth(wire, auth), retry);
+    this.rt = withUserAgent(opts.onWarning ? withWarnings(authed, opts.onWarning) : authed, ua);
   }
 
   /**

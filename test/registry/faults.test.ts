@@ -174,6 +174,25 @@ describe("faults injected between lading and a real registry", () => {
     assert.deepEqual(await store.listBlobs(), []);
   });
 
+  it("shows each registry Warning: 299 once and otherwise ignores it", async () => {
+    await seed("faults/warn");
+    const p = await proxy((req, res, ctx) => {
+      ctx.forward();
+      const orig = res.writeHead.bind(res);
+      res.writeHead = ((status: number, headers?: Record<string, unknown>) => orig(status, { ...headers, warning: '299 - "this repository is deprecated"' })) as typeof res.writeHead;
+      return true;
+    });
+    const warnings: string[] = [];
+    const c = client({ onWarning: (t) => warnings.push(t) });
+    try {
+      await c.pull(parseReference(`${p.host}/faults/warn:1`), await Store.open(join(tmp.path, "warn")));
+    } finally {
+      await c.close();
+    }
+    assert.ok(p.seen.length >= 3);
+    assert.deepEqual(warnings, ["this repository is deprecated"]);
+  });
+
   it("gives up after a bounded number of tries with a clear, temporary RegistryError", async () => {
     const p = await proxy((req, res) => {
       if (req.method === "PUT" && req.url?.includes("/manifests/")) return reply(res, 503, { "content-type": "application/json" }, JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "maintenance" }] }));
