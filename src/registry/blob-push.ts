@@ -10,7 +10,9 @@
  * over. (registry 2.8 cancels a session whose stored size no longer matches
  * the offset in its `_state` — a chunk that broke half-way — and then the
  * status GET fails; only then does the upload start again with a new POST.)
- * Every session is closed with PUT, or DELETEd when given up.
+ * A registry that refuses the first ranged chunk gets the blob as one
+ * streaming PATCH instead. Every session is closed with PUT, or DELETEd when
+ * given up.
  */
 import { createReadStream } from "node:fs";
 import { LadingError } from "../errors.js";
@@ -143,6 +145,12 @@ async function putChunked(client: RegistryClient, store: Store, desc: Descriptor
         client.config.onProgress?.({ kind: "blob", digest: desc.digest, bytes: offset, total: desc.size });
         continue;
       }
+      if (from === 0 && res.statusCode >= 400 && res.statusCode < 500 && ![401, 403, 404, 408, 429].includes(res.statusCode)) {
+        // A registry that refuses ranged chunks from the very first one: send the blob as one streaming PATCH instead.
+        await discard(res);
+        await cancelUpload(client, session, scopes);
+        return putStreaming(client, store, desc, await startUploadFor(client, start, scopes, what, signal), scopes, what, signal);
+      }
       if (res.statusCode !== 416 && !(res.statusCode >= 500 || res.statusCode === 429 || res.statusCode === 408)) {
         throw await registryError(req, res, `uploading ${what} (bytes ${from}-${end})`);
       }
@@ -161,6 +169,36 @@ async function putChunked(client: RegistryClient, store: Store, desc: Descriptor
   const res = await client.send(closeReq, signal);
   if (res.statusCode !== 201) throw await registryError(closeReq, res, `completing the upload of ${what}`);
   await discard(res);
+}
+
+/** The whole blob in one PATCH without Content-Range (what docker and containers/image send), then the closing PUT. */
+async function putStreaming(client: RegistryClient, store: Store, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
+  const req: HttpRequest = {
+    method: "PATCH",
+    url: session,
+    headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
+    body: () => createReadStream(store.blobPath(desc.digest)),
+    scopes,
+    noRetry: true,
+  };
+  const res = await client.send(req, signal);
+  if (res.statusCode !== 202 && res.statusCode !== 204) throw await registryError(req, res, `uploading ${what} in one stream`);
+  await discard(res);
+  const next = header(res, "location") ? location(res, `uploading ${what}`) : session;
+  const closeReq: HttpRequest = { method: "PUT", url: withDigestParam(next, desc.digest), headers: { "content-length": "0" }, scopes };
+  const done = await client.send(closeReq, signal);
+  if (done.statusCode !== 201) throw await registryError(closeReq, done, `completing the upload of ${what}`);
+  await discard(done);
+}
+
+/** A new upload session in the repository of the upload URL `like` (`/v2/<name>/blobs/uploads/…`). */
+async function startUploadFor(client: RegistryClient, like: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<URL> {
+  const url = new URL(like.pathname.replace(/\/blobs\/uploads\/.*$/, "/blobs/uploads/"), like);
+  const req: HttpRequest = { method: "POST", url, headers: { "content-length": "0" }, scopes };
+  const res = await client.send(req, signal);
+  if (res.statusCode !== 202) throw await registryError(req, res, `starting the upload of ${what}`);
+  await discard(res);
+  return location(res, `starting the upload of ${what}`);
 }
 
 async function uploadStatus(client: RegistryClient, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<{ session: URL; offset: number }> {

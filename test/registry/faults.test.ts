@@ -69,6 +69,27 @@ describe("faults injected between lading and a real registry", () => {
     assert.equal(sha256(readFileSync(join(out, "blobs", "sha256", img.layers[0]!.digest.slice(7)))), img.layers[0]!.digest);
   });
 
+  it("falls back to one streaming PATCH when the registry refuses ranged chunks", async () => {
+    const p = await proxy((req, res) => {
+      if (req.method === "PATCH" && req.headers["content-range"]) {
+        req.resume();
+        return reply(res, 400, { "content-type": "application/json" }, JSON.stringify({ errors: [{ code: "BLOB_UPLOAD_INVALID", message: "chunks not supported" }] }));
+      }
+    });
+    const store = await Store.open(join(tmp.path, "stream"));
+    const img = await makeImage(store, { layerSizes: [200_000] });
+    const c = client({ chunkSize: 64 * 1024 });
+    try {
+      await c.push(store, img.manifest, parseReference(`${p.host}/faults/stream:1`));
+    } finally {
+      await c.close();
+    }
+    assert.ok(p.seen.some((s) => s.method === "PATCH" && !s.headers["content-range"] && s.headers["content-length"] === String(img.layers[0]!.size)));
+    const out = join(tmp.path, "stream-out");
+    run("skopeo", ["copy", "--src-tls-verify=false", `docker://${reg.host}/faults/stream:1`, `oci:${out}:1`]);
+    assert.equal(sha256(readFileSync(join(out, "blobs", "sha256", img.layers[0]!.digest.slice(7)))), img.layers[0]!.digest);
+  });
+
   it("starts a monolithic upload over after a reset during its PUT", async () => {
     const p = await proxy((req, _res, ctx) => {
       if (req.method === "PUT" && req.url?.includes("/blobs/uploads/") && ctx.count("put") === 1) {
