@@ -53,6 +53,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
   const stateRoot = await runtimeStateRoot(store, tag);
   const owner = ownerFile(stateRoot, job.containerId);
   let unmount: (() => Promise<void>) | undefined;
+  let probe: Awaited<ReturnType<typeof openCgroup>>;
   try {
     const rootfs = await prepareRootfs(snapshot, work, inUserns, job.overlay, debug);
     unmount = rootfs.unmount;
@@ -102,7 +103,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     const created = await createStubs(rootfs.merged, stubs);
     const etcFiles = await writeEtcFiles(bundle);
     const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
-    const probe = job.identity.kind === "root" && job.runtime.name !== "podman" ? await openCgroup(job.containerId, job.cgroup) : undefined;
+    probe = job.identity.kind === "root" && job.runtime.name !== "podman" ? await openCgroup(job.containerId, job.cgroup) : undefined;
     const spec = buildSpec({
       rootfs: rootfs.merged,
       args: job.args,
@@ -117,6 +118,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
       etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
+      ...(probe ? { cgroupsPath: probe.containerPath } : {}),
     });
     await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
     const before = childrenCpu();
@@ -140,7 +142,6 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     let metrics: HelperMetrics;
     if (probe) {
       metrics = await probe.read();
-      await probe.remove();
     } else {
       const after = childrenCpu();
       metrics = { source: "rusage", cpuUserSeconds: round(after.user - before.user), cpuSystemSeconds: round(after.system - before.system) };
@@ -154,6 +155,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     const layer = entries.length ? await (await import("../oci/layer-writer.js")).writeLayer(store, entries, job.layer) : undefined;
     send({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
   } finally {
+    await probe?.remove().catch(() => {});
     await unmount?.().catch(() => {});
     await rm(owner, { force: true }).catch(() => {});
     await rm(work, { recursive: true, force: true }).catch(() => {});

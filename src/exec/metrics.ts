@@ -18,6 +18,12 @@ const TICKS_PER_SECOND = 100; // USER_HZ on every Linux ABI node runs on
 export interface CgroupProbe {
   /** Where to put the runtime process (write its pid to `<leaf>/cgroup.procs`). */
   leaf: string;
+  /**
+   * The spec's cgroupsPath for the container: a sibling of `leaf`. Without
+   * it runc moves the container to `/<id>` (in the unified hierarchy too, on
+   * hybrid hosts) and its CPU time would be counted elsewhere.
+   */
+  containerPath: string;
   read(): Promise<HelperMetrics>;
   remove(): Promise<void>;
 }
@@ -37,6 +43,20 @@ function cgroup2Mount(): string | undefined {
 }
 
 /** `allowed` false (LADING_CGROUP=0) skips cgroups and measures by rusage. */
+function cgroup1Mounts(): string[] {
+  let info = "";
+  try {
+    info = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  return info
+    .split("\n")
+    .map((l) => l.split(" - "))
+    .filter(([, post]) => post?.startsWith("cgroup "))
+    .map(([pre]) => pre!.split(" ")[4]!);
+}
+
 export async function openCgroup(id: string, allowed: boolean): Promise<CgroupProbe | undefined> {
   if (process.getuid?.() !== 0 || !allowed) return undefined;
   const mnt = cgroup2Mount();
@@ -47,7 +67,8 @@ export async function openCgroup(id: string, allowed: boolean): Promise<CgroupPr
   } catch {
     return undefined;
   }
-  const dir = join(mnt, own, `lading-${process.pid}-${id}`);
+  const name = `lading-${process.pid}-${id}`;
+  const dir = join(mnt, own, name);
   const leaf = join(dir, "runtime");
   try {
     await mkdir(leaf, { recursive: true });
@@ -57,8 +78,11 @@ export async function openCgroup(id: string, allowed: boolean): Promise<CgroupPr
   }
   return {
     leaf,
+    containerPath: join(own, name, "ctr"),
     read: async () => readCgroup(dir),
     remove: async () => {
+      // runc removes its leaf; on a hybrid host the parents it made in the v1 hierarchies stay.
+      for (const v1 of cgroup1Mounts()) await rmdir(join(v1, own, name)).catch(() => {});
       for (let i = 0; i < 50; i++) {
         try {
           await rmdir(leaf).catch((e: NodeJS.ErrnoException) => {

@@ -49,14 +49,25 @@ export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void): P
 async function reapCgroups(): Promise<void> {
   const own = /^0::(.*)$/m.exec(await readFile("/proc/self/cgroup", "utf8").catch(() => ""))?.[1];
   const info = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
-  const mnt = info.split("\n").map((l) => l.split(" - ")).find(([, post]) => post?.startsWith("cgroup2 "))?.[0]?.split(" ")[4];
-  if (!mnt || own === undefined) return;
-  const dir = join(mnt, own);
-  for (const n of await readdir(dir).catch(() => [] as string[])) {
-    if (!n.startsWith("lading-")) continue;
-    const pid = Number(/^lading-(\d+)-/.exec(n)?.[1] ?? 0);
-    if (pid && pidAlive(pid)) continue;
-    await rmdir(join(dir, n, "runtime")).catch(() => {});
-    await rmdir(join(dir, n)).catch(() => {});
+  // The unified hierarchy and, on hybrid hosts, the v1 ones where runc made the parents.
+  const mounts = info
+    .split("\n")
+    .map((l) => l.split(" - "))
+    .filter(([, post]) => post?.startsWith("cgroup2 ") || post?.startsWith("cgroup "))
+    .map(([pre]) => pre!.split(" ")[4]!);
+  if (own === undefined) return;
+  for (const mnt of mounts) {
+    const dir = join(mnt, own);
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      if (!n.startsWith("lading-")) continue;
+      const pid = Number(/^lading-(\d+)-/.exec(n)?.[1] ?? 0);
+      if (pid && pidAlive(pid)) continue;
+      // The orphaned runtime of a container just killed above may take a moment to exit.
+      for (let i = 0; i < 20; i++) {
+        for (const leaf of ["runtime", "ctr"]) await rmdir(join(dir, n, leaf)).catch(() => {});
+        if (await rmdir(join(dir, n)).then(() => true, (e: NodeJS.ErrnoException) => e.code === "ENOENT")) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   }
 }

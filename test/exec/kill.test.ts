@@ -102,10 +102,20 @@ describe("killing lading mid-exec", { skip: !chooseRuntimeOk() && "runc not inst
     assert.deepEqual(await containers(), []);
     assert.deepEqual(mountsOfStore(), []);
     assert.deepEqual(readdirSync(stateRoot()), []);
+    assert.deepEqual(cgroupsOf(helperPid), [], "the dead helper's cgroups are removed");
     const r = await sh(b, b.layers, "echo again");
     assert.equal(r.stdout, "again\n");
   });
 });
+
+/** lading's cgroups named after a helper pid, in every hierarchy. */
+function cgroupsOf(pid: number): string[] {
+  const out: string[] = [];
+  for (const h of readdirSync("/sys/fs/cgroup")) {
+    for (const n of (() => { try { return readdirSync(join("/sys/fs/cgroup", h)); } catch { return []; } })()) if (n.startsWith(`lading-${pid}-`)) out.push(join(h, n));
+  }
+  return out;
+}
 
 function chooseRuntimeOk(): boolean {
   try {

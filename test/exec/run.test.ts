@@ -117,6 +117,17 @@ describe("runExec", () => {
     assert.equal(info.rootless, process.getuid!() !== 0);
   });
 
+  it("measures the command's CPU time and says where the figures come from", async () => {
+    const r = await sh(b, b.layers, "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done");
+    const cpu = (r.metrics.cpuUserSeconds ?? 0) + (r.metrics.cpuSystemSeconds ?? 0);
+    assert.ok(cpu > 0.05, `a busy loop must show CPU time, got ${JSON.stringify(r.metrics)}`);
+    if (r.metrics.source === "cgroup2-psi") {
+      assert.equal(typeof r.metrics.cpuPressureSomeSeconds, "number");
+      assert.equal(typeof r.metrics.cpuPressureFullSeconds, "number");
+    }
+    if (process.getuid!() !== 0) assert.equal(r.metrics.source, "rusage");
+  });
+
   it("refuses an unknown runtime by name", async () => {
     await assert.rejects(sh(b, b.layers, "true", { runtime: "nope" as "runc" }), (e: LadingError) => e.code === "INVALID_ARGUMENT");
   });
