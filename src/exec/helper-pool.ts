@@ -19,7 +19,8 @@ function setRef(child: ChildProcess, on: boolean): void {
 }
 
 function start(unshare: string, helper: string, identity: Identity): ChildProcess {
-  return spawn(unshare, [...unshareArgs(identity), "--", process.execPath, helper], {
+  // --no-warnings: the helper shares stderr with the command, whose output it must not alter.
+  return spawn(unshare, [...unshareArgs(identity), "--", process.execPath, "--no-warnings", helper], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     // Its own process group: a terminal's Ctrl-C reaches lading, which stops the helper in order.
     detached: true,

@@ -9,6 +9,7 @@
  * sysfs needs a network namespace owned by the user namespace) and cgroups
  * are left to the runtime's rootless handling.
  */
+import { readFileSync } from "node:fs";
 import type { Rlimit } from "./limits.js";
 import type { ResolvedUser } from "./user.js";
 
@@ -18,14 +19,32 @@ export const DOCKER_DEFAULT_CAPS = [
   "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
 
-/** Every capability runc 1.1 knows: what insecureRootCapabilities grants. */
-export const ALL_CAPS = [
-  ...DOCKER_DEFAULT_CAPS, "CAP_DAC_READ_SEARCH", "CAP_LINUX_IMMUTABLE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
-  "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN",
-  "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_LEASE", "CAP_AUDIT_CONTROL",
-  "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-  "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-];
+/** Every capability by bit number (linux/capability.h): what insecureRootCapabilities grants. */
+const CAPS_BY_BIT = [
+  "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
+  "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
+  "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
+  "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+  "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+].map((c) => `CAP_${c}`);
+
+/**
+ * The capabilities this process may hand on (its bounding set): a runtime
+ * fails outright when asked for one outside it, as in sandboxes that drop
+ * some, so the spec asks only for those.
+ */
+export function boundingCaps(): Set<string> {
+  try {
+    const hex = /^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (hex) {
+      const bits = BigInt("0x" + hex);
+      return new Set(CAPS_BY_BIT.filter((_, i) => (bits >> BigInt(i)) & 1n));
+    }
+  } catch {
+    /* not Linux procfs: ask for everything */
+  }
+  return new Set(CAPS_BY_BIT);
+}
 
 const MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"];
 const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
@@ -79,7 +98,8 @@ export function systemMounts(inUserns: boolean, singleId: boolean, network: "hos
 }
 
 export function buildSpec(i: SpecInput): Record<string, unknown> {
-  const caps = i.allCaps ? ALL_CAPS : DOCKER_DEFAULT_CAPS;
+  const bounding = boundingCaps();
+  const caps = (i.allCaps ? CAPS_BY_BIT : DOCKER_DEFAULT_CAPS).filter((c) => bounding.has(c));
   const namespaces: Array<{ type: string }> = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (i.network === "none") namespaces.push({ type: "network" });
   const mounts = [

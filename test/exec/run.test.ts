@@ -128,6 +128,16 @@ describe("runExec", () => {
     if (process.getuid!() !== 0) assert.equal(r.metrics.source, "rusage");
   });
 
+  it("runs with docker's default capabilities and no_new_privileges, all of them with insecureRootCapabilities", async () => {
+    const script = "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status";
+    const normal = await sh(b, b.layers, script);
+    const all = await sh(b, b.layers, script, { insecureRootCapabilities: true });
+    // Docker's 14 default capabilities: bits 0,1,3,4,5,6,7,8,10,13,18,27,29,31 = 0xa80425fb.
+    assert.match(normal.stdout, /CapEff:\s+00000000a80425fb\nNoNewPrivs:\s+1\n/);
+    assert.match(all.stdout, /NoNewPrivs:\s+0/);
+    assert.ok(BigInt("0x" + /CapEff:\s+(\w+)/.exec(all.stdout)![1]) > 0xa80425fbn);
+  });
+
   it("refuses an unknown runtime by name", async () => {
     await assert.rejects(sh(b, b.layers, "true", { runtime: "nope" as "runc" }), (e: LadingError) => e.code === "INVALID_ARGUMENT");
   });
