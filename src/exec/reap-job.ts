@@ -5,11 +5,14 @@
  * gone (killed, then deleted with their runtime state), half-made snapshot
  * dirs and exec work dirs of dead processes, and empty lading cgroups.
  */
-import { readdir, readFile, rm, rmdir } from "node:fs/promises";
+import { readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pidAlive, Store } from "../store/store.js";
 import { identityTag } from "./identity.js";
 import type { HelperMessage, ReapJob } from "./job.js";
+import { findTool } from "./detect.js";
+import { podmanGlobals } from "./podman.js";
+import { runTool } from "./proc.js";
 import { runcKill, runcList } from "./runc.js";
 import { ownerFile, runtimeStateRoot } from "./state.js";
 
@@ -42,7 +45,10 @@ export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void): P
     const m = /^\.tmp-(\d+)-/.exec(n);
     if (m && !pidAlive(Number(m[1]))) await rm(join(snaps, n), { recursive: true, force: true }).catch(() => {});
   }
-  if (job.identity.kind === "root") await reapCgroups();
+  if (job.identity.kind === "root") {
+    await reapCgroups();
+    reaped.push(...(await reapPodman(store, tag)));
+  }
   send({ type: "reaped", containers: reaped });
 }
 
@@ -70,4 +76,23 @@ async function reapCgroups(): Promise<void> {
       }
     }
   }
+}
+
+/**
+ * podman containers in the store's podman storage whose lading is gone
+ * (names are `lading-<lading pid>-<random>`). Rootless, podman's runtime
+ * state lives in the helper's private tmpfs and dies with it.
+ */
+async function reapPodman(store: Store, tag: string): Promise<string[]> {
+  const podman = findTool("podman");
+  const base = join(store.root, "lading", "podman", tag);
+  if (!podman || !(await stat(base).then(() => true, () => false))) return [];
+  const globals = await podmanGlobals(store, tag);
+  const r = await runTool(podman, [...globals, "ps", "-a", "--format", "{{.Names}}"]);
+  const gone = r.stdout.split("\n").filter((n) => {
+    const pid = Number(/^lading-(\d+)-/.exec(n)?.[1] ?? 0);
+    return pid > 0 && !pidAlive(pid);
+  });
+  for (const name of gone) await runTool(podman, [...globals, "rm", "-f", "-t", "0", name]);
+  return gone;
 }
