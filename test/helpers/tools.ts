@@ -29,8 +29,9 @@ export function podmanArgs(root: string, runroot: string): string[] {
 
 /** Explicit ulimits within this process's hard limits (podman's defaults exceed them here). */
 export function podmanUlimits(): string[] {
-  const nofile = Number(run("sh", ["-c", "ulimit -Hn"]).trim()) || 1024;
-  const nprocRaw = run("sh", ["-c", "ulimit -Hu"]).trim();
+  const nofile = Number(run("bash", ["-c", "ulimit -Hn"]).trim()) || 1024;
+  // dash has no `ulimit -u`; bash does.
+  const nprocRaw = run("bash", ["-c", "ulimit -Hu"]).trim();
   const nproc = nprocRaw === "unlimited" ? 65536 : Number(nprocRaw) || 4096;
   return ["--ulimit", `nofile=${Math.min(nofile, 65536)}:${Math.min(nofile, 65536)}`, "--ulimit", `nproc=${nproc}:${nproc}`];
 }

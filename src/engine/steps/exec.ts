@@ -46,7 +46,9 @@ export async function execStep(ev: Evaluator, state: ImageState, exec: ExecSpec,
   if (args.length === 0) throw new LadingError("INVALID_ARGUMENT", `${name}: no command given (withExec needs at least one argument)`);
 
   const result = await runStep(session, { id: key, name }, async () => {
-    const { runExec } = await import("../../exec/run.js");
+    const { runExec, reapLeftovers } = await import("../../exec/run.js");
+    // Containers, mounts and runtime state left by a crashed earlier run go before the first exec.
+    await ev.once("reap-leftovers", () => reapLeftovers(store));
     const mounts = await buildMounts(ev, state);
     const secretEnv: Record<string, string> = {};
     for (const s of state.secretEnv) secretEnv[s.name] = secretValue(ev, s.secret.name).toString("utf8");
