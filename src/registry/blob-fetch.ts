@@ -6,6 +6,7 @@
  * (Store.putFile). On failure the temp file is removed: nothing unverified
  * stays.
  */
+import { createHash } from "node:crypto";
 import { open, rm, stat } from "node:fs/promises";
 import { LadingError } from "../errors.js";
 import type { Descriptor } from "../oci/types.js";
@@ -48,6 +49,9 @@ export async function fetchBlob(client: RegistryClient, ref: Reference, desc: De
   const tmp = store.tempPath("pull");
   let written = 0;
   let failures = 0;
+  // Hashed as written, so the finished file is moved into place without a second read.
+  let hash = createHash("sha256");
+  let hashed = 0;
   try {
     while (written < desc.size || desc.size === 0) {
       const headers: Record<string, string> = { "accept-encoding": "identity" };
@@ -62,6 +66,8 @@ export async function fetchBlob(client: RegistryClient, ref: Reference, desc: De
         }
       } else if (res.statusCode === 200) {
         written = 0; // no range support: start over, truncating what we had
+        hash = createHash("sha256");
+        hashed = 0;
       } else {
         throw await registryError(req, res, `fetching ${what}`);
       }
@@ -75,6 +81,8 @@ export async function fetchBlob(client: RegistryClient, ref: Reference, desc: De
           for await (const chunk of res.body as AsyncIterable<Buffer>) {
             guard.check(chunk);
             await fh.write(chunk);
+            hash.update(chunk);
+            hashed += chunk.length;
           }
         } finally {
           await fh.close();
@@ -93,7 +101,8 @@ export async function fetchBlob(client: RegistryClient, ref: Reference, desc: De
         await sleep(client.config.retryBaseDelayMs * 2 ** (failures - 1), signal);
       }
     }
-    await store.putFile(tmp, { digest: desc.digest, size: desc.size });
+    if (hashed === written) await store.adoptFile(tmp, { digest: `sha256:${hash.digest("hex")}`, size: hashed }, { digest: desc.digest, size: desc.size });
+    else await store.putFile(tmp, { digest: desc.digest, size: desc.size });
   } catch (err) {
     if (err instanceof LadingError && err.code === "DIGEST_MISMATCH" && !err.message.includes(desc.digest)) {
       throw new LadingError("DIGEST_MISMATCH", `${what}: ${err.message}; the registry served wrong content, nothing was stored`, { cause: err });

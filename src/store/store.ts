@@ -144,6 +144,26 @@ export class Store {
     }
   }
 
+  /**
+   * Moves a file already written in the store's temp folder into place
+   * without reading it again: for writers that hashed the bytes as they
+   * wrote them (`computed`). Refused, and the file removed, when `computed`
+   * differs from `expected`.
+   */
+  async adoptFile(tmp: string, computed: BlobInfo, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+    try {
+      checkExpected(computed.digest, computed.size, expected);
+      const st = await stat(tmp);
+      if (st.size !== computed.size) throw new LadingError("DIGEST_MISMATCH", `${tmp} holds ${st.size} bytes, not the ${computed.size} that were hashed`);
+      await chmod(tmp, 0o444);
+      await this.moveIntoPlace(tmp, computed.digest);
+      return computed;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw wrapFsError(`storing ${tmp}`, err);
+    }
+  }
+
   private async moveIntoPlace(tmp: string, digest: Digest): Promise<void> {
     const fh = await open(tmp, "r");
     try {
