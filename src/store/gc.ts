@@ -15,6 +15,7 @@
  * swept later), so a crash never leaves a half-deleted snapshot under its
  * chain id.
  */
+import { compactUseCounts, readUseCounts } from "./use-counts.js";
 import { randomBytes } from "node:crypto";
 import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -38,6 +39,10 @@ export interface PlanOptions {
   unusedBefore?: number;
 }
 
+function hour(ms: number): number {
+  return Math.floor(ms / 3_600_000);
+}
+
 /** 0: volumes and snapshots idle 48 h; 1: anything idle 60 days; 2: the rest. */
 function tier(i: StoreItem, now: number): number {
   const idle = now - i.lastUsed;
@@ -54,7 +59,8 @@ export function planCollection(inv: Inventory, opts: PlanOptions): StoreItem[] {
   const candidates = inv.items
     .filter((i) => !i.rooted && i.lastUsed < limit)
     .map((i) => ({ i, t: tier(i, opts.now) }))
-    .sort((a, b) => a.t - b.t || a.i.lastUsed - b.i.lastUsed || (a.i.id < b.i.id ? -1 : 1));
+    // Least recently used first (by the hour, so that near-ties go by use count), then least used.
+    .sort((a, b) => a.t - b.t || hour(a.i.lastUsed) - hour(b.i.lastUsed) || (a.i.uses ?? 0) - (b.i.uses ?? 0) || a.i.lastUsed - b.i.lastUsed || (a.i.id < b.i.id ? -1 : 1));
   // Always take the first eligible candidate in that order; a blob becomes
   // eligible once everything pointing at it is planned for removal. A heap
   // of eligible ranks keeps this O(n log n) on stores with many blobs.
@@ -187,6 +193,11 @@ export async function collectLocked(store: Store, opts: CollectOptions = {}): Pr
   const now = opts.now ?? Date.now();
   const cutoff = await collectionCutoff(store, now);
   const inv = await scanStore(store);
+  const counts = await readUseCounts(store.root);
+  for (const i of inv.items) i.uses = counts.get(i.id) ?? Math.max(0, ...i.paths.map((p) => counts.get(p) ?? 0));
   const plan = planCollection(inv, { cutoff, now, bytesToFree: opts.bytesToFree, unusedBefore: opts.unusedBefore });
-  return removeItems(store, inv, plan, cutoff);
+  const report = await removeItems(store, inv, plan, cutoff);
+  const removed = new Set(plan.flatMap((i) => [i.id, ...i.paths]));
+  await compactUseCounts(store.root, counts, (id) => !removed.has(id));
+  return report;
 }

@@ -11,6 +11,7 @@ import { canonicalJson } from "../oci/json.js";
 import { MediaType } from "../oci/mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
 import { fsyncDir, writeFileAtomic } from "./atomic.js";
+import { recordUses } from "./use-counts.js";
 
 export interface BlobInfo {
   digest: Digest;
@@ -336,6 +337,7 @@ export class Store {
         return utimes(p, now, now).catch(() => {});
       }),
     );
+    await recordUses(this.root, targets.map((t) => ("blob" in t ? t.blob : "cacheKey" in t ? hexOf(t.cacheKey) : t.path)));
   }
 
   /** All blob digests present. */

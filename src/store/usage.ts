@@ -36,6 +36,8 @@ export interface StoreItem {
   refs: Digest[];
   /** Reachable from a named image. */
   rooted: boolean;
+  /** Times used (cache hits, reuse), from the use log. */
+  uses?: number;
 }
 
 export interface Inventory {

@@ -192,3 +192,34 @@ test("planning scales to a store of 60 000 items, and a blob is always planned a
   // with a byte target the plan stops as soon as it is met
   assert.equal(planCollection({ items, blobs, pins: new Map(), names: [] }, { cutoff: now, now, bytesToFree: 11 }).length, 2);
 });
+
+test("least recently used first, then least used: within the same hour, the item used fewer times goes first", async () => {
+  const { planCollection } = await import("../../src/store/gc.js");
+  const now = Date.now();
+  const hourStart = Math.floor((now - 5 * DAY) / 3_600_000) * 3_600_000;
+  const item = (id: string, lastUsed: number, uses: number) => ({ kind: "opcache" as const, id, paths: [], size: 1, lastUsed, refs: [], rooted: false, uses });
+  const items = [item("often-older", hourStart + 1000, 50), item("rarely-newer", hourStart + 2000, 1), item("oldest-hour", hourStart - 3_600_000, 99)];
+  const plan = planCollection({ items, blobs: new Map(), pins: new Map(), names: [] }, { cutoff: now, now });
+  assert.deepEqual(plan.map((i) => i.id), ["oldest-hour", "rarely-newer", "often-older"]);
+});
+
+test("uses are counted from store.touch and kept for what survives a collection", async () => {
+  const { Store } = await import("../../src/store/store.js");
+  const { readUseCounts } = await import("../../src/store/use-counts.js");
+  const { sha256 } = await import("../../src/oci/digest.js");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "lading-uses-"));
+  try {
+    const s = await Store.open(dir);
+    const b = await s.putBlob("used blob");
+    const key = sha256("op");
+    await s.touch({ blob: b.digest }, { cacheKey: key });
+    await s.touch({ blob: b.digest });
+    const counts = await readUseCounts(dir);
+    assert.equal(counts.get(b.digest), 2);
+    assert.equal(counts.get(key.slice(7)), 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
