@@ -20,7 +20,7 @@ import { formatReference, type Reference } from "./reference.js";
 export type PullPolicy = "missing" | "always" | "never";
 
 /** The manifest for `platform` under `root` when it and every blob it needs are in the store; else undefined. */
-export async function completeInStore(store: Store, root: Descriptor | { digest: Digest; mediaType?: string; size?: number }, platform: Platform): Promise<Descriptor | undefined> {
+export async function completeInStore(store: Store, root: Descriptor | { digest: Digest; mediaType?: string; size?: number }, platform: Platform, depth = 0): Promise<Descriptor | undefined> {
   if (!(await store.hasBlob(root.digest, root.size))) return undefined;
   let body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
   try {
@@ -38,6 +38,7 @@ export async function completeInStore(store: Store, root: Descriptor | { digest:
       return undefined;
     }
     if (!(await store.hasBlob(chosen.digest, chosen.size))) return undefined;
+    if (isIndexType(chosen.mediaType)) return depth < 4 ? completeInStore(store, chosen, platform, depth + 1) : undefined;
     manifest = chosen;
     try {
       m = await store.readJson<ImageManifest>(chosen.digest);

@@ -41,20 +41,29 @@ async function storeManifest(client: RegistryClient, store: Store, ref: Referenc
   return { ...got.descriptor, mediaType: expected.mediaType ?? got.descriptor.mediaType };
 }
 
+/** How deep indexes may nest before a pull gives up (real images use one level; this guards against loops). */
+const MAX_INDEX_DEPTH = 4;
+
 export async function pullImage(client: RegistryClient, ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal }): Promise<{ manifest: Descriptor; index?: Descriptor }> {
   const signal = opts.signal;
   const origin = { registry: ref.registry, repository: ref.repository };
   const root = await storeManifest(client, store, ref, referenceTagOrDigest(ref), ref.digest ? { digest: ref.digest } : {}, signal);
   let manifestDesc = root;
   let index: Descriptor | undefined;
+  const nested: Descriptor[] = [];
   if (isIndexType(root.mediaType)) {
     index = root;
-    const idx = await store.readJson<ImageIndex>(root.digest);
     const want = opts.platform ?? defaultPlatform();
-    const chosen = pickManifest(idx.manifests, want, formatReference(ref));
-    if (isIndexType(chosen.mediaType)) throw new LadingError("UNSUPPORTED", `${formatReference(ref)}: nested indexes are not pulled; reference the inner index by digest`);
-    const m = await storeManifest(client, store, ref, chosen.digest, chosen, signal);
-    manifestDesc = { mediaType: chosen.mediaType, digest: m.digest, size: m.size, ...(chosen.platform ? { platform: chosen.platform } : {}) };
+    // Walk down indexes (an index may hold indexes) to the platform's image manifest.
+    for (let cur = root, depth = 0; isIndexType(cur.mediaType); depth++) {
+      if (depth >= MAX_INDEX_DEPTH) throw new LadingError("INVALID_IMAGE", `${formatReference(ref)}: indexes nested more than ${MAX_INDEX_DEPTH} deep`);
+      if (cur !== root) nested.push(cur);
+      const idx = await store.readJson<ImageIndex>(cur.digest);
+      const chosen = pickManifest(idx.manifests, want, formatReference(ref));
+      const m = await storeManifest(client, store, ref, chosen.digest, chosen, signal);
+      cur = { mediaType: chosen.mediaType, digest: m.digest, size: m.size, ...(chosen.platform ? { platform: chosen.platform } : {}) };
+      manifestDesc = cur;
+    }
   }
   const manifest = await store.readJson<ImageManifest>(manifestDesc.digest);
   if (!manifest.config || !Array.isArray(manifest.layers)) {
@@ -63,6 +72,6 @@ export async function pullImage(client: RegistryClient, ref: Reference, store: S
   const blobs = [manifest.config, ...manifest.layers.filter((l) => !isNondistributable(l))];
   const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
   await forEachBounded(unique, client.config.concurrency, (b, s) => fetchBlob(client, ref, b, store, s).then(() => undefined), signal);
-  for (const d of [...unique.map((b) => b.digest), manifestDesc.digest, ...(index ? [index.digest] : [])]) await recordOrigin(store, d, origin);
+  for (const d of [...unique.map((b) => b.digest), manifestDesc.digest, ...nested.map((n) => n.digest), ...(index ? [index.digest] : [])]) await recordOrigin(store, d, origin);
   return { manifest: manifestDesc, ...(index ? { index } : {}) };
 }
