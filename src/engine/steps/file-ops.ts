@@ -7,6 +7,7 @@
  * owner is asked for.
  */
 import { posix } from "node:path";
+import { Readable } from "node:stream";
 import type { Digest } from "../../oci/digest.js";
 import { whiteoutEntry, type LayerEntry } from "../../oci/layer-entry.js";
 import { writeLayer } from "../../oci/layer-writer.js";
@@ -46,7 +47,7 @@ export function writeNewFileStep(session: Session, state: ImageState, op: Op<"ne
     const data = Buffer.from(op.contents);
     const path = cleanRelPath(absTarget(state, op.path));
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withNewFile: "${op.path}" is not a file path`);
-    const entry: LayerEntry = { path, type: "file", mode: op.permissions, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, size: data.length, open: () => (async function* () { yield data; })() as never };
+    const entry: LayerEntry = { path, type: "file", mode: op.permissions, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, size: data.length, open: () => Readable.from([data]) };
     return writeLayer(session.store, [entry], layerOptions(session));
   });
 }
@@ -67,7 +68,7 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
     const dest = cleanRelPath(absTarget(state, op.path));
     const entries = filterTree(tree.entries, op.exclude, op.include);
     const withRoot: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }, ...entries] : entries;
-    const layerEntries = treeToLayerEntries(withRoot, dest, { uid: ids?.uid ?? (tree.entries.length ? undefined : 0), gid: ids?.gid, permissions: op.permissions }).filter((e) => e.path !== "");
+    const layerEntries = treeToLayerEntries(withRoot, dest, { uid: ids?.uid, gid: ids?.gid, permissions: op.permissions }).filter((e) => e.path !== "");
     return writeLayer(session.store, layerEntries, layerOptions(session));
   });
 }
