@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import { LadingError } from "../errors.js";
 import { sha256, type Digest } from "../oci/digest.js";
 import { canonicalJson } from "../oci/json.js";
-import type { LayerRef } from "../oci/types.js";
+import type { Descriptor, LayerRef } from "../oci/types.js";
 import type { ContainerNode, ContainerOp, DirectoryNode, FileNode, MountSpec } from "./ops.js";
 import type { Session } from "./session.js";
 import { applyConfigEdit, parsePlatform, type ImageState } from "./image-state.js";
@@ -205,8 +205,8 @@ export class Evaluator {
     }
   }
 
-  private async stateFromImage(parent: ImageState, manifest: { digest: Digest; mediaType: string; size: number }, name: string): Promise<ImageState> {
-    const img = await loadImage(this.session, manifest as never);
+  private async stateFromImage(parent: ImageState, manifest: Descriptor, name: string): Promise<ImageState> {
+    const img = await loadImage(this.session, manifest);
     const platform = { os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) };
     return {
       key: sha256(canonicalJson({ op: "from", manifest: manifest.digest })),
