@@ -51,30 +51,17 @@ export class Evaluator {
   }
 
   container(node: ContainerNode): Promise<ImageState> {
-    let p = this.containers.get(node);
-    if (!p) {
-      p = this.evalContainer(node).then((s) => (s.pristine && !KEEPS_PRISTINE.has(node.op.type) ? { ...s, pristine: undefined } : s));
-      this.containers.set(node, p);
-    }
-    return p;
+    return memo(this.containers, node, () =>
+      this.evalContainer(node).then((s) => (s.pristine && !KEEPS_PRISTINE.has(node.op.type) ? { ...s, pristine: undefined } : s)),
+    );
   }
 
   directory(node: DirectoryNode): Promise<Tree> {
-    let p = this.directories.get(node);
-    if (!p) {
-      p = this.evalDirectory(node);
-      this.directories.set(node, p);
-    }
-    return p;
+    return memo(this.directories, node, () => this.evalDirectory(node));
   }
 
   file(node: FileNode): Promise<FileValue> {
-    let p = this.files.get(node);
-    if (!p) {
-      p = this.evalFile(node);
-      this.files.set(node, p);
-    }
-    return p;
+    return memo(this.files, node, () => this.evalFile(node));
   }
 
   /** A content key for a mount, so that exec cache keys change when mounted content does. */
@@ -316,6 +303,16 @@ export class Evaluator {
       }
     }
   }
+}
+
+/** The value evaluated for `node`, computed on first request and shared after. */
+function memo<K extends object, V>(map: WeakMap<K, Promise<V>>, node: K, evaluate: () => Promise<V>): Promise<V> {
+  let p = map.get(node);
+  if (!p) {
+    p = evaluate();
+    map.set(node, p);
+  }
+  return p;
 }
 
 function parsePlatformOrThrow(p: string) {

@@ -6,7 +6,7 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, lstatSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,17 +18,12 @@ import { policyFigures } from "../../src/store/policy.js";
 import { scanStore, usageByKind } from "../../src/store/usage.js";
 import { makeBusyboxLayout } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
+import { tmpfsMounts } from "../helpers/tmpfs.js";
 
 const t = tempDir("lading-autogc-");
-const mounts: string[] = [];
+const tmpfs = tmpfsMounts();
 after(() => {
-  for (const m of mounts) {
-    try {
-      execFileSync("umount", [m]);
-    } catch (err) {
-      console.error(`could not unmount ${m}: ${(err as Error).message}`);
-    }
-  }
+  tmpfs.unmountAll();
   t.cleanup();
 });
 
@@ -65,10 +60,7 @@ test("default policy on a 64 MB tmpfs: a disk short of free space is brought bac
     console.log("# skipped: not root, cannot mount a tmpfs for the end-to-end policy test");
     return;
   }
-  const mnt = join(t.path, "disk");
-  mkdirSync(mnt);
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt]);
-  mounts.push(mnt);
+  const mnt = tmpfs.mount(join(t.path, "disk"), "64m");
   const base = join(t.path, "base");
   await makeBusyboxLayout(base);
   const store = join(mnt, "store");

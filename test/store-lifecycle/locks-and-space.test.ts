@@ -1,8 +1,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -12,17 +12,12 @@ import { LadingError } from "../../src/errors.js";
 import { MediaType } from "../../src/oci/mediatypes.js";
 import { fsck } from "../../src/store/fsck.js";
 import { tempDir } from "../helpers/tmp.js";
+import { tmpfsMounts } from "../helpers/tmpfs.js";
 
 const t = tempDir("lading-locks-");
-const mounts: string[] = [];
+const tmpfs = tmpfsMounts();
 after(() => {
-  for (const m of mounts) {
-    try {
-      execFileSync("umount", [m]);
-    } catch (err) {
-      console.error(`could not unmount ${m}: ${(err as Error).message}`);
-    }
-  }
+  tmpfs.unmountAll();
   t.cleanup();
 });
 
@@ -59,10 +54,7 @@ test("a full disk during a blob write is NO_SPACE, leaves no partial blob, and t
     console.log("# skipped ENOSPC test: not root, cannot mount a tmpfs");
     return;
   }
-  const mnt = join(t.path, "tiny");
-  mkdirSync(mnt);
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt]);
-  mounts.push(mnt);
+  const mnt = tmpfs.mount(join(t.path, "tiny"), "4m");
   const store = await Store.open(join(mnt, "store"));
   const before = await store.putBlob("small blob before");
   const isNoSpace = (e: unknown) => e instanceof LadingError && e.code === "NO_SPACE" && /no space left/.test(e.message);
