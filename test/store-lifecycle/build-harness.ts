@@ -93,3 +93,29 @@ function runScript(args: string[], opts: { killAfterMs?: number; env?: NodeJS.Pr
 export function fileSha(path: string): string | undefined {
   return existsSync(path) ? createHash("sha256").update(readFileSync(path)).digest("hex") : undefined;
 }
+
+/**
+ * Kills `points` runs at offsets spread from 0 to just under `referenceMs`.
+ * Later runs can be faster than the reference (warm page cache, a spare exec
+ * helper, or a reference timed while other tests loaded the machine): when a
+ * run finishes before its kill, the remaining offsets shrink so the kills
+ * still land mid-way. `after` checks what each run left. Returns how many
+ * runs were killed before they had printed their result.
+ */
+export async function killSweep(points: number, referenceMs: number, run: (atMs: number, k: number) => Promise<BuildRun>, after: (run: BuildRun, atMs: number, k: number) => Promise<void>): Promise<number> {
+  let scale = 1;
+  let point = 0;
+  for (let k = 0; point < points && k < points * 2; k++) {
+    const at = Math.round((0.9 * referenceMs * scale * point) / points);
+    const result = await run(at, k);
+    if (result.signal === "SIGKILL" && !result.stdout) {
+      point++;
+    } else {
+      // Finished, or killed only while closing down after printing its result.
+      if (result.signal !== "SIGKILL" && result.code !== 0) throw new Error(`run ${k} neither finished nor was killed (exit ${result.code}): ${result.stderr}`);
+      scale *= 0.8;
+    }
+    await after(result, at, k);
+  }
+  return point;
+}

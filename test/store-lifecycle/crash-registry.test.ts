@@ -11,7 +11,7 @@ import { Store } from "../../src/store/store.js";
 import { fsck } from "../../src/store/fsck.js";
 import { tempDir } from "../helpers/tmp.js";
 import { startRegistry, type RegistryHandle } from "../helpers/registry.js";
-import { makeInputs, runBuild, runPull, runPush } from "./build-harness.js";
+import { killSweep, makeInputs, runBuild, runPull, runPush } from "./build-harness.js";
 
 const t = tempDir("lading-crash-push-");
 let registry: RegistryHandle;
@@ -23,7 +23,7 @@ after(async () => {
   t.cleanup();
 });
 
-/** More offsets than the 20 required: a late one may land after a fast transfer has already finished. */
+/** More offsets than the 20 required; killSweep shrinks the offsets when a transfer outruns its kill. */
 const KILL_POINTS = 28;
 const MIN_KILLED = 20;
 /** The pushed image's digest, for the pull test. */
@@ -43,23 +43,23 @@ test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the p
   const ref = await runPush(store, "crash-push", `${registry.host}/crash/ref2:1`);
   assert.equal(ref.code, 0, ref.stderr);
 
-  let killed = 0;
-  for (let k = 0; k < KILL_POINTS; k++) {
-    // A fresh repository each time, so every push has its blobs to send.
-    const dest = `${registry.host}/crash/k${k}:1`;
-    const at = Math.round((0.9 * ref.workMs * k) / KILL_POINTS);
-    const run = await runPush(store, "crash-push", dest, { killAfterMs: at });
-    if (run.signal === "SIGKILL") killed++;
-    else assert.equal(run.code, 0, `push ${k} neither finished nor was killed: ${run.stderr}`);
-    const report = await fsck(await Store.open(store));
-    assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
-    const again = await runPush(store, "crash-push", dest);
-    assert.equal(again.code, 0, `push after kill ${k} at ${at} ms: ${again.stderr}`);
-    assert.equal(again.stdout, `${dest}@${digest}`);
-    const res = await fetch(`${registry.url}/v2/crash/k${k}/manifests/1`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get("docker-content-digest"), digest);
-  }
+  // A fresh repository each time, so every push has its blobs to send.
+  const dest = (k: number) => `${registry.host}/crash/k${k}:1`;
+  const killed = await killSweep(
+    KILL_POINTS,
+    ref.workMs,
+    (at, k) => runPush(store, "crash-push", dest(k), { killAfterMs: at }),
+    async (_run, at, k) => {
+      const report = await fsck(await Store.open(store));
+      assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
+      const again = await runPush(store, "crash-push", dest(k));
+      assert.equal(again.code, 0, `push after kill ${k} at ${at} ms: ${again.stderr}`);
+      assert.equal(again.stdout, `${dest(k)}@${digest}`);
+      const res = await fetch(`${registry.url}/v2/crash/k${k}/manifests/1`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("docker-content-digest"), digest);
+    },
+  );
   pushed = digest;
   console.log(`# push crash test: ${killed} of ${KILL_POINTS} pushes were killed mid-way (reference push ${Math.round(ref.workMs)} ms)`);
   assert.ok(killed >= MIN_KILLED, `only ${killed} pushes were killed before finishing`);
@@ -71,21 +71,21 @@ test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the p
   const ref = await runPull(join(t.path, "pull-ref"), reference);
   assert.equal(ref.code, 0, ref.stderr);
   assert.equal(ref.stdout, pushed);
-  let killed = 0;
-  for (let k = 0; k < KILL_POINTS; k++) {
-    const store = join(t.path, `pull-${k}`);
-    const at = Math.round((0.9 * ref.workMs * k) / KILL_POINTS);
-    const run = await runPull(store, reference, { killAfterMs: at });
-    if (run.signal === "SIGKILL") killed++;
-    else assert.equal(run.code, 0, `pull ${k} neither finished nor was killed: ${run.stderr}`);
-    const report = await fsck(await Store.open(store));
-    assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
-    const again = await runPull(store, reference);
-    assert.equal(again.code, 0, `pull after kill ${k} at ${at} ms: ${again.stderr}`);
-    assert.equal(again.stdout, pushed);
-    const after = await fsck(await Store.open(store));
-    assert.equal(after.ok, true, JSON.stringify(after.problems));
-  }
+  const killed = await killSweep(
+    KILL_POINTS,
+    ref.workMs,
+    (at, k) => runPull(join(t.path, `pull-${k}`), reference, { killAfterMs: at }),
+    async (_run, at, k) => {
+      const store = join(t.path, `pull-${k}`);
+      const report = await fsck(await Store.open(store));
+      assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
+      const again = await runPull(store, reference);
+      assert.equal(again.code, 0, `pull after kill ${k} at ${at} ms: ${again.stderr}`);
+      assert.equal(again.stdout, pushed);
+      const after = await fsck(await Store.open(store));
+      assert.equal(after.ok, true, JSON.stringify(after.problems));
+    },
+  );
   console.log(`# pull crash test: ${killed} of ${KILL_POINTS} pulls were killed mid-way (reference pull ${Math.round(ref.workMs)} ms)`);
   assert.ok(killed >= MIN_KILLED, `only ${killed} pulls were killed before finishing`);
 });

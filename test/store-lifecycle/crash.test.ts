@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Store } from "../../src/store/store.js";
 import { fsck } from "../../src/store/fsck.js";
 import { tempDir } from "../helpers/tmp.js";
-import { fileSha, makeInputs, runBuild } from "./build-harness.js";
+import { fileSha, killSweep, makeInputs, runBuild } from "./build-harness.js";
 
 const t = tempDir("lading-crash-");
 after(t.cleanup);
@@ -40,42 +40,30 @@ test(`SIGKILL at ${KILL_POINTS} points of a build and export leaves a store fsck
   const refTar = fileSha(refOut)!;
 
   const states = new Set<string>();
-  let killed = 0;
-  // Offsets spread from the moment the store is open to just before an
-  // uninterrupted run has exported. Later runs can be faster than the
-  // reference (warm page cache, a spare exec helper): when one finishes
-  // before its kill, the remaining offsets shrink, so the kills still land.
-  let scale = 1;
-  let point = 0;
-  for (let k = 0; point < KILL_POINTS && k < KILL_POINTS * 2; k++) {
-    const store = join(t.path, `store-${k}`);
-    const out = join(t.path, `out-${k}.tar`);
-    const at = Math.round((ref.workMs * scale * point) / KILL_POINTS);
-    const run = await runBuild(store, inputs, out, "x", { killAfterMs: at, env });
-    if (run.signal === "SIGKILL") {
-      killed++;
-      point++;
-    } else {
-      assert.equal(run.code, 0, `run ${k} neither finished nor was killed: ${run.stderr}`);
-      scale *= 0.8;
-    }
+  const killed = await killSweep(
+    KILL_POINTS,
+    ref.workMs,
+    (at, k) => runBuild(join(t.path, `store-${k}`), inputs, join(t.path, `out-${k}.tar`), "x", { killAfterMs: at, env }),
+    async (_run, at, k) => {
+      const store = join(t.path, `store-${k}`);
+      const out = join(t.path, `out-${k}.tar`);
+      // What the kill left: evidence the points differ.
+      states.add((await describe(store)) + `/${existsSync(out) ? "tar" : (await readdir(t.path)).some((n) => n.startsWith(`.out-${k}.tar.`)) ? "tar-tmp" : "-"}`);
+      const tarAfterKill = fileSha(out);
+      assert.ok(tarAfterKill === undefined || tarAfterKill === refTar, `kill ${k} at ${at} ms left a partial ${out}`);
 
-    // What the kill left: evidence the points differ.
-    states.add((await describe(store)) + `/${existsSync(out) ? "tar" : (await readdir(t.path)).some((n) => n.startsWith(`.out-${k}.tar.`)) ? "tar-tmp" : "-"}`);
-    const tarAfterKill = fileSha(out);
-    assert.ok(tarAfterKill === undefined || tarAfterKill === refTar, `kill ${k} at ${at} ms left a partial ${out}`);
-
-    if (existsSync(join(store, "index.json"))) {
-      const report = await fsck(await Store.open(store));
-      assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
-    }
-    const again = await runBuild(store, inputs, out, "x", { env });
-    assert.equal(again.code, 0, `build after kill ${k} at ${at} ms failed: ${again.stderr}`);
-    assert.equal(again.stdout, ref.stdout, `digest after kill ${k}`);
-    assert.equal(fileSha(out), refTar, `tarball after kill ${k}`);
-    const final = await fsck(await Store.open(store));
-    assert.equal(final.ok, true, JSON.stringify(final.problems));
-  }
+      if (existsSync(join(store, "index.json"))) {
+        const report = await fsck(await Store.open(store));
+        assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
+      }
+      const again = await runBuild(store, inputs, out, "x", { env });
+      assert.equal(again.code, 0, `build after kill ${k} at ${at} ms failed: ${again.stderr}`);
+      assert.equal(again.stdout, ref.stdout, `digest after kill ${k}`);
+      assert.equal(fileSha(out), refTar, `tarball after kill ${k}`);
+      const final = await fsck(await Store.open(store));
+      assert.equal(final.ok, true, JSON.stringify(final.problems));
+    },
+  );
   console.log(`# crash test: ${killed} of ${KILL_POINTS} runs were killed mid-build (reference build and export: ${Math.round(ref.workMs)} ms), leaving ${states.size} distinct states (blobs/records/rootfs/snapshots/tmp/index/tarball): ${[...states].join(" ")}`);
   assert.ok(killed >= 20, `only ${killed} runs were killed before finishing`);
 });
