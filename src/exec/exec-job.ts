@@ -16,7 +16,7 @@ import { Store } from "../store/store.js";
 import { copyDiff, overlayDiff } from "./diff.js";
 import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
 import { identityTag, subIdAdvice } from "./identity.js";
-import type { ExecJob, HelperMessage, HelperMetrics } from "./job.js";
+import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
 import { childrenCpu, openCgroup } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
@@ -31,7 +31,10 @@ export interface Running {
   kill(): Promise<void>;
 }
 
-export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, setRunning: (r: Running | undefined) => void, stopped: () => boolean = () => false): Promise<void> {
+/** Sent by the caller once the job's mounts and work dir are gone. */
+export type ExecAnswer = Extract<HelperMessage, { type: "result" }>;
+
+export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, output: OutputSink, setRunning: (r: Running | undefined) => void, stopped: () => boolean = () => false): Promise<ExecAnswer> {
   const debug = (msg: string) => send({ type: "debug", msg });
   const store = await Store.open(job.storeRoot);
   const inUserns = job.identity.kind !== "root";
@@ -126,11 +129,11 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     const run = async (): Promise<number> => {
       if (job.runtime.name === "podman") {
         const { podmanRun } = await import("./podman.js");
-        return podmanRun({ podmanPath: job.runtime.path, store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, setRunning });
+        return podmanRun({ podmanPath: job.runtime.path, store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, output, setRunning });
       }
       setRunning({ kill: () => runcKill(job.runtime.path, stateRoot, job.containerId) });
       try {
-        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, ...(probe ? { cgroupLeaf: probe.leaf } : {}) });
+        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, output, ...(probe ? { cgroupLeaf: probe.leaf } : {}) });
       } finally {
         setRunning(undefined);
       }
@@ -153,7 +156,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, se
     debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
     // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.
     const layer = entries.length ? await (await import("../oci/layer-writer.js")).writeLayer(store, entries, job.layer) : undefined;
-    send({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
+    return { type: "result", exitCode, metrics, ...(layer ? { layer } : {}) };
   } finally {
     await probe?.remove().catch(() => {});
     await unmount?.().catch(() => {});

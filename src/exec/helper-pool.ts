@@ -1,55 +1,90 @@
 /**
- * One spare exec helper, started ahead of need. Most of an exec's fixed
- * cost is starting node in the helper's namespaces (~100 ms); with a spare
- * waiting, a build's next exec skips it. The spare is unreferenced, so it
- * never keeps lading alive, and it exits by itself when lading goes (its
- * IPC channel closes). LADING_SPARE_HELPER=0 turns it off.
+ * Exec helpers kept between jobs. Most of an exec's fixed cost is starting
+ * node in the helper's namespaces (~100 ms), so a helper that finished a job
+ * cleanly waits for the next one, and one is started ahead of need when
+ * none is waiting. Waiting helpers are unreferenced, so they never keep
+ * lading alive, and they exit by themselves when lading goes (their IPC
+ * channel closes). At most one waits per namespace set-up.
+ * LADING_SPARE_HELPER=0 turns both off: every job gets a new helper.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { unshareArgs, type Identity } from "./identity.js";
 
-let spare: { key: string; child: ChildProcess } | undefined;
+const idle = new Map<string, ChildProcess>();
 
 type Refable = { ref?: () => void; unref?: () => void };
+
+function keyOf(unshare: string, helper: string, identity: Identity): string {
+  return JSON.stringify([unshare, helper, identity]);
+}
 
 function setRef(child: ChildProcess, on: boolean): void {
   const handles: Array<Refable | null | undefined> = [child, child.channel as Refable | undefined, child.stdout as Readable & Refable, child.stderr as Readable & Refable];
   for (const h of handles) (on ? h?.ref : h?.unref)?.call(h);
 }
 
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null && child.connected;
+}
+
+function keep(): boolean {
+  return process.env.LADING_SPARE_HELPER !== "0";
+}
+
 function start(unshare: string, helper: string, identity: Identity): ChildProcess {
-  // --no-warnings: the helper shares stderr with the command, whose output it must not alter.
-  return spawn(unshare, [...unshareArgs(identity), "--", process.execPath, "--no-warnings", helper], {
+  const key = keyOf(unshare, helper, identity);
+  // --no-warnings: nothing of node's own should mix into what the helper reports.
+  const child = spawn(unshare, [...unshareArgs(identity), "--", process.execPath, "--no-warnings", helper], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
+    // Buffers (the command's output) cross the channel as bytes, not as JSON arrays.
+    serialization: "advanced",
     // Its own process group: a terminal's Ctrl-C reaches lading, which stops the helper in order.
     detached: true,
   });
+  child.on("error", () => {});
+  // Drained between jobs too; a job adds its own listener to keep the helper's own messages.
+  child.stdout!.resume();
+  child.stderr!.resume();
+  child.on("exit", () => {
+    if (idle.get(key) === child) idle.delete(key);
+  });
+  return child;
 }
 
-/** A helper ready for one job: the spare when it fits and is alive, else a new one. */
+/** A helper ready for one job: a waiting one when it fits and is alive, else a new one. */
 export function takeHelper(unshare: string, helper: string, identity: Identity): ChildProcess {
-  const key = JSON.stringify([unshare, helper, identity]);
-  const s = spare;
-  spare = undefined;
-  if (s && s.key === key && s.child.exitCode === null && s.child.signalCode === null && s.child.connected) {
-    setRef(s.child, true);
-    return s.child;
+  const key = keyOf(unshare, helper, identity);
+  const waiting = idle.get(key);
+  idle.delete(key);
+  if (waiting && alive(waiting)) {
+    setRef(waiting, true);
+    return waiting;
   }
-  if (s) s.child.kill("SIGTERM");
   return start(unshare, helper, identity);
 }
 
-/** Starts a spare helper for the next exec, if none is waiting. */
+/**
+ * Gives a helper back after its job answered: kept for the next job when
+ * `reuse` (and none waits already), else let go (it exits when its channel
+ * closes), and then a fresh one is started ahead of the next job.
+ */
+export function releaseHelper(child: ChildProcess, unshare: string, helper: string, identity: Identity, reuse: boolean): void {
+  const key = keyOf(unshare, helper, identity);
+  if (reuse && keep() && alive(child) && !idle.has(key)) {
+    setRef(child, false);
+    idle.set(key, child);
+    return;
+  }
+  if (child.connected) child.disconnect();
+  prepareSpare(unshare, helper, identity);
+}
+
+/** Starts a helper for the next exec, if none is waiting. */
 export function prepareSpare(unshare: string, helper: string, identity: Identity): void {
-  if (spare || process.env.LADING_SPARE_HELPER === "0") return;
+  const key = keyOf(unshare, helper, identity);
+  if (idle.has(key) || !keep()) return;
   const child = start(unshare, helper, identity);
-  child.on("error", () => {});
-  child.stdout!.resume();
-  child.stderr!.resume();
   setRef(child, false);
-  spare = { key: JSON.stringify([unshare, helper, identity]), child };
-  child.on("exit", () => {
-    if (spare?.child === child) spare = undefined;
-  });
+  idle.set(key, child);
 }

@@ -1,23 +1,35 @@
 /**
  * The exec helper's entry point: runExec spawns `node inside.js` inside
- * lading's namespaces (see identity.ts) and sends it one job over node's
- * IPC channel. The helper answers with debug lines and one result; the
- * container's output goes straight to the helper's stdout/stderr pipes.
+ * lading's namespaces (see identity.ts) and sends it jobs over node's IPC
+ * channel, one at a time. The helper answers each with debug lines, the
+ * command's output and one result. It stays for the next job: starting node
+ * in the namespaces is most of an exec's fixed cost, and a build runs many.
+ * runExec retires a helper after a failed job (mounts it may have left die
+ * with its mount namespace) and after a podman job (podman's tmpfs mounts
+ * stay in the namespace).
  *
  * If lading dies (even by SIGKILL) the IPC channel closes and the helper
  * kills the container before exiting; SIGINT/SIGTERM do the same.
  */
 import { LadingError } from "../errors.js";
 import { execJob, type Running } from "./exec-job.js";
-import type { HelperJob, HelperMessage } from "./job.js";
+import type { HelperJob, HelperMessage, OutputSink } from "./job.js";
 import { reapJob } from "./reap-job.js";
 
 let running: Running | undefined;
 let stopping = false;
+let queue: Promise<void> = Promise.resolve();
 
 function send(m: HelperMessage): void {
   if (process.connected) process.send!(m);
 }
+
+/** Output rides the IPC channel; the runtime's pipe waits while the channel is backed up. */
+const output: OutputSink = (stream, chunk) =>
+  new Promise<void>((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!({ type: "output", stream, data: chunk } satisfies HelperMessage, undefined, {}, () => resolve());
+  });
 
 async function stop(code: number): Promise<void> {
   if (stopping) return;
@@ -31,17 +43,17 @@ process.on("disconnect", () => void stop(137));
 process.on("SIGINT", () => void stop(130));
 process.on("SIGTERM", () => void stop(143));
 
-process.once("message", (job: HelperJob) => {
-  const work = job.kind === "exec" ? execJob(job, send, (r) => (running = r), () => stopping) : reapJob(job, send);
-  work.then(
-    () => {
-      if (process.connected) process.disconnect();
-    },
-    (err: unknown) => {
-      const e = err as { code?: string; message?: string };
-      send({ type: "error", code: err instanceof LadingError ? err.code : "INTERNAL", message: e?.message ?? String(err) });
-      if (process.connected) process.disconnect();
-      process.exitCode = 1;
-    },
-  );
+async function serve(job: HelperJob): Promise<void> {
+  if (stopping) return;
+  try {
+    if (job.kind === "exec") send(await execJob(job, send, output, (r) => (running = r), () => stopping));
+    else await reapJob(job, send);
+  } catch (err) {
+    const e = err as { message?: string };
+    send({ type: "error", code: err instanceof LadingError ? err.code : "INTERNAL", message: e?.message ?? String(err) });
+  }
+}
+
+process.on("message", (job: HelperJob) => {
+  queue = queue.then(() => serve(job));
 });

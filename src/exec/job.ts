@@ -1,7 +1,12 @@
 /**
  * The messages between runExec (outside) and the exec helper (inside the
- * namespaces): plain data sent over node's IPC channel. Secret values travel
+ * namespaces): plain data sent over node's IPC channel (advanced
+ * serialization, so output chunks travel as bytes). Secret values travel
  * only here and in the runtime bundle (mode 0700, removed afterwards).
+ *
+ * A helper serves jobs one after another. The command's output comes as
+ * `output` messages on the same channel as the job's answer, so every byte
+ * of a job's output arrives before its `result`, `reaped` or `error`.
  */
 import type { LayerRef } from "../oci/types.js";
 import type { Identity } from "./identity.js";
@@ -53,8 +58,14 @@ export interface HelperMetrics {
   source: "cgroup2-psi" | "cgroup2" | "cgroup1-cpuacct" | "rusage" | "runtime";
 }
 
+export type OutputStream = "stdout" | "stderr";
+
+/** Where the runtime's output goes; a returned promise holds the runtime's pipe until it resolves. */
+export type OutputSink = (stream: OutputStream, chunk: Buffer) => Promise<void> | void;
+
 export type HelperMessage =
   | { type: "debug"; msg: string }
+  | { type: "output"; stream: OutputStream; data: Uint8Array }
   | { type: "result"; exitCode: number; layer?: LayerRef; metrics: HelperMetrics }
   | { type: "reaped"; containers: string[] }
   | { type: "error"; code: string; message: string };

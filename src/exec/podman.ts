@@ -13,6 +13,8 @@ import { LadingError } from "../errors.js";
 import { hexOf, sha256 } from "../oci/digest.js";
 import type { Store } from "../store/store.js";
 import { findTool } from "./detect.js";
+import type { OutputSink } from "./job.js";
+import { pipeOutput } from "./pipe-output.js";
 import { runTool } from "./proc.js";
 import type { SpecMount } from "./spec.js";
 
@@ -24,6 +26,7 @@ export interface PodmanRun {
   bundle: string;
   spec: Record<string, unknown>;
   stdin?: string;
+  output: OutputSink;
   setRunning: (r: { kill(): Promise<void> } | undefined) => void;
 }
 
@@ -92,12 +95,12 @@ export async function podmanRun(r: PodmanRun): Promise<number> {
       if (await stat(dir).then(() => true, () => false)) await runTool("mount", ["-t", "tmpfs", "-o", "mode=1777", "tmpfs", dir]);
     }
   }
-  const child = spawn(r.podmanPath, args, { stdio: ["pipe", "inherit", "pipe"], env: { ...process.env, CONTAINERS_CONF: conf } });
+  const child = spawn(r.podmanPath, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, CONTAINERS_CONF: conf } });
   r.setRunning({ kill: async () => void (await runTool(r.podmanPath, [...globals, "rm", "-f", "-t", "0", r.id])) });
   let podmanErr = "";
-  child.stderr!.on("data", (c: Buffer) => {
-    process.stderr.write(c);
-    podmanErr = (podmanErr + c.toString()).slice(-4096);
+  pipeOutput(child, (stream, c) => {
+    if (stream === "stderr") podmanErr = (podmanErr + c.toString()).slice(-4096);
+    return r.output(stream, c);
   });
   child.stdin!.on("error", () => {});
   child.stdin!.end(r.stdin ?? "");

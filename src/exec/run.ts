@@ -20,7 +20,7 @@ import type { LayerRef } from "../oci/types.js";
 import type { Store } from "../store/store.js";
 import { chooseRuntime, findTool } from "./detect.js";
 import { currentIdentity, type Identity } from "./identity.js";
-import { prepareSpare, takeHelper } from "./helper-pool.js";
+import { prepareSpare, releaseHelper, takeHelper } from "./helper-pool.js";
 import type { HelperJob, HelperMessage, HelperMetrics, JobMount } from "./job.js";
 
 export { detectRuntime } from "./detect.js";
@@ -91,7 +91,7 @@ class Tail {
   }
 }
 
-/** Starts the helper in lading's namespaces, sends it `job` and collects its answer. */
+/** Hands `job` to a helper in lading's namespaces (a waiting one, or a new one) and collects its answer. */
 function runHelper(
   identity: Identity,
   job: HelperJob,
@@ -107,34 +107,53 @@ function runHelper(
     const child = takeHelper(unshare, INSIDE, identity);
     const out = new Tail(OUTPUT_CAP);
     const err = new Tail(OUTPUT_CAP);
-    child.stdout!.on("data", (c: Buffer) => {
-      out.push(c);
-      opts.onOutput?.("stdout", c);
-    });
-    child.stderr!.on("data", (c: Buffer) => {
-      err.push(c);
-      opts.onOutput?.("stderr", c);
-    });
-    let answer: HelperMessage | undefined;
-    child.on("message", (m: HelperMessage) => {
+    // What the helper itself prints (not the command): only for explaining a helper that died.
+    const own = new Tail(64 * 1024);
+    const onOwn = (c: Buffer) => own.push(c);
+    child.stdout!.on("data", onOwn);
+    child.stderr!.on("data", onOwn);
+    const onMessage = (m: HelperMessage) => {
       if (m.type === "debug") opts.debug?.(m.msg);
-      else answer = m;
-    });
+      else if (m.type === "output") {
+        const chunk = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+        (m.stream === "stdout" ? out : err).push(chunk);
+        opts.onOutput?.(m.stream, chunk);
+      } else finish(m);
+    };
     const onAbort = () => child.kill("SIGTERM");
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    child.on("error", (e) => reject(new LadingError("RUNTIME_UNAVAILABLE", `starting the exec helper: ${e.message}`, { cause: e })));
-    child.on("close", (code, sig) => {
-      opts.signal?.removeEventListener("abort", onAbort);
-      // After, not during, the run: on a small machine the spare's start would slow this exec.
+    const onError = (e: Error) => {
+      detach();
+      reject(new LadingError("RUNTIME_UNAVAILABLE", `starting the exec helper: ${e.message}`, { cause: e }));
+    };
+    const onClose = (code: number | null, sig: NodeJS.Signals | null) => {
+      detach();
       if (job.kind === "exec") prepareSpare(unshare, INSIDE, identity);
       if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled"));
-      if (!answer) {
-        const tail = err.text().trim().split("\n").slice(-5).join("\n");
-        return reject(new LadingError("INTERNAL", `the exec helper ended (${sig ?? "exit " + code}) without an answer${tail ? ": " + tail : ""}`));
-      }
+      const tail = own.text().trim().split("\n").slice(-5).join("\n");
+      reject(new LadingError("INTERNAL", `the exec helper ended (${sig ?? "exit " + code}) without an answer${tail ? ": " + tail : ""}`));
+    };
+    function detach(): void {
+      child.off("message", onMessage);
+      child.off("error", onError);
+      child.off("close", onClose);
+      child.stdout!.off("data", onOwn);
+      child.stderr!.off("data", onOwn);
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+    function finish(answer: HelperMessage): void {
+      detach();
+      const cancelled = !!opts.signal?.aborted;
+      // A failed job may have left mounts in the helper's namespace; podman's stay there too.
+      const reuse = !cancelled && answer.type !== "error" && !(job.kind === "exec" && job.runtime.name === "podman");
+      releaseHelper(child, unshare!, INSIDE, identity, reuse);
+      if (cancelled) return reject(new LadingError("CANCELLED", "exec cancelled"));
       if (answer.type === "error") return reject(new LadingError(answer.code as LadingErrorCode, answer.message));
       resolve({ message: answer, stdout: out.text(), stderr: err.text() });
-    });
+    }
+    child.on("message", onMessage);
+    child.on("error", onError);
+    child.on("close", onClose);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     child.send(job);
   });
 }

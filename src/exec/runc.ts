@@ -7,6 +7,8 @@ import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
+import type { OutputSink } from "./job.js";
+import { pipeOutput } from "./pipe-output.js";
 import { runTool } from "./proc.js";
 
 export interface RuncRun {
@@ -18,6 +20,7 @@ export interface RuncRun {
   stdin?: string;
   /** A cgroup leaf to start the runtime in (its cgroup.procs path's dir). */
   cgroupLeaf?: string;
+  output: OutputSink;
   onSpawn?: (pid: number) => void;
 }
 
@@ -30,8 +33,9 @@ export async function runcRun(r: RuncRun): Promise<number> {
   const [cmd, args] = r.cgroupLeaf
     ? ["/bin/sh", ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', r.cgroupLeaf, r.runtimePath, ...runtimeArgs]]
     : [r.runtimePath, runtimeArgs];
-  const child = spawn(cmd, args as string[], { stdio: ["pipe", "inherit", "inherit"] });
+  const child = spawn(cmd, args as string[], { stdio: ["pipe", "pipe", "pipe"] });
   if (child.pid) r.onSpawn?.(child.pid);
+  pipeOutput(child, r.output);
   child.stdin!.on("error", () => {}); // the command may exit without reading its input
   child.stdin!.end(r.stdin ?? "");
   const code = await new Promise<number>((resolve, reject) => {
