@@ -31,12 +31,28 @@ export interface Running {
   kill(): Promise<void>;
 }
 
-/** Sent by the caller once the job's mounts and work dir are gone. */
 export type ExecAnswer = Extract<HelperMessage, { type: "result" }>;
 
-export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, output: OutputSink, setRunning: (r: Running | undefined) => void, stopped: () => boolean = () => false): Promise<ExecAnswer> {
+/** One Store per root for the helper's life: opening one sweeps temp dirs, once is enough. */
+const stores = new Map<string, Promise<Store>>();
+function openStore(root: string): Promise<Store> {
+  let s = stores.get(root);
+  if (!s) {
+    s = Store.open(root);
+    stores.set(root, s);
+    s.catch(() => stores.delete(root));
+  }
+  return s;
+}
+
+/**
+ * `answer` is called with the result before the mounts and the work dir go:
+ * lading goes on while the helper cleans up, and the helper takes its next
+ * job only after that.
+ */
+export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, answer: (m: ExecAnswer) => void, output: OutputSink, setRunning: (r: Running | undefined) => void, stopped: () => boolean = () => false): Promise<void> {
   const debug = (msg: string) => send({ type: "debug", msg });
-  const store = await Store.open(job.storeRoot);
+  const store = await openStore(job.storeRoot);
   const inUserns = job.identity.kind !== "root";
   const singleId = job.identity.kind === "single";
   const tag = identityTag(job.identity);
@@ -52,15 +68,20 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, ou
   const work = store.tempPath("exec");
   await mkdir(work, { mode: 0o700 });
   const bundle = join(work, "bundle");
-  await mkdir(bundle, { mode: 0o700 });
-  const stateRoot = await runtimeStateRoot(store, tag);
-  const owner = ownerFile(stateRoot, job.containerId);
   let unmount: (() => Promise<void>) | undefined;
   let probe: Awaited<ReturnType<typeof openCgroup>>;
+  let owner: string | undefined;
   try {
-    const rootfs = await prepareRootfs(snapshot, work, inUserns, job.overlay, debug);
-    unmount = rootfs.unmount;
-    const user = await resolveUser(rootfs.merged, job.user);
+    // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
+    // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
+    const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
+      prepareRootfs(snapshot, work, inUserns, job.overlay, debug).then((r) => ((unmount = r.unmount), r)),
+      resolveUser(snapshot, job.user),
+      runtimeStateRoot(store, tag),
+      mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle)),
+      job.identity.kind === "root" && job.runtime.name !== "podman" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
+    ]);
+    owner = ownerFile(stateRoot, job.containerId);
     if (singleId && (user.uid !== 0 || user.gid !== 0)) {
       throw new LadingError("RUNTIME_UNAVAILABLE", `cannot run as user "${job.user}" (uid ${user.uid}, gid ${user.gid}): ${subIdAdvice(job.identity)}`);
     }
@@ -104,9 +125,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, ou
       }
     }
     const created = await createStubs(rootfs.merged, stubs);
-    const etcFiles = await writeEtcFiles(bundle);
     const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
-    probe = job.identity.kind === "root" && job.runtime.name !== "podman" ? await openCgroup(job.containerId, job.cgroup) : undefined;
     const spec = buildSpec({
       rootfs: rootfs.merged,
       args: job.args,
@@ -121,7 +140,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, ou
       etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
-      ...(probe ? { cgroupsPath: probe.containerPath } : {}),
+      ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),
     });
     await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
     const before = childrenCpu();
@@ -133,7 +152,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, ou
       }
       setRunning({ kill: () => runcKill(job.runtime.path, stateRoot, job.containerId) });
       try {
-        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, output, ...(probe ? { cgroupLeaf: probe.leaf } : {}) });
+        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, output, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
       } finally {
         setRunning(undefined);
       }
@@ -143,8 +162,8 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, ou
     if (stopped()) throw new LadingError("CANCELLED", "exec cancelled");
     void started;
     let metrics: HelperMetrics;
-    if (probe) {
-      metrics = await probe.read();
+    if (cgroup) {
+      metrics = await cgroup.read();
     } else {
       const after = childrenCpu();
       metrics = { source: "rusage", cpuUserSeconds: round(after.user - before.user), cpuSystemSeconds: round(after.system - before.system) };
@@ -156,11 +175,11 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, ou
     debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
     // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.
     const layer = entries.length ? await (await import("../oci/layer-writer.js")).writeLayer(store, entries, job.layer) : undefined;
-    return { type: "result", exitCode, metrics, ...(layer ? { layer } : {}) };
+    answer({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
   } finally {
     await probe?.remove().catch(() => {});
     await unmount?.().catch(() => {});
-    await rm(owner, { force: true }).catch(() => {});
+    if (owner) await rm(owner, { force: true }).catch(() => {});
     await rm(work, { recursive: true, force: true }).catch(() => {});
   }
 }

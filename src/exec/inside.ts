@@ -43,15 +43,20 @@ process.on("disconnect", () => void stop(137));
 process.on("SIGINT", () => void stop(130));
 process.on("SIGTERM", () => void stop(143));
 
-async function serve(job: HelperJob): Promise<void> {
-  if (stopping) return;
-  try {
-    if (job.kind === "exec") send(await execJob(job, send, output, (r) => (running = r), () => stopping));
-    else await reapJob(job, send);
-  } catch (err) {
-    const e = err as { message?: string };
-    send({ type: "error", code: err instanceof LadingError ? err.code : "INTERNAL", message: e?.message ?? String(err) });
-  }
+/** Resolves once the job has answered: its clean-up (unmount, removing the work dir) may overlap the next job. */
+function serve(job: HelperJob): Promise<void> {
+  if (stopping) return Promise.resolve();
+  return new Promise<void>((answered) => {
+    const reply = (m: HelperMessage) => {
+      send(m);
+      answered();
+    };
+    const work = job.kind === "exec" ? execJob(job, send, reply, output, (r) => (running = r), () => stopping) : reapJob(job, send);
+    work.then(answered, (err: unknown) => {
+      const e = err as { message?: string };
+      reply({ type: "error", code: err instanceof LadingError ? err.code : "INTERNAL", message: e?.message ?? String(err) });
+    });
+  });
 }
 
 process.on("message", (job: HelperJob) => {
