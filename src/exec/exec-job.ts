@@ -18,7 +18,7 @@ import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
-import { childrenCpu, openCgroup } from "./metrics.js";
+import { childrenCpu, isHybridCgroups, openCgroup } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
 import { runcKill, runcRun } from "./runc.js";
 import { ensureSnapshot } from "./snapshots.js";
@@ -125,6 +125,8 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
       }
     }
     const created = await createStubs(rootfs.merged, stubs);
+    const hideCgroups = job.runtime.name === "crun" && isHybridCgroups();
+    if (hideCgroups) debug("crun: cgroups hidden and unmanaged (crun refuses this host's hybrid cgroup hierarchy)");
     const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
     const spec = buildSpec({
       rootfs: rootfs.merged,
@@ -140,7 +142,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
       etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
-      ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),
+      ...(cgroup && !hideCgroups ? { cgroupsPath: cgroup.containerPath } : {}),
     });
     await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
     const before = childrenCpu();
@@ -152,7 +154,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
       }
       setRunning({ kill: () => runcKill(job.runtime.path, stateRoot, job.containerId) });
       try {
-        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, output, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
+        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, output, hideCgroups, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
       } finally {
         setRunning(undefined);
       }

@@ -42,6 +42,14 @@ function cgroup2Mount(): string | undefined {
   return undefined;
 }
 
+/**
+ * Hybrid: cgroup v1 controllers plus a unified (v2) mount beside them, as on
+ * this project's VMs. crun refuses to manage cgroups there.
+ */
+export function isHybridCgroups(): boolean {
+  return cgroup2Mount() !== undefined && cgroup1Mounts().length > 0;
+}
+
 /** `allowed` false (LADING_CGROUP=0) skips cgroups and measures by rusage. */
 function cgroup1Mounts(): string[] {
   let info = "";

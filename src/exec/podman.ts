@@ -15,6 +15,7 @@ import type { Store } from "../store/store.js";
 import { findTool } from "./detect.js";
 import type { OutputSink } from "./job.js";
 import { pipeOutput } from "./pipe-output.js";
+import { isHybridCgroups } from "./metrics.js";
 import { runTool } from "./proc.js";
 import type { SpecMount } from "./spec.js";
 
@@ -94,6 +95,8 @@ export async function podmanRun(r: PodmanRun): Promise<number> {
     for (const dir of ["/dev/shm", "/run/runc", "/run/crun"]) {
       if (await stat(dir).then(() => true, () => false)) await runTool("mount", ["-t", "tmpfs", "-o", "mode=1777", "tmpfs", dir]);
     }
+    // crun refuses a hybrid cgroup hierarchy even with cgroups disabled; an empty tmpfs hides it.
+    if (isHybridCgroups()) await runTool("mount", ["-t", "tmpfs", "-o", "mode=755", "lading-no-cgroups", "/sys/fs/cgroup"]);
   }
   const child = spawn(r.podmanPath, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, CONTAINERS_CONF: conf } });
   r.setRunning({ kill: async () => void (await runTool(r.podmanPath, [...globals, "rm", "-f", "-t", "0", r.id])) });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import type { OutputSink } from "./job.js";
 import { pipeOutput } from "./pipe-output.js";
+import { findTool } from "./detect.js";
 import { runTool } from "./proc.js";
 
 export interface RuncRun {
@@ -20,6 +21,13 @@ export interface RuncRun {
   stdin?: string;
   /** A cgroup leaf to start the runtime in (its cgroup.procs path's dir). */
   cgroupLeaf?: string;
+  /**
+   * crun on a hybrid cgroup host, which it refuses outright: run it with
+   * `--cgroup-manager=disabled` in a mount namespace of its own where an
+   * empty tmpfs hides /sys/fs/cgroup. The container stays in the runtime's
+   * cgroup, where the CPU figures are read anyway.
+   */
+  hideCgroups?: boolean;
   output: OutputSink;
   onSpawn?: (pid: number) => void;
 }
@@ -28,12 +36,14 @@ export interface RuncRun {
 export async function runcRun(r: RuncRun): Promise<number> {
   await writeFile(join(r.bundle, "config.json"), JSON.stringify(r.spec), { mode: 0o600 });
   const log = join(r.bundle, "runtime.log");
-  const runtimeArgs = ["--root", r.stateRoot, "--log", log, "--log-format", "json", "run", "--bundle", r.bundle, "--no-new-keyring", r.id];
+  let argv = [r.runtimePath, "--root", r.stateRoot, ...(r.hideCgroups ? ["--cgroup-manager=disabled"] : []), "--log", log, "--log-format", "json", "run", "--bundle", r.bundle, "--no-new-keyring", r.id];
+  if (r.hideCgroups) {
+    const unshare = findTool("unshare") ?? "unshare";
+    argv = [unshare, "--mount", "--propagation", "private", "/bin/sh", "-c", 'mount -t tmpfs -o mode=755 lading-no-cgroups /sys/fs/cgroup && exec "$@"', "sh", ...argv];
+  }
   // A cgroup is joined by writing one's own pid; a shell does it, then becomes the runtime.
-  const [cmd, args] = r.cgroupLeaf
-    ? ["/bin/sh", ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', r.cgroupLeaf, r.runtimePath, ...runtimeArgs]]
-    : [r.runtimePath, runtimeArgs];
-  const child = spawn(cmd, args as string[], { stdio: ["pipe", "pipe", "pipe"] });
+  if (r.cgroupLeaf) argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', r.cgroupLeaf, ...argv];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
   if (child.pid) r.onSpawn?.(child.pid);
   pipeOutput(child, r.output);
   child.stdin!.on("error", () => {}); // the command may exit without reading its input
