@@ -77,7 +77,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
     const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
       prepareRootfs(snapshot, work, inUserns, job.overlay, debug).then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
-      runtimeStateRoot(store, tag),
+      runtimeStateRoot(store, tag, job.runtime.name === "crun" ? "crun" : "runc"),
       mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle)),
       job.identity.kind === "root" && job.runtime.name !== "podman" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
     ]);

@@ -45,7 +45,8 @@ export interface ReapJob {
   kind: "reap";
   storeRoot: string;
   identity: Identity;
-  runtimePath?: string;
+  /** The installed OCI runtimes, whose leftover containers to look for. */
+  runtimePaths: Partial<Record<"runc" | "crun", string>>;
 }
 
 export type HelperJob = ExecJob | ReapJob;

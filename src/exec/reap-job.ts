@@ -19,26 +19,30 @@ import { ownerFile, runtimeStateRoot } from "./state.js";
 export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void): Promise<void> {
   const store = await Store.open(job.storeRoot); // also sweeps temp dirs of dead processes
   const tag = identityTag(job.identity);
-  const stateRoot = await runtimeStateRoot(store, tag);
   const reaped: string[] = [];
-  const ownerAlive = async (id: string) => {
-    try {
-      const o = JSON.parse(await readFile(ownerFile(stateRoot, id), "utf8")) as { ownerPid: number; helperPid: number };
-      return pidAlive(o.ownerPid) || pidAlive(o.helperPid);
-    } catch {
-      return false;
+  // Owner notes are swept from both state roots even when a runtime is gone (podman's are under runc's).
+  for (const name of ["runc", "crun"] as const) {
+    const path = job.runtimePaths[name];
+    const stateRoot = await runtimeStateRoot(store, tag, name);
+    const ownerAlive = async (id: string) => {
+      try {
+        const o = JSON.parse(await readFile(ownerFile(stateRoot, id), "utf8")) as { ownerPid: number; helperPid: number };
+        return pidAlive(o.ownerPid) || pidAlive(o.helperPid);
+      } catch {
+        return false;
+      }
+    };
+    if (path) {
+      for (const c of await runcList(path, stateRoot)) {
+        if (await ownerAlive(c.id)) continue;
+        await runcKill(path, stateRoot, c.id);
+        reaped.push(c.id);
+      }
     }
-  };
-  if (job.runtimePath) {
-    for (const c of await runcList(job.runtimePath, stateRoot)) {
-      if (await ownerAlive(c.id)) continue;
-      await runcKill(job.runtimePath, stateRoot, c.id);
-      reaped.push(c.id);
+    for (const n of await readdir(stateRoot).catch(() => [] as string[])) {
+      const m = /^(.*)\.owner\.json$/.exec(n);
+      if (m && !(await ownerAlive(m[1]!))) await rm(join(stateRoot, n), { force: true });
     }
-  }
-  for (const n of await readdir(stateRoot).catch(() => [] as string[])) {
-    const m = /^(.*)\.owner\.json$/.exec(n);
-    if (m && !(await ownerAlive(m[1]!))) await rm(join(stateRoot, n), { force: true });
   }
   const snaps = join(await store.stateDir("snapshots"), tag);
   for (const n of await readdir(snaps).catch(() => [] as string[])) {

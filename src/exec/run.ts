@@ -204,13 +204,11 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
  * processes use the store (only what dead processes owned is touched).
  */
 export async function reapLeftovers(store: Store): Promise<void> {
-  let runtimePath: string | undefined;
-  try {
-    const rt = chooseRuntime();
-    if (rt.name !== "podman") runtimePath = rt.path;
-  } catch {
-    runtimePath = undefined;
-  }
   const identity = currentIdentity();
-  await runHelper(identity, { kind: "reap", storeRoot: store.root, identity, ...(runtimePath ? { runtimePath } : {}) }, {});
+  const runtimePaths: Partial<Record<"runc" | "crun", string>> = {};
+  for (const name of ["runc", "crun"] as const) {
+    const path = findTool(name);
+    if (path) runtimePaths[name] = path;
+  }
+  await runHelper(identity, { kind: "reap", storeRoot: store.root, identity, runtimePaths }, {});
 }

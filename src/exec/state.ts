@@ -3,9 +3,13 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "../store/store.js";
 
-/** `<store>/lading/runc/<mapping>`: runc/crun `--root`, one per id mapping. */
-export async function runtimeStateRoot(store: Store, tag: string): Promise<string> {
-  const d = join(await store.stateDir("runc"), tag);
+/**
+ * `<store>/lading/runc/<mapping>` (runc) or `<mapping>-crun`: the runtime's
+ * `--root`, one per id mapping and runtime (their state formats differ, and
+ * one's listing must not trip over the other's containers).
+ */
+export async function runtimeStateRoot(store: Store, tag: string, runtime: "runc" | "crun" = "runc"): Promise<string> {
+  const d = join(await store.stateDir("runc"), runtime === "crun" ? `${tag}-crun` : tag);
   await mkdir(d, { recursive: true, mode: 0o700 });
   return d;
 }

@@ -23,14 +23,16 @@ before(async () => {
 });
 after(() => b.cleanup());
 
-function stateRoot(): string {
-  return join(b.store.root, "lading", "runc", identityTag(currentIdentity()));
+type Runtime = "runc" | "crun";
+
+function stateRoot(runtime: Runtime = "runc"): string {
+  return join(b.store.root, "lading", "runc", identityTag(currentIdentity()) + (runtime === "crun" ? "-crun" : ""));
 }
 
 /** Containers the runtime knows in the store's state dir, asked from inside lading's namespace. */
-async function containers(): Promise<Array<{ id: string; status: string }>> {
-  const rt = chooseRuntime("runc");
-  const r = await runTool("unshare", [...unshareArgs(currentIdentity()), "--", rt.path, "--root", stateRoot(), "list", "--format", "json"]);
+async function containers(runtime: Runtime = "runc"): Promise<Array<{ id: string; status: string }>> {
+  const rt = chooseRuntime(runtime);
+  const r = await runTool("unshare", [...unshareArgs(currentIdentity()), "--", rt.path, "--root", stateRoot(runtime), "list", "--format", "json"]);
   return r.stdout.trim() && r.stdout.trim() !== "null" ? JSON.parse(r.stdout) : [];
 }
 
@@ -47,8 +49,8 @@ function mountsOfStore(): string[] {
   return out;
 }
 
-async function startChild(): Promise<{ pid: number; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [CHILD, b.store.root, JSON.stringify(b.layers), JSON.stringify(b.env)], { stdio: ["ignore", "pipe", "inherit"] });
+async function startChild(runtime: Runtime): Promise<{ pid: number; exited: Promise<void> }> {
+  const child = spawn(process.execPath, [CHILD, b.store.root, JSON.stringify(b.layers), JSON.stringify(b.env)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LADING_RUNTIME: runtime } });
   const exited = new Promise<void>((r) => child.on("close", () => r()));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve());
@@ -75,38 +77,40 @@ describe("cancelling an exec", () => {
   });
 });
 
-describe("killing lading mid-exec", { skip: !chooseRuntimeOk() && "runc not installed" }, () => {
+for (const runtime of ["runc", "crun"] as const) {
+describe(`killing lading mid-exec (${runtime})`, { skip: !runtimeInstalled(runtime) && `${runtime} is not installed` }, () => {
   it("SIGKILL of lading: its helper stops the container on its own", async () => {
-    const c = await startChild();
-    assert.equal((await containers()).length, 1);
+    const c = await startChild(runtime);
+    assert.equal((await containers(runtime)).length, 1);
     process.kill(c.pid, "SIGKILL");
     await c.exited;
-    await waitFor(async () => (await containers()).length === 0, "the container to go");
+    await waitFor(async () => (await containers(runtime)).length === 0, "the container to go");
     await reapLeftovers(b.store);
-    assert.deepEqual(await containers(), []);
+    assert.deepEqual(await containers(runtime), []);
     assert.deepEqual(mountsOfStore(), []);
-    const r = await sh(b, b.layers, "echo again");
+    const r = await sh(b, b.layers, "echo again", { runtime });
     assert.equal(r.stdout, "again\n");
   });
 
   it("SIGKILL of lading and its helper: reapLeftovers kills and deletes the container", async () => {
-    const c = await startChild();
-    const [owner] = readdirSync(stateRoot()).filter((n) => n.endsWith(".owner.json"));
-    const { helperPid } = JSON.parse(readFileSync(join(stateRoot(), owner!), "utf8")) as { helperPid: number };
+    const c = await startChild(runtime);
+    const [owner] = readdirSync(stateRoot(runtime)).filter((n) => n.endsWith(".owner.json"));
+    const { helperPid } = JSON.parse(readFileSync(join(stateRoot(runtime), owner!), "utf8")) as { helperPid: number };
     process.kill(helperPid, "SIGKILL");
     process.kill(c.pid, "SIGKILL");
     await c.exited;
     await waitFor(() => !pidAlive(helperPid), "the helper to die");
-    assert.equal((await containers()).length, 1, "the container outlives a SIGKILLed helper");
+    assert.equal((await containers(runtime)).length, 1, "the container outlives a SIGKILLed helper");
     await reapLeftovers(b.store);
-    assert.deepEqual(await containers(), []);
+    assert.deepEqual(await containers(runtime), []);
     assert.deepEqual(mountsOfStore(), []);
-    assert.deepEqual(readdirSync(stateRoot()), []);
+    assert.deepEqual(readdirSync(stateRoot(runtime)), []);
     assert.deepEqual(cgroupsOf(helperPid), [], "the dead helper's cgroups are removed");
-    const r = await sh(b, b.layers, "echo again");
+    const r = await sh(b, b.layers, "echo again", { runtime });
     assert.equal(r.stdout, "again\n");
   });
 });
+}
 
 /** lading's cgroups named after a helper pid, in every hierarchy. */
 function cgroupsOf(pid: number): string[] {
@@ -117,9 +121,9 @@ function cgroupsOf(pid: number): string[] {
   return out;
 }
 
-function chooseRuntimeOk(): boolean {
+function runtimeInstalled(runtime: Runtime): boolean {
   try {
-    chooseRuntime("runc");
+    chooseRuntime(runtime);
     return true;
   } catch {
     return false;
