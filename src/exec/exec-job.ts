@@ -18,6 +18,7 @@ import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
+import { cacheLockName, claimPrivateCache } from "./cache-claim.js";
 import { childrenCpu, isHybridCgroups, openCgroup } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
 import { runcKill, runcRun } from "./runc.js";
@@ -71,6 +72,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
   let unmount: (() => Promise<void>) | undefined;
   let probe: Awaited<ReturnType<typeof openCgroup>>;
   let owner: string | undefined;
+  const releases: Array<() => Promise<void>> = [];
   try {
     // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
@@ -102,9 +104,16 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
     for (const m of job.mounts) {
       const target = posix.resolve("/", m.target);
       if (m.type === "cache") {
-        if (m.uid !== undefined) await chown(m.dir, m.uid, m.gid ?? m.uid).catch(() => {});
-        if (m.sharing !== "SHARED") locks.push(`cache-${posix.basename(m.dir)}`);
-        extraMounts.push({ destination: target, type: "bind", source: m.dir, options: ["rbind", "rw"] });
+        let dir = m.dir;
+        if (m.sharing === "PRIVATE") {
+          const claim = await claimPrivateCache(store, m.dir);
+          releases.push(claim.release);
+          dir = claim.dir;
+          if (dir !== m.dir) debug(`cache ${target}: in use by another exec, a private copy is used (${posix.basename(dir)})`);
+        }
+        if (m.uid !== undefined) await chown(dir, m.uid, m.gid ?? m.uid).catch(() => {});
+        if (m.sharing === "LOCKED") locks.push(cacheLockName(m.dir));
+        extraMounts.push({ destination: target, type: "bind", source: dir, options: ["rbind", "rw"] });
         stubs.push({ path: target, kind: "dir" });
       } else if (m.type === "bind") {
         const isDir = (await stat(m.source)).isDirectory();
@@ -160,6 +169,8 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
       }
     };
     const exitCode = await withLocks(store, locks, run);
+    // Free for the build's next step at once (the clean-up after the answer would be too late).
+    await releaseAll(releases);
     // Cancelled or orphaned: the container was killed; its half-done changes make no layer.
     if (stopped()) throw new LadingError("CANCELLED", "exec cancelled");
     void started;
@@ -182,8 +193,13 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
     await probe?.remove().catch(() => {});
     await unmount?.().catch(() => {});
     if (owner) await rm(owner, { force: true }).catch(() => {});
+    await releaseAll(releases);
     await rm(work, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+async function releaseAll(releases: Array<() => Promise<void>>): Promise<void> {
+  for (const release of releases.splice(0)) await release().catch(() => {});
 }
 
 function round(n: number): number {
@@ -202,7 +218,7 @@ function withDefaults(env: string[], home: string): string[] {
 async function withLocks<T>(store: Store, names: string[], fn: () => Promise<T>): Promise<T> {
   if (names.length === 0) return fn();
   const [first, ...rest] = names;
-  return store.withLock(first!, () => withLocks(store, rest, fn));
+  return store.withLock(first!, () => withLocks(store, rest, fn), { waitForever: true });
 }
 
 function isIdError(err: unknown): boolean {

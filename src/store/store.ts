@@ -224,17 +224,12 @@ export class Store {
    * Runs `fn` holding the named store-wide lock. Locks held by a process
    * that died are broken once stale (proper-lockfile refreshes live ones).
    */
-  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const target = join(this.root, "lading", "locks", name);
-    await mkdir(join(this.root, "lading", "locks"), { recursive: true });
+  async withLock<T>(name: string, fn: () => Promise<T>, opts: { waitForever?: boolean } = {}): Promise<T> {
     let release: () => Promise<void>;
     try {
-      release = await lockfile.lock(target, {
-        realpath: false,
-        stale: 10_000,
-        update: 2_000,
-        retries: { retries: 400, factor: 1.3, minTimeout: 5, maxTimeout: 250, randomize: true },
-      });
+      // Store-internal locks guard short critical sections, so a long wait means something is wrong;
+      // `waitForever` is for locks held across user work (a LOCKED cache mount during a long RUN).
+      release = await this.takeLock(name, opts.waitForever ? { forever: true, factor: 1.3, minTimeout: 5, maxTimeout: 500, randomize: true } : { retries: 400, factor: 1.3, minTimeout: 5, maxTimeout: 250, randomize: true });
     } catch (err) {
       throw new LadingError("INTERNAL", `could not take the store lock "${name}" in ${this.root}`, { cause: err });
     }
@@ -243,6 +238,21 @@ export class Store {
     } finally {
       await release().catch(() => {});
     }
+  }
+
+  /** Takes the named lock if it is free right now; undefined when another process (or call) holds it. */
+  async tryLock(name: string): Promise<(() => Promise<void>) | undefined> {
+    try {
+      return await this.takeLock(name, { retries: 0 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
+      throw new LadingError("INTERNAL", `could not take the store lock "${name}" in ${this.root}`, { cause: err });
+    }
+  }
+
+  private async takeLock(name: string, retries: lockfile.LockOptions["retries"]): Promise<() => Promise<void>> {
+    await mkdir(join(this.root, "lading", "locks"), { recursive: true });
+    return lockfile.lock(join(this.root, "lading", "locks", name), { realpath: false, stale: 10_000, update: 2_000, retries });
   }
 
   // ---- index.json: named images ----

@@ -9,13 +9,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectRuntime } from "../../src/exec/run.js";
 import { LadingError } from "../../src/errors.js";
-import { busybox, layerItems, sh, type Busybox } from "./fixture.js";
+import { tempDir } from "../helpers/tmp.js";
+import { busybox, layerItems, rmAll, sh, type Busybox } from "./fixture.js";
 
 let b: Busybox;
+/** Host-side dirs the tests mount (caches get files of the container's ids, so rmAll). */
+const dirs = tempDir("lading-exec-mounts-");
 before(async () => {
   b = await busybox();
 });
-after(() => b.cleanup());
+after(() => {
+  b.cleanup();
+  rmAll(dirs);
+});
 
 describe("runExec", () => {
   it("returns the exit code and both outputs, and no layer when nothing changed", async () => {
@@ -44,8 +50,8 @@ describe("runExec", () => {
   });
 
   it("leaves no trace of the runtime's mountpoints, /etc/hosts or the exec's mounts", async () => {
-    const cache = mkdtempSync(join(process.env.LADING_TEST_TMP ?? "/tmp", "cache-"));
-    const bind = mkdtempSync(join(process.env.LADING_TEST_TMP ?? "/tmp", "bind-"));
+    const cache = mkdtempSync(join(dirs.path, "cache-"));
+    const bind = mkdtempSync(join(dirs.path, "bind-"));
     writeFileSync(join(bind, "in.txt"), "from the host\n");
     const r = await sh(b, b.layers, "cat /etc/hosts >/dev/null && cat /src/in.txt && echo c >> /var/cache/x/log && echo t > /scratch/t && cat /run/secrets/s", {
       mounts: [
@@ -62,7 +68,7 @@ describe("runExec", () => {
   });
 
   it("keeps a read-only bind read-only and a secret variable out of the layer", async () => {
-    const bind = mkdtempSync(join(process.env.LADING_TEST_TMP ?? "/tmp", "bind-"));
+    const bind = mkdtempSync(join(dirs.path, "bind-"));
     const r = await sh(b, b.layers, 'echo x > /src/no 2>/dev/null; echo "$TOKEN" | wc -c > /len; echo $?', {
       mounts: [{ type: "bind", target: "/src", source: bind, readOnly: true }],
       secretEnv: { TOKEN: "topsecret-value" },
