@@ -2,7 +2,7 @@
 # Installs the system tools lading and its test suite use, from Debian's
 # packages. Needs root (apt-get); safe to run again (skips what is there).
 set -euo pipefail
-PKGS=(runc crun podman buildah skopeo umoci oci-image-tool docker-registry busybox-static uidmap git
+PKGS=(runc crun tini podman buildah skopeo umoci oci-image-tool docker-registry busybox-static uidmap git
       debootstrap zstd xz-utils bzip2 openssl ca-certificates iproute2 util-linux procps hyperfine time attr)
 missing=()
 for p in "${PKGS[@]}"; do

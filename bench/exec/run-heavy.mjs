@@ -54,7 +54,7 @@ try {
   const buildah = [];
   for (let i = 0; i < RUNS; i++) {
     lading.push(time(process.execPath, [join(root, "bin/lading.js"), "build", "--no-cache", "--lock", "off", "--progress", "quiet", "--store", join(work, "lading-store"), lctx]));
-    buildah.push(time("buildah", [...bstore, "bud", "--layers", "--no-cache", "-q", "--isolation", "oci", "-t", `bench-${i}:latest`, bctx]));
+    buildah.push(time("buildah", [...bstore, "bud", "--layers", "--no-cache", "-q", "--isolation", "oci", "--runtime", "runc", "-t", `bench-${i}:latest`, bctx]));
   }
   const l = median(lading);
   const b = median(buildah);

@@ -19,7 +19,12 @@ export interface ContainerWithExecOpts {
   useEntrypoint?: boolean;
   /** Run with all capabilities (like `docker run --privileged` without devices). DANGER. */
   insecureRootCapabilities?: boolean;
-  /** Do not run an init process as PID 1. */
+  /**
+   * Run the command itself as PID 1. By default, as in Dagger, an init
+   * process (tini, from the host's Debian package tini) is PID 1: it reaps
+   * orphaned zombies and forwards signals. Containerfile RUN steps run
+   * without one, as in BuildKit.
+   */
   noInit?: boolean;
   /** "host" (default; `RUN apt-get update` works) or "none". */
   network?: "host" | "none";

@@ -28,6 +28,9 @@ import { createStubs, removeStubs, type StubTarget } from "./stubs.js";
 import { resolveUser } from "./user.js";
 import { ownerFile, runtimeStateRoot } from "./state.js";
 
+/** Where the init appears in the container. */
+const INIT_PATH = "/dev/.lading-init";
+
 export interface Running {
   kill(): Promise<void>;
 }
@@ -133,13 +136,16 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
         stubs.push({ path: target, kind: "file" });
       }
     }
+    // The init goes into the container's /dev (a tmpfs the runtime makes), so the root filesystem never holds it.
+    if (job.init) extraMounts.push({ destination: INIT_PATH, type: "bind", source: job.init, options: ["rbind", "ro"] });
     const created = await createStubs(rootfs.merged, stubs);
     const hideCgroups = job.runtime.name === "crun" && isHybridCgroups();
     if (hideCgroups) debug("crun: cgroups hidden and unmanaged (crun refuses this host's hybrid cgroup hierarchy)");
     const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
     const spec = buildSpec({
       rootfs: rootfs.merged,
-      args: job.args,
+      // tini's exit code is the command's, 128+N when a signal N ended it (as without it).
+      args: job.init ? [INIT_PATH, "--", ...job.args] : job.args,
       env,
       cwd: job.cwd,
       user,

@@ -31,6 +31,8 @@ export interface ExecJob {
   mounts: JobMount[];
   network: "host" | "none";
   insecureRootCapabilities: boolean;
+  /** A static init (tini) on the host, run as the container's PID 1 in front of `args`; none with noInit. */
+  init?: string;
   runtime: { name: "runc" | "crun" | "podman"; path: string };
   layer: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
   /** Settings read from lading's environment (a spare helper was started before they were set). */

@@ -47,7 +47,10 @@ export interface ExecRequest {
   mounts: ExecMount[];
   network: "host" | "none";
   insecureRootCapabilities?: boolean;
-  /** Accepted for Dagger compatibility; lading never injects an init process, so this changes nothing. */
+  /**
+   * Run the command itself as PID 1. By default (as Dagger does) a small
+   * init, tini, is PID 1: it reaps orphaned zombies and passes signals on.
+   */
   noInit?: boolean;
   /** Default: $LADING_RUNTIME, else the first of runc, crun, podman installed. */
   runtime?: "runc" | "crun" | "podman";
@@ -170,6 +173,11 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
   const identity = currentIdentity();
   const started = process.hrtime.bigint();
   req.debug?.(`exec: ${runtime.name} (${runtime.path}), ${identity.kind === "root" ? "as root" : identity.kind === "subids" ? "rootless with subordinate ids" : "rootless, single id"}`);
+  let init: string | undefined;
+  if (!req.noInit) {
+    init = findTool("tini-static");
+    if (!init) req.debug?.("exec: no init process (tini-static not found: install the Debian package tini); the command runs as PID 1");
+  }
   const job: HelperJob = {
     kind: "exec",
     storeRoot: req.store.root,
@@ -184,6 +192,7 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
     mounts: req.mounts.map(toJobMount),
     network: req.network,
     insecureRootCapabilities: !!req.insecureRootCapabilities,
+    ...(init ? { init } : {}),
     runtime,
     layer: req.layer ?? {},
     overlay: process.env.LADING_OVERLAY !== "0",

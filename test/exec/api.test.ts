@@ -2,9 +2,9 @@
 // (runs as root and, in CI, again as an unprivileged user).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, ExecError, type Client, type ProgressEvent } from "../../src/index.js";
+import { buildContainerfile, connect, ExecError, type Client, type ProgressEvent } from "../../src/index.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 import { validateArchive } from "../helpers/validate.js";
@@ -58,6 +58,29 @@ test("allowed non-zero exits are cached like successes; failures are never cache
   } finally {
     await c2.close();
   }
+});
+
+test("withExec runs behind an init as PID 1 (Dagger's default); noInit and a Containerfile RUN run the command as PID 1", async () => {
+  // As PID 1 a shell ignores SIGTERM it sends itself (no handler); behind an init it dies of it (143).
+  const script = "echo pid=$$; kill -TERM $$; exit 3";
+  const base = client.container().from(busybox.ref);
+  const withInit = base.withExec(["sh", "-c", script], { expect: [3, 143] });
+  assert.notEqual(await withInit.stdout(), "pid=1\n");
+  assert.equal(await withInit.exitCode(), 143);
+  const noInit = base.withExec(["sh", "-c", script], { expect: [3, 143], noInit: true });
+  assert.equal(await noInit.stdout(), "pid=1\n");
+  assert.equal(await noInit.exitCode(), 3);
+  // Exit codes pass through the init unchanged, and it leaves no file in the image.
+  const seven = base.withExec(["sh", "-c", "echo x > /x; exit 7"], { expect: [7] });
+  assert.equal(await seven.exitCode(), 7);
+  const top = await seven.directory("/").entries();
+  assert.ok(top.includes("x") && !top.some((n) => n.startsWith("dev")), `no /dev in the image: ${top.join(" ")}`);
+
+  const ctx = join(t.path, "init-ctx");
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, "Containerfile"), `FROM ${busybox.ref}\nRUN echo $$ > /pid\n`);
+  const built = await buildContainerfile(client, { file: join(ctx, "Containerfile"), context: ctx });
+  assert.equal(await built.file("/pid").contents(), "1\n");
 });
 
 test("a RUN's file changes become one layer: stdout, files, deletions and env come through", async () => {

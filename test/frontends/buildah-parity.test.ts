@@ -121,7 +121,8 @@ async function buildBoth(name: string, file: string, context: string, opts: { bu
   if (opts.target) args.push("--target", opts.target);
   if (opts.platform) args.push("--platform", opts.platform);
   const tag = `parity-${name}`;
-  run("buildah", [...buildahRoot, "bud", "-q", "--layers=false", ...args, "-f", file, "-t", tag, context]);
+  // buildah prefers crun when installed, and crun refuses this VM's hybrid cgroups: runc, as for lading.
+  run("buildah", [...buildahRoot, "bud", "-q", "--layers=false", "--runtime", "runc", ...args, "-f", file, "-t", tag, context]);
   run("buildah", [...buildahRoot, "push", tag, `oci:${join(work, "buildah")}:t`]);
   run("umoci", ["unpack", "--image", `${join(work, "buildah")}:t`, join(work, "buildah-bundle")]);
   const c = await buildContainerfile(client, { file, context, ...opts });

@@ -104,6 +104,8 @@ export async function applyRun(st: StageState, ins: RunInstruction, in_: BuildIn
   c = c.withExec(args, {
     network: ins.network === "none" ? "none" : ins.network === "host" ? "host" : undefined,
     insecureRootCapabilities: ins.security === "insecure",
+    // BuildKit runs a RUN command as PID 1, with no init in front of it.
+    noInit: true,
     noCache: in_.noCache || undefined,
     description: ins.text,
   });
