@@ -8,6 +8,7 @@ import { parseReference } from "../../dist/src/registry/reference.js";
 
 const [op, a, b, c] = process.argv.slice(2);
 const t0 = performance.now();
+if (process.env.BENCH_TRACE) process.stderr.write(`imports done at ${t0.toFixed(0)} ms after process start\n`);
 // Peak RSS sampled here: getrusage's ru_maxrss would include the parent's before exec.
 let peakRss = process.memoryUsage.rss();
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 5);

@@ -18,9 +18,9 @@ import { withUserAgent } from "./transport/user-agent.js";
 import { withWarnings } from "./transport/warnings.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
 import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
-import { resolveManifest } from "./manifest.js";
-import { pullImage } from "./pull.js";
-import { pushImage } from "./push.js";
+// manifest.js, pull.js and push.js are imported when first used: a process
+// that only pushes never loads the pull side, and the reverse (start-up is
+// most of a short `lading push`; bench/README.md, "registry").
 
 export interface RegistryOptions {
   /** Hosts that use plain HTTP (loopback hosts always do by default); if they answer with TLS, HTTPS without certificate verification. */
@@ -133,7 +133,8 @@ export class RegistryClient {
   }
 
   /** Resolves a reference to the descriptor of its manifest or index (HEAD, falling back to GET). */
-  resolve(ref: Reference, signal?: AbortSignal): Promise<Descriptor> {
+  async resolve(ref: Reference, signal?: AbortSignal): Promise<Descriptor> {
+    const { resolveManifest } = await import("./manifest.js");
     return resolveManifest(this, ref, signal);
   }
 
@@ -143,7 +144,8 @@ export class RegistryClient {
    * layers in parallel (bounded), resuming with Range after a broken connection.
    * On failure the store holds only complete, verified blobs (no name is set).
    */
-  pull(ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<{ manifest: Descriptor; index?: Descriptor }> {
+  async pull(ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<{ manifest: Descriptor; index?: Descriptor }> {
+    const { pullImage } = await import("./pull.js");
     return pullImage(this, ref, store, opts);
   }
 
@@ -152,7 +154,8 @@ export class RegistryClient {
    * references to `ref`: blobs first, manifest last. Returns the pushed digest.
    * On failure some blobs may be in the registry, but no tag changed.
    */
-  push(store: Store, root: Descriptor, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<Digest> {
+  async push(store: Store, root: Descriptor, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<Digest> {
+    const { pushImage } = await import("./push.js");
     return pushImage(this, store, root, ref, opts.signal);
   }
 

@@ -12,6 +12,7 @@ import type { Store } from "../store/store.js";
 import { fetchBlob } from "./blob-fetch.js";
 import type { RegistryClient } from "./client.js";
 import { fetchManifest } from "./manifest.js";
+import { isNondistributable } from "./nondistributable.js";
 import { recordOrigin } from "./origins.js";
 import { forEachBounded } from "./pool.js";
 import { formatReference, referenceTagOrDigest, type Reference } from "./reference.js";
@@ -23,10 +24,7 @@ export function defaultPlatform(): Platform {
   return { os: "linux", architecture, ...(architecture === "arm" ? { variant: "v7" } : {}) };
 }
 
-/** Layers that the image spec says must not be pushed or pulled from the registry (foreign layers). */
-export function isNondistributable(d: Descriptor): boolean {
-  return d.mediaType.includes("nondistributable") || d.mediaType.includes("foreign");
-}
+export { isNondistributable } from "./nondistributable.js";
 
 async function storeManifest(client: RegistryClient, store: Store, ref: Reference, reference: string, expected: Partial<Descriptor>, signal?: AbortSignal): Promise<Descriptor> {
   if (expected.digest && expected.size !== undefined && (await store.hasBlob(expected.digest, expected.size))) {

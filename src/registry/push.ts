@@ -14,9 +14,8 @@ import { pushBlob } from "./blob-push.js";
 import type { RegistryClient } from "./client.js";
 import { pushScope } from "./client.js";
 import { recordOrigin } from "./origins.js";
-import { addReferrer } from "./referrers.js";
 import { forEachBounded } from "./pool.js";
-import { isNondistributable } from "./pull.js";
+import { isNondistributable } from "./nondistributable.js";
 import { formatReference, type Reference } from "./reference.js";
 import { registryError } from "./transport/errors.js";
 import { discard, header } from "./transport/types.js";
@@ -70,6 +69,7 @@ async function putManifest(client: RegistryClient, store: Store, ref: Reference,
     throw new LadingError("REGISTRY", `pushing manifest ${d.digest}: the registry stored it as ${echoed}; it altered the bytes`);
   }
   if (body.subject && !header(res, "oci-subject")) {
+    const { addReferrer } = await import("./referrers.js"); // only registries without the referrers API need it
     await addReferrer(client, ref, body.subject.digest, { mediaType: d.mediaType, digest: d.digest, size: bytes.length, artifactType: body.artifactType, configMediaType: body.config?.mediaType, annotations: body.annotations }, signal);
   }
   client.config.onProgress?.({ kind: "manifest", digest: d.digest, bytes: bytes.length, total: bytes.length, done: true });

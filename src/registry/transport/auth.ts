@@ -5,10 +5,17 @@
  * the request's scopes and cached per (realm, service, scopes) until it
  * expires. A request is sent again at most once per challenge.
  */
-import { mergeScopes, parseChallenges, type Challenge } from "../auth/challenge.js";
-import { findCredential, normalizeRegistryKey, type Credential, type CredentialSources } from "../auth/credentials.js";
-import { basicAuthorization, fetchToken, type Token } from "../auth/token.js";
+import type { Challenge } from "../auth/challenge.js";
+import type { Credential, CredentialSources } from "../auth/credentials.js";
+import type { Token } from "../auth/token.js";
 import { discard, headerAll, type HttpRequest, type RoundTrip } from "./types.js";
+
+/**
+ * The auth modules load at the first 401: an anonymous registry (or one
+ * whose first answer is not a challenge) never needs them, and a short
+ * `lading push` spends most of its time starting up.
+ */
+const authModules = () => Promise.all([import("../auth/challenge.js"), import("../auth/credentials.js"), import("../auth/token.js")]);
 
 export class Authenticator {
   private readonly challenges = new Map<string, Challenge>();
@@ -21,7 +28,8 @@ export class Authenticator {
     private readonly tokenTransport: RoundTrip,
   ) {}
 
-  credentialFor(host: string): Promise<Credential | undefined> {
+  async credentialFor(host: string): Promise<Credential | undefined> {
+    const [, { findCredential, normalizeRegistryKey }] = await authModules();
     const key = normalizeRegistryKey(host);
     let p = this.creds.get(key);
     if (!p) {
@@ -41,6 +49,7 @@ export class Authenticator {
   async authorization(host: string, scopes: readonly string[], signal?: AbortSignal, rejected?: string): Promise<string | undefined> {
     const ch = this.challenges.get(host);
     if (!ch) return undefined;
+    const [{ mergeScopes }, , { basicAuthorization, fetchToken }] = await authModules();
     const cred = await this.credentialFor(host);
     if (ch.scheme === "basic") return cred && cred.username !== "<token>" ? basicAuthorization(cred) : undefined;
     scopes = mergeScopes(scopes);
@@ -58,7 +67,8 @@ export class Authenticator {
   }
 
   /** Records the challenge a 401 carried; returns it, or undefined if there was none we can answer. */
-  learn(host: string, headerValues: string[]): Challenge | undefined {
+  async learn(host: string, headerValues: string[]): Promise<Challenge | undefined> {
+    const [{ parseChallenges }] = await authModules();
     const all = parseChallenges(headerValues);
     const ch = all.find((c) => c.scheme === "bearer") ?? all.find((c) => c.scheme === "basic");
     if (ch) this.challenges.set(host, ch);
@@ -73,8 +83,9 @@ export function withAuth(next: RoundTrip, auth: Authenticator): RoundTrip {
     const before = await auth.authorization(host, scopes, signal);
     const res = await next(withAuthorization(req, before), signal);
     if (res.statusCode !== 401) return res;
-    const ch = auth.learn(host, headerAll(res, "www-authenticate"));
+    const ch = await auth.learn(host, headerAll(res, "www-authenticate"));
     if (!ch) return res;
+    const [{ mergeScopes }] = await authModules();
     // The challenge's own scope says what this request needs; keep ours too (a mount also needs pull on its source).
     const wanted = mergeScopes([...scopes, ...(ch.params.scope ? [ch.params.scope] : [])]);
     const after = await auth.authorization(host, wanted, signal, before);

@@ -5,9 +5,10 @@
  * redirects or authenticates.
  */
 import { readFileSync } from "node:fs";
-import { Agent, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { LadingError } from "../../errors.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./types.js";
+import { pinParserTier, undici } from "./undici-lite.js";
 
 export interface BaseTransportOptions {
   /** `host[:port]` → PEM file of the CA that signs that registry's certificate. */
@@ -28,8 +29,10 @@ export class BaseTransport {
     this.opts.onRequest?.({ method: req.method, url: redactUrl(url) });
     const dispatcher = this.agentFor(url);
     const body = req.body?.();
+    const { request } = undici();
+    const unpin = pinParserTier();
     try {
-      const res = await dispatcher.request({
+      const res = await request.call(dispatcher, {
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method,
@@ -49,6 +52,8 @@ export class BaseTransport {
         );
       }
       throw err;
+    } finally {
+      unpin?.();
     }
   };
 
@@ -68,7 +73,7 @@ export class BaseTransport {
     }
     let agent = this.agents.get(key);
     if (!agent) {
-      agent = new Agent({ connect, keepAliveTimeout: 10_000 });
+      agent = new (undici().Agent)({ connect, keepAliveTimeout: 10_000 });
       this.agents.set(key, agent);
     }
     return agent;
