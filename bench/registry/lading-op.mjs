@@ -12,7 +12,10 @@ if (process.env.BENCH_TRACE) process.stderr.write(`imports done at ${t0.toFixed(
 // Peak RSS sampled here: getrusage's ru_maxrss would include the parent's before exec.
 let peakRss = process.memoryUsage.rss();
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 5);
-const client = new RegistryClient(process.env.BENCH_TRACE ? { onRequest: (r) => process.stderr.write(`${(performance.now() - t0).toFixed(0)} ${r.method} ${r.url}\n`) } : {});
+const client = new RegistryClient({
+  ...(process.env.BENCH_TRACE ? { onRequest: (r) => process.stderr.write(`${(performance.now() - t0).toFixed(0)} ${r.method} ${r.url}\n`) } : {}),
+  ...(process.env.BENCH_CHUNK_MB ? { chunkSize: Number(process.env.BENCH_CHUNK_MB) << 20 } : {}),
+});
 try {
   if (op === "push") {
     const store = await Store.open(a);

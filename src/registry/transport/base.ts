@@ -38,6 +38,9 @@ export class BaseTransport {
         method: req.method,
         headers: req.headers ?? {},
         body: body as Dispatcher.DispatchOptions["body"],
+        // undici closes the connection after every HEAD, in case a broken server sends a body anyway;
+        // registries answer HEAD by the spec, and a push's HEADs (one per blob) then reuse their connections.
+        ...(req.method === "HEAD" ? { reset: false } : {}),
         signal,
       });
       return { statusCode: res.statusCode, headers: res.headers as HttpResponse["headers"], body: res.body as HttpResponse["body"], url };
