@@ -25,8 +25,14 @@ export interface Tree {
 
 export function makeTree(entries: TreeEntry[]): Tree {
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const listing = entries.map((e) => [e.path, e.type, e.mode, e.uid, e.gid, e.mtime ?? null, e.size ?? null, e.linkname ?? null, e.contentDigest ?? null, e.xattrs ?? null, e.devmajor ?? null, e.devminor ?? null]);
+  const listing = entries.map((e) => [e.path, e.type, e.mode, e.uid, e.gid, e.mtime ?? null, e.size ?? null, e.linkname ?? null, e.contentDigest ?? null, xattrsKey(e.xattrs), e.devmajor ?? null, e.devminor ?? null]);
   return { key: sha256(canonicalJson(listing)), entries };
+}
+
+/** Xattrs for the key: text as it is (keys made before byte values existed stay the same), bytes as base64. */
+function xattrsKey(x: TreeEntry["xattrs"]): unknown {
+  if (!x) return null;
+  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, typeof v === "string" ? v : { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") }]));
 }
 
 export const EMPTY_TREE: Tree = makeTree([]);

@@ -135,6 +135,7 @@ interface DeferredDir {
   uid: number;
   gid: number;
   mtime?: Date;
+  xattrs?: Record<string, Buffer>;
 }
 
 class Extractor {
@@ -188,7 +189,7 @@ class Extractor {
         this.resolved.clear();
       }
       if (!existing || !existing.isDirectory()) await mkdir(abs, { mode: 0o700 });
-      this.dirs.set(rel, { abs, mode: (h.mode ?? 0o755) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime });
+      this.dirs.set(rel, { abs, mode: (h.mode ?? 0o755) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime, xattrs: h.xattrs });
       return;
     }
     // Anything already there is replaced, never written through.
@@ -226,13 +227,13 @@ class Extractor {
     const dirs = [...this.dirs.values()].sort((a, b) => b.abs.length - a.abs.length);
     for (const d of dirs) {
       this.restoreModes.delete(d.abs);
-      await this.applyMeta(d.abs, { mode: d.mode, uid: d.uid, gid: d.gid, mtime: d.mtime } as TarHeader, false);
+      await this.applyMeta(d.abs, { mode: d.mode, uid: d.uid, gid: d.gid, mtime: d.mtime, xattrs: d.xattrs } as TarHeader, false);
     }
     for (const [abs, mode] of this.restoreModes) await chmod(abs, mode).catch(() => {});
   }
 
   private async rootEntry(h: TarHeader): Promise<void> {
-    if (h.type === "directory") this.dirs.set("", { abs: this.root, mode: (h.mode ?? 0o755) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime });
+    if (h.type === "directory") this.dirs.set("", { abs: this.root, mode: (h.mode ?? 0o755) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime, xattrs: h.xattrs });
   }
 
   /**
@@ -372,22 +373,21 @@ class Extractor {
   private async applyMeta(abs: string, h: TarHeader, isSymlink: boolean): Promise<void> {
     if (this.chown) await lchown(abs, h.uid ?? 0, h.gid ?? 0);
     if (!isSymlink) await chmod(abs, (h.mode ?? 0o644) & 0o7777);
-    if (h.pax) await this.setXattrs(abs, h.pax);
+    if (h.xattrs) await this.setXattrs(abs, h.xattrs);
     if (h.mtime) await lutimes(abs, h.mtime, h.mtime);
   }
 
   /**
-   * SCHILY.xattr.* records, set with setfattr (Node has no xattr API; the
-   * `attr` package provides it). security.* and trusted.* need privileges an
-   * ordinary user lacks; those refusals are ignored, as are filesystems
-   * without xattr support.
+   * SCHILY.xattr.* records (as exact bytes, see TarHeader.xattrs), set with
+   * setfattr (Node has no xattr API; the `attr` package provides it); the
+   * value goes as hex, so binary values arrive unchanged. security.* and
+   * trusted.* need privileges an ordinary user lacks; those refusals are
+   * ignored, as are filesystems without xattr support.
    */
-  private async setXattrs(abs: string, pax: Record<string, string>): Promise<void> {
-    for (const [key, value] of Object.entries(pax)) {
-      if (!key.startsWith("SCHILY.xattr.")) continue;
-      const attr = key.slice("SCHILY.xattr.".length);
+  private async setXattrs(abs: string, xattrs: Record<string, Buffer>): Promise<void> {
+    for (const [attr, value] of Object.entries(xattrs)) {
       try {
-        await execFileP("setfattr", ["-h", "-n", attr, "-v", "0x" + Buffer.from(value, "utf8").toString("hex"), abs]);
+        await execFileP("setfattr", ["-h", "-n", attr, "-v", "0x" + value.toString("hex"), abs]);
       } catch (err) {
         const e = err as NodeJS.ErrnoException & { stderr?: string };
         if (e.code === "ENOENT") {

@@ -9,6 +9,14 @@ import { LadingError } from "../errors.js";
 
 export type EntryType = "file" | "directory" | "symlink" | "hardlink" | "char" | "block" | "fifo";
 
+/** An extended attribute's value: text (written as UTF-8) or exact bytes. */
+export type XattrValue = string | Uint8Array;
+
+/** The bytes an xattr value stands for. */
+export function xattrBytes(v: XattrValue): Buffer {
+  return typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
 export interface LayerEntry {
   /** Relative POSIX path inside the layer: no leading "/" or "./", no trailing "/" ("usr/bin/sh"). */
   path: string;
@@ -26,10 +34,13 @@ export interface LayerEntry {
   devmajor?: number;
   devminor?: number;
   /**
-   * Extended attributes, written as `SCHILY.xattr.<name>` PAX records. Values
-   * are written as their UTF-8 bytes (PAX records are UTF-8 by definition).
+   * Extended attributes, written as `SCHILY.xattr.<name>` PAX records. A
+   * string value is written as its UTF-8 bytes; a byte value (Buffer,
+   * Uint8Array) exactly as given, since attribute values are byte strings
+   * and some are binary (security.capability): GNU tar, Go's archive/tar
+   * and so buildkit, containerd and umoci write them raw the same way.
    */
-  xattrs?: Record<string, string>;
+  xattrs?: Record<string, XattrValue>;
   /**
    * Files: a fresh stream of exactly `size` bytes per call. Any Readable, or
    * any (async) iterable of Buffers/Uint8Arrays, is accepted.

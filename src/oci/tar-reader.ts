@@ -1,13 +1,23 @@
 /**
  * Safe iteration over a tar stream: names normalised, names with ".."
- * refused, PAX owner and time records applied, unread entry bodies drained.
+ * refused, PAX owner and time records applied, extended attributes
+ * (SCHILY.xattr.*) read byte for byte, unread entry bodies drained.
  */
 import type { Readable } from "node:stream";
 import tar, { type Header } from "tar-stream";
 import { LadingError } from "../errors.js";
 
-/** tar-stream's header, with PAX records as a plain string map. */
-export type TarHeader = Omit<Header, "pax"> & { pax?: Record<string, string> | null };
+/**
+ * tar-stream's header, with PAX records as a plain string map, and the
+ * entry's extended attributes (SCHILY.xattr.<name> records) as exact bytes:
+ * tar-stream decodes every PAX value as UTF-8, which mangles binary values
+ * such as security.capability, so `pax` must not be used for those.
+ */
+export type TarHeader = Omit<Header, "pax"> & { pax?: Record<string, string> | null; xattrs?: Record<string, Buffer> };
+
+const XATTR_PREFIX = "SCHILY.xattr.";
+/** Carries the raw xattr values of a PAX header from tar-stream's decoder to normalizeHeader. */
+const RAW_XATTRS = Symbol("lading.rawXattrs");
 
 export interface TarEntry {
   /** The header, with `name` (and a hardlink's `linkname`) normalised by normalizeTarName. */
@@ -47,6 +57,7 @@ export function normalizeTarName(name: string, entry = name): string {
  */
 export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry> {
   const ex = tar.extract();
+  keepRawXattrs(ex);
   input.on("error", (err) => ex.destroy(err));
   input.pipe(ex);
   try {
@@ -74,6 +85,50 @@ function normalizeHeader(h: TarHeader): TarHeader {
     if (pax.uid !== undefined && /^\d+$/.test(pax.uid)) out.uid = Number(pax.uid);
     if (pax.gid !== undefined && /^\d+$/.test(pax.gid)) out.gid = Number(pax.gid);
     if (pax.mtime !== undefined && /^-?\d+(\.\d+)?$/.test(pax.mtime)) out.mtime = new Date(Number(pax.mtime) * 1000);
+    const xattrs: Record<string, Buffer> = {};
+    // Global (type g) records reach us only as tar-stream's UTF-8 strings; the entry's own records as bytes.
+    for (const [k, v] of Object.entries(pax)) if (k.startsWith(XATTR_PREFIX)) xattrs[k.slice(XATTR_PREFIX.length)] = Buffer.from(v, "utf8");
+    Object.assign(xattrs, (pax as { [RAW_XATTRS]?: Record<string, Buffer> })[RAW_XATTRS]);
+    if (Object.keys(xattrs).length > 0) out.xattrs = xattrs;
+  }
+  return out;
+}
+
+/**
+ * tar-stream (pinned at 3.2.2) turns PAX records into strings as UTF-8 in
+ * Extract#_decodeLongHeader; wrapping that one method per instance lets us
+ * read the same record bytes again for the xattr values. Should a later
+ * tar-stream lose the method, values fall back to the strings (exact for
+ * text, lossy for binary) and test/oci/xattr-bytes.test.ts says so.
+ */
+function keepRawXattrs(ex: tar.Extract): void {
+  const inner = ex as unknown as { _decodeLongHeader?: (buf: Buffer) => void; _header?: { type?: string } | null; _pax?: Record<string | symbol, unknown> | null };
+  const decode = inner._decodeLongHeader;
+  if (typeof decode !== "function") return;
+  inner._decodeLongHeader = function (this: typeof inner, buf: Buffer) {
+    decode.call(this, buf);
+    if (this._header?.type !== "pax-header" || !this._pax) return;
+    const raw = paxXattrBytes(buf);
+    if (raw) this._pax[RAW_XATTRS] = raw;
+  };
+}
+
+/** The SCHILY.xattr.* records of a PAX header body, values as bytes ("<len> <key>=<value>\n" each). */
+export function paxXattrBytes(buf: Buffer): Record<string, Buffer> | undefined {
+  let out: Record<string, Buffer> | undefined;
+  let at = 0;
+  while (at < buf.length) {
+    const space = buf.indexOf(0x20, at);
+    if (space < 0) break;
+    const len = Number(buf.toString("latin1", at, space));
+    if (!Number.isSafeInteger(len) || len <= space - at + 1 || at + len > buf.length) break;
+    const record = buf.subarray(space + 1, at + len - 1); // without the closing "\n"
+    const eq = record.indexOf(0x3d);
+    if (eq > 0) {
+      const key = record.toString("utf8", 0, eq);
+      if (key.startsWith(XATTR_PREFIX)) (out ??= {})[key.slice(XATTR_PREFIX.length)] = Buffer.from(record.subarray(eq + 1));
+    }
+    at += len;
   }
   return out;
 }

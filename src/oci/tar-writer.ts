@@ -15,7 +15,7 @@
  */
 import { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
-import type { EntryType, LayerEntry } from "./layer-entry.js";
+import { xattrBytes, type EntryType, type LayerEntry } from "./layer-entry.js";
 
 export interface TarOptions {
   /**
@@ -185,7 +185,7 @@ function validateEntry(e: LayerEntry): void {
   }
   if (e.xattrs) {
     for (const [k, v] of Object.entries(e.xattrs)) {
-      if (k === "" || /[=\0]/.test(k) || typeof v !== "string") throw invalid(e, `xattr ${JSON.stringify(k)} has an invalid name or value`);
+      if (k === "" || /[=\0]/.test(k) || (typeof v !== "string" && !(v instanceof Uint8Array))) throw invalid(e, `xattr ${JSON.stringify(k)} has an invalid name or value`);
     }
   }
 }
@@ -194,7 +194,9 @@ async function* entryBlocks(e: LayerEntry, mtime: number): AsyncGenerator<Buffer
   const size = e.type === "file" ? e.size! : 0;
   const name = e.type === "directory" ? `${e.path}/` : e.path;
   const linkname = e.type === "symlink" || e.type === "hardlink" ? e.linkname! : "";
-  const pax: Array<[string, string]> = [];
+  // Values are bytes: PAX records are UTF-8 text except SCHILY.xattr values,
+  // which are the attribute's raw bytes (as Go's archive/tar and GNU tar write them).
+  const pax: Array<[string, string | Buffer]> = [];
 
   const split = splitUstarName(name);
   if (!split) pax.push(["path", name]);
@@ -203,7 +205,7 @@ async function* entryBlocks(e: LayerEntry, mtime: number): AsyncGenerator<Buffer
   if (e.uid > MAX_OCTAL_7) pax.push(["uid", String(e.uid)]);
   if (e.gid > MAX_OCTAL_7) pax.push(["gid", String(e.gid)]);
   if (mtime > MAX_OCTAL_11) pax.push(["mtime", String(mtime)]);
-  for (const k of Object.keys(e.xattrs ?? {}).sort()) pax.push([`SCHILY.xattr.${k}`, e.xattrs![k]]);
+  for (const k of Object.keys(e.xattrs ?? {}).sort()) pax.push([`SCHILY.xattr.${k}`, xattrBytes(e.xattrs![k])]);
 
   if (pax.length > 0) {
     pax.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -338,9 +340,9 @@ function paxHeaderName(path: string): string {
   return asciiTruncate(`PaxHeaders.0/${base}`, 100);
 }
 
-/** One PAX record, "<len> <key>=<value>\n", where len counts its own digits. */
-function paxRecord(key: string, value: string): Buffer {
-  const body = Buffer.from(` ${key}=${value}\n`, "utf8");
+/** One PAX record, "<len> <key>=<value>\n", where len counts its own digits; a Buffer value goes in byte for byte. */
+function paxRecord(key: string, value: string | Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`, "utf8"), typeof value === "string" ? Buffer.from(value, "utf8") : value, Buffer.from("\n")]);
   let len = body.length + String(body.length).length;
   if (String(len).length + body.length !== len) len = body.length + String(len).length;
   return Buffer.concat([Buffer.from(String(len), "latin1"), body]);
