@@ -3,31 +3,51 @@
  *
  * - overlayDiff reads the overlay upper dir. Whiteouts are the char 0/0
  *   devices overlayfs makes; opaque directories are found without reading
- *   xattrs (node cannot): since the lower dir is one flattened snapshot, a
- *   directory in the upper dir is opaque exactly when a name of the lower
- *   directory is neither in the upper dir (as an entry or a whiteout) nor
- *   visible in the merged view.
+ *   overlayfs's xattrs (whose names differ as root and in a user namespace):
+ *   since the lower dir is one flattened snapshot, a directory in the upper
+ *   dir is opaque exactly when a name of the lower directory is neither in
+ *   the upper dir (as an entry or a whiteout) nor visible in the merged view.
  * - copyDiff compares a copied root filesystem with the snapshot it was
  *   copied from by metadata: type, mode, owner, size, mtime (ns), link
- *   target, device numbers. A change that keeps size and mtime is missed,
- *   like every metadata differ (containerd's "continuity" does the same).
+ *   target, device numbers, extended attributes. A content change that keeps
+ *   size and mtime is missed, like every metadata differ (containerd's
+ *   "continuity" does the same).
  *
  * Both give the same entries for the same change: a directory is an entry
- * when it is new, its mode or owner changed, or something below it did
- * (its mtime alone does not count, since mounting stubs touches it).
+ * when it is new, its mode, owner or xattrs changed, or something below it
+ * did (its mtime alone does not count, since mounting stubs touches it).
  * Hard links within the change become tar hard links to the first path in
- * byte order. Extended attributes are not carried (node has no xattr API).
+ * byte order.
+ *
+ * Extended attributes (see xattrs.ts for which are carried) are read with
+ * getfattr, never one process per file: overlayDiff reads the upper dir's
+ * entries (exactly the changed files: copy-up copies a file's xattrs, so an
+ * xattr-only change shows as a copied-up file) and, in the same process,
+ * the lower twins of directories that look unchanged, so an xattr-only
+ * change on a directory counts (one process, ~1.5 ms, per exec with
+ * changes). copyDiff must compare every file, since setting an xattr
+ * changes only ctime, which a copy cannot keep: one `getfattr -R` over both
+ * trees, a listxattr per file of the image (~25 ms per 10,000 files per
+ * tree, warm: 0.17 s for the 72,000 of a /usr/lib) on top of the copy
+ * itself. Without getfattr, or on a filesystem without xattrs, the layer
+ * carries none (and `note` says so); the exec never fails for it.
  */
 import { createReadStream, type BigIntStats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { opaqueEntry, whiteoutEntry, type LayerEntry } from "../oci/layer-entry.js";
+import { readXattrs, sameXattrs, type XattrMap } from "./xattrs.js";
+
+/** Hears why extended attributes were left out of a layer (debug output). */
+export type DiffNote = (msg: string) => void;
 
 interface Found {
   path: string;
   abs: string;
   st: BigIntStats;
   entry?: LayerEntry; // a marker (whiteout, opaque) when set
+  /** A directory whose own metadata matched the lower one's: an entry only if something below it is (see settle). */
+  unchanged?: boolean;
 }
 
 const lst = (p: string) => lstat(p, { bigint: true }).catch(() => undefined);
@@ -42,7 +62,10 @@ function sameMeta(a: BigIntStats, b: BigIntStats): boolean {
   return (a.mode & 0o170000n) === (b.mode & 0o170000n) && (a.mode & 0o7777n) === (b.mode & 0o7777n) && a.uid === b.uid && a.gid === b.gid;
 }
 
-export async function overlayDiff(upper: string, lower: string, merged: string): Promise<LayerEntry[]> {
+export async function overlayDiff(upperDir: string, lowerDir: string, merged: string, note?: DiffNote): Promise<LayerEntry[]> {
+  // Normalised, so that paths built here match the ones getfattr prints.
+  const upper = resolve(upperDir);
+  const lower = resolve(lowerDir);
   const found: Found[] = [];
   async function walk(rel: string): Promise<number> {
     let emitted = 0;
@@ -68,7 +91,7 @@ export async function overlayDiff(upper: string, lower: string, merged: string):
       found.push({ path, abs, st });
       if (opaque) found.push({ path, abs, st, entry: opaqueEntry(path) });
       const below = await walk(path);
-      if (wasDir && !opaque && below === 0 && sameMeta(st, low!)) found.splice(at, 1);
+      if (wasDir && !opaque && below === 0 && sameMeta(st, low!)) found[at].unchanged = true;
       else emitted++;
     }
     return emitted;
@@ -79,10 +102,17 @@ export async function overlayDiff(upper: string, lower: string, merged: string):
     return (await names(join(lower, path))).some((n) => !inUpper.has(n) && !inMerged.has(n));
   }
   await walk("");
-  return toEntries(found);
+  // One getfattr for the upper dir's entries and the lower twins of its unchanged-looking directories.
+  const own = found.filter((f) => !f.entry);
+  const unchanged = own.filter((f) => f.unchanged);
+  const xattrs = own.length ? await readXattrs([...own.map((f) => f.abs), ...unchanged.map((f) => join(lower, f.path))], { note }) : undefined;
+  if (xattrs) for (const f of unchanged) if (!sameXattrs(xattrs.get(f.abs), xattrs.get(join(lower, f.path)))) f.unchanged = false;
+  return toEntries(settle(found), xattrs);
 }
 
-export async function copyDiff(rootfs: string, lower: string): Promise<LayerEntry[]> {
+export async function copyDiff(rootfsDir: string, lowerDir: string, note?: DiffNote): Promise<LayerEntry[]> {
+  const rootfs = resolve(rootfsDir);
+  const lower = resolve(lowerDir);
   const found: Found[] = [];
   async function addTree(path: string, st: BigIntStats): Promise<void> {
     found.push({ path, abs: join(rootfs, path), st });
@@ -118,7 +148,7 @@ export async function copyDiff(rootfs: string, lower: string): Promise<LayerEntr
         const at = found.length;
         found.push({ path, abs: join(rootfs, path), st });
         const below = await walk(path);
-        if (below === 0 && sameMeta(st, low)) found.splice(at, 1);
+        if (below === 0 && sameMeta(st, low)) found[at].unchanged = true;
         else emitted++;
         continue;
       }
@@ -135,7 +165,55 @@ export async function copyDiff(rootfs: string, lower: string): Promise<LayerEntr
     return false;
   }
   await walk("");
-  return toEntries(found);
+  const xattrs = await readXattrs([rootfs, lower], { recursive: true, note });
+  if (xattrs) await addXattrChanges(found, rootfs, lower, xattrs);
+  return toEntries(settle(found), xattrs);
+}
+
+/**
+ * Adds what only an xattr change tells apart: paths in both trees, same
+ * type, whose attributes differ (a changed file or new tree is in `found`
+ * already; an unchanged directory turns changed).
+ */
+async function addXattrChanges(found: Found[], rootfs: string, lower: string, xattrs: XattrMap): Promise<void> {
+  const rel = (root: string) => {
+    const out: XattrMap = new Map();
+    for (const [abs, x] of xattrs) if (abs.startsWith(root + "/")) out.set(abs.slice(root.length + 1), x);
+    return out;
+  };
+  const now = rel(rootfs);
+  const before = rel(lower);
+  const byPath = new Map(found.filter((f) => !f.entry).map((f) => [f.path, f]));
+  for (const path of new Set([...now.keys(), ...before.keys()])) {
+    if (sameXattrs(now.get(path), before.get(path))) continue;
+    const f = byPath.get(path);
+    if (f) {
+      f.unchanged = false;
+      continue;
+    }
+    // Only below directories the walk went through in both trees (never through a symlink or into a replaced tree).
+    const slash = path.lastIndexOf("/");
+    if (slash > 0 && !byPath.get(path.slice(0, slash))?.st.isDirectory()) continue;
+    const st = await lst(join(rootfs, path));
+    const low = await lst(join(lower, path));
+    // Gone (a whiteout covers it) or of another type: nothing to add.
+    if (!st || !low || (st.mode & 0o170000n) !== (low.mode & 0o170000n)) continue;
+    found.push({ path, abs: join(rootfs, path), st });
+  }
+}
+
+/** Drops unchanged directories with nothing below them in the layer; keeps the others (a parent of a change is an entry, as in docker's layers). */
+function settle(found: Found[]): Found[] {
+  const needed = new Set<string>();
+  for (const f of found) {
+    if (f.unchanged) continue;
+    for (let i = f.path.lastIndexOf("/"); i > 0; i = f.path.lastIndexOf("/", i - 1)) {
+      const dir = f.path.slice(0, i);
+      if (needed.has(dir)) break;
+      needed.add(dir);
+    }
+  }
+  return found.filter((f) => !f.unchanged || needed.has(f.path));
 }
 
 function major(rdev: bigint): number {
@@ -145,7 +223,7 @@ function minor(rdev: bigint): number {
   return Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
 }
 
-async function toEntries(found: Found[]): Promise<LayerEntry[]> {
+async function toEntries(found: Found[], xattrs: XattrMap | undefined): Promise<LayerEntry[]> {
   found.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)) || (a.entry ? 1 : 0) - (b.entry ? 1 : 0));
   const firstByInode = new Map<string, string>();
   const out: LayerEntry[] = [];
@@ -155,14 +233,17 @@ async function toEntries(found: Found[]): Promise<LayerEntry[]> {
       continue;
     }
     const st = f.st;
-    const base = { path: f.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: Number(st.mtimeMs / 1000n) };
+    const x = xattrs?.get(f.abs);
+    const base = { path: f.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: Number(st.mtimeMs / 1000n), ...(x ? { xattrs: x } : {}) };
     if (st.isDirectory()) out.push({ ...base, type: "directory" });
     else if (st.isSymbolicLink()) out.push({ ...base, type: "symlink", linkname: await readlink(f.abs) });
     else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1n ? firstByInode.get(key) : undefined;
       if (first !== undefined) {
-        out.push({ ...base, type: "hardlink", linkname: first });
+        // A link shares the inode: its attributes travel with the first name.
+        const { xattrs: _, ...link } = base;
+        out.push({ ...link, type: "hardlink", linkname: first });
         continue;
       }
       if (st.nlink > 1n) firstByInode.set(key, f.path);
