@@ -43,8 +43,10 @@ export class BaseTransport {
         ...(req.method === "HEAD" ? { reset: false } : {}),
         signal,
       });
+      unpin?.(true);
       return { statusCode: res.statusCode, headers: res.headers as HttpResponse["headers"], body: res.body as HttpResponse["body"], url };
     } catch (err) {
+      unpin?.(false);
       if (body && typeof (body as { destroy?: unknown }).destroy === "function") (body as { destroy(): void }).destroy();
       const code = (err as NodeJS.ErrnoException).code ?? "";
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) {
@@ -55,8 +57,6 @@ export class BaseTransport {
         );
       }
       throw err;
-    } finally {
-      unpin?.();
     }
   };
 

@@ -33,21 +33,29 @@ export function undici(): UndiciLite {
 let parserPinned = false;
 
 /**
- * Keeps undici's HTTP parser (llhttp, WebAssembly) on V8's baseline code.
- * After a few responses V8 starts optimizing llhttp's one giant function
- * on a background thread (~80 ms of CPU), and a Node process waits for
- * that compile before it exits: it was a third of a warm `lading push`.
- * The baseline code parses no slower for registry traffic (headers are
- * small; bodies pass through by length). V8 decides the tier when a
- * function is compiled, so the flag is on only until the first response
- * has been parsed (`release`), and other WebAssembly in the process is
- * unaffected after that. Only the first exchange of the process pins.
+ * Keeps undici's HTTP parser (llhttp, WebAssembly) on V8's baseline
+ * (Liftoff) code. After a response or two V8 starts optimizing llhttp's one
+ * giant function on a background thread (~80 ms of CPU), and a Node process
+ * waits for that compile before it exits: it was a third of a warm
+ * `lading push`. Liftoff code parses registry traffic no slower (headers are
+ * small; bodies pass through by length; a 256 MiB pull took less CPU).
+ *
+ * V8 fixes a function's tiering when it compiles it, so tiering is off only
+ * until the first response has been parsed, then both flags go back to their
+ * defaults: later WebAssembly tiers up as usual, and the flag hash is the
+ * original one again (with any other flag left changed, V8 would reject the
+ * code cache of every built-in module loaded afterwards: 2-4× slower loads).
+ * Call `release(true)` once response headers arrived, `release(false)` when
+ * the exchange failed before that (the next exchange pins again).
  */
-export function pinParserTier(): (() => void) | undefined {
+export function pinParserTier(): ((parsed: boolean) => void) | undefined {
   if (parserPinned) return undefined;
-  parserPinned = true;
-  // Started with --liftoff-only (or other wasm tiering choices): leave them be.
+  // Started with wasm tiering flags of its own: leave them be.
   if (process.execArgv.some((a) => /liftoff|wasm/.test(a))) return undefined;
-  setFlagsFromString("--liftoff-only");
-  return () => setFlagsFromString("--no-liftoff-only");
+  parserPinned = true;
+  setFlagsFromString("--no-wasm-dynamic-tiering --no-wasm-tier-up");
+  return (parsed) => {
+    setFlagsFromString("--wasm-dynamic-tiering --wasm-tier-up");
+    if (!parsed) parserPinned = false;
+  };
 }
