@@ -189,8 +189,8 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
     }
     await removeStubs(rootfs.merged, created, stubs);
     let entries: LayerEntry[];
-    if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged);
-    else entries = await copyDiff(rootfs.merged, rootfs.lower);
+    if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged, debug);
+    else entries = await copyDiff(rootfs.merged, rootfs.lower, debug);
     debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
     // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.
     const layer = entries.length ? await (await import("../oci/layer-writer.js")).writeLayer(store, entries, job.layer) : undefined;
