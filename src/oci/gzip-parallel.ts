@@ -16,15 +16,18 @@
  * bytes per block (the flush marker) and matches that cannot reach across
  * a boundary beyond the dictionary: ~0.1–0.5% larger than one-stream gzip.
  *
- * Memory is bounded: at most `maxInFlight` blocks (input + output) are held;
- * the writable side waits for the oldest block before taking more.
+ * Memory is bounded: at most `maxInFlight` blocks (input + output) are held,
+ * in one SharedArrayBuffer per stream that the workers read from and write
+ * into (no buffer allocated, cloned or transferred per block); the writable
+ * side waits for the oldest block before taking more. Each thread reuses one
+ * deflate state per level (gzip-parallel-state.ts).
  */
 import { Transform, type TransformCallback } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import { crc32 } from "node:zlib";
 import { LadingError } from "../errors.js";
-import { BLOCK_SIZE, DICT_SIZE, deflateBlock } from "./gzip-parallel-block.js";
+import { BLOCK_SIZE, DICT_SIZE, SLOT_SIZE, deflateBlock, slotViews } from "./gzip-parallel-block.js";
 import type { BlockJob, BlockResult } from "./gzip-parallel-worker.js";
 
 export interface ParallelGzipOptions {
@@ -56,15 +59,15 @@ export function createParallelGzip(opts: ParallelGzipOptions = {}): Transform {
 
 interface Pending {
   job: BlockJob;
-  result?: Promise<Uint8Array>;
+  result?: Promise<BlockResult>;
 }
 
 class ParallelGzip extends Transform {
   private readonly maxInFlight: number;
   private input: Buffer[] = [];
   private inputLength = 0;
-  /** The last DICT_SIZE bytes of input already cut into blocks. */
-  private window: Buffer = Buffer.alloc(0);
+  /** Block slots, one per block in flight (see SLOT_SIZE); allocated with the first block. */
+  private memory?: SharedArrayBuffer;
   private crc = 0;
   private isize = 0;
   private nextId = 0;
@@ -106,34 +109,41 @@ class ParallelGzip extends Transform {
 
   private async cutBlocks(final: boolean): Promise<void> {
     while (this.inputLength > BLOCK_SIZE || (final && (this.inputLength > 0 || this.nextId === 0))) {
-      const data = this.cutInput(Math.min(BLOCK_SIZE, this.inputLength));
+      const id = this.nextId++;
+      // Slot id % maxInFlight last held block id - maxInFlight, already emitted:
+      // at most maxInFlight - 1 blocks are queued here (see the wait below).
+      const slot = id % this.maxInFlight;
+      const length = Math.min(BLOCK_SIZE, this.inputLength);
+      this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight);
+      const mem = new Uint8Array(this.memory);
+      // The dictionary is the last DICT_SIZE bytes of the block before, which
+      // is full (only the last block may be short) and still in its slot.
+      const dictLength = id === 0 ? 0 : DICT_SIZE;
+      if (dictLength > 0) {
+        const prevData = ((id - 1) % this.maxInFlight) * SLOT_SIZE + DICT_SIZE;
+        mem.copyWithin(slot * SLOT_SIZE, prevData + BLOCK_SIZE - DICT_SIZE, prevData + BLOCK_SIZE);
+      }
+      this.cutInput(mem, slot * SLOT_SIZE + DICT_SIZE, length);
       const last = final && this.inputLength === 0;
-      const dict = this.window.length > 0 ? this.window : undefined;
-      // A copy: `data`'s memory is transferred to a worker and detached here.
-      this.window = Buffer.from(data.length >= DICT_SIZE ? data.subarray(data.length - DICT_SIZE) : Buffer.concat([this.window, data]).subarray(-DICT_SIZE));
-      this.queue.push({ job: { id: this.nextId++, data, dict, last, level: this.level } });
+      this.queue.push({ job: { id, memory: this.memory, slot, dictLength, length, last, level: this.level } });
       if (!this.pool && this.queue.length >= INLINE_LIMIT_BLOCKS) this.startPool();
       if (this.pool) this.dispatch();
       while (this.queue.length >= this.maxInFlight) await this.emitOldest();
     }
   }
 
-  /** Cuts `n` bytes off the front of the input into one contiguous buffer (one copy). */
-  private cutInput(n: number): Buffer {
-    // Buffer.alloc gives the block an ArrayBuffer of its own (never Node's
-    // shared pool slab), so it can be transferred to a worker.
-    const block = Buffer.alloc(n);
+  /** Moves `n` bytes off the front of the input into `mem` at `at`. */
+  private cutInput(mem: Uint8Array, at: number, n: number): void {
     let off = 0;
     while (off < n) {
       const head = this.input[0];
       const take = Math.min(head.length, n - off);
-      head.copy(block, off, 0, take);
+      mem.set(take === head.length ? head : head.subarray(0, take), at + off);
       off += take;
       if (take === head.length) this.input.shift();
       else this.input[0] = head.subarray(take);
     }
     this.inputLength -= n;
-    return block;
   }
 
   private startPool(): void {
@@ -158,13 +168,20 @@ class ParallelGzip extends Transform {
   private async emitOldest(): Promise<void> {
     const p = this.queue[0];
     if (this.pool && !p.result) this.dispatch();
-    const out = p.result ? await p.result : deflateBlock(p.job.data, p.job.dict, p.job.last, p.job.level);
+    const { job } = p;
+    const views = slotViews(job.memory, job.slot, job.dictLength, job.length);
+    let out: Buffer;
+    if (p.result) {
+      const r = await p.result;
+      // A copy: the slot is overwritten by a later block while `out` is still downstream.
+      out = "out" in r ? Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength) : Buffer.from(views.out.subarray(0, (r as { outLength: number }).outLength));
+    } else out = Buffer.from(deflateBlock(views.data, views.dict, job.last, job.level));
     this.queue.shift();
     if (!this.headerSent) {
       this.push(GZIP_HEADER);
       this.headerSent = true;
     }
-    this.push(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+    this.push(out);
   }
 }
 
@@ -185,7 +202,7 @@ function sharedPool(size: number): WorkerPool {
 
 interface Job {
   job: BlockJob;
-  resolve: (b: Uint8Array) => void;
+  resolve: (r: BlockResult) => void;
   reject: (e: Error) => void;
 }
 
@@ -215,7 +232,7 @@ class WorkerPool {
     }
   }
 
-  run(job: BlockJob): Promise<Uint8Array> {
+  run(job: BlockJob): Promise<BlockResult> {
     if (this.failed) return Promise.reject(this.failed);
     clearTimeout(this.idleTimer);
     return new Promise((resolve, reject) => {
@@ -230,8 +247,8 @@ class WorkerPool {
       const j = this.waiting.shift()!;
       this.busy.set(w, j);
       w.ref();
-      // The block's memory moves to the worker; the dictionary is copied.
-      w.postMessage(j.job, [j.job.data.buffer as ArrayBuffer]);
+      // The block is in shared memory: only its offsets are sent.
+      w.postMessage(j.job);
     }
     if (this.busy.size === 0 && this.waiting.length === 0) {
       clearTimeout(this.idleTimer);
@@ -246,7 +263,7 @@ class WorkerPool {
     this.idle.push(w);
     if (j) {
       if ("error" in r) j.reject(new LadingError("INTERNAL", `gzip worker: ${r.error}`));
-      else j.resolve(r.out);
+      else j.resolve(r);
     }
     this.pump();
   }
