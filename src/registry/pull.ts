@@ -70,6 +70,6 @@ export async function pullImage(client: RegistryClient, ref: Reference, store: S
   const blobs = [manifest.config, ...manifest.layers.filter((l) => !isNondistributable(l))];
   const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
   await forEachBounded(unique, client.config.concurrency, (b, s) => fetchBlob(client, ref, b, store, s).then(() => undefined), signal);
-  for (const d of [...unique.map((b) => b.digest), manifestDesc.digest, ...nested.map((n) => n.digest), ...(index ? [index.digest] : [])]) await recordOrigin(store, d, origin);
+  await Promise.all([...unique.map((b) => b.digest), manifestDesc.digest, ...nested.map((n) => n.digest), ...(index ? [index.digest] : [])].map((d) => recordOrigin(store, d, origin)));
   return { manifest: manifestDesc, ...(index ? { index } : {}) };
 }

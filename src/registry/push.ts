@@ -87,6 +87,6 @@ export async function pushImage(client: RegistryClient, store: Store, root: Desc
   for (const c of p.children) await putManifest(client, store, ref, c, c.digest, signal);
   const digest = await putManifest(client, store, ref, { ...root, mediaType }, ref.tag ?? (ref.digest ? root.digest : "latest"), signal);
   const origin = { registry: ref.registry, repository: ref.repository };
-  for (const d of [...p.blobs.keys(), ...p.children.map((c) => c.digest), root.digest]) await recordOrigin(store, d, origin);
+  await Promise.all([...p.blobs.keys(), ...p.children.map((c) => c.digest), root.digest].map((d) => recordOrigin(store, d, origin)));
   return digest;
 }
