@@ -24,6 +24,8 @@ interface Plan {
   blobs: Map<Digest, Descriptor>;
   /** Manifests to PUT by digest before the root, children before parents. */
   children: Descriptor[];
+  /** The root's media type, from its descriptor or its own mediaType field. */
+  rootMediaType?: string;
 }
 
 async function mediaTypeOfStored(store: Store, d: Descriptor): Promise<{ mediaType: string; body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] } }> {
@@ -49,6 +51,7 @@ async function plan(store: Store, root: Descriptor, out: Plan, isRoot: boolean, 
     throw new LadingError("INVALID_IMAGE", `${root.digest} has media type ${mediaType}, which is neither a manifest nor an index`);
   }
   if (!isRoot) out.children.push({ ...root, mediaType });
+  else out.rootMediaType = mediaType;
 }
 
 async function putManifest(client: RegistryClient, store: Store, ref: Reference, d: Descriptor, reference: string, signal?: AbortSignal): Promise<Digest> {
@@ -82,7 +85,7 @@ export async function pushImage(client: RegistryClient, store: Store, root: Desc
   }
   const p: Plan = { blobs: new Map(), children: [] };
   await plan(store, root, p, true);
-  const { mediaType } = await mediaTypeOfStored(store, root);
+  const mediaType = p.rootMediaType!;
   await forEachBounded([...p.blobs.values()], client.config.concurrency, (b, s) => pushBlob(client, store, ref, b, s).then(() => undefined), signal);
   for (const c of p.children) await putManifest(client, store, ref, c, c.digest, signal);
   const digest = await putManifest(client, store, ref, { ...root, mediaType }, ref.tag ?? (ref.digest ? root.digest : "latest"), signal);
