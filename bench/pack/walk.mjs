@@ -1,9 +1,14 @@
 // A host directory walked into lading LayerEntry values, for the pack
 // benchmark only (the product's walker lives in src/engine/). Real modes,
 // owners and mtimes; hardlinks detected by inode; file bytes opened lazily.
+//
+// Entries are kept lean: all 20,000 are held until the tar writer has
+// sorted them, and what survives young-generation collections while they
+// are made decides how far V8 grows the young generation (16 → 32 MB here):
+// one shared open() per entry instead of a closure, one object literal per
+// entry instead of spreads, no Stats kept. ~320 bytes an entry instead of ~700.
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 
 // Reads bounded by the file size: an unbounded ReadStream allocates a full
@@ -13,9 +18,10 @@ function openFile(path, size) {
   return size === 0 ? Readable.from([]) : createReadStream(path, { start: 0, end: size - 1, highWaterMark: 128 * 1024 });
 }
 
-// A closure over just the path and size (not the whole loop scope with its Stats).
-function opener(path, size) {
-  return () => openFile(path, size);
+// Called as entry.open(): reads the entry's own fields (copies made with
+// spread, as the tar writer does for hardlinks, keep working).
+function openHostFile() {
+  return openFile(this.source, this.size);
 }
 
 export async function* walkDir(dir, prefix) {
@@ -23,26 +29,30 @@ export async function* walkDir(dir, prefix) {
   async function* visit(abs, rel) {
     const names = (await readdir(abs)).sort();
     for (const name of names) {
-      const a = join(abs, name);
-      const r = rel ? `${rel}/${name}` : name;
+      const a = `${abs}/${name}`;
+      const r = `${rel}/${name}`;
       const st = await lstat(a);
-      const base = { path: r, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+      const mode = st.mode & 0o7777;
+      const mtime = Math.floor(st.mtimeMs / 1000);
       if (st.isDirectory()) {
-        yield { ...base, type: "directory" };
+        yield { path: r, type: "directory", mode, uid: st.uid, gid: st.gid, mtime };
         yield* visit(a, r);
       } else if (st.isSymbolicLink()) {
-        yield { ...base, type: "symlink", linkname: await readlink(a) };
+        yield { path: r, type: "symlink", mode, uid: st.uid, gid: st.gid, mtime, linkname: await readlink(a) };
       } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        if (st.nlink > 1 && seen.has(key)) {
-          yield { ...base, type: "hardlink", linkname: seen.get(key) };
-          continue;
+        if (st.nlink > 1) {
+          const key = `${st.dev}:${st.ino}`;
+          const first = seen.get(key);
+          if (first !== undefined) {
+            yield { path: r, type: "hardlink", mode, uid: st.uid, gid: st.gid, mtime, linkname: first };
+            continue;
+          }
+          seen.set(key, r);
         }
-        if (st.nlink > 1) seen.set(key, r);
-        yield { ...base, type: "file", size: st.size, open: opener(a, st.size) };
+        yield { path: r, type: "file", mode, uid: st.uid, gid: st.gid, mtime, size: st.size, source: a, open: openHostFile };
       }
     }
   }
   yield { path: prefix, type: "directory", mode: 0o755, uid: 0, gid: 0 };
-  yield* visit(dir, prefix);
+  yield* visit(dir.replace(/\/+$/, "") || "/", prefix);
 }
