@@ -2,9 +2,8 @@
  * The store's upkeep as callers see it: automatic collection after a build
  * (throttled across processes), `df` and `prune`.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import lockfile from "proper-lockfile";
 import { LadingError } from "../errors.js";
 import type { Store } from "./store.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -25,14 +24,8 @@ export const AUTO_GC_INTERVAL_MS = 60_000;
  */
 export async function maybeCollect(store: Store, config: GcConfig, opts: { now?: number; minIntervalMs?: number } = {}): Promise<CollectReport | undefined> {
   if (config === false) return undefined;
-  const locks = join(store.root, "lading", "locks");
-  await mkdir(locks, { recursive: true });
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(join(locks, "gc"), { realpath: false, stale: 10_000, update: 2_000, retries: 0 });
-  } catch {
-    return undefined; // someone else is collecting right now
-  }
+  const release = await store.tryLock("gc").catch(() => undefined);
+  if (!release) return undefined; // someone else is collecting right now
   try {
     const now = opts.now ?? Date.now();
     const stamp = join(store.root, "lading", "gc-last");
