@@ -18,13 +18,15 @@ function openFile(path, size) {
   return size === 0 ? Readable.from([]) : createReadStream(path, { start: 0, end: size - 1, highWaterMark: 128 * 1024 });
 }
 
-// Called as entry.open(): reads the entry's own fields (copies made with
-// spread, as the tar writer does for hardlinks, keep working).
-function openHostFile() {
-  return openFile(this.source, this.size);
-}
-
 export async function* walkDir(dir, prefix) {
+  const root = dir.replace(/\/+$/, "");
+  // One open() for every file entry, called as entry.open(): the host path
+  // is the entry's own layer path moved from PREFIX to DIR, so no second
+  // path string is held per entry. (Copies made with spread, as the tar
+  // writer makes for hardlinks, keep working: any name of the inode will do.)
+  function openHostFile() {
+    return openFile(root + this.path.slice(prefix.length), this.size);
+  }
   const seen = new Map(); // "dev:ino" -> layer path of the first name
   async function* visit(abs, rel) {
     const names = (await readdir(abs)).sort();
@@ -49,10 +51,10 @@ export async function* walkDir(dir, prefix) {
           }
           seen.set(key, r);
         }
-        yield { path: r, type: "file", mode, uid: st.uid, gid: st.gid, mtime, size: st.size, source: a, open: openHostFile };
+        yield { path: r, type: "file", mode, uid: st.uid, gid: st.gid, mtime, size: st.size, open: openHostFile };
       }
     }
   }
   yield { path: prefix, type: "directory", mode: 0o755, uid: 0, gid: 0 };
-  yield* visit(dir.replace(/\/+$/, "") || "/", prefix);
+  yield* visit(root || "/", prefix);
 }
