@@ -50,11 +50,20 @@ function openStore(root: string): Promise<Store> {
 }
 
 /**
- * `answer` is called with the result before the mounts and the work dir go:
- * lading goes on while the helper cleans up, and the helper takes its next
- * job only after that.
+ * `answer` is called with the result before the mounts and the work dir go.
+ * The clean-up then waits for `idle` (no job between its arrival and its
+ * answer), so it never competes with the next exec for the CPU: in a build,
+ * it runs while lading works on the step's result.
  */
-export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, answer: (m: ExecAnswer) => void, output: OutputSink, setRunning: (r: Running | undefined) => void, stopped: () => boolean = () => false): Promise<void> {
+export async function execJob(
+  job: ExecJob,
+  send: (m: HelperMessage) => void,
+  answer: (m: ExecAnswer) => void,
+  output: OutputSink,
+  setRunning: (r: Running | undefined) => void,
+  stopped: () => boolean = () => false,
+  idle: () => Promise<void> = async () => {},
+): Promise<void> {
   const debug = (msg: string) => send({ type: "debug", msg });
   const store = await openStore(job.storeRoot);
   const inUserns = job.identity.kind !== "root";
@@ -76,6 +85,7 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
   let probe: Awaited<ReturnType<typeof openCgroup>>;
   let owner: string | undefined;
   const releases: Array<() => Promise<void>> = [];
+  let answered = false;
   try {
     // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
@@ -195,7 +205,9 @@ export async function execJob(job: ExecJob, send: (m: HelperMessage) => void, an
     // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.
     const layer = entries.length ? await (await import("../oci/layer-writer.js")).writeLayer(store, entries, job.layer) : undefined;
     answer({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
+    answered = true;
   } finally {
+    if (answered) await idle();
     await probe?.remove().catch(() => {});
     await unmount?.().catch(() => {});
     if (owner) await rm(owner, { force: true }).catch(() => {});

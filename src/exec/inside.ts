@@ -19,6 +19,20 @@ import { reapJob } from "./reap-job.js";
 let running: Running | undefined;
 let stopping = false;
 let queue: Promise<void> = Promise.resolve();
+/** Jobs received and not yet answered; clean-ups wait until there are none. */
+let active = 0;
+let idleWaiters: Array<() => void> = [];
+
+function whenIdle(): Promise<void> {
+  if (active === 0 || stopping) return Promise.resolve();
+  return new Promise((resolve) => idleWaiters.push(resolve));
+}
+
+function wakeIdle(): void {
+  const waiters = idleWaiters;
+  idleWaiters = [];
+  for (const w of waiters) w();
+}
 
 function send(m: HelperMessage): void {
   if (process.connected) process.send!(m);
@@ -34,6 +48,7 @@ const output: OutputSink = (stream, chunk) =>
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  wakeIdle();
   await running?.kill().catch(() => {});
   // The job's finally blocks (unmount, remove the work dir) run as the run fails.
   setTimeout(() => process.exit(code), 2000).unref();
@@ -43,15 +58,25 @@ process.on("disconnect", () => void stop(137));
 process.on("SIGINT", () => void stop(130));
 process.on("SIGTERM", () => void stop(143));
 
-/** Resolves once the job has answered: its clean-up (unmount, removing the work dir) may overlap the next job. */
+/** Resolves once the job has answered; its clean-up (unmount, removing the work dir) waits until the helper is idle. */
 function serve(job: HelperJob): Promise<void> {
-  if (stopping) return Promise.resolve();
-  return new Promise<void>((answered) => {
+  if (stopping) {
+    active--;
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => {
+    let done = false;
+    const answered = () => {
+      if (done) return;
+      done = true;
+      if (--active === 0) wakeIdle();
+      resolve();
+    };
     const reply = (m: HelperMessage) => {
       send(m);
       answered();
     };
-    const work = job.kind === "exec" ? execJob(job, send, reply, output, (r) => (running = r), () => stopping) : reapJob(job, send);
+    const work = job.kind === "exec" ? execJob(job, send, reply, output, (r) => (running = r), () => stopping, whenIdle) : reapJob(job, send);
     work.then(answered, (err: unknown) => {
       const e = err as { message?: string };
       reply({ type: "error", code: err instanceof LadingError ? err.code : "INTERNAL", message: e?.message ?? String(err) });
@@ -60,5 +85,6 @@ function serve(job: HelperJob): Promise<void> {
 }
 
 process.on("message", (job: HelperJob) => {
+  active++;
   queue = queue.then(() => serve(job));
 });
