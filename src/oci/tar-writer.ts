@@ -81,18 +81,24 @@ async function* validateEach(entries: Iterable<LayerEntry> | AsyncIterable<Layer
 }
 
 async function sortedEntries(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>): Promise<LayerEntry[]> {
-  const keyed: Array<{ key: Buffer; e: LayerEntry }> = [];
+  const list: LayerEntry[] = [];
+  let astral = false;
   for await (const e of entries) {
     validateEntry(e);
-    keyed.push({ key: Buffer.from(e.path, "utf8"), e });
+    list.push(e);
+    if (!astral && SURROGATE.test(e.path)) astral = true;
   }
-  // Bytewise on UTF-8 (JS string order is UTF-16 code units, which differs
-  // above U+FFFF). A directory's path is a prefix of its contents', so it
-  // sorts first.
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  for (let i = 1; i < keyed.length; i++) if (keyed[i].e.path === keyed[i - 1].e.path) throw duplicate(keyed[i].e.path);
-  return orderHardlinks(keyed.map((k) => k.e));
+  // Bytewise on UTF-8. JS string order (UTF-16 code units) is the same for
+  // paths without characters above U+FFFF, and needs no key per entry (a
+  // Buffer each was megabytes of garbage for a large tree); only a tree with
+  // such characters is compared through UTF-8 bytes. A directory's path is a
+  // prefix of its contents', so it sorts first.
+  list.sort(astral ? (a, b) => Buffer.compare(Buffer.from(a.path, "utf8"), Buffer.from(b.path, "utf8")) : (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (let i = 1; i < list.length; i++) if (list[i]!.path === list[i - 1]!.path) throw duplicate(list[i]!.path);
+  return orderHardlinks(list);
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /**
  * Sorting may put a hardlink before the file it names, which extractors

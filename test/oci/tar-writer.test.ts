@@ -12,6 +12,7 @@ import { LadingError } from "../../src/errors.js";
 import { tarStream } from "../../src/oci/tar-writer.js";
 import { writeLayer } from "../../src/oci/layer-writer.js";
 import { whiteoutEntry, opaqueEntry, type LayerEntry } from "../../src/oci/layer-entry.js";
+import tar from "tar-stream";
 import { tempDir } from "../helpers/tmp.js";
 
 const t = tempDir("lading-tarw-");
@@ -45,6 +46,23 @@ test("entries come out sorted bytewise, directories with a trailing slash, owner
   assert.equal(tar.subarray(265, 265 + 64).every((b) => b === 0), true);
   assert.equal(tar.length % 512, 0);
   assert.equal(tar.subarray(tar.length - 1024).every((b) => b === 0), true);
+});
+
+test("names beyond U+FFFF sort by their UTF-8 bytes, not by JavaScript's UTF-16 order", async () => {
+  // U+FFFD is EF BF BD in UTF-8, U+1F600 is F0 9F 98 80: bytewise U+FFFD comes first,
+  // while in UTF-16 the emoji's surrogate (D83D) sorts before FFFD.
+  const names = async (paths: string[]) => {
+    const extract = tar.extract();
+    Readable.from(await buffer(tarStream(paths.map((p) => file(p, p))))).pipe(extract);
+    const out: string[] = [];
+    for await (const entry of extract) {
+      out.push(entry.header.name);
+      entry.resume();
+    }
+    return out;
+  };
+  assert.deepEqual(await names(["a\u{1F600}", "a\uFFFD", "b"]), ["a\uFFFD", "a\u{1F600}", "b"]);
+  assert.deepEqual(await names(["\u00e4", "b", "a"]), ["a", "b", "\u00e4"]);
 });
 
 test("same entries give the same bytes; sourceDateEpoch sets generated times and clamps given ones", async () => {
