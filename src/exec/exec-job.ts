@@ -8,6 +8,7 @@
  * first, the mount vanishes with its mount namespace and reapLeftovers
  * removes the rest on the next run.
  */
+import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { LadingError } from "../errors.js";
@@ -41,6 +42,8 @@ export type ExecAnswer = Extract<HelperMessage, { type: "result" }>;
 const stores = new Map<string, Promise<Store>>();
 function openStore(root: string): Promise<Store> {
   let s = stores.get(root);
+  // A store removed and made again at the same path (tests do) is opened afresh.
+  if (s && !existsSync(join(root, "lading", "tmp"))) s = undefined;
   if (!s) {
     s = Store.open(root);
     stores.set(root, s);
