@@ -1,7 +1,8 @@
 /**
  * Reads single small files (like /etc/passwd) out of an image's layers
- * without unpacking it: layers are scanned from the top; a whiteout of the
- * file or an opaque marker on a parent ends the search.
+ * without unpacking it, and tells which of some paths the image has:
+ * layers are scanned from the top; a whiteout of the path (or of a parent)
+ * or an opaque marker on a parent ends the search.
  */
 import { posix } from "node:path";
 import { createDecompressor } from "../oci/compress.js";
@@ -54,4 +55,51 @@ async function scanLayer(store: Store, layer: LayerRef, want: string, wh: string
   }
   if (result === undefined && opaqueAbove) return "deleted";
   return result;
+}
+
+/**
+ * Which of `paths` (relative, no trailing slash) the image made of `layers`
+ * does not have. Reads every layer's headers (not its file bodies) until
+ * each path is settled, top layer first.
+ */
+export async function missingPaths(store: Store, layers: readonly LayerRef[], paths: readonly string[]): Promise<string[]> {
+  const open = new Set(paths);
+  const missing = new Set<string>();
+  for (let i = layers.length - 1; i >= 0 && open.size > 0; i--) {
+    const found = new Set<string>();
+    const gone = new Set<string>(); // whited-out paths, and dirs made opaque (their lower contents gone)
+    await eachEntryName(store, layers[i]!, (name) => {
+      const base = posix.basename(name);
+      if (base === ".wh..wh..opq") gone.add(posix.dirname(name) + "/");
+      else if (base.startsWith(".wh.")) gone.add(posix.join(posix.dirname(name), base.slice(4)));
+      else found.add(name);
+    });
+    for (const p of [...open]) {
+      if (found.has(p)) open.delete(p);
+      else if ([...gone].some((g) => (g.endsWith("/") ? p.startsWith(g) : p === g || p.startsWith(g + "/")))) {
+        open.delete(p);
+        missing.add(p);
+      }
+    }
+  }
+  for (const p of open) missing.add(p);
+  return paths.filter((p) => missing.has(p));
+}
+
+async function eachEntryName(store: Store, layer: LayerRef, fn: (name: string) => void): Promise<void> {
+  const raw = store.openBlob(layer.descriptor.digest);
+  const comp = layerCompression(layer.descriptor.mediaType);
+  const input: Readable = comp === "none" ? raw : raw.pipe(createDecompressor(comp));
+  const extract = tar.extract();
+  input.on("error", (e) => extract.destroy(e));
+  input.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name.replace(/^\.\//, "").replace(/^\/+/, "").replace(/\/+$/, "");
+      if (name) fn(name);
+      entry.resume();
+    }
+  } finally {
+    raw.destroy();
+  }
 }

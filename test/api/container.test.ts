@@ -74,6 +74,37 @@ test("from an OCI layout, add files, export: skopeo, umoci and the schemas accep
   assert.deepEqual(pmInspect[0].Config.Entrypoint, ["/app/sub/run.sh"]);
 });
 
+test("an owner also owns the destination's parents the image lacks; parents it has keep theirs (as BuildKit and buildah)", async () => {
+  const ctx = join(t.path, "owned-parents");
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, "f.txt"), "f\n");
+  const c = client
+    .container()
+    .from(busybox.ref)
+    .withDirectory("/usr/local/lib/x", client.host().directory(ctx), { owner: "10:20" })
+    .withNewFile("/home/app/new/g.txt", "g\n", { owner: "10:20" })
+    .withFile("/srv/one/two.txt", client.host().file(join(ctx, "f.txt")));
+  const out = join(t.path, "owned-parents.tar");
+  await c.export(out, { tag: "owned:1" });
+  const report = await validateArchive(out, join(t.path, "owned-parents-layout"));
+  const layout = join(t.path, "owned-parents-layout");
+  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+  const manifest = JSON.parse(readFileSync(join(layout, "blobs", "sha256", index.manifests[0].digest.slice(7)), "utf8"));
+  // GNU tar's listing of each new layer: "mode uid/gid … path".
+  const listing = (i: number) =>
+    run("tar", ["--numeric-owner", "-tvzf", join(layout, "blobs", "sha256", manifest.layers[i].digest.slice(7))])
+      .trim()
+      .split("\n")
+      .map((l) => { const f = l.split(/\s+/); return `${f[0]} ${f[1]} ${f.slice(5).join(" ")}`; });
+  assert.equal(report.layers, 4);
+  // /usr exists in busybox (root): not written; /usr/local and /usr/local/lib are new: the owner's.
+  assert.deepEqual(listing(1), ["drwxr-xr-x 10/20 usr/local/", "drwxr-xr-x 10/20 usr/local/lib/", "drwxr-xr-x 10/20 usr/local/lib/x/", "-rw-r--r-- 10/20 usr/local/lib/x/f.txt"]);
+  // /home/app exists (1000:1000) and keeps its owner; only the new dir is written.
+  assert.deepEqual(listing(2), ["drwxr-xr-x 10/20 home/app/new/", "-rw-r--r-- 10/20 home/app/new/g.txt"]);
+  // Without an owner, missing parents are left to the extractor (root, 0755), as before.
+  assert.deepEqual(listing(3).map((l) => l.split(" ").pop()), ["srv/one/two.txt"]);
+});
+
 test("metadata steps add no layer and the getters see them", async () => {
   const base = client.container().from(busybox.ref);
   const c = base.withEnvVariable("A", "1").withEnvVariable("B", "2").withoutEnvVariable("A").withUser("app").withExposedPort(8080).withDefaultArgs(["serve"]);

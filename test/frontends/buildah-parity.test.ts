@@ -25,7 +25,6 @@ const OK = fileURLToPath(new URL("../../../fixtures/containerfiles/ok/", import.
 
 /** Where buildah 1.28 is not a reference for docker's behaviour. */
 const BUILDAH_DIFFERS: Record<string, string> = {
-  "13-chmod-chown": "buildah gives missing parent directories the --chown owner; lading's file steps leave parents to the extractor (0755 root)",
   "14-heredoc-copy": "buildah 1.28 has no heredocs",
   "15-heredoc-two-files": "buildah 1.28 has no heredocs",
   "20-config-fields": "buildah keeps EXPOSE ranges as one key; docker expands them, one key per port",

@@ -1,10 +1,11 @@
 /**
  * File steps write one new layer straight from their sources: no root
- * filesystem, no runtime. Parent directories of the destination are not
- * written (extractors create missing ones as 0755), so an existing
- * directory's owner and mode in lower layers stay as they were, as with
- * docker's COPY; the destination directory itself is written only when an
- * owner is asked for.
+ * filesystem, no runtime. Parent directories of the destination that the
+ * image has are not written, so their owner and mode in lower layers stay
+ * as they were, as with docker's COPY. Missing parents are left to the
+ * extractor (root, 0755) — except when an owner is asked for: then, as
+ * BuildKit and buildah do, they are written with that owner (0755), and so
+ * is the destination directory itself.
  */
 import { posix } from "node:path";
 import { Readable } from "node:stream";
@@ -15,6 +16,7 @@ import type { LayerRef } from "../../oci/types.js";
 import type { ContainerOp } from "../ops.js";
 import type { ImageState } from "../image-state.js";
 import type { Session } from "../session.js";
+import { missingPaths } from "../layer-files.js";
 import { resolveOwner } from "../owner.js";
 import { cleanRelPath, treeToLayerEntries, type Tree, type TreeEntry } from "../tree.js";
 import { filterTree } from "../filter.js";
@@ -36,6 +38,16 @@ async function ownerOf(session: Session, state: ImageState, owner: string | unde
   return owner ? resolveOwner(session.store, state.layers, owner) : undefined;
 }
 
+/** The parents of `path` (relative) that the image lacks, as directories owned by `ids`, outermost first. */
+async function ownedMissingParents(session: Session, state: ImageState, path: string, ids: { uid: number; gid: number } | undefined): Promise<LayerEntry[]> {
+  if (!ids) return [];
+  const parents: string[] = [];
+  for (let p = posix.dirname(path); p !== "." && p !== "/" && p !== ""; p = posix.dirname(p)) parents.unshift(p);
+  if (parents.length === 0) return [];
+  const missing = await missingPaths(session.store, state.layers, parents);
+  return missing.map((p) => ({ path: p, type: "directory", mode: 0o755, uid: ids.uid, gid: ids.gid }));
+}
+
 /** Resolves a destination path against the working directory, as docker does for relative COPY targets. */
 export function absTarget(state: ImageState, path: string): string {
   return posix.resolve("/", state.config.WorkingDir || "/", path);
@@ -48,7 +60,7 @@ export function writeNewFileStep(session: Session, state: ImageState, op: Op<"ne
     const path = cleanRelPath(absTarget(state, op.path));
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withNewFile: "${op.path}" is not a file path`);
     const entry: LayerEntry = { path, type: "file", mode: op.permissions, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, size: data.length, open: () => Readable.from([data]) };
-    return writeLayer(session.store, [entry], layerOptions(session));
+    return writeLayer(session.store, [...(await ownedMissingParents(session, state, path, ids)), entry], layerOptions(session));
   });
 }
 
@@ -58,7 +70,7 @@ export function writeFileStep(session: Session, state: ImageState, op: Op<"file"
     const path = cleanRelPath(absTarget(state, op.path));
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withFile: "${op.path}" is not a file path`);
     const entries = treeToLayerEntries([{ ...file, path: "" }], path, { uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, permissions: op.permissions });
-    return writeLayer(session.store, entries, layerOptions(session));
+    return writeLayer(session.store, [...(await ownedMissingParents(session, state, path, ids)), ...entries], layerOptions(session));
   });
 }
 
@@ -69,7 +81,8 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
     const entries = filterTree(tree.entries, op.exclude, op.include);
     const withRoot: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }, ...entries] : entries;
     const layerEntries = treeToLayerEntries(withRoot, dest, { uid: ids?.uid, gid: ids?.gid, permissions: op.permissions }).filter((e) => e.path !== "");
-    return writeLayer(session.store, layerEntries, layerOptions(session));
+    const parents = dest ? await ownedMissingParents(session, state, dest, ids) : [];
+    return writeLayer(session.store, [...parents, ...layerEntries], layerOptions(session));
   });
 }
 
