@@ -4,7 +4,7 @@
 // on the same busybox image. Prints the median wall time of RUNS runs each.
 //   node bench/exec/run.mjs [RUNS]
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Store } from "../../dist/src/store/store.js";
@@ -111,4 +111,13 @@ try {
   console.log(`  lading / raw runc: ${(median(lading) / median(raw)).toFixed(2)}x back to back, ${(median(spaced) / median(rawSpaced)).toFixed(2)}x 300 ms apart (each against runc run the same way)`);
 } finally {
   spawnSync("sh", ["-c", `chmod -R u+rwX "${dir}" 2>/dev/null; rm -rf "${dir}"`]);
+  // Rootless podman leaves a "pause" process holding its user namespace; it is this run's to stop.
+  if (process.getuid() !== 0 && process.env.XDG_RUNTIME_DIR) {
+    try {
+      const pid = Number(readFileSync(join(process.env.XDG_RUNTIME_DIR, "libpod", "tmp", "pause.pid"), "utf8").trim());
+      if (pid > 1) process.kill(pid, "SIGKILL");
+    } catch {
+      // no podman run, or no pause process
+    }
+  }
 }

@@ -39,14 +39,21 @@ interface SpecShape {
   linux: { namespaces: Array<{ type: string }> };
 }
 
+/**
+ * podman's transient state for a store and id mapping. podman refuses a
+ * runroot longer than 50 characters, so it goes to a short per-store path
+ * in the temp dir, named after the store's podman folder for that mapping
+ * (the mapping names the user: inside lading's namespace every uid is 0).
+ */
+export function podmanRunroot(storeRoot: string, tag: string): string {
+  return join("/tmp", `lading-pm-${hexOf(sha256(join(storeRoot, "lading", "podman", tag))).slice(0, 16)}`);
+}
+
 /** podman's global flags for lading's private podman storage in `store`. */
 export async function podmanGlobals(store: Store, tag: string): Promise<string[]> {
   const base = join(await store.stateDir("podman"), tag);
-  // podman refuses a runroot longer than 50 characters; it holds only transient state, so it
-  // goes to a short per-store path in the temp dir.
-  const runroot = join("/tmp", `lading-pm-${process.getuid?.() ?? 0}-${hexOf(sha256(base)).slice(0, 12)}`);
   return [
-    "--root", join(base, "root"), "--runroot", runroot, "--tmpdir", join(base, "tmp"),
+    "--root", join(base, "root"), "--runroot", podmanRunroot(store.root, tag), "--tmpdir", join(base, "tmp"),
     "--cgroup-manager=cgroupfs", "--runtime", "runc", "--storage-driver", "vfs", "--events-backend", "none",
   ];
 }

@@ -1,7 +1,9 @@
 /** Shared set-up for the exec tests: a busybox image in a fresh store, and a tar reader for layers. */
 import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { currentIdentity, unshareArgs } from "../../src/exec/identity.js";
+import { currentIdentity, identityTag, unshareArgs } from "../../src/exec/identity.js";
+import { podmanRunroot } from "../../src/exec/podman.js";
 import tar from "tar-stream";
 import { Store } from "../../src/store/store.js";
 import type { ImageConfig, ImageManifest, LayerRef } from "../../src/oci/types.js";
@@ -24,13 +26,16 @@ export async function busybox(): Promise<Busybox> {
   const manifest = await store.readJson<ImageManifest>(desc!.digest);
   const config = await store.readJson<ImageConfig>(manifest.config.digest);
   const layers = manifest.layers.map((d, i) => ({ descriptor: d, diffId: config.rootfs.diff_ids[i]! }));
-  return { store, layers, env: config.config?.Env ?? [], cleanup: () => rmAll(tmp) };
+  // podman's transient state (backend tests) lives in /tmp beside, not in, the store.
+  const runroot = podmanRunroot(store.root, identityTag(currentIdentity()));
+  return { store, layers, env: config.config?.Env ?? [], cleanup: () => rmAll(tmp, runroot) };
 }
 
 /** Rootless, snapshots hold files of subordinate ids: removed from inside lading's namespace. */
-export function rmAll(tmp: { path: string; cleanup(): void }): void {
+export function rmAll(tmp: { path: string; cleanup(): void }, ...also: string[]): void {
   const id = currentIdentity();
-  if (id.kind !== "root") spawnSync("unshare", [...unshareArgs(id), "--", "rm", "-rf", tmp.path], { stdio: "ignore" });
+  if (id.kind !== "root") spawnSync("unshare", [...unshareArgs(id), "--", "rm", "-rf", tmp.path, ...also], { stdio: "ignore" });
+  else for (const p of also) rmSync(p, { recursive: true, force: true });
   tmp.cleanup();
 }
 
