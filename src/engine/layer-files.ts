@@ -28,31 +28,20 @@ export async function readFileFromLayers(store: Store, layers: readonly LayerRef
 }
 
 async function scanLayer(store: Store, layer: LayerRef, want: string, wh: string, dir: string): Promise<Buffer | "deleted" | undefined> {
-  const raw = store.openBlob(layer.descriptor.digest);
-  const comp = layerCompression(layer.descriptor.mediaType);
-  const input: Readable = comp === "none" ? raw : raw.pipe(createDecompressor(comp));
-  const extract = tar.extract();
-  input.on("error", (e) => extract.destroy(e));
-  input.pipe(extract);
   let result: Buffer | "deleted" | undefined;
   let opaqueAbove = false;
-  try {
-    for await (const entry of extract) {
-      const name = entry.header.name.replace(/^\.\//, "").replace(/^\/+/, "").replace(/\/+$/, "");
-      if (name === want && entry.header.type === "file") {
-        if ((entry.header.size ?? 0) > MAX_SMALL_FILE) throw new LadingError("UNSUPPORTED", `${want} is too large to read this way`);
-        const chunks: Buffer[] = [];
-        for await (const c of entry) chunks.push(c as Buffer);
-        result = Buffer.concat(chunks);
-        continue;
-      }
-      if (name === wh) result ??= "deleted";
-      else if (name.endsWith("/.wh..wh..opq") && (dir + "/").startsWith(name.slice(0, -".wh..wh..opq".length))) opaqueAbove = true;
-      entry.resume();
+  await eachEntry(store, layer, async (name, entry) => {
+    if (name === want && entry.header.type === "file") {
+      if ((entry.header.size ?? 0) > MAX_SMALL_FILE) throw new LadingError("UNSUPPORTED", `${want} is too large to read this way`);
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      result = Buffer.concat(chunks);
+      return true;
     }
-  } finally {
-    raw.destroy();
-  }
+    if (name === wh) result ??= "deleted";
+    else if (name.endsWith("/.wh..wh..opq") && (dir + "/").startsWith(name.slice(0, -".wh..wh..opq".length))) opaqueAbove = true;
+    return false;
+  });
   if (result === undefined && opaqueAbove) return "deleted";
   return result;
 }
@@ -68,11 +57,12 @@ export async function missingPaths(store: Store, layers: readonly LayerRef[], pa
   for (let i = layers.length - 1; i >= 0 && open.size > 0; i--) {
     const found = new Set<string>();
     const gone = new Set<string>(); // whited-out paths, and dirs made opaque (their lower contents gone)
-    await eachEntryName(store, layers[i]!, (name) => {
+    await eachEntry(store, layers[i]!, (name) => {
       const base = posix.basename(name);
       if (base === ".wh..wh..opq") gone.add(posix.dirname(name) + "/");
       else if (base.startsWith(".wh.")) gone.add(posix.join(posix.dirname(name), base.slice(4)));
       else found.add(name);
+      return false;
     });
     for (const p of [...open]) {
       if (found.has(p)) open.delete(p);
@@ -86,7 +76,11 @@ export async function missingPaths(store: Store, layers: readonly LayerRef[], pa
   return paths.filter((p) => missing.has(p));
 }
 
-async function eachEntryName(store: Store, layer: LayerRef, fn: (name: string) => void): Promise<void> {
+/**
+ * Calls `fn` with each entry of a layer (name normalised: no "./", no
+ * leading or trailing slash); `fn` returns true when it read the entry's body.
+ */
+async function eachEntry(store: Store, layer: LayerRef, fn: (name: string, entry: AsyncIterable<unknown> & { header: { type?: string | null; size?: number } }) => Promise<boolean> | boolean): Promise<void> {
   const raw = store.openBlob(layer.descriptor.digest);
   const comp = layerCompression(layer.descriptor.mediaType);
   const input: Readable = comp === "none" ? raw : raw.pipe(createDecompressor(comp));
@@ -96,8 +90,7 @@ async function eachEntryName(store: Store, layer: LayerRef, fn: (name: string) =
   try {
     for await (const entry of extract) {
       const name = entry.header.name.replace(/^\.\//, "").replace(/^\/+/, "").replace(/\/+$/, "");
-      if (name) fn(name);
-      entry.resume();
+      if (!(name && (await fn(name, entry)))) entry.resume();
     }
   } finally {
     raw.destroy();
