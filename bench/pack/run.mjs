@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Pack benchmark: one host directory (the shared ~197 MB, 20,000-file
 // payload) into one gzip layer, three ways:
-//   lading     writeLayer (deterministic tar + parallel pako gzip) into a store
+//   lading     writeLayer (deterministic tar + parallel libdeflate gzip) into a store
 //   tar|gzip   tar --sort=name -cf - | gzip -6
 //   umoci      umoci insert into an empty image (only the insert is timed)
 // Each runs RUNS times (default 3); medians of wall time, CPU time

@@ -1,33 +1,35 @@
 /**
- * Deterministic, parallel gzip (the pigz scheme, deflate done by pako).
+ * Deterministic, parallel gzip (the pigz scheme, deflate done by libdeflate
+ * in WebAssembly: deflate-wasm.ts).
  *
  * Why not node:zlib: Node bundles Chromium's zlib fork, whose matcher uses
  * CPU-dependent code paths, so the same input can compress to different
  * bytes on different machines or Node versions — and a layer's digest is
- * its compressed bytes. pako is zlib's algorithm in plain JS: the same
- * bytes everywhere.
+ * its compressed bytes. WebAssembly runs the same everywhere: the same
+ * bytes on every machine.
  *
- * Why blocks: the input is cut at fixed 128 KiB offsets; each block is
- * deflated on its own (in worker threads) with the preceding 32 KiB as
- * dictionary and a sync flush at its end, and the pieces are joined into
- * ONE gzip member whose crc32 and size are computed here, in input order.
- * Block boundaries depend only on byte offsets, so the output is the same
- * for any thread count and any chunking of the input. The cost is a few
- * bytes per block (the flush marker) and matches that cannot reach across
- * a boundary beyond the dictionary: ~0.1–0.5% larger than one-stream gzip.
+ * Why blocks: the input is cut at fixed 1 MiB offsets; each block is
+ * deflated on its own (in worker threads), ending byte-aligned, and the
+ * pieces are joined into ONE gzip member, in input order; its crc32 is
+ * joined from the blocks' own, which the threads that compress them compute. Block boundaries depend only on byte offsets, so the
+ * output is the same for any thread count and any chunking of the input.
+ * The cost is a few bytes per block and matches that cannot reach across a
+ * boundary: ~0.3% larger than one-stream deflate on source text.
  *
  * Memory is bounded: at most `maxInFlight` blocks (input + output) are held,
  * in one SharedArrayBuffer per stream that the workers read from and write
  * into (no buffer allocated, cloned or transferred per block); the writable
  * side waits for the oldest block before taking more. Each thread reuses one
- * deflate state per level (gzip-parallel-state.ts).
+ * WebAssembly instance (gzip-parallel-block.ts).
  */
 import { Transform, type TransformCallback } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import { crc32 } from "node:zlib";
 import { LadingError } from "../errors.js";
-import { BLOCK_SIZE, DICT_SIZE, SLOT_SIZE, deflateBlock, slotViews } from "./gzip-parallel-block.js";
+import { BLOCK_SIZE, SLOT_SIZE, deflateBlock, slotViews } from "./gzip-parallel-block.js";
+import { deflateModule } from "./deflate-wasm.js";
+import { crc32Combine } from "./crc32-combine.js";
 import type { BlockJob, BlockResult } from "./gzip-parallel-worker.js";
 
 export interface ParallelGzipOptions {
@@ -47,7 +49,7 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]
  * Below this much input the blocks are deflated on this thread: starting
  * workers costs more than it saves.
  */
-const INLINE_LIMIT_BLOCKS = 8;
+const INLINE_LIMIT_BLOCKS = 2;
 
 export function createParallelGzip(opts: ParallelGzipOptions = {}): Transform {
   const level = opts.level ?? 6;
@@ -86,7 +88,6 @@ class ParallelGzip extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.crc = crc32(chunk, this.crc);
     this.isize = (this.isize + chunk.length) >>> 0; // ISIZE is the size modulo 2^32
     this.input.push(chunk);
     this.inputLength += chunk.length;
@@ -116,16 +117,9 @@ class ParallelGzip extends Transform {
       const length = Math.min(BLOCK_SIZE, this.inputLength);
       this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight);
       const mem = new Uint8Array(this.memory);
-      // The dictionary is the last DICT_SIZE bytes of the block before, which
-      // is full (only the last block may be short) and still in its slot.
-      const dictLength = id === 0 ? 0 : DICT_SIZE;
-      if (dictLength > 0) {
-        const prevData = ((id - 1) % this.maxInFlight) * SLOT_SIZE + DICT_SIZE;
-        mem.copyWithin(slot * SLOT_SIZE, prevData + BLOCK_SIZE - DICT_SIZE, prevData + BLOCK_SIZE);
-      }
-      this.cutInput(mem, slot * SLOT_SIZE + DICT_SIZE, length);
+      this.cutInput(mem, slot * SLOT_SIZE, length);
       const last = final && this.inputLength === 0;
-      this.queue.push({ job: { id, memory: this.memory, slot, dictLength, length, last, level: this.level } });
+      this.queue.push({ job: { id, memory: this.memory, slot, length, last, level: this.level } });
       if (!this.pool && this.queue.length >= INLINE_LIMIT_BLOCKS) this.startPool();
       if (this.pool) this.dispatch();
       while (this.queue.length >= this.maxInFlight) await this.emitOldest();
@@ -169,13 +163,19 @@ class ParallelGzip extends Transform {
     const p = this.queue[0];
     if (this.pool && !p.result) this.dispatch();
     const { job } = p;
-    const views = slotViews(job.memory, job.slot, job.dictLength, job.length);
+    const views = slotViews(job.memory, job.slot, job.length);
     let out: Buffer;
+    let crc: number;
     if (p.result) {
-      const r = await p.result;
+      const r = (await p.result) as Exclude<BlockResult, { error: string }>;
       // A copy: the slot is overwritten by a later block while `out` is still downstream.
-      out = "out" in r ? Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength) : Buffer.from(views.out.subarray(0, (r as { outLength: number }).outLength));
-    } else out = Buffer.from(deflateBlock(views.data, views.dict, job.last, job.level));
+      out = "out" in r ? Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength) : Buffer.from(views.out.subarray(0, r.outLength));
+      crc = r.crc;
+    } else {
+      crc = crc32(views.data);
+      out = Buffer.from(deflateBlock(views.data, job.last, job.level));
+    }
+    this.crc = crc32Combine(this.crc, crc, job.length);
     this.queue.shift();
     if (!this.headerSent) {
       this.push(GZIP_HEADER);
@@ -186,9 +186,9 @@ class ParallelGzip extends Transform {
 }
 
 /**
- * Worker threads shared by all compressors of this process: a worker costs
- * ~0.3 s of JIT warm-up before pako runs at full speed, too much to pay per
- * layer. Workers are unref'd (they never keep the process alive) and end
+ * Worker threads shared by all compressors of this process: a worker's
+ * start (~30 ms, and its WebAssembly code tiering up) is too much to pay
+ * per layer. Workers are unref'd (they never keep the process alive) and end
  * after IDLE_MS without work.
  */
 const IDLE_MS = 10_000;
@@ -219,7 +219,10 @@ class WorkerPool {
       // The smallest young generation: a block leaves ~1 KB of garbage (its
       // message and views; the deflate state is reused), so collections stay
       // rare, and each worker's heap stays ~8 MB instead of ~11 MB.
-      const w = new Worker(new URL("./gzip-parallel-worker.js", import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 128 } });
+      const w = new Worker(new URL("./gzip-parallel-worker.js", import.meta.url), {
+        workerData: { deflateModule: deflateModule() },
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 128 },
+      });
       w.on("message", (r: BlockResult) => this.done(w, r));
       w.on("error", (err) => this.fail(new LadingError("INTERNAL", `gzip worker failed: ${err.message}`, { cause: err })));
       w.on("exit", (code) => {
