@@ -7,8 +7,7 @@
 // are made decides how far V8 grows the young generation (16 → 32 MB here):
 // one shared open() per entry instead of a closure, one object literal per
 // entry instead of spreads, no Stats kept. ~320 bytes an entry instead of ~700.
-import { createReadStream } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { Readable } from "node:stream";
 
 // Reads bounded by the file size: an unbounded ReadStream allocates a full
@@ -21,26 +20,28 @@ function openFile(path, size) {
 export async function* walkDir(dir, prefix) {
   const root = dir.replace(/\/+$/, "");
   // One open() for every file entry, called as entry.open(): the host path
-  // is the entry's own layer path moved from PREFIX to DIR, so no second
-  // path string is held per entry. (Copies made with spread, as the tar
-  // writer makes for hardlinks, keep working: any name of the inode will do.)
+  // is the entry's own layer path moved from PREFIX to DIR. (Copies made
+  // with spread, as the tar writer makes for hardlinks, keep working: any
+  // name of the inode will do.) hostPath lets the tar writer read the file
+  // itself, as the product's walker does.
   function openHostFile() {
     return openFile(root + this.path.slice(prefix.length), this.size);
   }
   const seen = new Map(); // "dev:ino" -> layer path of the first name
-  async function* visit(abs, rel) {
-    const names = (await readdir(abs)).sort();
+  function* visit(abs, rel) {
+    // Blocking calls, as the product's walker: an async lstat costs a thread-pool round trip each.
+    const names = readdirSync(abs).sort();
     for (const name of names) {
       const a = `${abs}/${name}`;
       const r = `${rel}/${name}`;
-      const st = await lstat(a);
+      const st = lstatSync(a);
       const mode = st.mode & 0o7777;
       const mtime = Math.floor(st.mtimeMs / 1000);
       if (st.isDirectory()) {
         yield { path: r, type: "directory", mode, uid: st.uid, gid: st.gid, mtime };
         yield* visit(a, r);
       } else if (st.isSymbolicLink()) {
-        yield { path: r, type: "symlink", mode, uid: st.uid, gid: st.gid, mtime, linkname: await readlink(a) };
+        yield { path: r, type: "symlink", mode, uid: st.uid, gid: st.gid, mtime, linkname: readlinkSync(a) };
       } else if (st.isFile()) {
         if (st.nlink > 1) {
           const key = `${st.dev}:${st.ino}`;
@@ -51,7 +52,7 @@ export async function* walkDir(dir, prefix) {
           }
           seen.set(key, r);
         }
-        yield { path: r, type: "file", mode, uid: st.uid, gid: st.gid, mtime, size: st.size, open: openHostFile };
+        yield { path: r, type: "file", mode, uid: st.uid, gid: st.gid, mtime, size: st.size, open: openHostFile, hostPath: a };
       }
     }
   }

@@ -128,7 +128,10 @@ export function treeToLayerEntries(
       devminor: e.devminor,
       xattrs: e.xattrs,
     };
-    if (e.type === "file") le.open = () => openContent(e.content);
+    if (e.type === "file") {
+      le.open = () => openContent(e.content);
+      if (e.content?.kind === "host") le.hostPath = e.content.path;
+    }
     return le;
   });
 }

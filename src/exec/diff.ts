@@ -248,7 +248,7 @@ async function toEntries(found: Found[], xattrs: XattrMap | undefined): Promise<
       }
       if (st.nlink > 1n) firstByInode.set(key, f.path);
       const abs = f.abs;
-      out.push({ ...base, type: "file", size: Number(st.size), open: () => createReadStream(abs) });
+      out.push({ ...base, type: "file", size: Number(st.size), open: () => createReadStream(abs), hostPath: abs });
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       out.push({ ...base, type: st.isCharacterDevice() ? "char" : "block", devmajor: major(st.rdev), devminor: minor(st.rdev) });
     } else if (st.isFIFO()) out.push({ ...base, type: "fifo" });

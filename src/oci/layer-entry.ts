@@ -46,6 +46,12 @@ export interface LayerEntry {
    * any (async) iterable of Buffers/Uint8Arrays, is accepted.
    */
   open?: () => Readable | Promise<Readable>;
+  /**
+   * Files: the host file that holds the bytes, when there is one. The tar
+   * writer then reads it itself (small files with plain blocking reads,
+   * which cost ~1/20 of a stream's CPU) instead of calling open().
+   */
+  hostPath?: string;
 }
 
 /** Prefix that marks a whiteout entry in the OCI layer format. */

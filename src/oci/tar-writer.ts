@@ -16,6 +16,8 @@
 import { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
 import { xattrBytes, type EntryType, type LayerEntry } from "./layer-entry.js";
+import { readAhead } from "./tar-read-ahead.js";
+import { contentOf } from "./tar-content.js";
 
 export interface TarOptions {
   /**
@@ -53,13 +55,46 @@ export function tarStream(entries: Iterable<LayerEntry> | AsyncIterable<LayerEnt
   if (opts.sourceDateEpoch !== undefined && !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)) {
     throw new LadingError("INVALID_ARGUMENT", `sourceDateEpoch ${opts.sourceDateEpoch} is not a non-negative number of seconds`);
   }
-  return Readable.from(generateTar(entries, opts), { objectMode: false, highWaterMark: 64 * 1024 });
+  return Readable.from(batched(generateTar(entries, opts)), { objectMode: false, highWaterMark: 64 * 1024 });
+}
+
+/** Pieces smaller than this are copied into batches. */
+const SMALL_PIECE = 64 * 1024;
+/** A batch is passed on once it holds this much. */
+const BATCH = 256 * 1024;
+
+/**
+ * Joins small pieces (headers, padding, small files) into BATCH-sized
+ * buffers. Why: every piece costs a trip through each stream stage behind
+ * the writer (hashing, compressing, storing); a tree of 20,000 small files
+ * is 60,000 pieces, and their trips cost more CPU than copying the bytes.
+ */
+async function* batched(pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for await (const p of pieces) {
+    if (p.length >= SMALL_PIECE) {
+      if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+      yield p;
+      continue;
+    }
+    held.push(p);
+    heldBytes += p.length;
+    if (heldBytes >= BATCH) {
+      yield Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+    }
+  }
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
 }
 
 async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions): AsyncGenerator<Buffer> {
   const ordered = opts.sort === false ? validateEach(entries) : await sortedEntries(entries);
-  for await (const e of ordered) {
-    yield* entryBlocks(e, entryMtime(e, opts.sourceDateEpoch));
+  for await (const { entry, content } of readAhead(ordered)) {
+    yield* entryBlocks(entry, entryMtime(entry, opts.sourceDateEpoch), content);
   }
   yield Buffer.alloc(2 * BLOCK);
 }
@@ -175,7 +210,7 @@ function validateEntry(e: LayerEntry): void {
   if (e.mtime !== undefined && !Number.isFinite(e.mtime)) throw invalid(e, `mtime ${e.mtime} is not a number of seconds`);
   if (e.type === "file") {
     if (!Number.isSafeInteger(e.size) || e.size! < 0) throw invalid(e, `a file needs a non-negative integer size (got ${e.size})`);
-    if (e.size! > 0 && typeof e.open !== "function") throw invalid(e, "a file with content needs open()");
+    if (e.size! > 0 && typeof e.open !== "function" && typeof e.hostPath !== "string") throw invalid(e, "a file with content needs open() or hostPath");
   }
   if (e.type === "symlink" || e.type === "hardlink") {
     if (typeof e.linkname !== "string" || e.linkname === "" || e.linkname.includes("\0")) throw invalid(e, `a ${e.type} needs a linkname`);
@@ -196,7 +231,7 @@ function validateEntry(e: LayerEntry): void {
   }
 }
 
-async function* entryBlocks(e: LayerEntry, mtime: number): AsyncGenerator<Buffer> {
+async function* entryBlocks(e: LayerEntry, mtime: number, content?: Promise<Buffer[]>): AsyncGenerator<Buffer> {
   const size = e.type === "file" ? e.size! : 0;
   const name = e.type === "directory" ? `${e.path}/` : e.path;
   const linkname = e.type === "symlink" || e.type === "hardlink" ? e.linkname! : "";
@@ -246,33 +281,11 @@ async function* entryBlocks(e: LayerEntry, mtime: number): AsyncGenerator<Buffer
     devminor: e.type === "char" || e.type === "block" ? e.devminor ?? 0 : 0,
   });
 
-  if (e.type === "file" && (size > 0 || e.open)) yield* fileContent(e, size);
-}
-
-async function* fileContent(e: LayerEntry, size: number): AsyncGenerator<Buffer> {
-  const source = await e.open!();
-  let written = 0;
-  try {
-    for await (const chunk of source as AsyncIterable<Buffer | Uint8Array | string>) {
-      const buf = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      written += buf.length;
-      if (written > size) throw sizeMismatch(e, size, `more than ${size}`);
-      yield buf;
-    }
-  } finally {
-    // An early return (consumer gone) or an error must release the file.
-    (source as Partial<Readable>).destroy?.();
+  if (e.type === "file" && (size > 0 || e.open || e.hostPath !== undefined)) {
+    yield* content ? await content : contentOf(e, size);
+    const rest = size % BLOCK;
+    if (rest) yield Buffer.alloc(BLOCK - rest);
   }
-  if (written !== size) throw sizeMismatch(e, size, String(written));
-  const rest = size % BLOCK;
-  if (rest) yield Buffer.alloc(BLOCK - rest);
-}
-
-function sizeMismatch(e: LayerEntry, size: number, got: string): LadingError {
-  return new LadingError(
-    "INVALID_ARGUMENT",
-    `layer entry ${JSON.stringify(e.path)}: its size is ${size} bytes but open() gave ${got}; did the file change while the layer was written?`,
-  );
 }
 
 interface RawHeader {

@@ -187,3 +187,61 @@ test("an aborted writeLayer fails with CANCELLED and stores nothing", async () =
   await assert.rejects(writeLayer(store, [slow], { signal: ac.signal }), (e: unknown) => e instanceof LadingError && e.code === "CANCELLED");
   assert.deepEqual(await store.listBlobs(), []);
 });
+
+test("files with a host path are read from it, small and large, and a changed file is refused", async () => {
+  const src = join(t.path, "host-src");
+  mkdirSync(src, { recursive: true });
+  const small = Buffer.from("small file\n");
+  const large = Buffer.alloc(2.5 * 1024 * 1024 + 3, 0x61); // past the read-ahead limit and more than one read
+  large.write("tail", large.length - 4);
+  writeFileSync(join(src, "small"), small);
+  writeFileSync(join(src, "large"), large);
+  writeFileSync(join(src, "empty"), "");
+  const host = (name: string, size: number): LayerEntry => ({ path: name, type: "file", mode: 0o644, uid: 0, gid: 0, size, hostPath: join(src, name) });
+  const viaHost = await buffer(tarStream([host("small", small.length), host("large", large.length), host("empty", 0)]));
+  const viaOpen = await buffer(tarStream([file("small", small), file("large", large), file("empty", "")]));
+  assert.deepEqual(viaHost, viaOpen);
+
+  // Grown, shrunk, or gone since it was listed: the sizes no longer match, or the file is missing.
+  for (const [name, size] of [["small", small.length - 1], ["small", small.length + 1], ["large", large.length - 1], ["large", large.length + 1]] as const) {
+    await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${name} ${size}`);
+  }
+  await assert.rejects(buffer(tarStream([host("missing", 3)])), (e: unknown) => e instanceof LadingError && e.code === "NOT_FOUND" && e.message.includes("missing"));
+});
+
+test("files read ahead keep their order; a failing one fails at its turn and the others are released", async () => {
+  const opened: string[] = [];
+  const destroyed: string[] = [];
+  const tracked = (path: string, content: string, fail = false): LayerEntry => ({
+    path,
+    type: "file",
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: content.length,
+    open: () => {
+      opened.push(path);
+      const r = Readable.from(
+        (async function* () {
+          if (fail) throw new Error(`cannot read ${path}`);
+          yield Buffer.from(content);
+        })(),
+      );
+      r.once("close", () => destroyed.push(path));
+      return r;
+    },
+  });
+  const names = Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, "0")}`);
+  // All good: the same bytes as files read one by one, in path order.
+  const tarOut = await buffer(tarStream(names.map((n) => tracked(n, `content of ${n}\n`))));
+  const listed = gnuList(tarOut).map((l) => l.split(/\s+/).pop());
+  assert.deepEqual(listed, names);
+  // One fails: the error is that file's; every stream opened is closed again.
+  opened.length = 0;
+  destroyed.length = 0;
+  const entries = names.map((n, i) => tracked(n, `content of ${n}\n`, i === 5));
+  await assert.rejects(buffer(tarStream(entries)), /cannot read f05/);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(opened.length > 6, `read ahead: ${opened.length} opened`);
+  assert.deepEqual([...destroyed].sort(), [...opened].sort());
+});
