@@ -21,12 +21,12 @@ import { availableParallelism } from "node:os";
 import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { LadingError } from "../errors.js";
-import { createParallelGzip } from "./gzip-parallel.js";
+import { DEFAULT_LEVEL, createParallelGzip } from "./gzip-parallel.js";
 
 export type CompressionKind = "gzip" | "zstd" | "none";
 
 export interface CompressorOptions {
-  /** gzip 1–9 (default 6); zstd 1–19 (default 3, zstd's own default). */
+  /** gzip: libdeflate's 1–9 (default 5, about gzip -6's size); zstd 1–19 (default 3, zstd's own default). */
   level?: number;
   /** Threads to compress with; default the number of CPUs. The output does not depend on it. */
   threads?: number;
@@ -37,7 +37,7 @@ export function createCompressor(kind: CompressionKind, opts: CompressorOptions 
     case "none":
       return new PassThrough();
     case "gzip":
-      return createParallelGzip({ level: opts.level ?? 6, threads: opts.threads });
+      return createParallelGzip({ level: opts.level ?? DEFAULT_LEVEL, threads: opts.threads });
     case "zstd": {
       const level = opts.level ?? 3;
       if (!Number.isInteger(level) || level < 1 || level > 19) throw new LadingError("INVALID_ARGUMENT", `zstd level ${level}: use 1–19`);

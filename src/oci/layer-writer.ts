@@ -2,12 +2,15 @@
  * writeLayer: LayerEntry values → a compressed layer blob in the store,
  * with its diffId hashed from the tar bytes as they stream past.
  */
-import { PassThrough } from "node:stream";
+import { closeSync, openSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { LadingError } from "../errors.js";
+import { LadingError, wrapFsError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { HashingStream } from "./digest.js";
 import { createCompressor } from "./compress.js";
+import { createParallelGzip } from "./gzip-parallel.js";
 import type { LayerEntry } from "./layer-entry.js";
 import { layerMediaType } from "./mediatypes.js";
 import { tarStream } from "./tar-writer.js";
@@ -40,6 +43,7 @@ export async function writeLayer(
   const compression = opts.compression ?? "gzip";
   const mediaType = layerMediaType(compression, opts.mediaTypes ?? "OCI");
   const tar = tarStream(entries, { sourceDateEpoch: opts.sourceDateEpoch, sort: opts.sort });
+  if (compression === "gzip") return writeGzipLayer(store, tar, mediaType, opts.signal);
   const diffHasher = new HashingStream();
   const out = new PassThrough();
   const stages = compression === "none" ? [tar, diffHasher, out] : [tar, diffHasher, createCompressor(compression), out];
@@ -52,6 +56,35 @@ export async function writeLayer(
   if (p.status === "rejected") throw asLayerError(p.reason, opts.signal);
   const diffId = diffHasher.digest();
   return { descriptor: { mediaType, digest: s.value.digest, size: s.value.size }, diffId };
+}
+
+/**
+ * gzip: the compressor hashes what it reads and writes, and writes its
+ * blocks to the temp file itself, straight from the memory the compressing
+ * threads share (no buffer per block, no stream stages behind it); the
+ * file is then adopted into the store without being read again.
+ */
+async function writeGzipLayer(store: Store, tar: Readable, mediaType: string, signal: AbortSignal | undefined): Promise<LayerRef> {
+  const tmp = store.tempPath("blob");
+  let fd: number | undefined;
+  let written;
+  try {
+    fd = openSync(tmp, "wx", 0o444);
+    const gz = createParallelGzip({ digests: true, fd });
+    await pipeline(tar, gz, signal ? { signal } : {});
+    written = gz.digests();
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    await rm(tmp, { force: true });
+    throw asLayerError(wrapFsError("writing a layer", err), signal);
+  }
+  closeSync(fd);
+  try {
+    const stored = await store.adoptFile(tmp, written.compressed);
+    return { descriptor: { mediaType, digest: stored.digest, size: stored.size }, diffId: written.uncompressed.digest };
+  } catch (err) {
+    throw asLayerError(err, signal);
+  }
 }
 
 function asLayerError(err: unknown, signal: AbortSignal | undefined): Error {

@@ -12,7 +12,7 @@ import type { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
 import type { LayerEntry } from "./layer-entry.js";
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 256 * 1024;
 
 /** The entry's bytes: exactly `size` of them, or a LadingError. */
 export function contentOf(e: LayerEntry, size: number): AsyncIterable<Buffer> {
@@ -24,13 +24,25 @@ async function* openedContent(e: LayerEntry, size: number): AsyncGenerator<Buffe
   yield* checkedContent(e, size, await e.open!());
 }
 
-/** A small host file whole, read now. */
-export function readHostFile(e: LayerEntry, size: number): Buffer {
+/**
+ * Reads a small host file into `buf` at `at` (which has room for size + 1
+ * bytes: one more than expected, so a file that grew shows in the same
+ * read); returns `size`.
+ */
+export function readHostFileInto(e: LayerEntry, size: number, buf: Buffer, at: number): number {
   const fd = openHost(e);
   try {
-    const buf = Buffer.allocUnsafe(size);
-    readExactly(e, fd, buf, size, 0);
-    return buf;
+    let got = 0;
+    for (;;) {
+      const want = size + 1 - got;
+      const n = readSync(fd, buf, at + got, want, got);
+      got += n;
+      if (got > size) throw sizeMismatch(e, size, `more than ${size}`);
+      // A regular file reads short only at its end: no second call to find it.
+      if (n < want) break;
+    }
+    if (got < size) throw sizeMismatch(e, size, String(got));
+    return size;
   } finally {
     closeSync(fd);
   }

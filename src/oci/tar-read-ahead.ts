@@ -3,22 +3,22 @@
  *
  * Why: a tree of many small files, read one after another, is bound by the
  * latency of opening and reading each, not by the disk: packing 20,000
- * files left the compressor threads idle half the time. Files with a host
- * path are read at once with blocking reads (tar-content.ts); files that
- * only have open() are started here, so several of their streams are in
- * flight while the current one is written. Memory stays bounded: only
+ * files left the compressor threads idle half the time. Files that only
+ * have open() are started here, so several of their streams are in flight
+ * while the current one is written. Files with a host path are not: a
+ * blocking read when their turn comes (tar-writer.ts) waits on nothing. Memory stays bounded: only
  * files up to MAX_FILE bytes are read ahead, at most MAX_BYTES at once.
  */
 import type { Readable } from "node:stream";
 import type { LayerEntry } from "./layer-entry.js";
-import { checkedContent, readHostFile } from "./tar-content.js";
+import { checkedContent } from "./tar-content.js";
 
 /** Entries looked at ahead of the one being written. */
 const WINDOW = 64;
 /** Files larger than this are read when their turn comes. */
 const MAX_FILE = 256 * 1024;
 /** Bytes read ahead at most. */
-const MAX_BYTES = 8 * 1024 * 1024;
+const MAX_BYTES = 2 * 1024 * 1024;
 
 export interface AheadEntry {
   entry: LayerEntry;
@@ -63,17 +63,8 @@ export async function* readAhead(entries: Iterable<LayerEntry> | AsyncIterable<L
 function hold(e: LayerEntry): Held {
   const size = e?.type === "file" ? e.size ?? 0 : 0;
   if (!(size > 0 && size <= MAX_FILE)) return { entry: e, size: 0 };
-  if (typeof e.hostPath === "string") {
-    let content: Promise<Buffer[]>;
-    try {
-      content = Promise.resolve([readHostFile(e, size)]);
-    } catch (err) {
-      content = Promise.reject(err);
-      // Thrown when its entry's turn comes; until then it must not count as unhandled.
-      content.catch(() => {});
-    }
-    return { entry: e, size, content };
-  }
+  // A host file is read when its turn comes (tar-writer.ts): a blocking read gains nothing from going early.
+  if (typeof e.hostPath === "string") return { entry: e, size: 0 };
   if (typeof e.open === "function") return { entry: e, size, ...startRead(e, size) };
   return { entry: e, size: 0 };
 }

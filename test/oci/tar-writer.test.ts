@@ -192,18 +192,23 @@ test("files with a host path are read from it, small and large, and a changed fi
   const src = join(t.path, "host-src");
   mkdirSync(src, { recursive: true });
   const small = Buffer.from("small file\n");
+  const medium = Buffer.alloc(100 * 1024 + 5, 0x62); // read straight into the writer's batch, which it does not fit after the small one
   const large = Buffer.alloc(2.5 * 1024 * 1024 + 3, 0x61); // past the read-ahead limit and more than one read
   large.write("tail", large.length - 4);
   writeFileSync(join(src, "small"), small);
+  writeFileSync(join(src, "medium"), medium);
   writeFileSync(join(src, "large"), large);
   writeFileSync(join(src, "empty"), "");
   const host = (name: string, size: number): LayerEntry => ({ path: name, type: "file", mode: 0o644, uid: 0, gid: 0, size, hostPath: join(src, name) });
-  const viaHost = await buffer(tarStream([host("small", small.length), host("large", large.length), host("empty", 0)]));
-  const viaOpen = await buffer(tarStream([file("small", small), file("large", large), file("empty", "")]));
+  const names = ["small", "medium", "medium2", "large", "empty"];
+  writeFileSync(join(src, "medium2"), medium);
+  const contents: Record<string, Buffer> = { small, medium, medium2: medium, large, empty: Buffer.alloc(0) };
+  const viaHost = await buffer(tarStream(names.map((n) => host(n, contents[n]!.length))));
+  const viaOpen = await buffer(tarStream(names.map((n) => file(n, contents[n]!))));
   assert.deepEqual(viaHost, viaOpen);
 
   // Grown, shrunk, or gone since it was listed: the sizes no longer match, or the file is missing.
-  for (const [name, size] of [["small", small.length - 1], ["small", small.length + 1], ["large", large.length - 1], ["large", large.length + 1]] as const) {
+  for (const [name, size] of [["small", small.length - 1], ["small", small.length + 1], ["medium", medium.length + 1], ["large", large.length - 1], ["large", large.length + 1]] as const) {
     await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${name} ${size}`);
   }
   await assert.rejects(buffer(tarStream([host("missing", 3)])), (e: unknown) => e instanceof LadingError && e.code === "NOT_FOUND" && e.message.includes("missing"));
