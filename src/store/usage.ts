@@ -47,7 +47,16 @@ export interface Inventory {
   pins: Map<Digest, string[]>;
   /** Names in index.json and their root digests. */
   names: Array<{ name: string; digest: Digest }>;
+  /**
+   * Bytes of lading's other state, which no collection frees: the host-file
+   * digest memo, the runtimes' state, podman's storage, registry origins,
+   * pins, leases, temp files.
+   */
+  otherBytes: number;
 }
+
+/** The folders under lading/ that scanStore lists item by item; everything else there counts as other state. */
+const ITEM_DIRS = new Set(["opcache", "rootfs", "snapshots", "volumes"]);
 
 /** Blobs larger than this are never parsed as manifests (manifests and indexes are small). */
 const MAX_JSON_BLOB = 4 * 1024 * 1024;
@@ -124,7 +133,11 @@ export async function scanStore(store: Store): Promise<Inventory> {
       // unreadable pin: fsck's business
     }
   }
-  return { items, blobs, pins, names };
+  let otherBytes = 0;
+  for (const name of await readdir(join(store.root, "lading")).catch(() => [] as string[])) {
+    if (!ITEM_DIRS.has(name)) otherBytes += await treeSize(join(store.root, "lading", name), seenInodes);
+  }
+  return { items, blobs, pins, names, otherBytes };
 }
 
 /**
@@ -232,11 +245,13 @@ export interface UsageByKind {
   snapshots: number;
   opCache: number;
   cacheVolumes: number;
+  /** lading's other state (Inventory.otherBytes). */
+  other: number;
   total: number;
 }
 
 export function usageByKind(inv: Inventory): UsageByKind {
-  const u: UsageByKind = { images: 0, layers: 0, snapshots: 0, opCache: 0, cacheVolumes: 0, total: 0 };
+  const u: UsageByKind = { images: 0, layers: 0, snapshots: 0, opCache: 0, cacheVolumes: 0, other: inv.otherBytes, total: inv.otherBytes };
   for (const i of inv.items) {
     const k = ({ image: "images", layer: "layers", snapshot: "snapshots", opcache: "opCache", volume: "cacheVolumes" } as const)[i.kind];
     u[k] += i.size;

@@ -18,15 +18,21 @@ const fresh = () => makeFixture(join(t.path, `s${n++}`));
 
 test("df: sizes by kind add up, named images are not reclaimable, the policy's figures are shown", async () => {
   const f = await fresh();
+  // State no collection frees still takes disk: the host-file digest memo, the runtimes' state.
+  mkdirSync(join(f.store.root, "lading", "hashcache"), { recursive: true });
+  writeFileSync(join(f.store.root, "lading", "hashcache", "memo"), Buffer.alloc(7000));
+  mkdirSync(join(f.store.root, "lading", "runc", "tag"), { recursive: true });
+  writeFileSync(join(f.store.root, "lading", "runc", "tag", "state.json"), Buffer.alloc(900));
   const r = await diskUsage(f.store, {});
   assert.ok(r.usage.images > 100_000, "the busybox image is counted as images");
+  assert.ok(r.usage.other >= 7900, `other state: ${r.usage.other}`);
   assert.equal(r.usage.layers, 3000 + 2000 + 1000 + (await f.store.blobSize(f.unnamedConfig))! + (await f.store.blobSize(f.unnamedManifest))!);
   const markers = 0; // the .complete markers are empty
   assert.equal(r.usage.snapshots, 5000 + 5000 + 4000 + statSync(f.snapshot + ".json").size + markers);
   assert.equal(r.usage.cacheVolumes, 6000);
   assert.ok(r.usage.opCache > 0);
-  assert.equal(r.usage.total, r.usage.images + r.usage.layers + r.usage.snapshots + r.usage.opCache + r.usage.cacheVolumes);
-  assert.equal(r.reclaimable, r.usage.total - r.usage.images);
+  assert.equal(r.usage.total, r.usage.images + r.usage.layers + r.usage.snapshots + r.usage.opCache + r.usage.cacheVolumes + r.usage.other);
+  assert.equal(r.reclaimable, r.usage.total - r.usage.images - r.usage.other);
   assert.ok(r.policy && r.policy.maxUsedSpace === Math.floor(r.disk.total * 0.75));
   assert.equal((await diskUsage(f.store, false)).policy, undefined);
 });
@@ -154,13 +160,15 @@ test("temp files of live processes are never swept; those of dead ones are", asy
 test("automatic collection: runs when the policy says so, at most once a minute, never when off", async () => {
   const f = await fresh();
   const total = usageByKind(await scanStore(f.store)).total;
-  const images = usageByKind(await scanStore(f.store)).images;
+  // The store's own state (locks, temp folder) counts as used space but is never collected.
+  const { images, other } = usageByKind(await scanStore(f.store));
   assert.equal(await maybeCollect(f.store, false), undefined);
-  // explicit bytes: reserve 0, allow the named image plus 5000 bytes, no free-space demand
-  const policy = { reservedSpace: 0, maxUsedSpace: images + 5000, minFreeSpace: 0 };
+  // explicit bytes: reserve 0, allow the named image and the state plus 5000 bytes, no free-space demand
+  // (+ 100: the run's own time stamp joins the state)
+  const policy = { reservedSpace: 0, maxUsedSpace: images + other + 5100, minFreeSpace: 0 };
   const r = await maybeCollect(f.store, policy);
-  assert.ok(r && r.freed >= total - images - 5000);
-  assert.ok(usageByKind(await scanStore(f.store)).total <= images + 5000);
+  assert.ok(r && r.freed >= total - images - other - 5100);
+  assert.ok(usageByKind(await scanStore(f.store)).total <= images + other + 5100);
   for (const d of Object.values(f.named)) assert.ok(await f.store.hasBlob(d));
   // within the minute: nothing runs, even with a stricter policy
   assert.equal(await maybeCollect(f.store, { reservedSpace: 0, maxUsedSpace: 1, minFreeSpace: 0 }), undefined);
@@ -185,12 +193,12 @@ test("planning scales to a store of 60 000 items, and a blob is always planned a
     blobs.set(digest, blob);
     items.push(blob, { kind: "opcache" as const, id: `r${k}`, paths: [], size: 1, lastUsed: now - DAY + k, refs: [digest], rooted: false });
   }
-  const plan = planCollection({ items, blobs, pins: new Map(), names: [] }, { cutoff: now, now });
+  const plan = planCollection({ items, blobs, pins: new Map(), names: [], otherBytes: 0 }, { cutoff: now, now });
   assert.equal(plan.length, 60_000);
   const pos = new Map(plan.map((i, n) => [i.id, n]));
   for (let k = 0; k < 30_000; k += 997) assert.ok(pos.get(`r${k}`)! < pos.get(sha256(`blob ${k}`))!);
   // with a byte target the plan stops as soon as it is met
-  assert.equal(planCollection({ items, blobs, pins: new Map(), names: [] }, { cutoff: now, now, bytesToFree: 11 }).length, 2);
+  assert.equal(planCollection({ items, blobs, pins: new Map(), names: [], otherBytes: 0 }, { cutoff: now, now, bytesToFree: 11 }).length, 2);
 });
 
 test("least recently used first, then least used: within the same hour, the item used fewer times goes first", async () => {
@@ -199,7 +207,7 @@ test("least recently used first, then least used: within the same hour, the item
   const hourStart = Math.floor((now - 5 * DAY) / 3_600_000) * 3_600_000;
   const item = (id: string, lastUsed: number, uses: number) => ({ kind: "opcache" as const, id, paths: [], size: 1, lastUsed, refs: [], rooted: false, uses });
   const items = [item("often-older", hourStart + 1000, 50), item("rarely-newer", hourStart + 2000, 1), item("oldest-hour", hourStart - 3_600_000, 99)];
-  const plan = planCollection({ items, blobs: new Map(), pins: new Map(), names: [] }, { cutoff: now, now });
+  const plan = planCollection({ items, blobs: new Map(), pins: new Map(), names: [], otherBytes: 0 }, { cutoff: now, now });
   assert.deepEqual(plan.map((i) => i.id), ["oldest-hour", "rarely-newer", "often-older"]);
 });
 
