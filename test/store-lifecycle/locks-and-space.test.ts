@@ -10,6 +10,7 @@ import lockfile from "proper-lockfile";
 import { Store } from "../../src/store/store.js";
 import { LadingError } from "../../src/errors.js";
 import { MediaType } from "../../src/oci/mediatypes.js";
+import { writeLayer } from "../../src/oci/layer-writer.js";
 import { fsck } from "../../src/store/fsck.js";
 import { tempDir } from "../helpers/tmp.js";
 import { tmpfsMounts } from "../helpers/tmpfs.js";
@@ -63,6 +64,9 @@ test("a full disk during a blob write is NO_SPACE, leaves no partial blob, and t
   await assert.rejects(store.putBlob(Readable.from([big.subarray(0, 3e6), big.subarray(3e6)])), isNoSpace);
   // from memory
   await assert.rejects(store.putBlob(big), isNoSpace);
+  // a gzip layer, which the compressor writes itself (big enough for its worker threads)
+  const layer = [{ path: "noise", type: "file" as const, mode: 0o644, uid: 0, gid: 0, size: big.length, open: () => Readable.from([big]) }];
+  await assert.rejects(writeLayer(store, layer), isNoSpace);
   assert.deepEqual(readdirSync(join(store.root, "blobs", "sha256")), [before.digest.slice(7)], "no partial blob");
   assert.deepEqual(readdirSync(join(store.root, "lading", "tmp")), [], "no temp file left");
   // usable: writes that fit succeed, reads verify, fsck is clean
