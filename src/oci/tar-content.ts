@@ -35,7 +35,7 @@ export function readHostFileInto(e: LayerEntry, size: number, buf: Buffer, at: n
     let got = 0;
     for (;;) {
       const want = size + 1 - got;
-      const n = readSync(fd, buf, at + got, want, got);
+      const n = readAt(e, fd, buf, at + got, want, got);
       got += n;
       if (got > size) throw sizeMismatch(e, size, `more than ${size}`);
       // A regular file reads short only at its end: no second call to find it.
@@ -64,12 +64,32 @@ async function* hostContent(e: LayerEntry, size: number): AsyncGenerator<Buffer>
   }
 }
 
+/**
+ * Opens the entry's host file as the regular file it was listed as: a
+ * symlink put in its place is not followed (it could point anywhere on the
+ * host), and a FIFO does not block the open (its read then comes up short).
+ */
 function openHost(e: LayerEntry): number {
   try {
-    return openSync(e.hostPath!, constants.O_RDONLY);
+    return openSync(e.hostPath!, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code === "ENOENT" ? "NOT_FOUND" : "INTERNAL";
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === "ELOOP") throw new LadingError("INVALID_ARGUMENT", `layer entry ${JSON.stringify(e.path)}: ${e.hostPath} is now a symlink; did the file change while the layer was written?`, { cause: err });
+    const code = errno === "ENOENT" ? "NOT_FOUND" : "INTERNAL";
     throw new LadingError(code, `layer entry ${JSON.stringify(e.path)}: cannot read ${e.hostPath}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** readSync, with the errors a file replaced by something else gives said as such. */
+function readAt(e: LayerEntry, fd: number, buf: Buffer, offset: number, length: number, position: number): number {
+  try {
+    return readSync(fd, buf, offset, length, position);
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === "EAGAIN" || errno === "ESPIPE" || errno === "EISDIR") {
+      throw new LadingError("INVALID_ARGUMENT", `layer entry ${JSON.stringify(e.path)}: ${e.hostPath} is no longer a regular file; did the file change while the layer was written?`, { cause: err });
+    }
+    throw new LadingError("INTERNAL", `layer entry ${JSON.stringify(e.path)}: reading ${e.hostPath}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -77,11 +97,11 @@ function openHost(e: LayerEntry): number {
 function readExactly(e: LayerEntry, fd: number, buf: Buffer, size: number, at: number): void {
   let got = 0;
   while (got < buf.length) {
-    const n = readSync(fd, buf, got, buf.length - got, at + got);
+    const n = readAt(e, fd, buf, got, buf.length - got, at + got);
     if (n === 0) throw sizeMismatch(e, size, String(at + got));
     got += n;
   }
-  if (at + got === size && readSync(fd, Buffer.allocUnsafe(1), 0, 1, size) > 0) throw sizeMismatch(e, size, `more than ${size}`);
+  if (at + got === size && readAt(e, fd, Buffer.allocUnsafe(1), 0, 1, size) > 0) throw sizeMismatch(e, size, `more than ${size}`);
 }
 
 /** The stream's bytes as Buffers; fails unless they are exactly `size` bytes. */

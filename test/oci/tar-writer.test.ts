@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
@@ -212,6 +212,17 @@ test("files with a host path are read from it, small and large, and a changed fi
     await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${name} ${size}`);
   }
   await assert.rejects(buffer(tarStream([host("missing", 3)])), (e: unknown) => e instanceof LadingError && e.code === "NOT_FOUND" && e.message.includes("missing"));
+
+  // Replaced since it was listed: a symlink is not followed (it could point anywhere on the host), a FIFO does not hang.
+  writeFileSync(join(src, "secret"), "host secret\n");
+  for (const [name, size] of [["small", small.length], ["large", large.length]] as const) {
+    rmSync(join(src, name));
+    symlinkSync(join(src, "secret"), join(src, name));
+    await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /now a symlink/.test(e.message), name);
+    rmSync(join(src, name));
+    execFileSync("mkfifo", [join(src, name)]);
+    await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${name} as a FIFO`);
+  }
 });
 
 test("files read ahead keep their order; a failing one fails at its turn and the others are released", async () => {

@@ -3,7 +3,7 @@
  * docker's .dockerignore semantics for `exclude` and `include`.
  */
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { join, resolve } from "node:path";
@@ -161,7 +161,8 @@ async function hashAll(files: TreeEntry[], stats: StatKey[], cache?: HashCache):
  */
 export async function hashFile(path: string, buf: Buffer = Buffer.allocUnsafe(HASH_READ_SIZE)): Promise<Digest> {
   const h = createHash("sha256");
-  const fd = openSync(path, "r");
+  // As the layer writer reads it (oci/tar-content.ts): a symlink swapped in is not followed, a FIFO does not block.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     let sinceTurn = 0;
     for (;;) {
