@@ -115,6 +115,11 @@ export function treeToLayerEntries(
   return entries.map((e) => {
     const path = prefix ? (e.path ? `${prefix}/${e.path}` : prefix) : e.path;
     const mode = opts.permissions !== undefined && e.type !== "symlink" ? opts.permissions : e.mode;
+    const file = e.type === "file";
+    // A host file is read by the tar writer from its path: no open() closure
+    // per entry (20,000 closures and their contexts for a large context).
+    const hostPath = file && e.content?.kind === "host" ? e.content.path : undefined;
+    // One literal with every field: properties added later would live in a separate array per entry.
     const le: LayerEntry = {
       path,
       type: e.type,
@@ -122,16 +127,14 @@ export function treeToLayerEntries(
       uid: opts.uid ?? e.uid,
       gid: opts.gid ?? e.gid,
       mtime: e.mtime,
-      size: e.type === "file" ? e.size ?? 0 : undefined,
+      size: file ? e.size ?? 0 : undefined,
       linkname: e.type === "hardlink" && e.linkname !== undefined && prefix ? `${prefix}/${e.linkname}` : e.linkname,
       devmajor: e.devmajor,
       devminor: e.devminor,
       xattrs: e.xattrs,
+      open: file && hostPath === undefined ? () => openContent(e.content) : undefined,
+      hostPath,
     };
-    if (e.type === "file") {
-      le.open = () => openContent(e.content);
-      if (e.content?.kind === "host") le.hostPath = e.content.path;
-    }
     return le;
   });
 }
