@@ -55,7 +55,7 @@ export function tarStream(entries: Iterable<LayerEntry> | AsyncIterable<LayerEnt
   if (opts.sourceDateEpoch !== undefined && !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)) {
     throw new LadingError("INVALID_ARGUMENT", `sourceDateEpoch ${opts.sourceDateEpoch} is not a non-negative number of seconds`);
   }
-  return Readable.from(batched(generateTar(entries, opts)), { objectMode: false, highWaterMark: 64 * 1024 });
+  return Readable.from(generateTar(entries, opts), { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
 /** Pieces smaller than this are copied into batches. */
@@ -65,53 +65,73 @@ const BATCH = 256 * 1024;
 /** Host files up to this size are read straight into the batch. */
 const DIRECT_READ = 128 * 1024;
 
-/** A host file's content, to be read where it lands in the output. */
-interface HostRead {
-  entry: LayerEntry;
-  size: number;
-}
-
 /**
- * Joins small pieces (headers, padding, small files) into batches, and
- * reads small host files straight into them. Why: every piece costs a trip
- * through each stream stage behind the writer (hashing, compressing,
+ * The output, gathered into BATCH-sized buffers: headers, padding and small
+ * files are copied (small host files read) straight into the current
+ * batch; larger pieces pass through on their own. Why: every piece costs a
+ * trip through each stream stage behind the writer (hashing, compressing,
  * storing), and every buffer a collection later; a tree of 20,000 small
  * files is 60,000 pieces.
  */
-async function* batched(pieces: AsyncIterable<Buffer | HostRead>): AsyncGenerator<Buffer> {
-  let batch = Buffer.allocUnsafe(BATCH);
-  let used = 0;
-  const take = (): Buffer => {
-    const full = batch.subarray(0, used);
-    batch = Buffer.allocUnsafe(BATCH);
-    used = 0;
-    return full;
-  };
-  for await (const p of pieces) {
-    if (!Buffer.isBuffer(p)) {
-      // +1: the read asks for a byte more, to see a file that grew.
-      if (used + p.size + 1 > BATCH) yield take();
-      used += readHostFileInto(p.entry, p.size, batch, used);
-      continue;
-    }
-    if (p.length >= SMALL_PIECE) {
-      if (used > 0) yield take();
-      yield p;
-      continue;
-    }
-    if (used + p.length > BATCH) yield take();
-    p.copy(batch, used);
-    used += p.length;
+class Batch {
+  private buf = Buffer.allocUnsafe(BATCH);
+  private used = 0;
+  private static readonly NONE: readonly Buffer[] = [];
+
+  /** Puts `piece` in; returns what must be passed on first (usually nothing). */
+  place(piece: Buffer): readonly Buffer[] {
+    if (piece.length >= SMALL_PIECE) return this.used > 0 ? [this.take(), piece] : [piece];
+    const out = this.used + piece.length > BATCH ? [this.take()] : Batch.NONE;
+    piece.copy(this.buf, this.used);
+    this.used += piece.length;
+    return out;
   }
-  if (used > 0) yield take();
+
+  /** Puts `n` zero bytes in. */
+  zeros(n: number): readonly Buffer[] {
+    const out = this.used + n > BATCH ? [this.take()] : Batch.NONE;
+    this.buf.fill(0, this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
+
+  /** Reads a small host file in (it must be at most DIRECT_READ bytes). */
+  readHost(e: LayerEntry, size: number): readonly Buffer[] {
+    // +1: the read asks for a byte more, to see a file that grew.
+    const out = this.used + size + 1 > BATCH ? [this.take()] : Batch.NONE;
+    this.used += readHostFileInto(e, size, this.buf, this.used);
+    return out;
+  }
+
+  /** What is held, passed on now (nothing when empty). */
+  flush(): readonly Buffer[] {
+    return this.used > 0 ? [this.take()] : Batch.NONE;
+  }
+
+  private take(): Buffer {
+    const full = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(BATCH);
+    this.used = 0;
+    return full;
+  }
 }
 
-async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions): AsyncGenerator<Buffer | HostRead> {
+async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions): AsyncGenerator<Buffer> {
   const ordered = opts.sort === false ? validateEach(entries) : await sortedEntries(entries);
-  for await (const { entry, content } of readAhead(ordered)) {
-    yield* entryBlocks(entry, entryMtime(entry, opts.sourceDateEpoch), content);
+  const batch = new Batch();
+  for await (const { entry: e, content } of readAhead(ordered)) {
+    for (const piece of entryHeaders(e, entryMtime(e, opts.sourceDateEpoch))) for (const b of batch.place(piece)) yield b;
+    if (e.type !== "file") continue;
+    const size = e.size!;
+    if (size === 0 && !e.open && e.hostPath === undefined) continue;
+    if (content) for (const piece of await content) for (const b of batch.place(piece)) yield b;
+    else if (e.hostPath !== undefined && size <= DIRECT_READ) for (const b of batch.readHost(e, size)) yield b;
+    else for await (const piece of contentOf(e, size)) for (const b of batch.place(piece)) yield b;
+    const rest = size % BLOCK;
+    if (rest) for (const b of batch.zeros(BLOCK - rest)) yield b;
   }
-  yield Buffer.alloc(2 * BLOCK);
+  for (const b of batch.zeros(2 * BLOCK)) yield b;
+  for (const b of batch.flush()) yield b;
 }
 
 function entryMtime(e: LayerEntry, epoch: number | undefined): number {
@@ -246,7 +266,9 @@ function validateEntry(e: LayerEntry): void {
   }
 }
 
-async function* entryBlocks(e: LayerEntry, mtime: number, content?: Promise<Buffer[]>): AsyncGenerator<Buffer | HostRead> {
+/** The entry's header blocks: a PAX header and its records when ustar cannot hold everything, then the ustar header. */
+function entryHeaders(e: LayerEntry, mtime: number): Buffer[] {
+  const out: Buffer[] = [];
   const size = e.type === "file" ? e.size! : 0;
   const name = e.type === "directory" ? `${e.path}/` : e.path;
   const linkname = e.type === "symlink" || e.type === "hardlink" ? e.linkname! : "";
@@ -266,7 +288,7 @@ async function* entryBlocks(e: LayerEntry, mtime: number, content?: Promise<Buff
   if (pax.length > 0) {
     pax.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const body = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
-    yield header({
+    out.push(header({
       name: paxHeaderName(e.path),
       prefix: "",
       mode: 0o644,
@@ -278,11 +300,11 @@ async function* entryBlocks(e: LayerEntry, mtime: number, content?: Promise<Buff
       linkname: "",
       devmajor: 0,
       devminor: 0,
-    });
-    yield padded(body);
+    }));
+    out.push(padded(body));
   }
 
-  yield header({
+  out.push(header({
     name: split ? split.name : asciiTruncate(name, 100),
     prefix: split ? split.prefix : "",
     mode: e.mode,
@@ -294,16 +316,10 @@ async function* entryBlocks(e: LayerEntry, mtime: number, content?: Promise<Buff
     linkname: linkname && isAscii(linkname) && linkname.length <= 100 ? linkname : asciiTruncate(linkname, 100),
     devmajor: e.type === "char" || e.type === "block" ? e.devmajor ?? 0 : 0,
     devminor: e.type === "char" || e.type === "block" ? e.devminor ?? 0 : 0,
-  });
-
-  if (e.type === "file" && (size > 0 || e.open || e.hostPath !== undefined)) {
-    if (content) yield* await content;
-    else if (e.hostPath !== undefined && size <= DIRECT_READ) yield { entry: e, size };
-    else yield* contentOf(e, size);
-    const rest = size % BLOCK;
-    if (rest) yield Buffer.alloc(BLOCK - rest);
-  }
+  }));
+  return out;
 }
+
 
 interface RawHeader {
   name: string;
