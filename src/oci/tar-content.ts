@@ -32,15 +32,15 @@ async function* openedContent(e: LayerEntry, size: number): AsyncGenerator<Buffe
 export function readHostFileInto(e: LayerEntry, size: number, buf: Buffer, at: number): number {
   const fd = openHost(e);
   try {
-    let got = 0;
-    for (;;) {
-      const want = size + 1 - got;
-      const n = readAt(e, fd, buf, at + got, want, got);
+    // One call usually answers: a regular file reads short only at its end.
+    // Short of `size`, reading on tells a shrunk file from a short read.
+    let got = readAt(e, fd, buf, at, size + 1, 0);
+    while (got < size) {
+      const n = readAt(e, fd, buf, at + got, size + 1 - got, got);
+      if (n === 0) break;
       got += n;
-      if (got > size) throw sizeMismatch(e, size, `more than ${size}`);
-      // A regular file reads short only at its end: no second call to find it.
-      if (n < want) break;
     }
+    if (got > size) throw sizeMismatch(e, size, `more than ${size}`);
     if (got < size) throw sizeMismatch(e, size, String(got));
     return size;
   } finally {
