@@ -11,10 +11,11 @@
  * Why blocks: the input is cut at fixed 1 MiB offsets; each block is
  * deflated on its own (in worker threads), ending byte-aligned, and the
  * pieces are joined into ONE gzip member, in input order; its crc32 is
- * joined from the blocks' own, which the threads that compress them compute. Block boundaries depend only on byte offsets, so the
- * output is the same for any thread count and any chunking of the input.
- * The cost is a few bytes per block and matches that cannot reach across a
- * boundary: ~0.3% larger than one-stream deflate on source text.
+ * joined from the blocks' own, which the threads that compress them
+ * compute. Block boundaries depend only on byte offsets, so the output is
+ * the same for any thread count and any chunking of the input. The cost is
+ * a few bytes per block and matches that cannot reach across a boundary:
+ * ~1% larger than one-stream deflate on source text.
  *
  * Memory is bounded: at most `maxInFlight` blocks (input + output) are held,
  * in one SharedArrayBuffer per stream that the workers read from and write
