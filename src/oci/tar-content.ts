@@ -7,7 +7,8 @@
  * was ~1.5 s of CPU where openSync/readSync/closeSync took ~0.1 s. A read
  * blocks the event loop for at most one CHUNK from the page cache.
  */
-import { closeSync, constants, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
+import { openListedFile } from "../fsutil/listed-file.js";
 import type { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
 import type { LayerEntry } from "./layer-entry.js";
@@ -32,16 +33,7 @@ async function* openedContent(e: LayerEntry, size: number): AsyncGenerator<Buffe
 export function readHostFileInto(e: LayerEntry, size: number, buf: Buffer, at: number): number {
   const fd = openHost(e);
   try {
-    // One call usually answers: a regular file reads short only at its end.
-    // Short of `size`, reading on tells a shrunk file from a short read.
-    let got = readAt(e, fd, buf, at, size + 1, 0);
-    while (got < size) {
-      const n = readAt(e, fd, buf, at + got, size + 1 - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (got > size) throw sizeMismatch(e, size, `more than ${size}`);
-    if (got < size) throw sizeMismatch(e, size, String(got));
+    checkEnd(e, size, 0, fill(e, fd, buf, at, 0, size + 1, size));
     return size;
   } finally {
     closeSync(fd);
@@ -51,27 +43,49 @@ export function readHostFileInto(e: LayerEntry, size: number, buf: Buffer, at: n
 async function* hostContent(e: LayerEntry, size: number): AsyncGenerator<Buffer> {
   const fd = openHost(e);
   try {
-    let at = 0;
-    do {
-      const n = Math.min(CHUNK, size - at);
-      const buf = Buffer.allocUnsafe(n);
-      readExactly(e, fd, buf, size, at);
-      at += n;
-      if (n > 0) yield buf;
-    } while (at < size);
+    for (let pos = 0; pos < size || size === 0; ) {
+      const n = Math.min(CHUNK, size - pos);
+      // The last chunk asks for a byte more, to see a file that grew.
+      const last = pos + n === size;
+      const buf = Buffer.allocUnsafe(last ? n + 1 : n);
+      const got = fill(e, fd, buf, 0, pos, buf.length, n);
+      if (last) checkEnd(e, size, pos, got);
+      else if (got < n) throw sizeMismatch(e, size, String(pos + got));
+      pos += n;
+      if (n > 0) yield buf.subarray(0, n);
+      if (last) break;
+    }
   } finally {
     closeSync(fd);
   }
 }
 
+/** Fails unless the file's last read, of `got` bytes at `pos`, ended it at exactly `size`. */
+function checkEnd(e: LayerEntry, size: number, pos: number, got: number): void {
+  if (pos + got > size) throw sizeMismatch(e, size, `more than ${size}`);
+  if (pos + got < size) throw sizeMismatch(e, size, String(pos + got));
+}
+
 /**
- * Opens the entry's host file as the regular file it was listed as: a
- * symlink put in its place is not followed (it could point anywhere on the
- * host), and a FIFO does not block the open (its read then comes up short).
+ * Reads up to `want` bytes at file position `pos` into `buf` at `at`,
+ * stopping early at the file's end or once `need` bytes are in. One call
+ * usually answers: a regular file reads short only at its end, and only a
+ * read short of `need` is retried, to tell a short read from the end.
  */
+function fill(e: LayerEntry, fd: number, buf: Buffer, at: number, pos: number, want: number, need: number): number {
+  let got = readAt(e, fd, buf, at, want, pos);
+  while (got < need) {
+    const n = readAt(e, fd, buf, at + got, want - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** Opens the entry's host file as listed (fsutil/listed-file.ts), its failures said for the layer. */
 function openHost(e: LayerEntry): number {
   try {
-    return openSync(e.hostPath!, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return openListedFile(e.hostPath!);
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;
     if (errno === "ELOOP") throw new LadingError("INVALID_ARGUMENT", `layer entry ${JSON.stringify(e.path)}: ${e.hostPath} is now a symlink; did the file change while the layer was written?`, { cause: err });
@@ -91,17 +105,6 @@ function readAt(e: LayerEntry, fd: number, buf: Buffer, offset: number, length: 
     }
     throw new LadingError("INTERNAL", `layer entry ${JSON.stringify(e.path)}: reading ${e.hostPath}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/** Fills `buf` from offset `at` of the file; at the file's expected end, checks that nothing follows. */
-function readExactly(e: LayerEntry, fd: number, buf: Buffer, size: number, at: number): void {
-  let got = 0;
-  while (got < buf.length) {
-    const n = readAt(e, fd, buf, got, buf.length - got, at + got);
-    if (n === 0) throw sizeMismatch(e, size, String(at + got));
-    got += n;
-  }
-  if (at + got === size && readAt(e, fd, Buffer.allocUnsafe(1), 0, 1, size) > 0) throw sizeMismatch(e, size, `more than ${size}`);
 }
 
 /** The stream's bytes as Buffers; fails unless they are exactly `size` bytes. */

@@ -3,12 +3,13 @@
  * docker's .dockerignore semantics for `exclude` and `include`.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, lstatSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { join, resolve } from "node:path";
 import { LadingError, wrapFsError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
+import { openListedFile } from "../../fsutil/listed-file.js";
 import { createIncludeMatcher, createMatcher, mayContainIncluded } from "../../fsutil/patterns.js";
 import { makeTree, type Tree, type TreeEntry } from "../tree.js";
 
@@ -161,8 +162,7 @@ async function hashAll(files: TreeEntry[], stats: StatKey[], cache?: HashCache):
  */
 export async function hashFile(path: string, buf: Buffer = Buffer.allocUnsafe(HASH_READ_SIZE)): Promise<Digest> {
   const h = createHash("sha256");
-  // As the layer writer reads it (oci/tar-content.ts): a symlink swapped in is not followed, a FIFO does not block.
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const fd = openListedFile(path);
   try {
     let sinceTurn = 0;
     for (;;) {
