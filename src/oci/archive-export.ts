@@ -93,6 +93,11 @@ export async function writeImageArchive(store: Store, root: Descriptor, out: str
           e.destroy(err);
           rej(err);
         });
+        // Destroyed with the pack (a cancel): its error must be handled here, or it takes the process down.
+        (e as unknown as PassThrough).on("error", (err) => {
+          src.destroy();
+          rej(err);
+        });
         src.pipe(e as unknown as PassThrough);
       });
     }

@@ -95,3 +95,33 @@ test("the image created date follows SOURCE_DATE_EPOCH", async () => {
     await c2.close();
   }
 });
+
+test("an export cancelled while it writes a blob fails as cancelled and leaves no file", async () => {
+  const { randomBytes } = await import("node:crypto");
+  const { mkdirSync, writeFileSync, existsSync, readdirSync, statSync } = await import("node:fs");
+  const src = join(t.path, "cancel-src");
+  mkdirSync(src);
+  for (let i = 0; i < 4; i++) writeFileSync(join(src, `r${i}.bin`), randomBytes(32 << 20));
+  const ac = new AbortController();
+  const c2 = await connect({ store: join(t.path, "store"), signal: ac.signal });
+  try {
+    const c = c2.container().withDirectory("/data", c2.host().directory(src));
+    await c.sync();
+    const out = join(t.path, "cancelled.tar");
+    // Cancel once the archive's temp file has grown past its first blob's start.
+    const watch = setInterval(() => {
+      const tmp = readdirSync(t.path).find((n) => n.startsWith(".cancelled.tar."));
+      if (tmp && statSync(join(t.path, tmp), { throwIfNoEntry: false })?.size! > 1 << 20) ac.abort(new Error("cancelled by the test"));
+    }, 1);
+    try {
+      await assert.rejects(c.export(out), (e: unknown) => (e as { code?: string }).code === "CANCELLED" || /cancel|abort/i.test(String((e as Error).message)));
+    } finally {
+      clearInterval(watch);
+    }
+    assert.ok(ac.signal.aborted, "the export finished before it could be cancelled");
+    assert.ok(!existsSync(out));
+    assert.deepEqual(readdirSync(t.path).filter((n) => n.includes("cancelled.tar")), []);
+  } finally {
+    await c2.close();
+  }
+});
