@@ -5,7 +5,9 @@
  * last, level), never on which thread ran it: that is what makes the
  * parallel output independent of the thread count.
  */
+import { crc32 } from "node:zlib";
 import { WasmDeflate } from "./deflate-wasm.js";
+import { readHostRange, type HostFileRef } from "./tar-content.js";
 
 /**
  * Input per block. Blocks share no dictionary, so each restarts matching
@@ -34,6 +36,42 @@ export function slotViews(memory: SharedArrayBuffer, slot: number, length: numbe
     data: new Uint8Array(memory, base, length),
     out: new Uint8Array(memory, base + BLOCK_SIZE, OUT_CAPACITY),
   };
+}
+
+/**
+ * Bytes [pos, pos + length) of a host file of `size` bytes, to be read into
+ * the block at `at` by the thread that compresses it: the main thread then
+ * never touches file contents.
+ */
+export interface HostRead extends HostFileRef {
+  size: number;
+  pos: number;
+  length: number;
+  at: number;
+}
+
+export interface BlockInput {
+  memory: SharedArrayBuffer;
+  slot: number;
+  length: number;
+  last: boolean;
+  level: number;
+  reads: readonly HostRead[];
+}
+
+/**
+ * Completes a block (its host file reads), then compresses it. `inPlace`:
+ * the output is in the slot's output area; otherwise it is this thread's
+ * buffer (see deflateBlock), to be copied before the next block.
+ */
+export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; inPlace: boolean } {
+  const v = slotViews(b.memory, b.slot, b.length);
+  for (const r of b.reads) readHostRange(r, r.size, r.pos, r.length, v.data, r.at);
+  const crc = crc32(v.data);
+  const out = deflateBlock(v.data, b.last, b.level);
+  if (out.length > v.out.length) return { crc, out, inPlace: false };
+  v.out.set(out);
+  return { crc, out: v.out.subarray(0, out.length), inPlace: true };
 }
 
 /** This thread's deflater: blocks on a thread run one at a time. */

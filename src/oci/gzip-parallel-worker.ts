@@ -1,7 +1,10 @@
-/** Worker thread body for gzip-parallel.ts: deflates the blocks it is sent, in place in shared memory. */
+/**
+ * Worker thread body for gzip-parallel.ts: reads a block's pieces of host
+ * files into it, then deflates it, in place in shared memory.
+ */
 import { parentPort, workerData } from "node:worker_threads";
-import { crc32 } from "node:zlib";
-import { deflateBlock, slotViews, useDeflateModule } from "./gzip-parallel-block.js";
+import { LadingError } from "../errors.js";
+import { compressBlock, useDeflateModule, type HostRead } from "./gzip-parallel-block.js";
 
 export interface BlockJob {
   id: number;
@@ -11,12 +14,18 @@ export interface BlockJob {
   length: number;
   last: boolean;
   level: number;
+  /** Parts of the block to read from host files first (the rest is in place already). */
+  reads: HostRead[];
 }
 /**
  * crc: the CRC-32 of the block's input. outLength: the output is in the
- * slot's output area; out: it did not fit there (never expected).
+ * slot's output area; out: it did not fit there (never expected). error:
+ * with the LadingError code when the block's own input was at fault.
  */
-export type BlockResult = { id: number; crc: number; outLength: number } | { id: number; crc: number; out: Uint8Array } | { id: number; error: string };
+export type BlockResult =
+  | { id: number; crc: number; outLength: number }
+  | { id: number; crc: number; out: Uint8Array }
+  | { id: number; error: string; code?: string };
 
 // The main thread's compiled module: compiling it again here would cost each worker ~10 ms.
 useDeflateModule((workerData as { deflateModule: WebAssembly.Module }).deflateModule);
@@ -24,15 +33,10 @@ useDeflateModule((workerData as { deflateModule: WebAssembly.Module }).deflateMo
 parentPort!.on("message", (job: BlockJob) => {
   let result: BlockResult;
   try {
-    const v = slotViews(job.memory, job.slot, job.length);
-    const crc = crc32(v.data);
-    const out = deflateBlock(v.data, job.last, job.level);
-    if (out.length <= v.out.length) {
-      v.out.set(out);
-      result = { id: job.id, crc, outLength: out.length };
-    } else result = { id: job.id, crc, out: out.slice() };
+    const { crc, out, inPlace } = compressBlock(job);
+    result = inPlace ? { id: job.id, crc, outLength: out.length } : { id: job.id, crc, out: out.slice() };
   } catch (err) {
-    result = { id: job.id, error: (err as Error)?.message ?? String(err) };
+    result = { id: job.id, error: (err as Error)?.message ?? String(err), code: err instanceof LadingError ? err.code : undefined };
   }
   parentPort!.postMessage(result, "out" in result ? [result.out.buffer as ArrayBuffer] : []);
 });

@@ -2,7 +2,7 @@
  * writeLayer: LayerEntry values → a compressed layer blob in the store,
  * with its diffId hashed from the tar bytes as they stream past.
  */
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -10,10 +10,11 @@ import { LadingError, wrapFsError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { HashingStream } from "./digest.js";
 import { createCompressor } from "./compress.js";
-import { createParallelGzip } from "./gzip-parallel.js";
+import { GzipBlocks, type GzipDigests } from "./gzip-blocks.js";
+import { gzipSettings } from "./gzip-parallel.js";
 import type { LayerEntry } from "./layer-entry.js";
 import { layerMediaType } from "./mediatypes.js";
-import { tarStream } from "./tar-writer.js";
+import { tarPieces, tarStream, type TarPiece } from "./tar-writer.js";
 import type { LayerRef } from "./types.js";
 
 export interface WriteLayerOptions {
@@ -42,8 +43,9 @@ export async function writeLayer(
 ): Promise<LayerRef> {
   const compression = opts.compression ?? "gzip";
   const mediaType = layerMediaType(compression, opts.mediaTypes ?? "OCI");
-  const tar = tarStream(entries, { sourceDateEpoch: opts.sourceDateEpoch, sort: opts.sort });
-  if (compression === "gzip") return writeGzipLayer(store, tar, mediaType, opts.signal);
+  const tarOpts = { sourceDateEpoch: opts.sourceDateEpoch, sort: opts.sort };
+  if (compression === "gzip") return writeGzipLayer(store, tarPieces(entries, tarOpts), mediaType, opts.signal);
+  const tar = tarStream(entries, tarOpts);
   const diffHasher = new HashingStream();
   const out = new PassThrough();
   const stages = compression === "none" ? [tar, diffHasher, out] : [tar, diffHasher, createCompressor(compression), out];
@@ -59,20 +61,20 @@ export async function writeLayer(
 }
 
 /**
- * gzip: the compressor hashes what it reads and writes, and writes its
- * blocks to the temp file itself, straight from the memory the compressing
- * threads share (no buffer per block, no stream stages behind it); the
- * file is then adopted into the store without being read again.
+ * gzip: the tar goes into the compressor's blocks as pieces: headers are
+ * copied in, host files are read by the threads that compress their blocks
+ * (the main thread never touches their bytes). The compressor hashes what
+ * it takes and gives, and its output is written to the temp file straight
+ * from the threads' shared memory; the file is then adopted into the store
+ * without being read again.
  */
-async function writeGzipLayer(store: Store, tar: Readable, mediaType: string, signal: AbortSignal | undefined): Promise<LayerRef> {
+async function writeGzipLayer(store: Store, tar: AsyncIterable<TarPiece[]>, mediaType: string, signal: AbortSignal | undefined): Promise<LayerRef> {
   const tmp = store.tempPath("blob");
   let fd: number | undefined;
-  let written;
+  let written: GzipDigests;
   try {
     fd = openSync(tmp, "wx", 0o444);
-    const gz = createParallelGzip({ digests: true, fd });
-    await pipeline(tar, gz, signal ? { signal } : {});
-    written = gz.digests();
+    written = await gzipTar(tar, fd, signal);
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     await rm(tmp, { force: true });
@@ -84,6 +86,32 @@ async function writeGzipLayer(store: Store, tar: Readable, mediaType: string, si
     return { descriptor: { mediaType, digest: stored.digest, size: stored.size }, diffId: written.uncompressed.digest };
   } catch (err) {
     throw asLayerError(err, signal);
+  }
+}
+
+async function gzipTar(tar: AsyncIterable<TarPiece[]>, fd: number, signal: AbortSignal | undefined): Promise<GzipDigests> {
+  const blocks = new GzipBlocks({
+    ...gzipSettings({}),
+    digests: true,
+    output: (bytes) => {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    },
+  });
+  try {
+    for await (const pieces of tar) {
+      signal?.throwIfAborted();
+      for (const p of pieces) {
+        const wait = Buffer.isBuffer(p) ? blocks.write(p) : blocks.readHost(p.entry, p.size);
+        if (wait) {
+          await wait;
+          signal?.throwIfAborted();
+        }
+      }
+    }
+    return (await blocks.finish())!;
+  } catch (err) {
+    blocks.abort();
+    throw err;
   }
 }
 

@@ -40,6 +40,30 @@ export function readHostFileInto(e: LayerEntry, size: number, buf: Buffer, at: n
   }
 }
 
+/** What reading a piece of a host file needs to know of its entry (it travels to worker threads). */
+export type HostFileRef = Pick<LayerEntry, "path" | "hostPath">;
+
+/** A one-byte buffer for reads that must find a file's end. */
+const probe = Buffer.alloc(1);
+
+/**
+ * Reads bytes [pos, pos + length) of a host file of `size` bytes into `buf`
+ * at `at`; when they end the file, also checks that nothing follows (a
+ * file that grew). For compressing threads, which read their blocks'
+ * pieces of host files themselves, into memory where the next bytes
+ * already belong to the next piece: hence the separate one-byte read.
+ */
+export function readHostRange(e: HostFileRef, size: number, pos: number, length: number, buf: Uint8Array, at: number): void {
+  const fd = openHost(e);
+  try {
+    const got = length > 0 ? fill(e, fd, buf, at, pos, length, length) : 0;
+    if (got < length) throw sizeMismatch(e, size, String(pos + got));
+    if (pos + length === size && readAt(e, fd, probe, 0, 1, size) > 0) throw sizeMismatch(e, size, `more than ${size}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function* hostContent(e: LayerEntry, size: number): AsyncGenerator<Buffer> {
   const fd = openHost(e);
   try {
@@ -72,7 +96,7 @@ function checkEnd(e: LayerEntry, size: number, pos: number, got: number): void {
  * usually answers: a regular file reads short only at its end, and only a
  * read short of `need` is retried, to tell a short read from the end.
  */
-function fill(e: LayerEntry, fd: number, buf: Buffer, at: number, pos: number, want: number, need: number): number {
+function fill(e: HostFileRef, fd: number, buf: Uint8Array, at: number, pos: number, want: number, need: number): number {
   let got = readAt(e, fd, buf, at, want, pos);
   while (got < need) {
     const n = readAt(e, fd, buf, at + got, want - got, pos + got);
@@ -83,7 +107,7 @@ function fill(e: LayerEntry, fd: number, buf: Buffer, at: number, pos: number, w
 }
 
 /** Opens the entry's host file as listed (fsutil/listed-file.ts), its failures said for the layer. */
-function openHost(e: LayerEntry): number {
+function openHost(e: HostFileRef): number {
   try {
     return openListedFile(e.hostPath!);
   } catch (err) {
@@ -95,7 +119,7 @@ function openHost(e: LayerEntry): number {
 }
 
 /** readSync, with the errors a file replaced by something else gives said as such. */
-function readAt(e: LayerEntry, fd: number, buf: Buffer, offset: number, length: number, position: number): number {
+function readAt(e: HostFileRef, fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
   try {
     return readSync(fd, buf, offset, length, position);
   } catch (err) {
@@ -124,7 +148,7 @@ export async function* checkedContent(e: LayerEntry, size: number, source: Reada
   if (written !== size) throw sizeMismatch(e, size, String(written));
 }
 
-function sizeMismatch(e: LayerEntry, size: number, got: string): LadingError {
+function sizeMismatch(e: HostFileRef, size: number, got: string): LadingError {
   return new LadingError(
     "INVALID_ARGUMENT",
     `layer entry ${JSON.stringify(e.path)}: its size is ${size} bytes but ${got} were read; did the file change while the layer was written?`,

@@ -87,14 +87,6 @@ class Batch {
     return out;
   }
 
-  /** Puts `n` zero bytes in. */
-  zeros(n: number): readonly Buffer[] {
-    const out = this.used + n > BATCH ? [this.take()] : Batch.NONE;
-    this.buf.fill(0, this.used, this.used + n);
-    this.used += n;
-    return out;
-  }
-
   /** Reads a small host file in (it must be at most DIRECT_READ bytes). */
   readHost(e: LayerEntry, size: number): readonly Buffer[] {
     // +1: the read asks for a byte more, to see a file that grew.
@@ -117,21 +109,98 @@ class Batch {
 }
 
 async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions): AsyncGenerator<Buffer> {
-  const ordered = opts.sort === false ? validateEach(entries) : await sortedEntries(entries);
   const batch = new Batch();
-  for await (const { entry: e, content } of readAhead(ordered)) {
-    for (const piece of entryHeaders(e, entryMtime(e, opts.sourceDateEpoch))) for (const b of batch.place(piece)) yield b;
-    if (e.type !== "file") continue;
-    const size = e.size!;
-    if (size === 0 && !e.open && e.hostPath === undefined) continue;
-    if (content) for (const piece of await content) for (const b of batch.place(piece)) yield b;
-    else if (e.hostPath !== undefined && size <= DIRECT_READ) for (const b of batch.readHost(e, size)) yield b;
-    else for await (const piece of contentOf(e, size)) for (const b of batch.place(piece)) yield b;
-    const rest = size % BLOCK;
-    if (rest) for (const b of batch.zeros(BLOCK - rest)) yield b;
+  for await (const pieces of tarPieces(entries, opts)) {
+    for (const p of pieces) {
+      if (Buffer.isBuffer(p)) for (const b of batch.place(p)) yield b;
+      else if (p.size <= DIRECT_READ) for (const b of batch.readHost(p.entry, p.size)) yield b;
+      else for await (const piece of contentOf(p.entry, p.size)) for (const b of batch.place(piece)) yield b;
+    }
   }
-  for (const b of batch.zeros(2 * BLOCK)) yield b;
   for (const b of batch.flush()) yield b;
+}
+
+/**
+ * A piece of the tar: bytes as they go in (headers, padding, content
+ * given as streams), or a host file whose `size` bytes its consumer reads
+ * from `entry.hostPath` itself (checking the size: tar-content.ts), so that
+ * a compressor can have its threads read files straight into their blocks.
+ */
+export type TarPiece = Buffer | HostFilePiece;
+
+export interface HostFilePiece {
+  entry: LayerEntry;
+  size: number;
+}
+
+/** Shared zero bytes for padding and the end marker: consumers copy pieces, never change them. */
+const ZEROS = Buffer.alloc(2 * BLOCK);
+/** Pieces are handed on in arrays of about this many: one await per array, not per piece. */
+const PIECES_PER_YIELD = 256;
+
+/**
+ * The tar of `entries` as pieces, in order; concatenated they are the bytes
+ * tarStream gives. Entries are validated (and sorted) as for tarStream.
+ */
+export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): AsyncGenerator<TarPiece[]> {
+  const ordered = opts.sort === false ? validateEach(entries) : await sortedEntries(entries);
+  const epoch = opts.sourceDateEpoch;
+  let out: TarPiece[] = [];
+  if (Array.isArray(ordered) && !ordered.some(streamsContent)) {
+    // Nothing to wait for: no await per entry.
+    for (const e of ordered) {
+      pushEntry(out, e, epoch);
+      if (out.length >= PIECES_PER_YIELD) {
+        yield out;
+        out = [];
+      }
+    }
+  } else {
+    for await (const { entry: e, content } of readAhead(ordered)) {
+      if (!streamsContent(e)) pushEntry(out, e, epoch);
+      else if (content) pushEntry(out, e, epoch, await content);
+      else {
+        pushHeaders(out, e, epoch);
+        for await (const b of contentOf(e, e.size!)) {
+          out.push(b);
+          if (out.length >= PIECES_PER_YIELD) {
+            yield out;
+            out = [];
+          }
+        }
+        pushPadding(out, e.size!);
+      }
+      if (out.length >= PIECES_PER_YIELD) {
+        yield out;
+        out = [];
+      }
+    }
+  }
+  out.push(ZEROS);
+  yield out;
+}
+
+/** A file whose bytes come from its open() stream (checked even when it should be empty). */
+function streamsContent(e: LayerEntry): boolean {
+  return e.type === "file" && e.hostPath === undefined && (e.size! > 0 || e.open !== undefined);
+}
+
+/** Appends the entry's headers, its content (a host file's as a HostFilePiece, else `content`) and padding. */
+function pushEntry(out: TarPiece[], e: LayerEntry, epoch: number | undefined, content?: Buffer[]): void {
+  pushHeaders(out, e, epoch);
+  if (e.type !== "file") return;
+  if (e.hostPath !== undefined) out.push({ entry: e, size: e.size! });
+  else if (content) for (const b of content) out.push(b);
+  pushPadding(out, e.size!);
+}
+
+function pushHeaders(out: TarPiece[], e: LayerEntry, epoch: number | undefined): void {
+  for (const h of entryHeaders(e, entryMtime(e, epoch))) out.push(h);
+}
+
+function pushPadding(out: TarPiece[], size: number): void {
+  const rest = size % BLOCK;
+  if (rest) out.push(ZEROS.subarray(0, BLOCK - rest));
 }
 
 function entryMtime(e: LayerEntry, epoch: number | undefined): number {

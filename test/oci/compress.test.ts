@@ -151,21 +151,48 @@ test("incompressible blocks are stored, compressible ones with a flat byte histo
   assert.ok(one.length < noise.length * 2 + 710000, `${one.length} bytes for ${mixed.length}`);
 });
 
-test("gzip written to a file descriptor is the streamed bytes, with the digests of input and output", async () => {
+test("a gzip layer with host files is the streamed gzip of its tar, with its digests", async () => {
+  const { tarStream } = await import("../../src/oci/tar-writer.js");
+  const { mkdirSync } = await import("node:fs");
+  const MiB = 1024 * 1024;
+  const src = join(t.path, "pieces-src");
+  mkdirSync(src, { recursive: true });
+  // Host files read by the compressing threads: empty, small, ending exactly on a
+  // block boundary, spanning several blocks; between them bytes from streams.
+  const sizes = { a: 0, b: 5000, c: MiB - 512 * 3, d: 2 * MiB + 12345, e: 700 };
+  const entry = (name: string, size: number, host: boolean): LayerEntry => {
+    const data = payload(size, size + 7);
+    if (host) writeFileSync(join(src, name), data);
+    return { path: name, type: "file", mode: 0o644, uid: 0, gid: 0, size, ...(host ? { hostPath: join(src, name) } : { open: () => Readable.from([data]) }) };
+  };
+  const store = await Store.open(join(t.path, "pieces-store"));
+  const cases: LayerEntry[][] = [
+    [],
+    [entry("a", sizes.a, true), entry("e", sizes.e, true)], // one block: compressed on the calling thread
+    Object.entries(sizes).flatMap(([n, size]) => [entry(n, size, true), entry(`${n}-streamed`, size, false)]),
+  ];
+  for (const entries of cases) {
+    const tar = await buffer(tarStream(entries));
+    const streamed = await buffer(chunked(tar, 100000).pipe(createCompressor("gzip")));
+    const ref = await writeLayer(store, entries);
+    const { readFileSync } = await import("node:fs");
+    const blob = readFileSync(store.blobPath(ref.descriptor.digest));
+    assert.deepEqual(blob, streamed, `${entries.length} entries`);
+    assert.equal(ref.diffId, `sha256:${createHash("sha256").update(tar).digest("hex")}`);
+    assert.equal(ref.descriptor.digest, `sha256:${createHash("sha256").update(blob).digest("hex")}`);
+    assert.equal(ref.descriptor.size, blob.length);
+  }
+});
+
+test("the gzip stream's digests are of its input and output", async () => {
   const { createParallelGzip } = await import("../../src/oci/gzip-parallel.js");
-  const { openSync, closeSync, readFileSync } = await import("node:fs");
   for (const n of [0, 5000, 3 * 1024 * 1024 + 99]) {
     const data = payload(n, n + 3);
-    const streamed = await buffer(chunked(data, 100000).pipe(createCompressor("gzip")));
-    const file = join(t.path, `fd-${n}.gz`);
-    const fd = openSync(file, "w");
-    const gz = createParallelGzip({ digests: true, fd });
-    await buffer(chunked(data, 77777).pipe(gz));
-    closeSync(fd);
-    const written = readFileSync(file);
-    assert.deepEqual(written, streamed, `${n} bytes`);
+    const gz = createParallelGzip({ digests: true });
+    const out = await buffer(chunked(data, 77777).pipe(gz));
+    assert.deepEqual(sh(["gzip", "-dc"], out), data, `${n} bytes`);
     const d = gz.digests();
     assert.deepEqual(d.uncompressed, { digest: `sha256:${createHash("sha256").update(data).digest("hex")}`, size: n });
-    assert.deepEqual(d.compressed, { digest: `sha256:${createHash("sha256").update(written).digest("hex")}`, size: written.length });
+    assert.deepEqual(d.compressed, { digest: `sha256:${createHash("sha256").update(out).digest("hex")}`, size: out.length });
   }
 });

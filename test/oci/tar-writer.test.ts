@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
@@ -207,22 +207,46 @@ test("files with a host path are read from it, small and large, and a changed fi
   const viaOpen = await buffer(tarStream(names.map((n) => file(n, contents[n]!))));
   assert.deepEqual(viaHost, viaOpen);
 
-  // Grown, shrunk, or gone since it was listed: the sizes no longer match, or the file is missing.
-  for (const [name, size] of [["small", small.length - 1], ["small", small.length + 1], ["medium", medium.length + 1], ["large", large.length - 1], ["large", large.length + 1]] as const) {
-    await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${name} ${size}`);
+  // Read by the tar stream, by a gzip layer on this thread (one block), and by
+  // the compressing threads (after a 2 MiB filler, the file is in a later block).
+  const store = await Store.open(join(t.path, "host-store"));
+  const filler = file("0-filler", Buffer.alloc(2 * 1024 * 1024, 0x66));
+  const layerOf = async (entries: LayerEntry[]) => (await writeLayer(store, entries)).diffId;
+  const readers: Array<[string, (e: LayerEntry) => Promise<unknown>]> = [
+    ["tar stream", (e) => buffer(tarStream([e]))],
+    ["gzip layer", (e) => layerOf([e])],
+    ["gzip layer, compressing threads", (e) => layerOf([filler, e])],
+  ];
+  const viaOpenWithFiller = await buffer(tarStream([filler, ...names.map((n) => file(n, contents[n]!))]));
+  assert.equal(await layerOf([filler, ...names.map((n) => host(n, contents[n]!.length))]), sha256(viaOpenWithFiller));
+  assert.equal(await layerOf(names.map((n) => host(n, contents[n]!.length))), sha256(viaOpen));
+
+  for (const [how, read] of readers) {
+    // Grown, shrunk, or gone since it was listed: the sizes no longer match, or the file is missing.
+    for (const [name, size] of [["small", small.length - 1], ["small", small.length + 1], ["medium", medium.length + 1], ["large", large.length - 1], ["large", large.length + 1], ["empty", 1]] as const) {
+      await assert.rejects(read(host(name, size)), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message) && e.message.includes(`"${name}"`), `${how}: ${name} ${size}`);
+    }
+    await assert.rejects(read(host("missing", 3)), (e: unknown) => e instanceof LadingError && e.code === "NOT_FOUND" && e.message.includes("missing"), how);
+    writeFileSync(join(src, "now-full"), "x");
+    await assert.rejects(read(host("now-full", 0)), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${how}: an empty file that grew`);
   }
-  await assert.rejects(buffer(tarStream([host("missing", 3)])), (e: unknown) => e instanceof LadingError && e.code === "NOT_FOUND" && e.message.includes("missing"));
 
   // Replaced since it was listed: a symlink is not followed (it could point anywhere on the host), a FIFO does not hang.
   writeFileSync(join(src, "secret"), "host secret\n");
   for (const [name, size] of [["small", small.length], ["large", large.length]] as const) {
     rmSync(join(src, name));
     symlinkSync(join(src, "secret"), join(src, name));
-    await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /now a symlink/.test(e.message), name);
+    for (const [how, read] of readers) {
+      await assert.rejects(read(host(name, size)), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /now a symlink/.test(e.message), `${how}: ${name}`);
+    }
     rmSync(join(src, name));
     execFileSync("mkfifo", [join(src, name)]);
-    await assert.rejects(buffer(tarStream([host(name, size)])), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${name} as a FIFO`);
+    for (const [how, read] of readers) {
+      await assert.rejects(read(host(name, size)), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /did the file change/.test(e.message), `${how}: ${name} as a FIFO`);
+    }
   }
+  // Failed layers leave nothing behind.
+  assert.deepEqual(readdirSync(join(store.root, "lading", "tmp")), []);
 });
 
 test("files read ahead keep their order; a failing one fails at its turn and the others are released", async () => {

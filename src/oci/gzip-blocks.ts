@@ -1,0 +1,211 @@
+/**
+ * The block machinery of parallel gzip (gzip-parallel.ts has the scheme):
+ * input goes into fixed 1 MiB blocks in shared memory, worker threads
+ * compress them, and the results are joined in order into one gzip member.
+ *
+ * Input comes two ways: bytes, copied into the open block, and pieces of
+ * host files, which the thread compressing a block reads into it itself.
+ * A tar of many files thus costs the main thread no file reads: it only
+ * places headers, hashes and writes.
+ *
+ * Memory is bounded: at most `maxInFlight` blocks (input + output) exist,
+ * in one SharedArrayBuffer that the threads read from and write into; a
+ * new block waits for the oldest to be emitted.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { LadingError } from "../errors.js";
+import type { Digest } from "./digest.js";
+import { BLOCK_SIZE, SLOT_SIZE, compressBlock, type HostRead } from "./gzip-parallel-block.js";
+import { crc32Combine } from "./crc32-combine.js";
+import { sharedPool, type WorkerPool } from "./gzip-pool.js";
+import type { BlockResult } from "./gzip-parallel-worker.js";
+import type { HostFileRef } from "./tar-content.js";
+
+export interface SizedDigest {
+  digest: Digest;
+  size: number;
+}
+
+export interface GzipDigests {
+  uncompressed: SizedDigest;
+  compressed: SizedDigest;
+}
+
+/**
+ * The gzip header: no name, mtime 0, no extra flags, OS 255 ("unknown",
+ * what Go's compress/gzip writes, as containerd and buildkit do).
+ */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
+
+/**
+ * With fewer blocks than this in all, they are compressed on this thread:
+ * starting workers costs more than it saves.
+ */
+const INLINE_LIMIT_BLOCKS = 2;
+
+interface Block {
+  id: number;
+  slot: number;
+  filled: number;
+  reads: HostRead[];
+  /** Set once no more input goes in: then it may be compressed. */
+  last?: boolean;
+  result?: Promise<BlockResult>;
+}
+
+export interface GzipBlocksOptions {
+  level: number;
+  threads: number;
+  /** Hash the input and the output (see finish()). */
+  digests: boolean;
+  /** Takes each piece of output, in order; it must copy what it keeps (the bytes are reused). */
+  output: (bytes: Uint8Array) => void;
+}
+
+export class GzipBlocks {
+  private readonly maxInFlight: number;
+  private memory?: SharedArrayBuffer;
+  private bytes?: Uint8Array;
+  /** Blocks not yet emitted, oldest first; the last one is open while input comes. */
+  private readonly queue: Block[] = [];
+  private open?: Block;
+  private nextId = 0;
+  private crc = 0;
+  private inSize = 0;
+  private outSize = 0;
+  private readonly hashes?: { in: Hash; out: Hash };
+  private pool?: WorkerPool;
+  /** Blocks of this stream being compressed in workers now. */
+  private running = 0;
+  private aborted = false;
+
+  constructor(private readonly opts: GzipBlocksOptions) {
+    // One block open, one full and held (the last is only known at the end), the rest compressing.
+    this.maxInFlight = Math.max(INLINE_LIMIT_BLOCKS, opts.threads * 2);
+    if (opts.digests) this.hashes = { in: createHash("sha256"), out: createHash("sha256") };
+  }
+
+  /** Copies `data` in. Returns a promise when it had to wait for room: await it before more input. */
+  write(data: Uint8Array, from = 0): Promise<void> | undefined {
+    while (from < data.length) {
+      const wait = this.room();
+      if (wait) return wait.then(() => this.write(data, from));
+      const b = this.open!;
+      const n = Math.min(data.length - from, BLOCK_SIZE - b.filled);
+      this.bytes!.set(from === 0 && n === data.length ? data : data.subarray(from, from + n), b.slot * SLOT_SIZE + b.filled);
+      b.filled += n;
+      from += n;
+    }
+    return undefined;
+  }
+
+  /**
+   * Adds the `size` bytes of a host file, read (and checked against `size`)
+   * by the threads that compress the blocks they fall in. As write().
+   */
+  readHost(file: HostFileRef, size: number, pos = 0): Promise<void> | undefined {
+    do {
+      // An empty file still gets its read: it must exist and still be empty.
+      const wait = size === 0 && this.open ? undefined : this.room();
+      if (wait) return wait.then(() => this.readHost(file, size, pos));
+      const b = this.open!;
+      const n = Math.min(size - pos, BLOCK_SIZE - b.filled);
+      // Only the names travel to the thread, not the caller's whole entry.
+      b.reads.push({ path: file.path, hostPath: file.hostPath, size, pos, length: n, at: b.filled });
+      b.filled += n;
+      pos += n;
+    } while (pos < size);
+    return undefined;
+  }
+
+  /** Ends the stream: compresses and emits what is held, then the trailer; the digests when asked for. */
+  async finish(): Promise<GzipDigests | undefined> {
+    if (!this.open) await this.room();
+    this.close(this.open!, true);
+    this.open = undefined;
+    while (this.queue.length > 0) await this.emitOldest();
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.crc >>> 0, 0);
+    trailer.writeUInt32LE(this.inSize % 2 ** 32, 4); // ISIZE: the size modulo 2^32
+    this.pass(trailer);
+    if (!this.hashes) return undefined;
+    return {
+      uncompressed: { digest: `sha256:${this.hashes.in.digest("hex")}`, size: this.inSize },
+      compressed: { digest: `sha256:${this.hashes.out.digest("hex")}`, size: this.outSize },
+    };
+  }
+
+  /** Stops handing out blocks (the stream failed); blocks already with a thread finish there unread. */
+  abort(): void {
+    this.aborted = true;
+  }
+
+  /**
+   * Makes sure an open block has room. A full open block is closed first:
+   * more input proves it is not the last. Returns a promise when the
+   * oldest block must be emitted before its slot can be used again.
+   */
+  private room(): Promise<void> | undefined {
+    if (this.open && this.open.filled < BLOCK_SIZE) return undefined;
+    if (this.aborted) return Promise.reject(new LadingError("INTERNAL", "gzip: input after the stream failed"));
+    if (this.open) {
+      this.close(this.open, false);
+      this.open = undefined;
+    }
+    if (this.queue.length >= this.maxInFlight) return this.emitOldest().then(() => this.room());
+    const id = this.nextId++;
+    this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight);
+    this.bytes ??= new Uint8Array(this.memory);
+    this.open = { id, slot: id % this.maxInFlight, filled: 0, reads: [] };
+    this.queue.push(this.open);
+    return undefined;
+  }
+
+  private close(b: Block, last: boolean): void {
+    b.last = last;
+    this.inSize += b.filled;
+    if (!this.pool && !last && this.nextId + 1 >= INLINE_LIMIT_BLOCKS) this.pool = sharedPool(this.opts.threads);
+    if (this.pool) this.dispatch();
+  }
+
+  /** Hands closed blocks to the pool in order, at most `threads` of this stream's at a time. */
+  private dispatch(): void {
+    for (const b of this.queue) {
+      if (this.running >= this.opts.threads || this.aborted) return;
+      if (b.last === undefined) return;
+      if (b.result) continue;
+      this.running++;
+      b.result = this.pool!.run({ id: b.id, memory: this.memory!, slot: b.slot, length: b.filled, last: b.last, level: this.opts.level, reads: b.reads }).finally(() => {
+        this.running--;
+        if (this.pool) this.dispatch();
+      });
+      // Awaited in order later; a failure before then must not count as unhandled.
+      b.result.catch(() => {});
+    }
+  }
+
+  private async emitOldest(): Promise<void> {
+    const b = this.queue[0]!;
+    if (this.pool && !b.result) this.dispatch();
+    let out: Uint8Array;
+    let crc: number;
+    if (b.result) {
+      const r = (await b.result) as Exclude<BlockResult, { error: string }>;
+      crc = r.crc;
+      out = "out" in r ? r.out : this.bytes!.subarray(b.slot * SLOT_SIZE + BLOCK_SIZE, b.slot * SLOT_SIZE + BLOCK_SIZE + r.outLength);
+    } else {
+      ({ crc, out } = compressBlock({ memory: this.memory!, slot: b.slot, length: b.filled, last: b.last!, level: this.opts.level, reads: b.reads }));
+    }
+    this.crc = crc32Combine(this.crc, crc, b.filled);
+    this.hashes?.in.update(this.bytes!.subarray(b.slot * SLOT_SIZE, b.slot * SLOT_SIZE + b.filled));
+    this.queue.shift();
+    if (b.id === 0) this.pass(GZIP_HEADER);
+    this.pass(out);
+  }
+
+  private pass(bytes: Uint8Array): void {
+    this.outSize += bytes.length;
+    this.hashes?.out.update(bytes);
+    this.opts.output(bytes);
+  }
+}
