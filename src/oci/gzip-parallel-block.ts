@@ -7,6 +7,7 @@
  */
 import { crc32 } from "node:zlib";
 import { WasmDeflate } from "./deflate-wasm.js";
+import { nativeDeflate } from "./deflate-native.js";
 import { readHostRange, type HostFileRef } from "./tar-content.js";
 
 /**
@@ -68,7 +69,8 @@ export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; in
   const v = slotViews(b.memory, b.slot, b.length);
   for (const r of b.reads) readHostRange(r, r.size, r.pos, r.length, v.data, r.at);
   const crc = crc32(v.data);
-  const out = deflateBlock(v.data, b.last, b.level);
+  const out = deflateBlock(v.data, b.last, b.level, v.out);
+  if (out.buffer === v.out.buffer && out.byteOffset === v.out.byteOffset) return { crc, out, inPlace: true };
   if (out.length > v.out.length) return { crc, out, inPlace: false };
   v.out.set(out);
   return { crc, out: v.out.subarray(0, out.length), inPlace: true };
@@ -83,18 +85,40 @@ export function useDeflateModule(mod: WebAssembly.Module): void {
 }
 
 /**
- * The deflated block. The result is a view of this thread's buffers, valid
- * until its next call: copy it before deflating another block.
+ * The deflated block: in `into` when given and it fits there, else a view
+ * of this thread's buffers, valid until its next call (copy it before
+ * deflating another block).
  */
-export function deflateBlock(data: Uint8Array, last: boolean, level: number): Uint8Array {
+export function deflateBlock(data: Uint8Array, last: boolean, level: number, into?: Uint8Array): Uint8Array {
   // Already-compressed data (archives, images, random bytes) costs full
   // matching effort for nothing: gzip ends up writing it as stored blocks
   // anyway. Storing it directly is decided from the block's own bytes only,
   // so the output stays deterministic.
   if (level === 0 || looksIncompressible(data)) return storedBlocks(data, last);
-  deflater ??= new WasmDeflate();
-  return deflater.deflate(data, level, last);
+  return deflateChunk(data, level, last, into);
 }
+
+/** libdeflate, native when built (deflate-native.ts), else WebAssembly: the same bytes either way. */
+function deflateChunk(data: Uint8Array, level: number, last: boolean, into?: Uint8Array): Uint8Array {
+  const native = nativeDeflate();
+  if (!native) {
+    deflater ??= new WasmDeflate();
+    return deflater.deflate(data, level, last);
+  }
+  if (!Number.isInteger(level) || level < 1 || level > 12) throw new RangeError(`libdeflate level ${level}: use 1–12`);
+  if (into) {
+    const n = native.deflateChunk(level, data, into, last);
+    if (n > 0) return into.subarray(0, n);
+  }
+  // Room for stored blocks' headers and libdeflate's end padding, with margin.
+  const bound = data.length + 5 * Math.ceil(data.length / 4096) + 1024;
+  if (nativeOut.length < bound) nativeOut = new Uint8Array(bound);
+  const n = native.deflateChunk(level, data, nativeOut, last);
+  if (n === 0) throw new Error(`libdeflate: ${data.length} bytes did not fit in ${bound}`);
+  return nativeOut.subarray(0, n);
+}
+
+let nativeOut = new Uint8Array(0);
 
 /** Probe slices spread over the block, each deflated fast; all must fail to shrink. */
 const PROBES = 8;
@@ -102,11 +126,10 @@ const PROBE_SIZE = 4096;
 
 function looksIncompressible(data: Uint8Array): boolean {
   if (data.length < PROBES * PROBE_SIZE * 2) return false;
-  deflater ??= new WasmDeflate();
   const step = Math.floor((data.length - PROBE_SIZE) / (PROBES - 1));
   for (let i = 0; i < PROBES; i++) {
     const slice = data.subarray(i * step, i * step + PROBE_SIZE);
-    if (deflater.deflate(slice, 1, true).length < PROBE_SIZE * 0.98) return false;
+    if (deflateChunk(slice, 1, true).length < PROBE_SIZE * 0.98) return false;
   }
   return true;
 }

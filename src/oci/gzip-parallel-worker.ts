@@ -27,8 +27,9 @@ export type BlockResult =
   | { id: number; crc: number; out: Uint8Array }
   | { id: number; error: string; code?: string };
 
-// The main thread's compiled module: compiling it again here would cost each worker ~10 ms.
-useDeflateModule((workerData as { deflateModule: WebAssembly.Module }).deflateModule);
+// The main thread's compiled module (when WebAssembly does the work): compiling it again here would cost each worker ~10 ms.
+const { deflateModule } = workerData as { deflateModule?: WebAssembly.Module };
+if (deflateModule) useDeflateModule(deflateModule);
 
 parentPort!.on("message", (job: BlockJob) => {
   let result: BlockResult;

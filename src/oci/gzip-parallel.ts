@@ -1,12 +1,13 @@
 /**
- * Deterministic, parallel gzip (the pigz scheme, deflate done by libdeflate
- * in WebAssembly: deflate-wasm.ts).
+ * Deterministic, parallel gzip (the pigz scheme, deflate done by our
+ * vendored libdeflate: natively when npm install built it, deflate-native.ts,
+ * else in WebAssembly, deflate-wasm.ts; the same bytes either way).
  *
  * Why not node:zlib: Node bundles Chromium's zlib fork, whose matcher uses
  * CPU-dependent code paths, so the same input can compress to different
  * bytes on different machines or Node versions — and a layer's digest is
- * its compressed bytes. WebAssembly runs the same everywhere: the same
- * bytes on every machine.
+ * its compressed bytes. libdeflate's compressor makes no such choices, and
+ * its source is pinned in the repository: the same bytes on every machine.
  *
  * Why blocks: the input is cut at fixed 1 MiB offsets; each block is
  * deflated on its own (in worker threads), ending byte-aligned, and the

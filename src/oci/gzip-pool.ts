@@ -5,6 +5,7 @@
 import { Worker } from "node:worker_threads";
 import { LadingError, type LadingErrorCode } from "../errors.js";
 import { deflateModule } from "./deflate-wasm.js";
+import { nativeDeflate } from "./deflate-native.js";
 import type { BlockJob, BlockResult } from "./gzip-parallel-worker.js";
 
 /**
@@ -42,7 +43,8 @@ export class WorkerPool {
       // message and views; the deflate state is reused), so collections stay
       // rare, and each worker's heap stays ~8 MB instead of ~11 MB.
       const w = new Worker(new URL("./gzip-parallel-worker.js", import.meta.url), {
-        workerData: { deflateModule: deflateModule() },
+        // The compiled WebAssembly module, unless the native build does the work.
+        workerData: { deflateModule: nativeDeflate() ? undefined : deflateModule() },
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 128 },
       });
       w.on("message", (r: BlockResult) => this.done(w, r));

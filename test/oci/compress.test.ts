@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync as readFileSyncText, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
@@ -195,4 +195,49 @@ test("the gzip stream's digests are of its input and output", async () => {
     assert.deepEqual(d.uncompressed, { digest: `sha256:${createHash("sha256").update(data).digest("hex")}`, size: n });
     assert.deepEqual(d.compressed, { digest: `sha256:${createHash("sha256").update(out).digest("hex")}`, size: out.length });
   }
+});
+
+test("npm install built the native deflate, and it gives the WebAssembly build's bytes", async () => {
+  const { nativeDeflate } = await import("../../src/oci/deflate-native.js");
+  const { WasmDeflate } = await import("../../src/oci/deflate-wasm.js");
+  const native = nativeDeflate();
+  assert.ok(native, "build/Release/lading_deflate.node is missing or did not load: run npm ci with a C compiler (scripts/setup.sh installs one)");
+  const wasm = new WasmDeflate();
+  const text = Buffer.from(readFileSyncText(new URL("../../src/oci/tar-writer.js", import.meta.url), "utf8").repeat(40));
+  const inputs = [Buffer.alloc(0), Buffer.from("a"), Buffer.alloc(70000), payload(300000, 5), text.subarray(0, 1 << 20), payload(1 << 20, 9)];
+  const out = new Uint8Array(3 << 20);
+  for (const data of inputs) {
+    for (let level = 1; level <= 9; level++) {
+      for (const last of [false, true]) {
+        const want = Buffer.from(wasm.deflate(data, level, last));
+        const n = native.deflateChunk(level, data, out, last);
+        assert.deepEqual(Buffer.from(out.subarray(0, n)), want, `${data.length} bytes, level ${level}, last ${last}`);
+      }
+    }
+  }
+  // Too little room is 0, not an overrun.
+  assert.equal(native.deflateChunk(5, payload(100000, 3), new Uint8Array(100), true), 0);
+  assert.throws(() => native.deflateChunk(13, inputs[1]!, out, true), RangeError);
+});
+
+test("a layer compressed by many threads at once has the same bytes with either deflate", async () => {
+  // In separate processes: the pool's threads all deflating natively, or all
+  // with the WebAssembly build (LADING_DEFLATE=wasm, the fallback when the
+  // addon was not built). State shared between native compressors once made
+  // the output vary from run to run; this and the golden test caught it.
+  const { execFileSync } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const script = `
+    import { writeLayer } from ${JSON.stringify(fileURLToPath(new URL("../../src/oci/layer-writer.js", import.meta.url)))};
+    import { Store } from ${JSON.stringify(fileURLToPath(new URL("../../src/store/store.js", import.meta.url)))};
+    const text = Buffer.from(Array.from({ length: 200000 }, (_, i) => "line " + (i * 7919 % 10007) + " of some text\\n").join(""));
+    const entries = Array.from({ length: 6 }, (_, i) => ({ path: "f" + i, type: "file", mode: 0o644, uid: 0, gid: 0, size: text.length, open: () => [text] }));
+    const ref = await writeLayer(await Store.open(process.argv[2]), entries);
+    process.stdout.write(ref.descriptor.digest);`;
+  const file = join(t.path, "threads.mjs");
+  writeFileSync(file, script);
+  const digest = (backend: string, i: number) =>
+    execFileSync(process.execPath, [file, join(t.path, `threads-${backend}-${i}`)], { env: { ...process.env, LADING_DEFLATE: backend }, encoding: "utf8" });
+  const wasm = digest("wasm", 0);
+  for (let i = 0; i < 3; i++) assert.equal(digest("native", i), wasm, `native run ${i}`);
 });

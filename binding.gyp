@@ -1,0 +1,15 @@
+{
+  "targets": [
+    {
+      "target_name": "lading_deflate",
+      "sources": [
+        "native/lading_deflate.c",
+        "vendor/libdeflate/src/lib/deflate_compress.c",
+        "vendor/libdeflate/src/lib/utils.c"
+      ],
+      "include_dirs": ["vendor/libdeflate/src"],
+      "defines": ["NDEBUG"],
+      "cflags": ["-O2", "-Wno-sign-compare"]
+    }
+  ]
+}

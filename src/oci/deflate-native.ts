@@ -1,0 +1,35 @@
+/**
+ * The native deflate (native/lading_deflate.c, built by npm install when a
+ * C compiler is there): the same libdeflate code as the WebAssembly module,
+ * from the same source, so the same bytes — ~1.4× faster, which is most of
+ * a gzip layer's time. Without it (not built, or LADING_DEFLATE=wasm) the
+ * WebAssembly build (deflate-wasm.ts) is used.
+ */
+import { createRequire } from "node:module";
+
+export interface NativeDeflate {
+  /** Bytes written to `output`, 0 when they did not fit; see lading_deflate.c. */
+  deflateChunk(level: number, input: Uint8Array, output: Uint8Array, last: boolean): number;
+}
+
+let addon: NativeDeflate | null | undefined;
+
+/** The addon, or undefined when the WebAssembly build is to be used. */
+export function nativeDeflate(): NativeDeflate | undefined {
+  if (addon === undefined) {
+    addon = null;
+    if (process.env.LADING_DEFLATE !== "wasm") {
+      try {
+        addon = createRequire(import.meta.url)("../../../build/Release/lading_deflate.node") as NativeDeflate;
+      } catch {
+        // Not built (no compiler at install): the WebAssembly build does the same work.
+      }
+    }
+  }
+  return addon ?? undefined;
+}
+
+/** Which deflate this process uses: shown by `lading version`-style diagnostics and the benchmarks. */
+export function deflateBackend(): "native" | "wasm" {
+  return nativeDeflate() ? "native" : "wasm";
+}
