@@ -17,7 +17,8 @@ function openFile(path, size) {
   return size === 0 ? Readable.from([]) : createReadStream(path, { start: 0, end: size - 1, highWaterMark: 128 * 1024 });
 }
 
-export async function* walkDir(dir, prefix) {
+// A plain generator: writeLayer takes any iterable, and reads a sync one without an await per entry.
+export function* walkDir(dir, prefix) {
   const root = dir.replace(/\/+$/, "");
   // One open() for every file entry, called as entry.open(): the host path
   // is the entry's own layer path moved from PREFIX to DIR. (Copies made

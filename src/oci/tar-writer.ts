@@ -222,11 +222,14 @@ async function* validateEach(entries: Iterable<LayerEntry> | AsyncIterable<Layer
 async function sortedEntries(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>): Promise<LayerEntry[]> {
   const list: LayerEntry[] = [];
   let astral = false;
-  for await (const e of entries) {
+  const take = (e: LayerEntry): void => {
     validateEntry(e);
     list.push(e);
     if (!astral && SURROGATE.test(e.path)) astral = true;
-  }
+  };
+  // A plain iterable is read without an await per entry (20,000 of them cost ~20 ms).
+  if (Symbol.iterator in entries) for (const e of entries) take(e);
+  else for await (const e of entries) take(e);
   // Bytewise on UTF-8. JS string order (UTF-16 code units) is the same for
   // paths without characters above U+FFFF, and needs no key per entry (a
   // Buffer each was megabytes of garbage for a large tree); only a tree with
