@@ -29,7 +29,7 @@ export function nativeDeflate(): NativeDeflate | undefined {
   return addon ?? undefined;
 }
 
-/** Which deflate this process uses: shown by `lading version`-style diagnostics and the benchmarks. */
+/** Which deflate this process uses (the pack benchmark reports it). */
 export function deflateBackend(): "native" | "wasm" {
   return nativeDeflate() ? "native" : "wasm";
 }

@@ -25,21 +25,6 @@ async function* openedContent(e: LayerEntry, size: number): AsyncGenerator<Buffe
   yield* checkedContent(e, size, await e.open!());
 }
 
-/**
- * Reads a small host file into `buf` at `at` (which has room for size + 1
- * bytes: one more than expected, so a file that grew shows in the same
- * read); returns `size`.
- */
-export function readHostFileInto(e: LayerEntry, size: number, buf: Buffer, at: number): number {
-  const fd = openHost(e);
-  try {
-    checkEnd(e, size, 0, fill(e, fd, buf, at, 0, size + 1, size));
-    return size;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** What reading a piece of a host file needs to know of its entry (it travels to worker threads). */
 export type HostFileRef = Pick<LayerEntry, "path" | "hostPath">;
 
@@ -49,9 +34,10 @@ const probe = Buffer.alloc(1);
 /**
  * Reads bytes [pos, pos + length) of a host file of `size` bytes into `buf`
  * at `at`; when they end the file, also checks that nothing follows (a
- * file that grew). For compressing threads, which read their blocks'
- * pieces of host files themselves, into memory where the next bytes
- * already belong to the next piece: hence the separate one-byte read.
+ * file that grew). The bytes after `at + length` are not touched: they
+ * may belong to the next piece already (a compressing thread reads its
+ * block's pieces of files into the block itself), hence the separate
+ * one-byte read.
  */
 export function readHostRange(e: HostFileRef, size: number, pos: number, length: number, buf: Uint8Array, at: number): void {
   const fd = openHost(e);

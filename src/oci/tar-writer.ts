@@ -17,7 +17,7 @@ import { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
 import { xattrBytes, type EntryType, type LayerEntry } from "./layer-entry.js";
 import { readAhead } from "./tar-read-ahead.js";
-import { contentOf, readHostFileInto } from "./tar-content.js";
+import { contentOf, readHostRange } from "./tar-content.js";
 
 export interface TarOptions {
   /**
@@ -89,9 +89,9 @@ class Batch {
 
   /** Reads a small host file in (it must be at most DIRECT_READ bytes). */
   readHost(e: LayerEntry, size: number): readonly Buffer[] {
-    // +1: the read asks for a byte more, to see a file that grew.
-    const out = this.used + size + 1 > BATCH ? [this.take()] : Batch.NONE;
-    this.used += readHostFileInto(e, size, this.buf, this.used);
+    const out = this.used + size > BATCH ? [this.take()] : Batch.NONE;
+    readHostRange(e, size, 0, size, this.buf, this.used);
+    this.used += size;
     return out;
   }
 

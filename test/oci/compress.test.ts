@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync as readFileSyncText, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
@@ -153,7 +153,6 @@ test("incompressible blocks are stored, compressible ones with a flat byte histo
 
 test("a gzip layer with host files is the streamed gzip of its tar, with its digests", async () => {
   const { tarStream } = await import("../../src/oci/tar-writer.js");
-  const { mkdirSync } = await import("node:fs");
   const MiB = 1024 * 1024;
   const src = join(t.path, "pieces-src");
   mkdirSync(src, { recursive: true });
@@ -175,7 +174,6 @@ test("a gzip layer with host files is the streamed gzip of its tar, with its dig
     const tar = await buffer(tarStream(entries));
     const streamed = await buffer(chunked(tar, 100000).pipe(createCompressor("gzip")));
     const ref = await writeLayer(store, entries);
-    const { readFileSync } = await import("node:fs");
     const blob = readFileSync(store.blobPath(ref.descriptor.digest));
     assert.deepEqual(blob, streamed, `${entries.length} entries`);
     assert.equal(ref.diffId, `sha256:${createHash("sha256").update(tar).digest("hex")}`);
@@ -203,7 +201,7 @@ test("npm install built the native deflate, and it gives the WebAssembly build's
   const native = nativeDeflate();
   assert.ok(native, "build/Release/lading_deflate.node is missing or did not load: run npm ci with a C compiler (scripts/setup.sh installs one)");
   const wasm = new WasmDeflate();
-  const text = Buffer.from(readFileSyncText(new URL("../../src/oci/tar-writer.js", import.meta.url), "utf8").repeat(40));
+  const text = Buffer.from(readFileSync(new URL("../../src/oci/tar-writer.js", import.meta.url), "utf8").repeat(40));
   const inputs = [Buffer.alloc(0), Buffer.from("a"), Buffer.alloc(70000), payload(300000, 5), text.subarray(0, 1 << 20), payload(1 << 20, 9)];
   const out = new Uint8Array(3 << 20);
   for (const data of inputs) {
