@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -112,14 +112,18 @@ export class Store {
     }
     const tmp = this.tempPath("blob");
     const hasher = new HashingStream();
+    let out: WriteStream | undefined;
     try {
-      const out = createWriteStream(tmp, { mode: 0o444, flush: true });
+      out = createWriteStream(tmp, { mode: 0o444, flush: true });
       await pipeline(source, hasher, out, signal ? { signal } : {});
       const digest = hasher.digest();
       checkExpected(digest, hasher.size, expected);
       await this.moveIntoPlace(tmp, digest);
       return { digest, size: hasher.size };
     } catch (err) {
+      // A source that fails at once can beat the file's open: wait for the
+      // stream to close, or the open would make the file after it is removed.
+      if (out && !out.closed) await new Promise<void>((done) => out!.once("close", () => done()));
       await rm(tmp, { force: true });
       throw wrapFsError("storing blob", err);
     }
