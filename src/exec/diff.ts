@@ -32,7 +32,7 @@
  * itself. Without getfattr, or on a filesystem without xattrs, the layer
  * carries none (and `note` says so); the exec never fails for it.
  */
-import { createReadStream, type BigIntStats } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { opaqueEntry, whiteoutEntry, type LayerEntry } from "../oci/layer-entry.js";
@@ -247,8 +247,7 @@ async function toEntries(found: Found[], xattrs: XattrMap | undefined): Promise<
         continue;
       }
       if (st.nlink > 1n) firstByInode.set(key, f.path);
-      const abs = f.abs;
-      out.push({ ...base, type: "file", size: Number(st.size), open: () => createReadStream(abs), hostPath: abs });
+      out.push({ ...base, type: "file", size: Number(st.size), hostPath: f.abs });
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       out.push({ ...base, type: st.isCharacterDevice() ? "char" : "block", devmajor: major(st.rdev), devminor: minor(st.rdev) });
     } else if (st.isFIFO()) out.push({ ...base, type: "fifo" });

@@ -42,49 +42,45 @@ const probe = Buffer.alloc(1);
 export function readHostRange(e: HostFileRef, size: number, pos: number, length: number, buf: Uint8Array, at: number): void {
   const fd = openHost(e);
   try {
-    const got = length > 0 ? fill(e, fd, buf, at, pos, length, length) : 0;
-    if (got < length) throw sizeMismatch(e, size, String(pos + got));
-    if (pos + length === size && readAt(e, fd, probe, 0, 1, size) > 0) throw sizeMismatch(e, size, `more than ${size}`);
+    readRange(e, fd, size, pos, length, buf, at);
   } finally {
     closeSync(fd);
   }
 }
 
+/** readHostRange on a file already open (see there). */
+function readRange(e: HostFileRef, fd: number, size: number, pos: number, length: number, buf: Uint8Array, at: number): void {
+  const got = length > 0 ? fill(e, fd, buf, at, pos, length) : 0;
+  if (got < length) throw sizeMismatch(e, size, String(pos + got));
+  if (pos + length === size && readAt(e, fd, probe, 0, 1, size) > 0) throw sizeMismatch(e, size, `more than ${size}`);
+}
+
+/** A large host file in CHUNK-sized buffers, from one open. */
 async function* hostContent(e: LayerEntry, size: number): AsyncGenerator<Buffer> {
   const fd = openHost(e);
   try {
-    for (let pos = 0; pos < size || size === 0; ) {
+    let pos = 0;
+    do {
       const n = Math.min(CHUNK, size - pos);
-      // The last chunk asks for a byte more, to see a file that grew.
-      const last = pos + n === size;
-      const buf = Buffer.allocUnsafe(last ? n + 1 : n);
-      const got = fill(e, fd, buf, 0, pos, buf.length, n);
-      if (last) checkEnd(e, size, pos, got);
-      else if (got < n) throw sizeMismatch(e, size, String(pos + got));
+      const buf = Buffer.allocUnsafe(n);
+      readRange(e, fd, size, pos, n, buf, 0);
       pos += n;
-      if (n > 0) yield buf.subarray(0, n);
-      if (last) break;
-    }
+      if (n > 0) yield buf;
+    } while (pos < size);
   } finally {
     closeSync(fd);
   }
 }
 
-/** Fails unless the file's last read, of `got` bytes at `pos`, ended it at exactly `size`. */
-function checkEnd(e: LayerEntry, size: number, pos: number, got: number): void {
-  if (pos + got > size) throw sizeMismatch(e, size, `more than ${size}`);
-  if (pos + got < size) throw sizeMismatch(e, size, String(pos + got));
-}
-
 /**
- * Reads up to `want` bytes at file position `pos` into `buf` at `at`,
- * stopping early at the file's end or once `need` bytes are in. One call
- * usually answers: a regular file reads short only at its end, and only a
- * read short of `need` is retried, to tell a short read from the end.
+ * Reads `want` bytes at file position `pos` into `buf` at `at`, stopping
+ * early only at the file's end. One call usually answers: a regular file
+ * reads short only at its end, so only a short read is retried, to tell
+ * the two apart.
  */
-function fill(e: HostFileRef, fd: number, buf: Uint8Array, at: number, pos: number, want: number, need: number): number {
+function fill(e: HostFileRef, fd: number, buf: Uint8Array, at: number, pos: number, want: number): number {
   let got = readAt(e, fd, buf, at, want, pos);
-  while (got < need) {
+  while (got < want) {
     const n = readAt(e, fd, buf, at + got, want - got, pos + got);
     if (n === 0) break;
     got += n;
