@@ -6,7 +6,7 @@
  * config (/etc/containers, ~/.config/containers, /run/runc, /run/crun,
  * /dev/shm/libpod_lock, /etc/cni) changes what a step gives.
  */
-import { lstat, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,12 +24,12 @@ function podmanBase(storeRoot: string, tag: string): string {
   return join(storeRoot, "lading", "podman", tag);
 }
 
-/** Names the runroot made with mkdtemp when the store's own path is too long for one. */
+/** The runroot podman's database was made with (podman refuses to open it with another). */
 function runrootRecord(storeRoot: string, tag: string): string {
   return join(podmanBase(storeRoot, tag), "runroot-path");
 }
 
-/** The recorded out-of-store runroot, if any (tests remove it with the store). */
+/** The recorded runroot, if any (tests remove it with the store). */
 export function recordedRunroot(storeRoot: string, tag: string): string | undefined {
   try {
     return readFileSync(runrootRecord(storeRoot, tag), "utf8").trim() || undefined;
@@ -49,18 +49,29 @@ export function recordedRunroot(storeRoot: string, tag: string): string | undefi
 export async function podmanRunroot(store: Store, tag: string): Promise<string> {
   const base = podmanBase(store.root, tag);
   const inStore = join(base, "run");
-  if (inStore.length <= RUNROOT_MAX) {
-    await mkdir(inStore, { recursive: true, mode: 0o700 });
-    await assertPrivateDir(inStore);
-    return inStore;
-  }
   await mkdir(base, { recursive: true });
   return store.withLock(`podman-runroot-${tag}`, async () => {
     const recorded = recordedRunroot(store.root, tag);
-    if (recorded && (await isPrivateDir(recorded))) return recorded;
-    const fresh = await mkdtemp(join(shortTempDir(), "lading-pm-"));
-    await writeFileAtomic(runrootRecord(store.root, tag), fresh + "\n", 0o600);
-    return fresh;
+    let runroot: string;
+    if (inStore.length <= RUNROOT_MAX) {
+      await mkdir(inStore, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "EEXIST") throw e;
+      });
+      await assertPrivateDir(inStore);
+      runroot = inStore;
+    } else if (recorded && recorded !== inStore && (await isPrivateDir(recorded))) {
+      runroot = recorded;
+    } else {
+      runroot = await mkdtemp(join(shortTempDir(), "lading-pm-"));
+    }
+    if (runroot !== recorded) {
+      // podman's database names the runroot it was made with and will not open with another. Its
+      // containers are transient (all run with --rm; a new runroot means the old one's state is
+      // gone), so podman starts afresh: this also moves stores from the old /tmp/lading-pm-<hash>.
+      await Promise.all(["root", "tmp"].map((d) => rm(join(base, d), { recursive: true, force: true })));
+      await writeFileAtomic(runrootRecord(store.root, tag), runroot + "\n", 0o600);
+    }
+    return runroot;
   }, { waitForever: true });
 }
 

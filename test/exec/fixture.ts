@@ -1,6 +1,7 @@
 /** Shared set-up for the exec tests: a busybox image in a fresh store, and a tar reader for layers. */
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { currentIdentity, identityTag, unshareArgs } from "../../src/exec/identity.js";
 import { recordedRunroot } from "../../src/exec/podman-state.js";
@@ -18,10 +19,12 @@ export interface Busybox {
   cleanup(): void;
 }
 
-export async function busybox(): Promise<Busybox> {
+/** `subdir`: the store goes that far below the fresh temp dir (for tests of long store paths). */
+export async function busybox(subdir = ""): Promise<Busybox> {
   const tmp = tempDir("lading-exec-");
-  await makeBusyboxLayout(tmp.path, "bb");
-  const store = await Store.open(tmp.path);
+  const root = join(tmp.path, subdir);
+  await makeBusyboxLayout(root, "bb");
+  const store = await Store.open(root);
   const desc = await store.resolveName("bb");
   const manifest = await store.readJson<ImageManifest>(desc!.digest);
   const config = await store.readJson<ImageConfig>(manifest.config.digest);
