@@ -6,7 +6,7 @@
  * config (/etc/containers, ~/.config/containers, /run/runc, /run/crun,
  * /dev/shm/libpod_lock, /etc/cni) changes what a step gives.
  */
-import { lstat, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -145,7 +145,7 @@ export async function podmanEnv(store: Store, tag: string, runtime: "runc" | "cr
   await Promise.all([
     writeFile(join(confDir, "containers.conf"), conf, { mode: 0o600 }),
     writeFile(join(confDir, "storage.conf"), storage, { mode: 0o600 }),
-    // No image is ever pulled, but podman must not parse /etc/containers/registries.conf{,.d} either.
+    // No image is ever pulled, but should podman look up a registry, the machine's list must not count.
     writeFile(join(confDir, "registries.conf"), "", { mode: 0o600 }),
   ]);
   return {
@@ -162,7 +162,6 @@ export async function podmanEnv(store: Store, tag: string, runtime: "runc" | "cr
   };
 }
 
-
 /**
  * podman binds the files listed in these into every container (and makes
  * their mount points in our root filesystem), whatever containers.conf's
@@ -177,7 +176,7 @@ export async function hideMachineMountsConfs(store: Store, tag: string): Promise
   const empty = join(await store.stateDir("podman"), tag, "empty.conf");
   await writeFile(empty, "", { mode: 0o644 });
   for (const f of MACHINE_MOUNTS_CONFS) {
-    if (!(await lstat(f).then((st) => st.isFile(), () => false))) continue;
+    if (!(await stat(f).then((st) => st.isFile(), () => false))) continue;
     const r = await runTool("mount", ["--bind", "-o", "ro", empty, f]);
     if (r.code !== 0) throw new LadingError("RUNTIME_UNAVAILABLE", `podman would bind the mounts listed in ${f} into the container, and lading could not hide that file: ${r.stderr.trim()}`);
   }
