@@ -11,6 +11,8 @@ export const HOSTNAME = "lading";
 async function hostResolvConf(): Promise<string> {
   const main = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
   // systemd-resolved's stub (127.0.0.53) is unreachable from other network namespaces; use the real upstreams.
+  // Reading the host's resolver config is the point (a container resolves as its host does), and
+  // a missing or unreadable file only means the stub's copy is used.
   if (/^nameserver\s+127\.0\.0\.53\s*$/m.test(main)) {
     const upstream = await readFile("/run/systemd/resolve/resolv.conf", "utf8").catch(() => "");
     if (upstream) return upstream;

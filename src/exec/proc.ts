@@ -8,9 +8,9 @@ export interface ToolResult {
 }
 
 /** Runs `cmd args` to completion, capturing output (never throws on a non-zero exit). */
-export function runTool(cmd: string, args: string[], opts: { input?: string } = {}): Promise<ToolResult> {
+export function runTool(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], ...(opts.env ? { env: opts.env } : {}) });
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -5,13 +5,13 @@
  * gone (killed, then deleted with their runtime state), half-made snapshot
  * dirs and exec work dirs of dead processes, and empty lading cgroups.
  */
-import { readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pidAlive, Store } from "../store/store.js";
 import { identityTag } from "./identity.js";
 import type { HelperMessage, ReapJob } from "./job.js";
 import { findTool } from "./detect.js";
-import { podmanGlobals } from "./podman.js";
+import { podmanEnv } from "./podman-state.js";
 import { runTool } from "./proc.js";
 import { runcKill, runcList } from "./runc.js";
 import { ownerFile, runtimeStateRoot } from "./state.js";
@@ -84,19 +84,26 @@ async function reapCgroups(): Promise<void> {
 
 /**
  * podman containers in the store's podman storage whose lading is gone
- * (names are `lading-<lading pid>-<random>`). Rootless, podman's runtime
- * state lives in the helper's private tmpfs and dies with it.
+ * (names are `lading-<lading pid>-<random>`), found through the same runroot
+ * and config as the runs that made them. Root's only: a rootless podman
+ * container lives in its dead helper's namespaces, not in the reaper's.
  */
 async function reapPodman(store: Store, tag: string): Promise<string[]> {
   const podman = findTool("podman");
   const base = join(store.root, "lading", "podman", tag);
   if (!podman || !(await stat(base).then(() => true, () => false))) return [];
-  const globals = await podmanGlobals(store, tag);
-  const r = await runTool(podman, [...globals, "ps", "-a", "--format", "{{.Names}}"]);
-  const gone = r.stdout.split("\n").filter((n) => {
-    const pid = Number(/^lading-(\d+)-/.exec(n)?.[1] ?? 0);
-    return pid > 0 && !pidAlive(pid);
-  });
-  for (const name of gone) await runTool(podman, [...globals, "rm", "-f", "-t", "0", name]);
-  return gone;
+  const confDir = store.tempPath("podman-conf");
+  await mkdir(confDir, { mode: 0o700 });
+  try {
+    const { globals, env } = await podmanEnv(store, tag, "runc", confDir);
+    const r = await runTool(podman, [...globals, "ps", "-a", "--format", "{{.Names}}"], { env });
+    const gone = r.stdout.split("\n").filter((n) => {
+      const pid = Number(/^lading-(\d+)-/.exec(n)?.[1] ?? 0);
+      return pid > 0 && !pidAlive(pid);
+    });
+    for (const name of gone) await runTool(podman, [...globals, "rm", "-f", "-t", "0", name], { env });
+    return gone;
+  } finally {
+    await rm(confDir, { recursive: true, force: true });
+  }
 }

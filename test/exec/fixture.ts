@@ -1,9 +1,10 @@
 /** Shared set-up for the exec tests: a busybox image in a fresh store, and a tar reader for layers. */
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { currentIdentity, identityTag, unshareArgs } from "../../src/exec/identity.js";
-import { podmanRunroot } from "../../src/exec/podman.js";
+import { recordedRunroot } from "../../src/exec/podman-state.js";
 import tar from "tar-stream";
 import { Store } from "../../src/store/store.js";
 import type { ImageConfig, ImageManifest, LayerRef } from "../../src/oci/types.js";
@@ -18,17 +19,19 @@ export interface Busybox {
   cleanup(): void;
 }
 
-export async function busybox(): Promise<Busybox> {
+/** `subdir`: the store goes that far below the fresh temp dir (for tests of long store paths). */
+export async function busybox(subdir = ""): Promise<Busybox> {
   const tmp = tempDir("lading-exec-");
-  await makeBusyboxLayout(tmp.path, "bb");
-  const store = await Store.open(tmp.path);
+  const root = join(tmp.path, subdir);
+  await makeBusyboxLayout(root, "bb");
+  const store = await Store.open(root);
   const desc = await store.resolveName("bb");
   const manifest = await store.readJson<ImageManifest>(desc!.digest);
   const config = await store.readJson<ImageConfig>(manifest.config.digest);
   const layers = manifest.layers.map((d, i) => ({ descriptor: d, diffId: config.rootfs.diff_ids[i]! }));
-  // podman's transient state (backend tests) lives in /tmp beside, not in, the store.
-  const runroot = podmanRunroot(store.root, identityTag(currentIdentity()));
-  return { store, layers, env: config.config?.Env ?? [], cleanup: () => rmAll(tmp, runroot) };
+  // podman's transient state (backend tests) may live in a temp dir beside, not in, the store.
+  const tag = identityTag(currentIdentity());
+  return { store, layers, env: config.config?.Env ?? [], cleanup: () => rmAll(tmp, ...[recordedRunroot(store.root, tag)].filter((p) => p !== undefined)) };
 }
 
 /** Rootless, snapshots hold files of subordinate ids: removed from inside lading's namespace. */
