@@ -30,6 +30,6 @@ status=0
 HOME="$home" TMPDIR="$work" LADING_TEST_TMP="$work" XDG_RUNTIME_DIR="$work" \
   setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups --reset-env -- \
   env HOME="$home" TMPDIR="$work" LADING_TEST_TMP="$work" PATH="$PATH" USER="$USER_NAME" \
-      ${LADING_RUNTIME:+LADING_RUNTIME="$LADING_RUNTIME"} ${LADING_TEST_DEBIAN:+LADING_TEST_DEBIAN="$LADING_TEST_DEBIAN"} \
+      ${LADING_RUNTIME:+LADING_RUNTIME="$LADING_RUNTIME"} ${LADING_TEST_DEBIAN:+LADING_TEST_DEBIAN="$LADING_TEST_DEBIAN"} ${CI:+CI="$CI"} \
       "$@" || status=$?
 exit $status
