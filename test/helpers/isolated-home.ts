@@ -29,7 +29,6 @@ mkdirSync(runtimeDir, { mode: 0o700 });
 
 Object.assign(process.env, {
   HOME: home,
-  DOCKER_CONFIG: join(home, ".docker"),
   XDG_CONFIG_HOME: join(home, ".config"),
   XDG_DATA_HOME: join(home, ".local", "share"),
   XDG_CACHE_HOME: join(home, ".cache"),
@@ -37,7 +36,8 @@ Object.assign(process.env, {
   XDG_RUNTIME_DIR: runtimeDir,
 });
 // Each of these would send a tool (or lading) to the user's files instead of the empty home.
-for (const name of ["REGISTRY_AUTH_FILE", "LADING_HOME", "CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINERS_AUTH_FILE"]) delete process.env[name];
+// DOCKER_CONFIG is unset rather than pointed into it: podman fails when it names a dir without config.json.
+for (const name of ["DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "LADING_HOME", "CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINERS_AUTH_FILE"]) delete process.env[name];
 
 /** The empty home this test process runs with. */
 export const ISOLATED_HOME = home;
