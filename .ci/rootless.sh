@@ -33,6 +33,6 @@ status=0
 # environment, so everything the command needs is set after it, by env.
 setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups --reset-env -- \
   env HOME="$home" TMPDIR="$work" LADING_TEST_TMP="$work" XDG_RUNTIME_DIR="$runtime_dir" PATH="$PATH" USER="$USER_NAME" \
-      ${LADING_RUNTIME:+LADING_RUNTIME="$LADING_RUNTIME"} ${LADING_TEST_DEBIAN:+LADING_TEST_DEBIAN="$LADING_TEST_DEBIAN"} \
+      ${LADING_RUNTIME:+LADING_RUNTIME="$LADING_RUNTIME"} ${LADING_TEST_DEBIAN:+LADING_TEST_DEBIAN="$LADING_TEST_DEBIAN"} ${CI:+CI="$CI"} \
       "$@" || status=$?
 exit $status

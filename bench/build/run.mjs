@@ -4,17 +4,17 @@
 // once cold, then N times unchanged; medians of wall time are reported.
 // Usage: node bench/build/run.mjs [RUNS]   (needs root for buildah's storage)
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sharedPath } from "../shared.mjs";
 
 const runs = Number(process.argv[2] ?? 5);
 const root = new URL("../..", import.meta.url).pathname;
 const work = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), "lading-bench-build-"));
-const payloadGen = [join(root, "../shared/bench/gen-payload.py"), "/work/shared/bench/gen-payload.py"].find(existsSync);
 try {
   const ctx = join(work, "ctx");
-  execFileSync("python3", [payloadGen, ctx], { stdio: "ignore" });
+  execFileSync("python3", [sharedPath("bench/gen-payload.py"), ctx], { stdio: "ignore" });
   writeFileSync(join(ctx, "Containerfile"), "FROM scratch\nENV APP=/app\nCOPY src/ /app/src/\nCOPY blobs/ /app/blobs/\nLABEL bench=build\nCMD [\"/app/run\"]\n");
   const lstore = join(work, "lading-store");
   const broot = join(work, "buildah");

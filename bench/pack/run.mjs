@@ -11,14 +11,14 @@
 // (user+sys of the process tree, from GNU time), peak RSS and compressed size.
 // Usage: npx tsc -p tsconfig.json && node bench/pack/run.mjs [RUNS] [PAYLOAD_DIR]
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sharedPath } from "../shared.mjs";
 
 const runs = Number(process.argv[2] ?? 3);
 const repo = new URL("../..", import.meta.url).pathname;
 const work = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), "lading-bench-pack-"));
-const payloadGen = [join(repo, "../shared/bench/gen-payload.py"), "/work/shared/bench/gen-payload.py"].find(existsSync);
 
 /** Runs a command under GNU time; returns wall s, cpu s, peak RSS MB. */
 function timed(cmd, args, opts = {}) {
@@ -33,7 +33,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 try {
   const payload = process.argv[3] ?? join(work, "payload");
-  if (!process.argv[3]) execFileSync("python3", [payloadGen, payload], { stdio: "ignore" });
+  if (!process.argv[3]) execFileSync("python3", [sharedPath("bench/gen-payload.py"), payload], { stdio: "ignore" });
   const { deflateBackend } = await import(join(repo, "dist/src/oci/deflate-native.js"));
   const gzipRow = `lading (gzip, ${deflateBackend()} deflate)`;
   const results = { [gzipRow]: [], "lading (gzip, wasm deflate)": [], "tar --sort=name \\| gzip -6": [], "umoci insert (gzip)": [], "lading (zstd -3)": [] };

@@ -5,32 +5,52 @@
  * step — rootless too, where they exist only through subordinate ids.
  *
  * The rootfs is made once with `debootstrap --variant=minbase` from the
- * machine's Debian mirror and cached in /var/tmp/lading-debootstrap (never
- * in the repo). Runs when that cache exists; LADING_TEST_DEBIAN=1 (as root)
- * makes it first (a few minutes).
+ * machine's Debian mirror and cached in the clone's .cache/debootstrap
+ * (gitignored), so a fresh clone makes its own. Runs when that cache exists;
+ * as root, LADING_TEST_DEBIAN=1 or CI=true makes it first (a few minutes).
+ * It is built in a directory of its own and renamed into place whole, so a
+ * run killed half-way leaves no tarball that a later run would trust.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { LayerRef } from "../../src/oci/types.js";
 import { MediaType } from "../../src/oci/mediatypes.js";
+import { REPO_ROOT } from "../helpers/shared.js";
 import { busybox, layerItems, sh, type Busybox } from "./fixture.js";
 
-const CACHE = "/var/tmp/lading-debootstrap";
+const CACHE = join(REPO_ROOT, ".cache", "debootstrap");
 const TARBALL = join(CACHE, "bookworm-minbase.tar");
 const MIRROR = "http://deb.debian.org/debian";
+const BUILDING = "building-";
+
+/** Whether the process that named a build directory is gone (its leftovers can go). */
+function abandoned(dir: string): boolean {
+  const pid = Number(dir.slice(BUILDING.length).split("-")[0]);
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 function ensureTarball(): boolean {
   if (existsSync(TARBALL)) return true;
-  if (process.env.LADING_TEST_DEBIAN !== "1" || process.getuid!() !== 0) return false;
+  if ((process.env.LADING_TEST_DEBIAN !== "1" && process.env.CI !== "true") || process.getuid!() !== 0) return false;
   mkdirSync(CACHE, { recursive: true });
-  const root = join(CACHE, `root.${process.pid}`);
-  execFileSync("debootstrap", ["--variant=minbase", "bookworm", root, MIRROR], { stdio: "ignore" });
-  execFileSync("tar", ["--numeric-owner", "--xattrs", "-C", root, "-cf", `${TARBALL}.${process.pid}`, "."]);
-  renameSync(`${TARBALL}.${process.pid}`, TARBALL);
-  rmSync(root, { recursive: true, force: true });
+  for (const d of readdirSync(CACHE)) if (d.startsWith(BUILDING) && abandoned(d)) rmSync(join(CACHE, d), { recursive: true, force: true });
+  const work = mkdtempSync(join(CACHE, `${BUILDING}${process.pid}-`));
+  try {
+    const root = join(work, "root");
+    execFileSync("debootstrap", ["--variant=minbase", "bookworm", root, MIRROR], { stdio: "ignore" });
+    execFileSync("tar", ["--numeric-owner", "--xattrs", "-C", root, "-cf", join(work, "rootfs.tar"), "."]);
+    renameSync(join(work, "rootfs.tar"), TARBALL);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
   return true;
 }
 
@@ -47,7 +67,7 @@ before(async () => {
 });
 after(() => b?.cleanup());
 
-describe("a Debian minbase root filesystem", { skip: !available && `no ${TARBALL} (LADING_TEST_DEBIAN=1 as root makes it)` }, () => {
+describe("a Debian minbase root filesystem", { skip: !available && `no cached Debian rootfs at ${TARBALL} (as root, LADING_TEST_DEBIAN=1 makes it: a few minutes with deb.debian.org)` }, () => {
   it("keeps every owner exact through unpack, RUN and the new layer", async () => {
     const step =
       "echo '# lading' >> /etc/shadow && rm -r /var/cache/apt/archives/partial && touch /var/mail/new && chown 8:8 /var/mail/new && " +

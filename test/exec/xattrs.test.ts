@@ -55,7 +55,11 @@ before(async () => {
   tools = tempDir("lading-xt-");
   const probe = join(tools.path, "probe");
   writeFileSync(probe, "");
-  if (spawnSync("setfattr", ["-n", "user.probe", "-v", "1", probe]).status !== 0) why = `user.* xattrs are not supported on ${tools.path}'s filesystem (or setfattr is missing)`;
+  // The store lives on the same filesystem (LADING_TEST_TMP or TMPDIR): tmpfs before Linux 6.6 has no user.* xattrs.
+  if (spawnSync("setfattr", ["-n", "user.probe", "-v", "1", probe]).status !== 0) {
+    const fs = spawnSync("stat", ["-f", "-c", "%T", tools.path], { encoding: "utf8" }).stdout.trim();
+    why = `setfattr -n user.probe failed on ${tools.path} (filesystem ${fs || "unknown"}): user.* xattrs unsupported there, or setfattr missing; point LADING_TEST_TMP at ext4, xfs or btrfs`;
+  }
   else hostSetfattr(tools.path);
   mounts = [{ type: "bind", target: "/.xt", source: tools.path, readOnly: true }];
   b = await busybox();

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import "./isolated-home.js";
 
 /** The project's bin/lading.js (dist/test/helpers → ../../../bin). */
 export const LADING = fileURLToPath(new URL("../../../bin/lading.js", import.meta.url));

@@ -14,6 +14,7 @@ import { connect, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
+import "./isolated-home.js";
 
 export const REGISTRY_BIN = "/usr/bin/docker-registry";
 

@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
+import "./isolated-home.js";
 
 export const execFileP = promisify(execFile);
 

@@ -1,35 +1,42 @@
 /**
  * validateLayout: checks an OCI image layout the way a strict reader would —
- * the OCI JSON schemas (shared/oci-schemas, via ajv) for every JSON blob,
+ * the OCI JSON schemas (../shared/oci-schemas beside the repository, via ajv) for every JSON blob,
  * plus what the schemas do not cover: lowercase sha256 digests, blob bytes
  * matching digest and size, diff_ids equal to the uncompressed layers'
  * digests, Env entries with "=", no duplicate paths in a layer.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync, readdirSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createReadStream, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach } from "node:test";
 import { createGunzip } from "node:zlib";
 import { execFileSync, spawn } from "node:child_process";
 import tar from "tar-stream";
 import AjvModule from "ajv-draft-04";
 import formatsModule from "ajv-formats";
+import { sharedPath, skipWithoutShared } from "./shared.js";
 
 // Both packages are CommonJS with a `default` export; under NodeNext the namespace object arrives.
 type AjvLike = { addSchema(s: object, key: string): void; getSchema(key: string): ((v: unknown) => boolean) & { errors?: unknown } | undefined };
 const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: object) => AjvLike;
 const addFormats = ((formatsModule as unknown as { default?: unknown }).default ?? formatsModule) as (a: AjvLike) => void;
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** shared/ sits beside the project root (dist/test/helpers → ../../../../shared). */
-export const SCHEMA_DIR = [join(here, "../../../../shared/oci-schemas"), join(here, "../../../shared/oci-schemas"), "/work/shared/oci-schemas"].find((d) => {
-  try {
-    readdirSync(d);
-    return true;
-  } catch {
-    return false;
-  }
-})!;
+const SCHEMAS = "oci-schemas";
+/**
+ * Without shared/oci-schemas (someone's own clone, not CI) every other check
+ * still runs, and each test that needed the schemas ends reported skipped,
+ * with the reason: the hook sees which test called validateJson. Tests in a
+ * file run one at a time unless they opt into concurrency, which no
+ * validating test does.
+ */
+const noSchemas = skipWithoutShared(SCHEMAS);
+let schemaChecksOmitted = false;
+if (noSchemas) {
+  afterEach((t) => {
+    if (schemaChecksOmitted && "skip" in t) t.skip(`OCI schema checks not run: ${noSchemas}`);
+    schemaChecksOmitted = false;
+  });
+}
 
 const URLS: Record<string, string[]> = {
   "content-descriptor.json": ["https://opencontainers.org/schema/descriptor", "https://opencontainers.org/schema/image/content-descriptor.json"],
@@ -58,7 +65,7 @@ function validator(kind: "manifest" | "index" | "config" | "layout") {
     ajv = new Ajv({ strict: false });
     addFormats(ajv);
     for (const [file, urls] of Object.entries(URLS)) {
-      const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, file), "utf8"));
+      const schema = JSON.parse(readFileSync(join(sharedPath(SCHEMAS), file), "utf8"));
       for (const url of urls) ajv.addSchema(stripIds(schema) as object, url);
     }
   }
@@ -66,6 +73,10 @@ function validator(kind: "manifest" | "index" | "config" | "layout") {
 }
 
 export function validateJson(kind: "manifest" | "index" | "config" | "layout", value: unknown): void {
+  if (noSchemas) {
+    schemaChecksOmitted = true;
+    return;
+  }
   const v = validator(kind);
   if (!v(value)) throw new Error(`${kind} fails the OCI schema: ${JSON.stringify(v.errors)}`);
 }
