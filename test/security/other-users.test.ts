@@ -29,9 +29,10 @@ let busybox: TestImage;
 const secret = `s3cret-${randomBytes(12).toString("hex")}`;
 const marker = `marker-${randomBytes(6).toString("hex")}`;
 
-/** Runs a shell script as the other user, with a bare environment. */
-function asOther(script: string, args: string[] = []): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync("setpriv", [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", "env", "-i", `PATH=${PATH}`, "/bin/sh", "-c", script, "sh", ...args], { encoding: "utf8", cwd: "/" });
+/** Runs a shell script as the other user, with a bare environment (and, given `group`, as a member of that group). */
+function asOther(script: string, args: string[] = [], group?: number): { code: number | null; stdout: string; stderr: string } {
+  const groups = group === undefined ? ["--clear-groups"] : [`--groups=${group}`];
+  const r = spawnSync("setpriv", [`--reuid=${uid}`, `--regid=${gid}`, ...groups, "--", "env", "-i", `PATH=${PATH}`, "/bin/sh", "-c", script, "sh", ...args], { encoding: "utf8", cwd: "/" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -69,10 +70,9 @@ after(() => {
   if (open) rmSync(open, { recursive: true, force: true });
 });
 
-test("another user can neither list, read nor run anything in a store root built into, setuid programs included", { skip }, async () => {
-  const store = join(open, "store");
-  const ctx = join(priv.path, "ctx");
-  mkdirSync(ctx);
+/** Builds, into `store`, an image whose RUN made a program setuid root, with a cache mount and a secret after it; returns the snapshot copies of that program. */
+async function buildSetuid(store: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const ctx = mkdtempSync(join(priv.path, "ctx-"));
   // A host program that prints its effective uid; made setuid root by a RUN step, as an image may.
   copyFileSync("/usr/bin/id", join(ctx, "euid"));
   writeFileSync(join(priv.path, "tok"), secret, { mode: 0o600 });
@@ -87,13 +87,18 @@ test("another user can neither list, read nor run anything in a store root built
       "",
     ].join("\n"),
   );
-  const r = await lading(["build", "--progress", "plain", "--store", store, "--secret", `id=tok,src=${join(priv.path, "tok")}`, "-o", join(priv.path, "img.tar"), ctx]);
+  const r = await lading(["build", "--progress", "plain", "--store", store, "--secret", `id=tok,src=${join(priv.path, "tok")}`, "-o", join(ctx, "img.tar"), ctx], { env });
   assert.equal(r.code, 0, r.stderr);
-
-  // The setuid program is there, as root sees it: the checks below are about reaching it.
+  // The setuid program is there, as root sees it: the checks that use it are about reaching it.
   const snaps = allPaths(join(store, "lading", "snapshots")).filter((p) => p.endsWith("/euid") && statSync(p).uid === 0 && statSync(p).mode & 0o4000);
   assert.ok(snaps.length > 0, "no snapshot holds /euid setuid root");
   assert.ok(existsSync(join(store, "lading", "volumes")), "the cache volume was not made");
+  return snaps;
+}
+
+test("another user can neither list, read nor run anything in a store root built into, setuid programs included", { skip }, async () => {
+  const store = join(open, "store");
+  const snaps = await buildSetuid(store);
 
   for (const p of snaps) {
     const a = asOther(`"$1" -u`, [p]);
@@ -198,4 +203,29 @@ test("a store another user owns, or others can write, is refused with what to do
   const ok = await lading(["images", "--store", shared], { env: { LADING_SHARED_STORE: "1" } });
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(statSync(join(shared, "lading", "tmp")).mode & 0o7777, 0o2770);
+});
+
+test("in a store shared on purpose, a member of its group shares the images but still reaches no snapshot, cache volume or temp dir", { skip }, async () => {
+  const store = join(open, "store-shared");
+  const snaps = await buildSetuid(store, { LADING_SHARED_STORE: "1" });
+  const group = statSync(store).gid;
+  assert.equal(statSync(store).mode & 0o7777, 0o2770);
+  // The group's access works (so the refusals below are lading's modes, not a missing group).
+  const blobs = asOther(`ls "$1"`, [join(store, "blobs", "sha256")], group);
+  assert.equal(blobs.code, 0, blobs.stderr);
+  assert.notEqual(blobs.stdout, "");
+  for (const kind of ["snapshots", "volumes", "rootfs", "runc"]) {
+    const p = join(store, "lading", kind);
+    if (!existsSync(p)) continue;
+    assert.equal(statSync(p).mode & 0o777, 0o700, p);
+    const a = asOther(`ls "$1"`, [p], group);
+    assert.notEqual(a.code, 0, `${p} listed by a group member: ${a.stdout}`);
+  }
+  for (const p of snaps) {
+    const a = asOther(`"$1" -u`, [p], group);
+    assert.notEqual(a.code, 0, `${p} ran as a group member and printed ${a.stdout}`);
+  }
+  // Temp dirs of a build in progress: whatever is in the group's tmp folder now is not enterable.
+  const tmp = asOther(`for d in "$1"/*; do [ -d "$d" ] && ls "$d" >/dev/null 2>&1 && echo "$d"; done; true`, [join(store, "lading", "tmp")], group);
+  assert.equal(tmp.stdout, "");
 });
