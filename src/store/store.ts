@@ -63,8 +63,8 @@ export class Store {
     const rootMode = shared ? SHARED_DIR_MODE : PRIVATE_DIR_MODE;
     try {
       if (guarded) {
-        // Missing parents are made private too: lading made them, for the store alone.
-        const made = await mkdir(root, { recursive: true, mode: 0o700 });
+        // Missing parents are made private too (lading made them, for the store alone), but for a group's store.
+        const made = await mkdir(root, { recursive: true, ...(shared ? {} : { mode: PRIVATE_DIR_MODE }) });
         if (made !== undefined && shared) await chmod(root, SHARED_DIR_MODE);
         checkStoreRoot(root, await stat(root), shared);
         await ensureDir(join(root, "blobs", "sha256"), rootMode);
