@@ -128,7 +128,7 @@ test("another user sees no build secret in /proc or in any file they can read", 
   // The marker is in the RUN's argv: seeing it proves the poll covered the step.
   writeFileSync(
     join(ctx, "Containerfile"),
-    `FROM ${busybox.ref}\nRUN --mount=type=secret,id=tok,env=TOK --mount=type=secret,id=tok,target=/run/secrets/tok sh -c 'test -n "$TOK" && test -s /run/secrets/tok && sleep 2; : ${marker}'\n`,
+    `FROM ${busybox.ref}\nRUN --mount=type=secret,id=tok,env=TOK --mount=type=secret,id=tok,target=/run/secrets/tok sh -c 'test -n "$TOK" && test -s /run/secrets/tok && sleep 3; : ${marker}'\n`,
   );
   writeFileSync(join(pub, "secret"), secret + "\n", { mode: 0o644 });
   writeFileSync(join(pub, "marker"), marker + "\n", { mode: 0o644 });
