@@ -8,6 +8,7 @@ export type LadingErrorCode =
   | "NOT_FOUND" // an image, blob, file or stage that does not exist
   | "DIGEST_MISMATCH" // content whose bytes do not match its digest or size
   | "UNSAFE_ARCHIVE" // a tar entry that would escape its root
+  | "UNSAFE_STORE" // a store another user owns or others can write
   | "INVALID_IMAGE" // a manifest, index, config or layout that breaks the OCI rules
   | "CONTAINERFILE" // a build file that cannot be parsed or translated
   | "EXEC_FAILED" // a command exited outside its `expect`

@@ -46,7 +46,7 @@ export async function exportLayout(ev: Evaluator, node: ContainerNode, dir: stri
   const { Store } = await import("../store/store.js");
   const { collectBlobs } = await import("../oci/archive-export.js");
   const root = await finalizeRoot(ev, node, opts);
-  const target = await Store.open(dir);
+  const target = await Store.openLayout(dir);
   const src = ev.session.store;
   if (target.root !== src.root) {
     const { blobs } = await collectBlobs(src, root);

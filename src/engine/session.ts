@@ -67,7 +67,7 @@ export class Session {
   async tempDir(prefix: string): Promise<string> {
     this.tempRoot ??= (async () => {
       const p = this.store.tempPath("session");
-      await (await import("node:fs/promises")).mkdir(p, { recursive: true });
+      await (await import("node:fs/promises")).mkdir(p, { mode: 0o700 }); // private even in a shared store
       return p;
     })();
     return mkdtemp(join(await this.tempRoot, prefix + "-"));

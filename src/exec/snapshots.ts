@@ -26,7 +26,8 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 /** The directory of the flattened snapshot for `layers`, made if missing. */
 export async function ensureSnapshot(store: Store, layers: LayerRef[], tag: string, debug: (m: string) => void): Promise<string> {
   const base = join(await store.stateDir("snapshots"), tag);
-  await mkdir(base, { recursive: true });
+  // The images' setuid programs are in here: nobody else may reach them (issue 21).
+  await mkdir(base, { recursive: true, mode: 0o700 });
   if (layers.length === 0) {
     const empty = join(base, "empty");
     if (!(await exists(empty))) await placeDir(base, empty, async (tmp) => void tmp);

@@ -26,7 +26,8 @@ export async function fsyncDir(dir: string): Promise<void> {
  * not there before, and the temp file is removed.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
+  // Folders made here (a credentials file's ~/.docker, a store's parents) are private, as docker and XDG make them.
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   const tmp = tempNameFor(target);
   try {
     await writeFile(tmp, data, { mode, flush: true });

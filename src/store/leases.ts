@@ -7,7 +7,7 @@
  * refreshed for STALE_MS (a pid reused by another program).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rm, stat, utimes } from "node:fs/promises";
+import { readFile, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { pidAlive, type Store } from "./store.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -33,8 +33,7 @@ function leaseDir(store: Store): string {
 
 /** Takes a lease on `store` for this process; release it when done (an exiting process's lease goes stale anyway). */
 export async function acquireLease(store: Store): Promise<Lease> {
-  const dir = leaseDir(store);
-  await mkdir(dir, { recursive: true });
+  const dir = await store.stateDir("leases"); // group-writable in a shared store: every user's builds take leases
   const start = Date.now();
   const path = join(dir, `${process.pid}-${randomBytes(6).toString("hex")}.json`);
   await writeFileAtomic(path, JSON.stringify({ pid: process.pid, start } satisfies LeaseRecord));

@@ -10,6 +10,7 @@ import { HashingStream, hexOf, isDigest, sha256, type Digest } from "../oci/dige
 import { canonicalJson } from "../oci/json.js";
 import { MediaType } from "../oci/mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
+import { checkPrivateDir, checkStoreRoot, ensureDir, isPrivateKind, PRIVATE_DIR_MODE, sharedFromEnv, SHARED_DIR_MODE } from "./access.js";
 import { fsyncDir, writeFileAtomic } from "./atomic.js";
 import { recordUses } from "./use-counts.js";
 
@@ -30,16 +31,48 @@ export interface BlobInfo {
  */
 export class Store {
   readonly root: string;
-  private constructor(root: string) {
+  /** Shared by a group on purpose ($LADING_SHARED_STORE=1); see access.ts. */
+  readonly shared: boolean;
+  private constructor(root: string, shared: boolean) {
     this.root = root;
+    this.shared = shared;
   }
 
-  /** Opens (creating if needed) the store at `root`. */
-  static async open(root: string): Promise<Store> {
-    const s = new Store(root);
+  /**
+   * Opens (creating if needed, mode 0700) the store at `root`. Refused
+   * (UNSAFE_STORE) when another user owns it or others can write it, unless
+   * `shared` (default: $LADING_SHARED_STORE) says it is shared on purpose.
+   */
+  static async open(root: string, opts: { shared?: boolean } = {}): Promise<Store> {
+    const shared = opts.shared ?? sharedFromEnv();
+    return Store.init(root, shared, true);
+  }
+
+  /**
+   * Opens (creating if needed) an OCI image layout that lading writes an
+   * image into: an output the user named, like a tar file, so it keeps the
+   * umask's modes and nobody's ownership is checked; lading's own state
+   * inside it is still private.
+   */
+  static async openLayout(dir: string): Promise<Store> {
+    return Store.init(dir, false, false);
+  }
+
+  private static async init(root: string, shared: boolean, guarded: boolean): Promise<Store> {
+    const s = new Store(root, shared);
+    const rootMode = shared ? SHARED_DIR_MODE : PRIVATE_DIR_MODE;
     try {
-      await mkdir(join(root, "blobs", "sha256"), { recursive: true });
-      for (const d of ["tmp", "opcache", "pins", "locks"]) await mkdir(join(root, "lading", d), { recursive: true });
+      if (guarded) {
+        // Missing parents are made private too (lading made them, for the store alone), but for a group's store.
+        const made = await mkdir(root, { recursive: true, ...(shared ? {} : { mode: PRIVATE_DIR_MODE }) });
+        if (made !== undefined && shared) await chmod(root, SHARED_DIR_MODE);
+        checkStoreRoot(root, await stat(root), shared);
+        await ensureDir(join(root, "blobs", "sha256"), rootMode);
+      } else {
+        await mkdir(join(root, "blobs", "sha256"), { recursive: true });
+      }
+      await ensureDir(join(root, "lading"), rootMode);
+      for (const d of ["tmp", "opcache", "pins", "locks"]) await ensureDir(join(root, "lading", d), rootMode);
       if (!(await exists(join(root, "oci-layout")))) {
         await writeFileAtomic(join(root, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
       }
@@ -67,7 +100,9 @@ export class Store {
   /** The folder for lading's private state of one kind (snapshots, volumes, …), created on demand. */
   async stateDir(kind: string): Promise<string> {
     const d = join(this.root, "lading", kind);
-    await mkdir(d, { recursive: true });
+    const priv = !this.shared || isPrivateKind(kind);
+    await ensureDir(d, priv ? PRIVATE_DIR_MODE : SHARED_DIR_MODE);
+    if (this.shared && priv) await checkPrivateDir(d);
     return d;
   }
 

@@ -34,19 +34,20 @@ export async function materializeRootfs(session: Session, layers: readonly Layer
   }
   // Loaded on first use: reading files back is rarer than building.
   const { extractLayerBlob } = await import("../../oci/extract.js");
+  // The tree is unpacked inside a private temp dir: the store's temp folder may be a group's (a shared store).
   const tmp = session.store.tempPath("rootfs");
-  await mkdir(tmp, { recursive: true });
+  const tree = join(tmp, "root");
+  await mkdir(tmp, { mode: 0o700 });
   try {
-    for (const layer of layers) await extractLayerBlob(session.store, layer, tmp, { applyWhiteouts: true, chown: isRoot });
+    await mkdir(tree);
+    for (const layer of layers) await extractLayerBlob(session.store, layer, tree, { applyWhiteouts: true, chown: isRoot });
     await writeFile(join(dir, hexOf(top) + ".complete"), "");
-    await rename(tmp, target).catch(async (err: NodeJS.ErrnoException) => {
+    await rename(tree, target).catch((err: NodeJS.ErrnoException) => {
       // Another process unpacked the same layers first: theirs is as good as ours.
       if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
-      await rm(tmp, { recursive: true, force: true });
     });
-  } catch (err) {
+  } finally {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
   }
   return target;
 }
