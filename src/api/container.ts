@@ -197,6 +197,14 @@ export class Container {
   withShell(args: string[], opts: { description?: string } = {}): Container {
     return this.config({ field: "shell", args: [...args] }, opts.description);
   }
+  /**
+   * The image config's `author` (what docker's MAINTAINER sets). The OCI
+   * annotation and label org.opencontainers.image.authors are the current way.
+   * @example c.withAuthor("Jane Doe <jane@example.com>")
+   */
+  withAuthor(author: string, opts: { description?: string } = {}): Container {
+    return this.config({ field: "author", author: String(author) }, opts.description);
+  }
   /** Records an ONBUILD trigger. */
   withOnBuild(trigger: string, opts: { description?: string } = {}): Container {
     return this.config({ field: "onBuild", trigger }, opts.description);

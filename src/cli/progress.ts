@@ -9,6 +9,8 @@ export type ProgressMode = "auto" | "tty" | "plain" | "json" | "quiet";
 
 export interface ProgressRenderer {
   listener: (e: ProgressEvent) => void;
+  /** Shows a warning (a deprecated instruction, say) in every mode, beside the progress lines. */
+  warn(message: string): void;
   stop(): void;
 }
 
@@ -16,13 +18,15 @@ const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", 
 
 export async function createProgress(mode: ProgressMode, stderr: NodeJS.WritableStream & { isTTY?: boolean }, debug: boolean): Promise<ProgressRenderer> {
   const resolved = mode === "auto" ? (stderr.isTTY ? "tty" : "plain") : mode;
-  if (resolved === "quiet") return { listener: () => {}, stop: () => {} };
+  const warnLine = (message: string) => stderr.write(`warning: ${message}\n`);
+  if (resolved === "quiet") return { listener: () => {}, warn: warnLine, stop: () => {} };
   if (resolved === "json") {
     return {
       listener: (e) => {
         if (e.type === "debug" && !debug) return;
         stderr.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + "\n");
       },
+      warn: (message) => stderr.write(JSON.stringify({ time: new Date().toISOString(), type: "warning", message }) + "\n"),
       stop: () => {},
     };
   }
@@ -36,6 +40,7 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
         } else if (e.status === "running" && !e.metrics) stderr.write(`=> ${e.name}\n`);
         else if (e.status !== "running") stderr.write(`${stepLine(e, "")}\n`);
       },
+      warn: warnLine,
       stop: () => {},
     };
   }
@@ -73,6 +78,11 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
         render.clear();
         stderr.write(`${stepLine({ ...e, metrics: e.metrics ?? prev?.metrics }, "")}\n`);
       }
+      draw();
+    },
+    warn: (message) => {
+      render.clear();
+      warnLine(message);
       draw();
     },
     stop: () => {

@@ -99,7 +99,7 @@ export class Evaluator {
     switch (op.type) {
       case "from": {
         const parent = await parentP;
-        if (op.address === "scratch") return { ...parent, key: sha256(canonicalJson({ op: "scratch", platform: parent.platform })), layers: [], config: {}, history: [] };
+        if (op.address === "scratch") return { ...parent, key: sha256(canonicalJson({ op: "scratch", platform: parent.platform })), layers: [], config: {}, author: undefined, history: [] };
         const resolved = await this.once(`from:${op.address}:${parent.key}`, () =>
           runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true }, () => resolveImage(this.session, op.address, parent.platform)),
         );
@@ -117,7 +117,8 @@ export class Evaluator {
         const parent = await parentP;
         let edit = op.edit;
         if (edit.field === "workdir" && !edit.path.startsWith("/")) edit = { ...edit, path: posix.join(parent.config.WorkingDir || "/", edit.path) };
-        return { ...parent, key: childKey(parent.key, op), config: applyConfigEdit(parent.config, edit), history: [...parent.history, emptyHistory(this.session, description)] };
+        const changed = edit.field === "author" ? { author: edit.author } : { config: applyConfigEdit(parent.config, edit) };
+        return { ...parent, key: childKey(parent.key, op), ...changed, history: [...parent.history, emptyHistory(this.session, description)] };
       }
       case "annotation": {
         const parent = await parentP;
@@ -199,6 +200,7 @@ export class Evaluator {
       key: sha256(canonicalJson({ op: "from", manifest: manifest.digest })),
       platform,
       created: img.config.created,
+      ...(img.config.author !== undefined ? { author: img.config.author } : {}),
       config: img.config.config ?? {},
       layers: img.layers,
       history: img.config.history ?? [],

@@ -42,6 +42,7 @@ export async function finalizeImage(session: Session, state: ImageState, opts: F
   return writeImage(session.store, {
     platform: state.platform,
     created: state.layers.length === 0 && !state.created ? undefined : new Date((session.config.sourceDateEpoch ?? 0) * 1000).toISOString().replace(/\.000Z$/, "Z"),
+    ...(state.author !== undefined ? { author: state.author } : {}),
     config: state.config,
     layers,
     history: state.history,

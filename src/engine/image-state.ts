@@ -18,6 +18,8 @@ export interface ImageState {
   readonly key: Digest;
   readonly platform: Platform;
   readonly created?: string;
+  /** The image config's author (docker's MAINTAINER); a base image's is kept, as docker keeps it. */
+  readonly author?: string;
   readonly config: RuntimeConfig;
   readonly layers: readonly LayerRef[];
   readonly history: readonly HistoryEntry[];
@@ -50,7 +52,7 @@ export function hostPlatform(): string {
 }
 
 /** Applies one config edit, returning a new config (never mutating `cfg`). */
-export function applyConfigEdit(cfg: RuntimeConfig, edit: ConfigEdit): RuntimeConfig {
+export function applyConfigEdit(cfg: RuntimeConfig, edit: Exclude<ConfigEdit, { field: "author" }>): RuntimeConfig {
   const c: RuntimeConfig = { ...cfg };
   switch (edit.field) {
     case "env": {

@@ -6,8 +6,8 @@
  */
 import { posix } from "node:path";
 import { createDecompressor } from "../oci/compress.js";
+import { tarExtract } from "../oci/tar-reader.js";
 import type { Readable } from "node:stream";
-import tar from "tar-stream";
 import type { Store } from "../store/store.js";
 import { layerCompression } from "../oci/mediatypes.js";
 import type { LayerRef } from "../oci/types.js";
@@ -84,7 +84,7 @@ async function eachEntry(store: Store, layer: LayerRef, fn: (name: string, entry
   const raw = store.openBlob(layer.descriptor.digest);
   const comp = layerCompression(layer.descriptor.mediaType);
   const input: Readable = comp === "none" ? raw : raw.pipe(createDecompressor(comp));
-  const extract = tar.extract();
+  const extract = tarExtract();
   input.on("error", (e) => extract.destroy(e));
   input.pipe(extract);
   try {

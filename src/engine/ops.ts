@@ -25,7 +25,9 @@ export type ConfigEdit =
   | { field: "stopSignal"; signal: string }
   | { field: "healthcheck"; healthcheck: HealthConfig | null }
   | { field: "shell"; args: string[] }
-  | { field: "onBuild"; trigger: string };
+  | { field: "onBuild"; trigger: string }
+  /** The image config's top-level author, not a field of its runtime config. */
+  | { field: "author"; author: string };
 
 export type MountSpec =
   | { type: "cache"; volume: string; sharing: CacheSharingMode; source?: DirectoryNode; owner?: string }

@@ -13,7 +13,11 @@
  *   parent directories (so `build` excludes `build/x/y`);
  * - patterns are read in order, `!pattern` re-includes, the last matching
  *   pattern wins.
+ *
+ * How one pattern is compiled and matched: pattern-compile.ts.
  */
+import { LadingError } from "../errors.js";
+import { compilePattern } from "./pattern-compile.js";
 
 /** One compiled pattern. */
 export interface CompiledPattern {
@@ -21,7 +25,8 @@ export interface CompiledPattern {
   readonly pattern: string;
   /** True for a "!" exception (re-includes what earlier patterns excluded). */
   readonly exception: boolean;
-  readonly regexp: RegExp;
+  /** Whether the pattern matches the path itself (parents are the caller's business). */
+  readonly matches: (path: string) => boolean;
 }
 
 /**
@@ -73,7 +78,10 @@ export function cleanPath(p: string): string {
   return body === "" ? "." : body;
 }
 
-/** Compiles patterns (raw or already normalised) in order. */
+/**
+ * Compiles patterns (raw or already normalised) in order; a malformed one,
+ * or a lone "!", is an INVALID_ARGUMENT error (pattern-compile.ts).
+ */
 export function compilePatterns(patterns: readonly string[]): CompiledPattern[] {
   const out: CompiledPattern[] = [];
   for (const raw of patterns) {
@@ -81,57 +89,17 @@ export function compilePatterns(patterns: readonly string[]): CompiledPattern[] 
     if (norm === undefined) continue;
     const exception = norm.startsWith("!");
     const pattern = exception ? norm.slice(1) : norm;
-    out.push({ pattern, exception, regexp: patternToRegExp(pattern) });
+    if (exception && pattern === "") throw new LadingError("INVALID_ARGUMENT", `illegal exclusion pattern ${JSON.stringify(raw)}: a "!" needs a pattern after it (docker refuses it too)`);
+    out.push({ pattern, exception, matches: compilePattern(pattern) });
   }
   return out;
 }
 
-/**
- * The regular expression moby/patternmatcher builds for a pattern
- * (`Pattern.compile`): a double star becomes "any run of directories"
- * (anything at the end), a single star any run of non-"/" characters, `?`
- * one non-"/" character; classes are kept, other regexp characters escaped.
- */
-export function patternToRegExp(pattern: string): RegExp {
-  let re = "^";
-  const chars = Array.from(pattern);
-  let inClass = false; // inside […], "^" and "-" keep their class meaning
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
-    if (ch === "*") {
-      if (chars[i + 1] === "*") {
-        i++;
-        if (chars[i + 1] === "/") i++; // "**/" is treated as "**"
-        re += i + 1 >= chars.length ? ".*" : "(.*/)?";
-      } else re += "[^/]*";
-    } else if (ch === "?") re += "[^/]";
-    else if (ch === "\\") {
-      re += i + 1 < chars.length ? escapeRegExpChar(chars[++i]!) : "\\\\";
-    } else if (ch === "[" || ch === "]") {
-      inClass = ch === "[";
-      re += ch;
-    } else if (inClass && (ch === "^" || ch === "-")) re += ch;
-    else re += escapeRegExpChar(ch);
-  }
-  re += "$";
-  try {
-    return new RegExp(re);
-  } catch {
-    // An unbalanced class ("[a") is a syntax error for docker too
-    // (filepath.ErrBadPattern); it then matches nothing, like a literal that never occurs.
-    return /(?!)/;
-  }
-}
-
-function escapeRegExpChar(c: string): string {
-  return /[.+^$(){}|\\[\]*?/-]/.test(c) ? "\\" + c : c;
-}
-
 /** Whether one compiled pattern matches `path` or one of its parent directories. */
 function matchesOrParent(p: CompiledPattern, path: string): boolean {
-  if (p.regexp.test(path)) return true;
+  if (p.matches(path)) return true;
   const parts = path.split("/");
-  for (let i = 1; i < parts.length; i++) if (p.regexp.test(parts.slice(0, i).join("/"))) return true;
+  for (let i = 1; i < parts.length; i++) if (p.matches(parts.slice(0, i).join("/"))) return true;
   return false;
 }
 
@@ -182,7 +150,7 @@ export function couldMatchBelow(pattern: string, dirParts: readonly string[]): b
     const comp = parts[i];
     if (comp === undefined) return false;
     if (comp.includes("**")) return true;
-    if (!patternToRegExp(comp).test(dirParts[i]!)) return false;
+    if (!compilePattern(comp)(dirParts[i]!)) return false;
   }
   return parts.length > dirParts.length;
 }

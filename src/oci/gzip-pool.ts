@@ -23,6 +23,12 @@ export function sharedPool(size: number): WorkerPool {
   return shared;
 }
 
+/** A copy of `env` without NODE_OPTIONS, which a worker would parse as its flags. */
+function withoutNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _, ...rest } = env;
+  return rest;
+}
+
 interface Job {
   job: BlockJob;
   resolve: (r: BlockResult) => void;
@@ -46,6 +52,13 @@ export class WorkerPool {
         // The compiled WebAssembly module, unless the native build does the work.
         workerData: { deflateModule: nativeDeflate() ? undefined : deflateModule() },
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 128 },
+        // None of the host's flags, which a worker inherits by default, from
+        // its command line and again from NODE_OPTIONS: some fail every worker
+        // (`node --input-type=module -e …`: ERR_INPUT_TYPE_NOT_ALLOWED), others
+        // would run again in each (`--import`, `--require` hooks); this
+        // worker's plain module needs none.
+        execArgv: [],
+        env: withoutNodeOptions(process.env),
       });
       w.on("message", (r: BlockResult) => this.done(w, r));
       w.on("error", (err) => this.fail(new LadingError("INTERNAL", `gzip worker failed: ${err.message}`, { cause: err })));

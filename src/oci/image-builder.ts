@@ -9,6 +9,7 @@ import type { Descriptor, HistoryEntry, ImageConfig, ImageManifest, LayerRef, Pl
 export interface ImageParts {
   platform: Platform;
   created?: string;
+  author?: string;
   config: RuntimeConfig;
   layers: readonly LayerRef[];
   history: readonly HistoryEntry[];
@@ -29,6 +30,7 @@ export function imageConfigOf(parts: ImageParts): ImageConfig {
     os: parts.platform.os,
     ...(parts.platform.variant ? { variant: parts.platform.variant } : {}),
     ...(parts.created ? { created: parts.created } : {}),
+    ...(parts.author !== undefined ? { author: parts.author } : {}),
     config: cleanRuntimeConfig(parts.config),
     rootfs: { type: "layers", diff_ids: parts.layers.map((l) => l.diffId) },
     history: [...parts.history],

@@ -120,17 +120,13 @@ export async function importArchive(store: Store, file: string, tag: string | un
 }
 
 async function importFrom(store: Store, src: BlobSource, tag: string | undefined, platform: Platform): Promise<Descriptor> {
-  const index = await src.index();
-  if (!Array.isArray(index.manifests)) throw new LadingError("INVALID_IMAGE", `${src.where}: index.json has no manifests list`);
-  let candidates = index.manifests;
+  const manifests = layoutManifests(await src.index(), src.where);
+  let candidates = manifests;
   if (tag !== undefined) {
-    candidates = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
-    if (candidates.length === 0) {
-      const names = index.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter(Boolean);
-      throw new LadingError("NOT_FOUND", `${src.where} has no image named "${tag}" (names: ${names.join(", ") || "none"})`);
-    }
+    candidates = manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
+    if (candidates.length === 0) throw new LadingError("NOT_FOUND", `${src.where}: tag "${tag}" not found; ${tagsOf(manifests)}`);
   } else if (candidates.length === 0) {
-    throw new LadingError("NOT_FOUND", `${src.where} holds no image`);
+    throw new LadingError("NOT_FOUND", `${src.where} holds no image (its index.json lists no manifests)`);
   }
   let chosen = candidates.length === 1 ? candidates[0]! : pickManifest(candidates, platform, src.where);
   // Walk nested indexes down to one image manifest for the platform.
@@ -150,6 +146,25 @@ async function importFrom(store: Store, src: BlobSource, tag: string | undefined
   return { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size, ...(chosen.platform ? { platform: chosen.platform } : {}) };
 }
 
+/**
+ * The manifests list of a layout's index.json. `null` is an empty list:
+ * umoci 0.4 writes `"manifests": null` into a layout it has just created
+ * (Go's nil slice), and skopeo and umoci read it back as empty.
+ */
+function layoutManifests(index: ImageIndex, where: string): Descriptor[] {
+  const list = (index as { manifests?: unknown }).manifests;
+  if (list === null) return [];
+  if (!Array.isArray(list)) throw new LadingError("INVALID_IMAGE", `${where}: index.json has no manifests list`);
+  return list as Descriptor[];
+}
+
+/** What to tell someone whose tag is not there: the tags that are, or that there are none. */
+function tagsOf(manifests: readonly Descriptor[]): string {
+  const tags = [...new Set(manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((t): t is string => !!t))];
+  if (tags.length === 0) return manifests.length === 0 ? "the layout has no images and no tags" : `the layout has no tags (${manifests.length} untagged image${manifests.length === 1 ? "" : "s"}: leave the tag out to use ${manifests.length === 1 ? "it" : "one by platform"})`;
+  return `the layout's tags: ${tags.join(", ")}`;
+}
+
 interface DockerSaveEntry {
   Config: string;
   RepoTags?: string[] | null;
@@ -158,7 +173,10 @@ interface DockerSaveEntry {
 
 async function importDockerSave(store: Store, file: string, entries: DockerSaveEntry[], files: Map<string, Digest>, tag: string | undefined): Promise<Descriptor> {
   const entry = tag === undefined ? entries[0] : entries.find((e) => (e.RepoTags ?? []).some((t) => t === tag || t.endsWith("/" + tag) || t.split(":").pop() === tag));
-  if (!entry) throw new LadingError("NOT_FOUND", `${file}: no image${tag ? ` tagged "${tag}"` : ""} in manifest.json`);
+  if (!entry) {
+    const tags = entries.flatMap((e) => e.RepoTags ?? []);
+    throw new LadingError("NOT_FOUND", tag === undefined ? `${file}: manifest.json lists no image` : `${file}: tag "${tag}" not found; ${tags.length ? `the archive's tags: ${tags.join(", ")}` : "the archive has no tags"}`);
+  }
   const blobOf = (p: string): Digest => {
     const clean = p.replace(/^\.\//, "");
     const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(clean);

@@ -56,7 +56,7 @@ export function normalizeTarName(name: string, entry = name): string {
  * INVALID_IMAGE on a malformed tar. Stopping early (break) stops reading.
  */
 export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry> {
-  const ex = tar.extract();
+  const ex = tarExtract();
   keepRawXattrs(ex);
   input.on("error", (err) => ex.destroy(err));
   input.pipe(ex);
@@ -74,6 +74,32 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry>
     input.unpipe(ex);
     ex.destroy();
   }
+}
+
+/** Headers that describe the next entry: input ending after one is cut short. */
+const LONG_HEADERS = new Set(["pax-header", "pax-global-header", "gnu-long-path", "gnu-long-link-path"]);
+
+/**
+ * tar-stream's extractor, except that input ending in the padding after an
+ * entry's data ends the archive, as it does for Go's archive/tar (so for
+ * moby, containerd, podman and umoci): umoci 0.4's `insert` writes layers
+ * that stop right after the last file's bytes, with neither padding nor
+ * end-of-archive blocks (opencontainers/umoci#436), and every Go tool reads
+ * them. Input ending inside a header or an entry's data is still an error.
+ * Leans on tar-stream's fields (pinned at 3.2.2; test/oci/tar-reader.test.ts
+ * fails should they change).
+ */
+export function tarExtract(): tar.Extract {
+  const ex = tar.extract();
+  const inner = ex as unknown as { _final?: (cb: (err: Error | null) => void) => void; _stream: unknown; _header?: { type?: string | null } | null; _longHeader: boolean; _missing: number; _buffer?: { buffered: number } };
+  const final = inner._final;
+  if (typeof final !== "function") return ex;
+  inner._final = function (this: typeof inner, cb) {
+    const afterData = this._stream === null && this._longHeader === false && !LONG_HEADERS.has(this._header?.type ?? "");
+    if (afterData && this._missing > 0 && this._missing < 512 && this._buffer?.buffered === 0) this._missing = 0;
+    final.call(this, cb);
+  };
+  return ex;
 }
 
 function normalizeHeader(h: TarHeader): TarHeader {

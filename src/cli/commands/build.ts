@@ -59,6 +59,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
       labels,
       secrets,
       noCache: !opts.cache,
+      onWarning: (message) => progress.warn(message),
     });
     for (const [k, v] of Object.entries(annotations)) image = image.withAnnotation(k, v);
     const digest = await image.digest();

@@ -1,7 +1,7 @@
 /**
  * The instructions that only change the image config or the frontend's own
  * state (no layer): ARG, ENV, LABEL, WORKDIR, USER, STOPSIGNAL, EXPOSE,
- * VOLUME, SHELL, CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD.
+ * VOLUME, SHELL, CMD, ENTRYPOINT, HEALTHCHECK, ONBUILD, MAINTAINER.
  */
 import { posix } from "node:path";
 import { ContainerfileError } from "../../errors.js";
@@ -123,6 +123,10 @@ export function applyConfigStep(st: StageState, ins: ConfigInstruction, ctx: Con
       );
       return st;
     }
+    case "MAINTAINER":
+      // As docker and buildah do: the image's author, never expanded.
+      st.c = st.c.withAuthor(ins.value, d);
+      return st;
     case "ONBUILD": {
       const m = /^(\S+)([\s\S]*)$/.exec(ins.trigger)!;
       const trigger = m[1]!.toUpperCase() + m[2]!;

@@ -1,7 +1,8 @@
 /** Which ignore file applies to a build, in BuildKit's and podman's order of preference. */
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { parseIgnoreFile } from "../../fsutil/patterns.js";
+import { LadingError } from "../../errors.js";
+import { compilePatterns, parseIgnoreFile } from "../../fsutil/patterns.js";
 
 /**
  * The exclude patterns of the build context: `<Containerfile>.containerignore`
@@ -23,7 +24,15 @@ export async function contextExcludes(file: string, context: string): Promise<{ 
     } catch {
       continue;
     }
-    return { patterns: parseIgnoreFile(text), from: c };
+    const patterns = parseIgnoreFile(text);
+    try {
+      // A malformed pattern fails the build now, naming its file, as docker fails it.
+      compilePatterns(patterns);
+    } catch (err) {
+      if (err instanceof LadingError) throw new LadingError(err.code, `${c}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    return { patterns, from: c };
   }
   return { patterns: [] };
 }

@@ -10,7 +10,7 @@ import { StageBuilder } from "./stages.js";
 import { contextExcludes } from "./context.js";
 import { parseContainerfile } from "./parse.js";
 
-export { parseContainerfile, linesOfStep, lineOfError, type ParsedContainerfile, type Stage } from "./parse.js";
+export { parseContainerfile, linesOfStep, lineOfError, type ParsedContainerfile, type Stage, type ContainerfileWarning } from "./parse.js";
 export type { Instruction, Command } from "./instructions.js";
 
 export interface ContainerfileBuildOptions {
@@ -30,6 +30,12 @@ export interface ContainerfileBuildOptions {
   secrets?: Record<string, Secret>;
   /** Run every RUN again instead of taking cached results. */
   noCache?: boolean;
+  /**
+   * Takes what docker would warn about (`Containerfile:3: MAINTAINER is
+   * deprecated …`), each once; the CLI prints them on stderr. Without it they
+   * are dropped (parseContainerfile's `warnings` has them too).
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** This machine's platform in OCI spelling. */
@@ -56,6 +62,7 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
   }
   const name = displayName(opts.file);
   const parsed = parseContainerfile(text, name);
+  for (const w of parsed.warnings) opts.onWarning?.(w.message);
   const contextPath = resolve(opts.context);
   const ctxStat = await stat(contextPath).catch(() => undefined);
   if (!ctxStat) throw new LadingError("NOT_FOUND", `the build context ${opts.context} does not exist`);

@@ -43,6 +43,7 @@ export type Instruction = Base &
     | { kind: "SHELL"; args: string[] }
     | { kind: "HEALTHCHECK"; command?: Command; interval?: number; timeout?: number; startPeriod?: number; startInterval?: number; retries?: number }
     | { kind: "ONBUILD"; trigger: string }
+    | { kind: "MAINTAINER"; value: string }
   );
 
 const FLAGS: Record<string, readonly string[]> = {
@@ -65,7 +66,6 @@ export function parseInstruction(l: LogicalLine, file: string, escape: string): 
     throw new ContainerfileError(file, l.line, `${l.keyword}: ${msg}`);
   };
   if (!KEYWORDS.has(l.keyword)) throw new ContainerfileError(file, l.line, `unknown instruction: ${l.keywordAsWritten}${suggestion(l.keyword)}`);
-  if (l.keyword === "MAINTAINER") fail("MAINTAINER is deprecated and not supported; use LABEL org.opencontainers.image.authors=\"…\"");
   const { flags, args } = extractFlags(l.rest);
   const allowed = FLAGS[l.keyword] ?? [];
   for (const f of flags) if (!allowed.includes(f.name)) fail(`unknown flag: --${f.name}${allowed.length ? ` (allowed: ${allowed.map((a) => "--" + a).join(", ")})` : ""}`);
@@ -190,6 +190,10 @@ export function parseInstruction(l: LogicalLine, file: string, escape: string): 
     }
     case "HEALTHCHECK":
       return parseHealthcheck(base, args, one, fail);
+    case "MAINTAINER":
+      // docker takes the rest of the line as the one argument, unexpanded.
+      if (!args.trim()) fail("requires exactly one argument (MAINTAINER name)");
+      return { ...base, kind: "MAINTAINER", value: args.trim() };
     case "ONBUILD": {
       const trigger = args.trim();
       const m = /^(\S+)/.exec(trigger);

@@ -26,6 +26,14 @@ export interface ParsedContainerfile {
   /** ARG instructions before the first FROM (usable in FROM lines only, unless redeclared). */
   globalArgs: ArgInstruction[];
   stages: Stage[];
+  /** What docker would warn about: deprecated instructions, each kind once. */
+  warnings: ContainerfileWarning[];
+}
+
+export interface ContainerfileWarning {
+  line: number;
+  /** `file:line: …`, ready to show. */
+  message: string;
 }
 
 export function parseContainerfile(text: string, file: string): ParsedContainerfile {
@@ -33,8 +41,12 @@ export function parseContainerfile(text: string, file: string): ParsedContainerf
   const globalArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   const names = new Map<string, number>();
+  const warnings: ContainerfileWarning[] = [];
   for (const l of lines) {
     const ins = parseInstruction(l, file, escape);
+    if (ins.kind === "MAINTAINER" && !warnings.some((w) => w.message.includes("MAINTAINER"))) {
+      warnings.push({ line: ins.line, message: `${file}:${ins.line}: MAINTAINER is deprecated (it sets the image's author field); use LABEL org.opencontainers.image.authors="…"` });
+    }
     if (ins.kind === "FROM") {
       if (ins.stageName !== undefined) {
         const prev = names.get(ins.stageName);
@@ -53,7 +65,7 @@ export function parseContainerfile(text: string, file: string): ParsedContainerf
     current.instructions.push(ins);
   }
   if (!stages.length) throw new ContainerfileError(file, lines.length ? lines[lines.length - 1]!.line : 1, "the file has no FROM instruction: a build needs at least one stage");
-  return { file, escape, directives, globalArgs, stages };
+  return { file, escape, directives, globalArgs, stages, warnings };
 }
 
 /**
