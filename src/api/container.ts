@@ -6,9 +6,6 @@ import { Directory } from "./directory.js";
 import { File } from "./file.js";
 import type { CacheVolume, Secret } from "./secret.js";
 import type {
-  ContainerAsTarballOpts,
-  ContainerExportOpts,
-  ContainerPublishOpts,
   ContainerWithDirectoryOpts,
   ContainerWithEntrypointOpts,
   ContainerWithExecOpts,
@@ -17,8 +14,32 @@ import type {
   ContainerWithMountedCacheOpts,
   ContainerWithMountedSecretOpts,
   ContainerWithNewFileOpts,
+  ImageLayerCompression,
+  ImageMediaTypes,
 } from "./options.js";
 import type { HealthConfig } from "../oci/types.js";
+
+// The output options name Container itself, so they live beside it (options.ts must not import this file).
+export interface ContainerExportOpts {
+  mediaTypes?: ImageMediaTypes;
+  forcedCompression?: ImageLayerCompression;
+  /** Other platforms' builds of this image: with them, an image index is written. */
+  platformVariants?: Container[];
+  /** Name written as org.opencontainers.image.ref.name (and docker's RepoTags). */
+  tag?: string;
+}
+
+export interface ContainerPublishOpts {
+  mediaTypes?: ImageMediaTypes;
+  forcedCompression?: ImageLayerCompression;
+  platformVariants?: Container[];
+}
+
+export interface ContainerAsTarballOpts {
+  mediaTypes?: ImageMediaTypes;
+  forcedCompression?: ImageLayerCompression;
+  platformVariants?: Container[];
+}
 
 /**
  * An OCI container image and the commands run on it: lazy and immutable.

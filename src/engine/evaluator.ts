@@ -22,13 +22,12 @@ import { readContainerPath, readContainerFile } from "./steps/rootfs.js";
 import { readArchiveAsTree } from "./sources/archive.js";
 import { filterTree } from "./filter.js";
 import { hostFileEntry } from "./sources/host-file.js";
-
-export type FileValue = TreeEntry & { name: string };
+import type { FileValue, StepContext } from "./step-context.js";
 
 /** Ops that leave the image itself as it was read (mounts and secrets exist only while commands run). */
 const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv"]);
 
-export class Evaluator {
+export class Evaluator implements StepContext {
   readonly session: Session;
   private readonly containers = new WeakMap<ContainerNode, Promise<ImageState>>();
   private readonly directories = new WeakMap<DirectoryNode, Promise<Tree>>();

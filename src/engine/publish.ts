@@ -1,10 +1,10 @@
 import type { ContainerNode } from "./ops.js";
-import type { Evaluator } from "./evaluator.js";
+import type { StepContext } from "./step-context.js";
 import { finalizeRoot, type ImageOutputOptions } from "./export.js";
 import { runStep } from "./steps/step.js";
 
 /** Pushes the image (or index of platform variants) to `address`; returns `address@sha256:…` like Dagger. */
-export async function publishContainer(ev: Evaluator, node: ContainerNode, address: string, opts: ImageOutputOptions = {}): Promise<string> {
+export async function publishContainer(ev: StepContext, node: ContainerNode, address: string, opts: ImageOutputOptions = {}): Promise<string> {
   const { parseReference, formatReference } = await import("../registry/reference.js");
   const { RegistryClient } = await import("../registry/client.js");
   const ref = parseReference(address);

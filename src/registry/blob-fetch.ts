@@ -11,8 +11,7 @@ import { open, rm, stat } from "node:fs/promises";
 import { LadingError } from "../errors.js";
 import type { Descriptor } from "../oci/types.js";
 import type { Store } from "../store/store.js";
-import type { RegistryClient } from "./client.js";
-import { pullScope } from "./client.js";
+import { pullScope, type RegistryWire } from "./wire.js";
 import type { Reference } from "./reference.js";
 import { registryError } from "./transport/errors.js";
 import { sleep } from "./transport/retry.js";
@@ -38,7 +37,7 @@ class SizeGuard {
   }
 }
 
-export async function fetchBlob(client: RegistryClient, ref: Reference, desc: Descriptor, store: Store, signal?: AbortSignal): Promise<"fetched" | "present"> {
+export async function fetchBlob(client: RegistryWire, ref: Reference, desc: Descriptor, store: Store, signal?: AbortSignal): Promise<"fetched" | "present"> {
   const progress = client.config.onProgress;
   if (await store.hasBlob(desc.digest, desc.size)) {
     progress?.({ kind: "blob", digest: desc.digest, bytes: desc.size, total: desc.size, done: true, skipped: true });

@@ -18,8 +18,7 @@ import { createReadStream } from "node:fs";
 import { LadingError } from "../errors.js";
 import type { Descriptor } from "../oci/types.js";
 import type { Store } from "../store/store.js";
-import type { RegistryClient } from "./client.js";
-import { pushScope } from "./client.js";
+import { pushScope, type RegistryWire } from "./wire.js";
 import { listOrigins } from "./origins.js";
 import type { Reference } from "./reference.js";
 import { registryError } from "./transport/errors.js";
@@ -48,7 +47,7 @@ function nextOffset(range: string | undefined): number | undefined {
   return m ? Number(m[1]) + 1 : undefined;
 }
 
-export async function pushBlob(client: RegistryClient, store: Store, ref: Reference, desc: Descriptor, signal?: AbortSignal): Promise<BlobPushResult> {
+export async function pushBlob(client: RegistryWire, store: Store, ref: Reference, desc: Descriptor, signal?: AbortSignal): Promise<BlobPushResult> {
   const progress = client.config.onProgress;
   const what = `blob ${desc.digest} to ${ref.registry}/${ref.repository}`;
   const scopes = [pushScope(ref)];
@@ -101,7 +100,7 @@ export async function pushBlob(client: RegistryClient, store: Store, ref: Refere
   }
 }
 
-async function startUpload(client: RegistryClient, ref: Reference, what: string, signal?: AbortSignal): Promise<URL> {
+async function startUpload(client: RegistryWire, ref: Reference, what: string, signal?: AbortSignal): Promise<URL> {
   const req: HttpRequest = { method: "POST", url: client.repoUrl(ref, "blobs/uploads/"), headers: { "content-length": "0" }, scopes: [pushScope(ref)] };
   const res = await client.send(req, signal);
   if (res.statusCode !== 202) throw await registryError(req, res, `starting the upload of ${what}`);
@@ -110,7 +109,7 @@ async function startUpload(client: RegistryClient, ref: Reference, what: string,
 }
 
 /** Monolithic: the whole blob in the closing PUT. Not retried by the transport: a half-sent body spoils the session, so the caller starts a new one. */
-async function putWhole(client: RegistryClient, store: Store, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
+async function putWhole(client: RegistryWire, store: Store, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
   const req: HttpRequest = {
     method: "PUT",
     url: withDigestParam(session, desc.digest),
@@ -124,7 +123,7 @@ async function putWhole(client: RegistryClient, store: Store, desc: Descriptor, 
   await discard(res);
 }
 
-async function putChunked(client: RegistryClient, store: Store, desc: Descriptor, start: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
+async function putChunked(client: RegistryWire, store: Store, desc: Descriptor, start: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
   let session = start;
   let offset = 0;
   let failures = 0;
@@ -175,7 +174,7 @@ async function putChunked(client: RegistryClient, store: Store, desc: Descriptor
 }
 
 /** The whole blob in one PATCH without Content-Range (what docker and containers/image send), then the closing PUT. */
-async function putStreaming(client: RegistryClient, store: Store, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
+async function putStreaming(client: RegistryWire, store: Store, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
   const req: HttpRequest = {
     method: "PATCH",
     url: session,
@@ -195,7 +194,7 @@ async function putStreaming(client: RegistryClient, store: Store, desc: Descript
 }
 
 /** A new upload session in the repository of the upload URL `like` (`/v2/<name>/blobs/uploads/…`). */
-async function startUploadFor(client: RegistryClient, like: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<URL> {
+async function startUploadFor(client: RegistryWire, like: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<URL> {
   const url = new URL(like.pathname.replace(/\/blobs\/uploads\/.*$/, "/blobs/uploads/"), like);
   const req: HttpRequest = { method: "POST", url, headers: { "content-length": "0" }, scopes };
   const res = await client.send(req, signal);
@@ -204,7 +203,7 @@ async function startUploadFor(client: RegistryClient, like: URL, scopes: string[
   return location(res, `starting the upload of ${what}`);
 }
 
-async function uploadStatus(client: RegistryClient, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<{ session: URL; offset: number }> {
+async function uploadStatus(client: RegistryWire, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<{ session: URL; offset: number }> {
   const req: HttpRequest = { method: "GET", url: session, scopes };
   const res = await client.send(req, signal);
   if (res.statusCode !== 204 && res.statusCode !== 200) {
@@ -217,7 +216,7 @@ async function uploadStatus(client: RegistryClient, session: URL, scopes: string
   return { session: loc ? new URL(loc, res.url) : session, offset: nextOffset(header(res, "range")) ?? 0 };
 }
 
-async function cancelUpload(client: RegistryClient, session: URL, scopes: string[]): Promise<void> {
+async function cancelUpload(client: RegistryWire, session: URL, scopes: string[]): Promise<void> {
   try {
     const res = await client.send({ method: "DELETE", url: session, scopes, noRetry: true });
     await discard(res);

@@ -17,6 +17,7 @@ import { withSchemeFallback } from "./transport/scheme.js";
 import { withUserAgent } from "./transport/user-agent.js";
 import { withWarnings } from "./transport/warnings.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
+import type { ProgressEvent, RegistryWire, ResolvedRegistryConfig } from "./wire.js";
 import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
 // manifest.js, pull.js and push.js are imported when first used: a process
 // that only pushes never loads the pull side, and the reverse (start-up is
@@ -49,29 +50,13 @@ export interface RegistryOptions {
   retryBaseDelayMs?: number;
 }
 
-export interface ProgressEvent {
-  kind: "blob" | "manifest";
-  digest: Digest;
-  bytes: number;
-  total?: number;
-  done?: boolean;
-  skipped?: boolean;
-  mounted?: boolean;
-}
-
-export interface ResolvedRegistryConfig {
-  readonly concurrency: number;
-  readonly retries: number;
-  readonly chunkSize: number;
-  readonly retryBaseDelayMs: number;
-  readonly onProgress?: (e: ProgressEvent) => void;
-}
-
 const KNOWN = new Set(["insecureRegistries", "caFiles", "auth", "authFile", "dockerConfigDir", "concurrency", "retries", "chunkSize", "userAgent", "onRequest", "onProgress", "onWarning", "retryBaseDelayMs"]);
 
 export const DEFAULT_USER_AGENT = "lading/0.1 (+https://github.com/lading)";
 
-export class RegistryClient {
+export type { ProgressEvent } from "./wire.js";
+
+export class RegistryClient implements RegistryWire {
   readonly config: ResolvedRegistryConfig;
   private readonly base: BaseTransport;
   private readonly rt: RoundTrip;
@@ -162,12 +147,4 @@ export class RegistryClient {
   async close(): Promise<void> {
     await this.base.close();
   }
-}
-
-export function pullScope(ref: Reference): string {
-  return `repository:${ref.repository}:pull`;
-}
-
-export function pushScope(ref: Reference): string {
-  return `repository:${ref.repository}:pull,push`;
 }

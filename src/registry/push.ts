@@ -11,8 +11,7 @@ import { isIndexType, isManifestType } from "../oci/mediatypes.js";
 import { type Descriptor, type ImageIndex, type ImageManifest } from "../oci/types.js";
 import type { Store } from "../store/store.js";
 import { pushBlob } from "./blob-push.js";
-import type { RegistryClient } from "./client.js";
-import { pushScope } from "./client.js";
+import { pushScope, type RegistryWire } from "./wire.js";
 import { recordOrigin } from "./origins.js";
 import { forEachBounded } from "./pool.js";
 import { isNondistributable } from "./nondistributable.js";
@@ -54,7 +53,7 @@ async function plan(store: Store, root: Descriptor, out: Plan, isRoot: boolean, 
   else out.rootMediaType = mediaType;
 }
 
-async function putManifest(client: RegistryClient, store: Store, ref: Reference, d: Descriptor, reference: string, signal?: AbortSignal): Promise<Digest> {
+async function putManifest(client: RegistryWire, store: Store, ref: Reference, d: Descriptor, reference: string, signal?: AbortSignal): Promise<Digest> {
   const bytes = await store.readBlob(d.digest);
   const body = JSON.parse(bytes.toString("utf8")) as { subject?: Descriptor; artifactType?: string; config?: Descriptor; annotations?: Record<string, string> };
   const req = {
@@ -79,7 +78,7 @@ async function putManifest(client: RegistryClient, store: Store, ref: Reference,
   return d.digest;
 }
 
-export async function pushImage(client: RegistryClient, store: Store, root: Descriptor, ref: Reference, signal?: AbortSignal): Promise<Digest> {
+export async function pushImage(client: RegistryWire, store: Store, root: Descriptor, ref: Reference, signal?: AbortSignal): Promise<Digest> {
   if (ref.digest && ref.digest !== root.digest) {
     throw new LadingError("INVALID_ARGUMENT", `cannot push ${root.digest} to ${formatReference(ref)}: the reference pins another digest`);
   }

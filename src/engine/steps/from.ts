@@ -11,12 +11,7 @@ import { pickManifest } from "../../oci/platform-match.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, LayerRef, Platform } from "../../oci/types.js";
 import type { Session } from "../session.js";
 import { storeName } from "../names.js";
-
-export interface ResolvedImage {
-  manifest: Descriptor;
-  /** The name recorded as the base image (org.opencontainers.image.base.name). */
-  name: string;
-}
+import type { ResolvedImage } from "./pull.js";
 
 export async function resolveImage(session: Session, address: string, platform: Platform): Promise<ResolvedImage> {
   const store = session.store;

@@ -1,7 +1,12 @@
 import { LadingError } from "../../errors.js";
-import type { Platform } from "../../oci/types.js";
+import type { Descriptor, Platform } from "../../oci/types.js";
 import type { Session } from "../session.js";
-import type { ResolvedImage } from "./from.js";
+
+export interface ResolvedImage {
+  manifest: Descriptor;
+  /** The name recorded as the base image (org.opencontainers.image.base.name). */
+  name: string;
+}
 
 /**
  * Pulls from a registry (or finds the pinned content already in the store,
