@@ -8,7 +8,7 @@
 import { LadingError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import type { Descriptor, Platform } from "../oci/types.js";
-import type { Store } from "../store/store.js";
+import type { RegistryStore } from "./registry-store.js";
 import { Authenticator, withAuth } from "./transport/auth.js";
 import { BaseTransport } from "./transport/base.js";
 import { withRedirects } from "./transport/redirect.js";
@@ -129,7 +129,7 @@ export class RegistryClient implements RegistryWire {
    * layers in parallel (bounded), resuming with Range after a broken connection.
    * On failure the store holds only complete, verified blobs (no name is set).
    */
-  async pull(ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<{ manifest: Descriptor; index?: Descriptor }> {
+  async pull(ref: Reference, store: RegistryStore, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<{ manifest: Descriptor; index?: Descriptor }> {
     const { pullImage } = await import("./pull.js");
     return pullImage(this, ref, store, opts);
   }
@@ -139,7 +139,7 @@ export class RegistryClient implements RegistryWire {
    * references to `ref`: blobs first, manifest last. Returns the pushed digest.
    * On failure some blobs may be in the registry, but no tag changed.
    */
-  async push(store: Store, root: Descriptor, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<Digest> {
+  async push(store: RegistryStore, root: Descriptor, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<Digest> {
     const { pushImage } = await import("./push.js");
     return pushImage(this, store, root, ref, opts.signal);
   }

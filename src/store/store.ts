@@ -10,13 +10,11 @@ import { HashingStream, hexOf, isDigest, sha256, type Digest } from "../oci/dige
 import { canonicalJson } from "../oci/json.js";
 import { MediaType } from "../oci/mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
-import { fsyncDir, writeFileAtomic } from "./atomic.js";
+import { fsyncDir, writeFileAtomic } from "../fsutil/atomic.js";
+import type { BlobInfo, BlobStore, OpenBlobOpts } from "../oci/blob-store.js";
 import { recordUses } from "./use-counts.js";
 
-export interface BlobInfo {
-  digest: Digest;
-  size: number;
-}
+export type { BlobInfo } from "../oci/blob-store.js";
 
 /**
  * The content-addressed store. On disk it is an OCI image layout
@@ -28,7 +26,7 @@ export interface BlobInfo {
  * shared files change only under a lock and by atomic rename. Reads take no
  * lock. Several processes may share one store.
  */
-export class Store {
+export class Store implements BlobStore {
   readonly root: string;
   private constructor(root: string) {
     this.root = root;
@@ -53,6 +51,10 @@ export class Store {
       throw wrapFsError(`opening store ${root}`, err);
     }
     return s;
+  }
+
+  get location(): string {
+    return this.root;
   }
 
   blobPath(digest: Digest): string {
@@ -185,9 +187,11 @@ export class Store {
    * A stream of a blob's bytes. With `verify`, the stream fails with
    * DIGEST_MISMATCH at its end if the bytes do not match the name.
    */
-  openBlob(digest: Digest, opts: { verify?: boolean; start?: number } = {}): Readable {
-    const rs = createReadStream(this.blobPath(digest), opts.start ? { start: opts.start } : {});
-    const out = opts.verify && !opts.start ? new HashingStream() : new PassThrough();
+  openBlob(digest: Digest, opts: OpenBlobOpts = {}): Readable {
+    const partial = Boolean(opts.start) || opts.end !== undefined;
+    const hwm = opts.chunkSize ? { highWaterMark: opts.chunkSize } : {};
+    const rs = createReadStream(this.blobPath(digest), { ...(opts.start ? { start: opts.start } : {}), ...(opts.end !== undefined ? { end: opts.end } : {}), ...hwm });
+    const out = opts.verify && !partial ? new HashingStream() : new PassThrough(hwm);
     if (out instanceof HashingStream) {
       out._flush = (cb) => {
         const got = out.digest();
