@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "../store/store.js";
+import type { PullPolicy } from "../registry/pull-policy.js";
 import type { ProgressEvent, ProgressListener } from "./events.js";
 
-export type PullPolicy = "missing" | "always" | "never";
+export type { PullPolicy };
 
 export interface RegistrySettings {
   insecureRegistries?: string[];

@@ -1,13 +1,14 @@
 /** `RUN --mount=…` options, parsed as BuildKit's instructions/commands_runmount.go does (CSV of key=value). */
 
-export type MountSpec =
+/** One `RUN --mount=` as written: what it names (engine/ops.ts MountSpec is what it becomes). */
+export type RunMount =
   | { type: "cache"; target: string; id?: string; sharing: "SHARED" | "PRIVATE" | "LOCKED"; from?: string; source?: string; uid?: string; gid?: string }
   | { type: "secret"; id?: string; target?: string; env?: string; required: boolean; mode?: number; uid?: string; gid?: string }
   | { type: "bind"; target: string; source: string; from?: string; readWrite: boolean }
   | { type: "tmpfs"; target: string };
 
 /** Parses one `--mount` value (already expanded); throws Error with a user-facing message. */
-export function parseMount(value: string): MountSpec {
+export function parseMount(value: string): RunMount {
   const kv = new Map<string, string | undefined>();
   for (const field of value.split(",")) {
     if (field === "") continue;
