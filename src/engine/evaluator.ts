@@ -23,9 +23,10 @@ import { readArchiveAsTree } from "./sources/archive.js";
 import { filterTree } from "./filter.js";
 import { hostFileEntry } from "./sources/host-file.js";
 import type { FileValue, StepContext } from "./step-context.js";
+import { registryCredentials } from "./registry-auth.js";
 
 /** Ops that leave the image itself as it was read (mounts and secrets exist only while commands run). */
-const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv"]);
+const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv", "registryAuth"]);
 
 export class Evaluator implements StepContext {
   readonly session: Session;
@@ -90,6 +91,7 @@ export class Evaluator implements StepContext {
         annotations: {},
         mounts: [],
         secretEnv: [],
+        registryAuth: [],
       };
     }
     if (!node.parent) throw new LadingError("INTERNAL", `op ${op.type} has no parent container`);
@@ -100,7 +102,7 @@ export class Evaluator implements StepContext {
         const parent = await parentP;
         if (op.address === "scratch") return { ...parent, key: sha256(canonicalJson({ op: "scratch", platform: parent.platform })), layers: [], config: {}, history: [] };
         const resolved = await this.once(`from:${op.address}:${parent.key}`, () =>
-          runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true }, () => resolveImage(this.session, op.address, parent.platform)),
+          runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true }, () => resolveImage(this.session, op.address, parent.platform, registryCredentials(this.session, parent))),
         );
         return this.stateFromImage(parent, resolved.manifest, resolved.name);
       }
@@ -135,6 +137,12 @@ export class Evaluator implements StepContext {
         const parent = await parentP;
         const target = posix.resolve("/", parent.config.WorkingDir || "/", op.target);
         return { ...parent, key: childKey(parent.key, op), mounts: parent.mounts.filter((m) => m.target !== target) };
+      }
+      case "registryAuth": {
+        const parent = await parentP;
+        const rest = parent.registryAuth.filter((a) => a.registry !== op.registry);
+        // Credentials change how content is fetched, never what it is: the key stays.
+        return { ...parent, registryAuth: op.secret && op.username !== undefined ? [...rest, { registry: op.registry, username: op.username, secret: op.secret }] : rest };
       }
       case "secretEnv": {
         const parent = await parentP;
@@ -204,6 +212,7 @@ export class Evaluator implements StepContext {
       annotations: {},
       mounts: parent.mounts,
       secretEnv: parent.secretEnv,
+      registryAuth: parent.registryAuth,
       base: { name, digest: manifest.digest },
       pristine: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, platform },
     };
@@ -343,6 +352,8 @@ export function describe(op: ContainerOp): string {
   switch (op.type) {
     case "from":
       return `FROM ${op.address}`;
+    case "registryAuth":
+      return `${op.secret ? "withRegistryAuth" : "withoutRegistryAuth"} ${op.registry}`;
     case "exec":
       return `withExec ${op.exec.args.join(" ")}`;
     case "newFile":

@@ -24,6 +24,8 @@ export interface ImageState {
   readonly annotations: Readonly<Record<string, string>>;
   readonly mounts: ReadonlyArray<{ target: string; mount: MountSpec }>;
   readonly secretEnv: ReadonlyArray<{ name: string; secret: SecretRef }>;
+  /** Registry credentials of this chain (withRegistryAuth): not part of the image, nor of its cache key. */
+  readonly registryAuth: ReadonlyArray<{ registry: string; username: string; secret: SecretRef }>;
   readonly lastExec?: ExecOutcome;
   /** Set while the state is exactly an image read from a source: finalizing it gives back that manifest, byte for byte. */
   readonly pristine?: import("../oci/types.js").Descriptor;
