@@ -1,3 +1,4 @@
+import { LadingError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import type { HistoryEntry, LayerRef, Platform, RuntimeConfig } from "../oci/types.js";
 import type { ConfigEdit, MountSpec, SecretRef } from "./ops.js";
@@ -36,7 +37,7 @@ export interface ImageState {
 export function parsePlatform(s: string): Platform {
   const parts = s.split("/");
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/.test(p))) {
-    throw new Error(`invalid platform "${s}": expected os/arch[/variant], e.g. linux/amd64`);
+    throw new LadingError("INVALID_ARGUMENT", `invalid platform "${s}": expected os/arch[/variant], e.g. linux/amd64`);
   }
   return parts[2] ? { os: parts[0]!, architecture: parts[1]!, variant: parts[2] } : { os: parts[0]!, architecture: parts[1]! };
 }
