@@ -19,6 +19,7 @@ export type LadingErrorCode =
   | "NO_SPACE" // ENOSPC while writing
   | "CANCELLED" // aborted by a signal
   | "UNSUPPORTED" // a valid request lading does not do
+  | "STORE_CORRUPT" // the store holds broken blobs, names or records (lading fsck)
   | "INTERNAL";
 
 export class LadingError extends Error {
@@ -38,18 +39,22 @@ export class ExecError extends LadingError {
   readonly stdout: string;
   /** Tail of the command's stderr, capped. */
   readonly stderr: string;
-  constructor(cmd: readonly string[], exitCode: number, stdout: string, stderr: string, where?: string) {
+  /** Which step ran it (`RUN make`, `Containerfile:12: RUN make`), when known. */
+  readonly where?: string;
+  constructor(cmd: readonly string[], exitCode: number, stdout: string, stderr: string, where?: string, options?: { cause?: unknown }) {
     const tail = stderr.trim().split("\n").slice(-5).join("\n");
     super(
       "EXEC_FAILED",
       `${where ? where + ": " : ""}process ${JSON.stringify(cmd)} did not complete successfully: exit code: ${exitCode}` +
         (tail ? `\n${tail}` : ""),
+      options,
     );
     this.name = "ExecError";
     this.cmd = cmd;
     this.exitCode = exitCode;
     this.stdout = stdout;
     this.stderr = stderr;
+    if (where !== undefined) this.where = where;
   }
 }
 

@@ -140,6 +140,15 @@ export class Client {
   }
 
   /**
+   * This machine's platform in OCI spelling (`linux/amd64`, `linux/arm/v7`):
+   * what containers are built for when no platform is given.
+   * @example client.defaultPlatform() // "linux/amd64"
+   */
+  defaultPlatform(): string {
+    return hostPlatform();
+  }
+
+  /**
    * A new, empty container (scratch) for a platform (default: this machine's).
    * @example client.container({ platform: "linux/arm64" }).from("alpine")
    */

@@ -6,9 +6,6 @@ import { Directory } from "./directory.js";
 import { File } from "./file.js";
 import type { CacheVolume, Secret } from "./secret.js";
 import type {
-  ContainerAsTarballOpts,
-  ContainerExportOpts,
-  ContainerPublishOpts,
   ContainerWithDirectoryOpts,
   ContainerWithEntrypointOpts,
   ContainerWithExecOpts,
@@ -17,8 +14,32 @@ import type {
   ContainerWithMountedCacheOpts,
   ContainerWithMountedSecretOpts,
   ContainerWithNewFileOpts,
+  ImageLayerCompression,
+  ImageMediaTypes,
 } from "./options.js";
 import type { HealthConfig } from "../oci/types.js";
+
+// The output options name Container itself, so they live beside it (options.ts must not import this file).
+export interface ContainerExportOpts {
+  mediaTypes?: ImageMediaTypes;
+  forcedCompression?: ImageLayerCompression;
+  /** Other platforms' builds of this image: with them, an image index is written. */
+  platformVariants?: Container[];
+  /** Name written as org.opencontainers.image.ref.name (and docker's RepoTags). */
+  tag?: string;
+}
+
+export interface ContainerPublishOpts {
+  mediaTypes?: ImageMediaTypes;
+  forcedCompression?: ImageLayerCompression;
+  platformVariants?: Container[];
+}
+
+export interface ContainerAsTarballOpts {
+  mediaTypes?: ImageMediaTypes;
+  forcedCompression?: ImageLayerCompression;
+  platformVariants?: Container[];
+}
 
 /**
  * An OCI container image and the commands run on it: lazy and immutable.
@@ -265,13 +286,19 @@ export class Container {
   withoutSecretVariable(name: string): Container {
     return this.with({ type: "secretEnv", name });
   }
-  /** Credentials for a registry, used by from() and publish() of this session. */
+  /**
+   * Credentials for a registry, used by this chain's from() and publish()
+   * (and by every container built on this one); siblings never see them,
+   * and they are not part of the image or of any cache key.
+   * @example client.container().withRegistryAuth("ghcr.io", "me", client.setSecret("pat", process.env.GHCR_PAT!)).from("ghcr.io/me/base:1")
+   */
   withRegistryAuth(address: string, username: string, secret: Secret): Container {
-    const value = this.ctx.session.secrets.get(secret.ref.name);
-    if (!value) throw new LadingError("NOT_FOUND", `secret "${secret.ref.name}" has no value`);
-    const registry = address.split("/")[0]!;
-    this.ctx.session.registryAuth.push({ registry, username, secret: value.toString("utf8") });
-    return this;
+    if (!this.ctx.session.secrets.has(secret.ref.name)) throw new LadingError("NOT_FOUND", `secret "${secret.ref.name}" has no value`);
+    return this.with({ type: "registryAuth", registry: registryHost(address), username, secret: secret.ref });
+  }
+  /** Drops this chain's credentials for a registry (withRegistryAuth); files such as ~/.docker/config.json still apply. */
+  withoutRegistryAuth(address: string): Container {
+    return this.with({ type: "registryAuth", registry: registryHost(address) });
   }
 
   /** The directory at `path` in the container. */
@@ -385,4 +412,9 @@ export class Container {
     await this.ctx.session.store.tag(storeName(name), root);
     return root.digest;
   }
+}
+
+/** The registry host of an address ("ghcr.io/me/app:1" → "ghcr.io"; a bare host stays as it is). */
+function registryHost(address: string): string {
+  return address.split("/")[0]!;
 }

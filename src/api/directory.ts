@@ -4,7 +4,7 @@ import { LadingError } from "../errors.js";
 import { directoryNode, fileNode, type DirectoryNode, type DirectoryOp } from "../engine/ops.js";
 import { cleanRelPath } from "../engine/tree.js";
 import { materializeTree } from "../engine/materialize.js";
-import { tempNameFor } from "../store/atomic.js";
+import { tempNameFor } from "../fsutil/atomic.js";
 import type { ApiContext } from "./context.js";
 import { File } from "./file.js";
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { mkdir } from "node:fs/promises";
 import type { FileNode } from "../engine/ops.js";
 import { openContent } from "../engine/tree.js";
-import { tempNameFor } from "../store/atomic.js";
+import { tempNameFor } from "../fsutil/atomic.js";
 import type { ApiContext } from "./context.js";
 import { LadingError } from "../errors.js";
 

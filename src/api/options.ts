@@ -85,27 +85,6 @@ export interface ContainerWithMountedSecretOpts {
   owner?: string;
 }
 
-export interface ContainerExportOpts {
-  mediaTypes?: ImageMediaTypes;
-  forcedCompression?: ImageLayerCompression;
-  /** Other platforms' builds of this image: with them, an image index is written. */
-  platformVariants?: import("./container.js").Container[];
-  /** Name written as org.opencontainers.image.ref.name (and docker's RepoTags). */
-  tag?: string;
-}
-
-export interface ContainerPublishOpts {
-  mediaTypes?: ImageMediaTypes;
-  forcedCompression?: ImageLayerCompression;
-  platformVariants?: import("./container.js").Container[];
-}
-
-export interface ContainerAsTarballOpts {
-  mediaTypes?: ImageMediaTypes;
-  forcedCompression?: ImageLayerCompression;
-  platformVariants?: import("./container.js").Container[];
-}
-
 export interface HostDirectoryOpts {
   exclude?: string[];
   include?: string[];

@@ -28,9 +28,9 @@ export async function readLock(path: string): Promise<LockFile | undefined> {
   }
   try {
     const lock = JSON.parse(text) as LockFile;
-    if (lock.version !== 1 || typeof lock.sources !== "object" || lock.sources === null) throw new Error("expected {\"version\":1,\"sources\":{…}}");
+    if (lock.version !== 1 || typeof lock.sources !== "object" || lock.sources === null) throw new UsageError("expected {\"version\":1,\"sources\":{…}}");
     for (const [k, v] of Object.entries(lock.sources)) {
-      if (!/^sha256:[a-f0-9]{64}$/.test(v)) throw new Error(`the pin of ${k} is not a sha256 digest`);
+      if (!/^sha256:[a-f0-9]{64}$/.test(v)) throw new UsageError(`the pin of ${k} is not a sha256 digest`);
     }
     return lock;
   } catch (err) {

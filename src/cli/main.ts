@@ -4,7 +4,9 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { createRequire } from "node:module";
-import { UsageError, collect, type CliIO } from "./io.js";
+import { collect, type CliIO } from "./io.js";
+import { LadingError } from "../errors.js";
+import { EXIT, reportError } from "./report.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -15,9 +17,9 @@ let interrupted = 0;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
     interrupted++;
-    controller.abort(new Error(`interrupted by ${sig}`));
+    controller.abort(new LadingError("CANCELLED", `interrupted by ${sig}`));
     // A second signal means "now": cleanup already had its chance.
-    if (interrupted > 1) process.exit(130);
+    if (interrupted > 1) process.exit(EXIT.interrupted);
   });
 }
 
@@ -158,17 +160,9 @@ function report(err: unknown): number {
   }
   if (controller.signal.aborted) {
     io.stderr.write("lading: interrupted\n");
-    return 130;
+    return EXIT.interrupted;
   }
-  if (err instanceof UsageError) {
-    io.stderr.write(`lading: ${err.message}\n`);
-    return 2;
-  }
-  const e = err as Error & { code?: string };
-  io.stderr.write(`lading: ${e?.message ?? String(err)}\n`);
-  if (process.env.LADING_DEBUG === "1" && e?.stack) io.stderr.write(e.stack + "\n");
-  if (e?.code === "INVALID_ARGUMENT") return 2;
-  return 1;
+  return reportError(err, io.stderr, process.env.LADING_DEBUG === "1");
 }
 
 process.exit(await main());

@@ -22,13 +22,13 @@ import { readContainerPath, readContainerFile } from "./steps/rootfs.js";
 import { readArchiveAsTree } from "./sources/archive.js";
 import { filterTree } from "./filter.js";
 import { hostFileEntry } from "./sources/host-file.js";
-
-export type FileValue = TreeEntry & { name: string };
+import type { FileValue, StepContext } from "./step-context.js";
+import { registryCredentials } from "./registry-auth.js";
 
 /** Ops that leave the image itself as it was read (mounts and secrets exist only while commands run). */
-const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv"]);
+const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv", "registryAuth"]);
 
-export class Evaluator {
+export class Evaluator implements StepContext {
   readonly session: Session;
   private readonly containers = new WeakMap<ContainerNode, Promise<ImageState>>();
   private readonly directories = new WeakMap<DirectoryNode, Promise<Tree>>();
@@ -91,6 +91,7 @@ export class Evaluator {
         annotations: {},
         mounts: [],
         secretEnv: [],
+        registryAuth: [],
       };
     }
     if (!node.parent) throw new LadingError("INTERNAL", `op ${op.type} has no parent container`);
@@ -101,7 +102,7 @@ export class Evaluator {
         const parent = await parentP;
         if (op.address === "scratch") return { ...parent, key: sha256(canonicalJson({ op: "scratch", platform: parent.platform })), layers: [], config: {}, author: undefined, history: [] };
         const resolved = await this.once(`from:${op.address}:${parent.key}`, () =>
-          runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true }, () => resolveImage(this.session, op.address, parent.platform)),
+          runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true }, () => resolveImage(this.session, op.address, parent.platform, registryCredentials(this.session, parent))),
         );
         return this.stateFromImage(parent, resolved.manifest, resolved.name);
       }
@@ -137,6 +138,12 @@ export class Evaluator {
         const parent = await parentP;
         const target = posix.resolve("/", parent.config.WorkingDir || "/", op.target);
         return { ...parent, key: childKey(parent.key, op), mounts: parent.mounts.filter((m) => m.target !== target) };
+      }
+      case "registryAuth": {
+        const parent = await parentP;
+        const rest = parent.registryAuth.filter((a) => a.registry !== op.registry);
+        // Credentials change how content is fetched, never what it is: the key stays.
+        return { ...parent, registryAuth: op.secret && op.username !== undefined ? [...rest, { registry: op.registry, username: op.username, secret: op.secret }] : rest };
       }
       case "secretEnv": {
         const parent = await parentP;
@@ -207,6 +214,7 @@ export class Evaluator {
       annotations: {},
       mounts: parent.mounts,
       secretEnv: parent.secretEnv,
+      registryAuth: parent.registryAuth,
       base: { name, digest: manifest.digest },
       pristine: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, platform },
     };
@@ -346,6 +354,8 @@ export function describe(op: ContainerOp): string {
   switch (op.type) {
     case "from":
       return `FROM ${op.address}`;
+    case "registryAuth":
+      return `${op.secret ? "withRegistryAuth" : "withoutRegistryAuth"} ${op.registry}`;
     case "exec":
       return `withExec ${op.exec.args.join(" ")}`;
     case "newFile":

@@ -4,7 +4,7 @@ import { writeImageArchive } from "../oci/archive-export.js";
 import { MediaType } from "../oci/mediatypes.js";
 import type { Descriptor, ImageIndex } from "../oci/types.js";
 import type { ContainerNode } from "./ops.js";
-import type { Evaluator } from "./evaluator.js";
+import type { StepContext } from "./step-context.js";
 import { finalizeImage, type FinalizeOptions } from "./finalize.js";
 
 export interface ImageOutputOptions extends FinalizeOptions {
@@ -13,7 +13,7 @@ export interface ImageOutputOptions extends FinalizeOptions {
 }
 
 /** The stored root descriptor (a manifest, or an index over platform variants) of a container. */
-export async function finalizeRoot(ev: Evaluator, node: ContainerNode, opts: ImageOutputOptions = {}): Promise<Descriptor> {
+export async function finalizeRoot(ev: StepContext, node: ContainerNode, opts: ImageOutputOptions = {}): Promise<Descriptor> {
   const nodes = [node, ...(opts.platformVariants ?? [])];
   const states = await Promise.all(nodes.map((n) => ev.container(n)));
   const built = [];
@@ -35,14 +35,14 @@ export async function finalizeRoot(ev: Evaluator, node: ContainerNode, opts: Ima
   return { mediaType: index.mediaType!, digest: info.digest, size: info.size };
 }
 
-export async function exportContainer(ev: Evaluator, node: ContainerNode, path: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
+export async function exportContainer(ev: StepContext, node: ContainerNode, path: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
   const root = await finalizeRoot(ev, node, opts);
   await writeImageArchive(ev.session.store, root, path, { refName: opts.tag, signal: ev.session.config.signal });
   return root;
 }
 
 /** Writes the image into an OCI image layout folder (created if missing), named `tag` there. */
-export async function exportLayout(ev: Evaluator, node: ContainerNode, dir: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
+export async function exportLayout(ev: StepContext, node: ContainerNode, dir: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
   const { Store } = await import("../store/store.js");
   const { collectBlobs } = await import("../oci/archive-export.js");
   const root = await finalizeRoot(ev, node, opts);

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256, hexOf, type Digest } from "../oci/digest.js";
 import type { Store } from "../store/store.js";
-import { writeFileAtomic } from "../store/atomic.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
 import type { HashCache, StatKey } from "./sources/host.js";
 
 type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, digest: Digest];

@@ -1,3 +1,4 @@
+import { LadingError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import type { HistoryEntry, LayerRef, Platform, RuntimeConfig } from "../oci/types.js";
 import type { ConfigEdit, MountSpec, SecretRef } from "./ops.js";
@@ -26,6 +27,8 @@ export interface ImageState {
   readonly annotations: Readonly<Record<string, string>>;
   readonly mounts: ReadonlyArray<{ target: string; mount: MountSpec }>;
   readonly secretEnv: ReadonlyArray<{ name: string; secret: SecretRef }>;
+  /** Registry credentials of this chain (withRegistryAuth): not part of the image, nor of its cache key. */
+  readonly registryAuth: ReadonlyArray<{ registry: string; username: string; secret: SecretRef }>;
   readonly lastExec?: ExecOutcome;
   /** Set while the state is exactly an image read from a source: finalizing it gives back that manifest, byte for byte. */
   readonly pristine?: import("../oci/types.js").Descriptor;
@@ -36,7 +39,7 @@ export interface ImageState {
 export function parsePlatform(s: string): Platform {
   const parts = s.split("/");
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/.test(p))) {
-    throw new Error(`invalid platform "${s}": expected os/arch[/variant], e.g. linux/amd64`);
+    throw new LadingError("INVALID_ARGUMENT", `invalid platform "${s}": expected os/arch[/variant], e.g. linux/amd64`);
   }
   return parts[2] ? { os: parts[0]!, architecture: parts[1]!, variant: parts[2] } : { os: parts[0]!, architecture: parts[1]! };
 }

@@ -5,20 +5,21 @@
  * or an opaque marker on a parent ends the search.
  */
 import { posix } from "node:path";
-import { createDecompressor } from "../oci/compress.js";
-import { tarExtract } from "../oci/tar-reader.js";
 import type { Readable } from "node:stream";
-import type { Store } from "../store/store.js";
-import { layerCompression } from "../oci/mediatypes.js";
-import type { LayerRef } from "../oci/types.js";
 import { LadingError } from "../errors.js";
+import type { BlobReader } from "../oci/blob-store.js";
+import { createDecompressor } from "../oci/compress.js";
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "../oci/layer-entry.js";
+import { layerCompression } from "../oci/mediatypes.js";
+import { readTarEntries, type TarEntry } from "../oci/tar-reader.js";
+import type { LayerRef } from "../oci/types.js";
 
 const MAX_SMALL_FILE = 4 << 20;
 
-export async function readFileFromLayers(store: Store, layers: readonly LayerRef[], path: string): Promise<Buffer | null> {
+export async function readFileFromLayers(store: BlobReader, layers: readonly LayerRef[], path: string): Promise<Buffer | null> {
   const want = path.replace(/^\/+/, "");
   const dir = posix.dirname(want);
-  const wh = posix.join(dir, ".wh." + posix.basename(want));
+  const wh = posix.join(dir, WHITEOUT_PREFIX + posix.basename(want));
   for (let i = layers.length - 1; i >= 0; i--) {
     const found = await scanLayer(store, layers[i]!, want, wh, dir);
     if (found === "deleted") return null;
@@ -27,20 +28,19 @@ export async function readFileFromLayers(store: Store, layers: readonly LayerRef
   return null;
 }
 
-async function scanLayer(store: Store, layer: LayerRef, want: string, wh: string, dir: string): Promise<Buffer | "deleted" | undefined> {
+async function scanLayer(store: BlobReader, layer: LayerRef, want: string, wh: string, dir: string): Promise<Buffer | "deleted" | undefined> {
   let result: Buffer | "deleted" | undefined;
   let opaqueAbove = false;
   await eachEntry(store, layer, async (name, entry) => {
     if (name === want && entry.header.type === "file") {
       if ((entry.header.size ?? 0) > MAX_SMALL_FILE) throw new LadingError("UNSUPPORTED", `${want} is too large to read this way`);
       const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(c as Buffer);
+      for await (const c of entry.stream) chunks.push(c as Buffer);
       result = Buffer.concat(chunks);
-      return true;
+      return;
     }
     if (name === wh) result ??= "deleted";
-    else if (name.endsWith("/.wh..wh..opq") && (dir + "/").startsWith(name.slice(0, -".wh..wh..opq".length))) opaqueAbove = true;
-    return false;
+    else if (posix.basename(name) === OPAQUE_WHITEOUT && (dir + "/").startsWith(dirPrefix(name))) opaqueAbove = true;
   });
   if (result === undefined && opaqueAbove) return "deleted";
   return result;
@@ -51,7 +51,7 @@ async function scanLayer(store: Store, layer: LayerRef, want: string, wh: string
  * does not have. Reads every layer's headers (not its file bodies) until
  * each path is settled, top layer first.
  */
-export async function missingPaths(store: Store, layers: readonly LayerRef[], paths: readonly string[]): Promise<string[]> {
+export async function missingPaths(store: BlobReader, layers: readonly LayerRef[], paths: readonly string[]): Promise<string[]> {
   const open = new Set(paths);
   const missing = new Set<string>();
   for (let i = layers.length - 1; i >= 0 && open.size > 0; i--) {
@@ -59,10 +59,9 @@ export async function missingPaths(store: Store, layers: readonly LayerRef[], pa
     const gone = new Set<string>(); // whited-out paths, and dirs made opaque (their lower contents gone)
     await eachEntry(store, layers[i]!, (name) => {
       const base = posix.basename(name);
-      if (base === ".wh..wh..opq") gone.add(posix.dirname(name) + "/");
-      else if (base.startsWith(".wh.")) gone.add(posix.join(posix.dirname(name), base.slice(4)));
+      if (base === OPAQUE_WHITEOUT) gone.add(dirPrefix(name));
+      else if (base.startsWith(WHITEOUT_PREFIX)) gone.add(posix.join(posix.dirname(name), base.slice(WHITEOUT_PREFIX.length)));
       else found.add(name);
-      return false;
     });
     for (const p of [...open]) {
       if (found.has(p)) open.delete(p);
@@ -76,21 +75,23 @@ export async function missingPaths(store: Store, layers: readonly LayerRef[], pa
   return paths.filter((p) => missing.has(p));
 }
 
+/** The folder an entry is in, as a prefix of the paths below it ("" for the root: a root-level opaque marker hides everything). */
+function dirPrefix(name: string): string {
+  const d = posix.dirname(name);
+  return d === "." ? "" : d + "/";
+}
+
 /**
- * Calls `fn` with each entry of a layer (name normalised: no "./", no
- * leading or trailing slash); `fn` returns true when it read the entry's body.
+ * Calls `fn` with each entry of a layer, read through the safe tar reader
+ * (names normalised, ".." refused); what `fn` leaves unread is skipped.
  */
-async function eachEntry(store: Store, layer: LayerRef, fn: (name: string, entry: AsyncIterable<unknown> & { header: { type?: string | null; size?: number } }) => Promise<boolean> | boolean): Promise<void> {
+async function eachEntry(store: BlobReader, layer: LayerRef, fn: (name: string, entry: TarEntry) => Promise<void> | void): Promise<void> {
   const raw = store.openBlob(layer.descriptor.digest);
   const comp = layerCompression(layer.descriptor.mediaType);
   const input: Readable = comp === "none" ? raw : raw.pipe(createDecompressor(comp));
-  const extract = tarExtract();
-  input.on("error", (e) => extract.destroy(e));
-  input.pipe(extract);
   try {
-    for await (const entry of extract) {
-      const name = entry.header.name.replace(/^\.\//, "").replace(/^\/+/, "").replace(/\/+$/, "");
-      if (!(name && (await fn(name, entry)))) entry.resume();
+    for await (const entry of readTarEntries(input)) {
+      if (entry.header.name) await fn(entry.header.name, entry);
     }
   } finally {
     raw.destroy();

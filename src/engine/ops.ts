@@ -66,6 +66,8 @@ export type ContainerOp =
   | { type: "mount"; target: string; mount: MountSpec }
   | { type: "unmount"; target: string }
   | { type: "secretEnv"; name: string; secret?: SecretRef }
+  /** Credentials for one registry host, for this chain's from() and publish(); without `secret`, removes them. */
+  | { type: "registryAuth"; registry: string; username?: string; secret?: SecretRef }
   | { type: "rootfs"; dir: DirectoryNode };
 
 export interface ContainerNode {

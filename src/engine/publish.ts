@@ -1,16 +1,18 @@
 import type { ContainerNode } from "./ops.js";
-import type { Evaluator } from "./evaluator.js";
+import type { StepContext } from "./step-context.js";
 import { finalizeRoot, type ImageOutputOptions } from "./export.js";
 import { runStep } from "./steps/step.js";
+import { registryCredentials } from "./registry-auth.js";
 
 /** Pushes the image (or index of platform variants) to `address`; returns `address@sha256:…` like Dagger. */
-export async function publishContainer(ev: Evaluator, node: ContainerNode, address: string, opts: ImageOutputOptions = {}): Promise<string> {
+export async function publishContainer(ev: StepContext, node: ContainerNode, address: string, opts: ImageOutputOptions = {}): Promise<string> {
   const { parseReference, formatReference } = await import("../registry/reference.js");
   const { RegistryClient } = await import("../registry/client.js");
   const ref = parseReference(address);
   const root = await finalizeRoot(ev, node, opts);
   const session = ev.session;
-  const client = new RegistryClient({ ...session.config.registry, auth: session.registryAuth });
+  const auth = registryCredentials(session, await ev.container(node));
+  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])] });
   try {
     const digest = await runStep(session, { id: `push:${address}`, name: `push ${formatReference(ref)}` }, () => client.push(session.store, root, ref, { signal: session.config.signal }), false);
     return `${formatReference({ ...ref, digest: undefined })}@${digest}`;

@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "../store/store.js";
+import type { PullPolicy } from "../registry/pull-policy.js";
 import type { ProgressEvent, ProgressListener } from "./events.js";
 
-export type PullPolicy = "missing" | "always" | "never";
+export type { PullPolicy };
 
 export interface RegistrySettings {
   insecureRegistries?: string[];
@@ -39,12 +40,10 @@ export class Session {
   readonly secrets = new Map<string, Buffer>();
   /** Every registry source resolved in this session → the digest it resolved to (for lock files). */
   readonly resolutions = new Map<string, string>();
-  readonly registryAuth: Array<{ registry: string; username: string; secret: string }>;
   private tempRoot?: Promise<string>;
 
   constructor(config: SessionConfig) {
     this.config = config;
-    this.registryAuth = [...(config.registry.auth ?? [])];
   }
 
   get store(): Store {

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
-import { writeFileAtomic } from "../store/atomic.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
 import type { Store } from "../store/store.js";
 import { findTool } from "./detect.js";
 import { runTool } from "./proc.js";

@@ -10,13 +10,26 @@ import { open } from "node:fs/promises";
 import { constants, gunzipSync } from "node:zlib";
 import { LadingError } from "../errors.js";
 
-const TAR_BLOCK = 512;
+export const TAR_BLOCK = 512;
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 /** Enough compressed input to hold the first tar block in any sane stream. */
 const HEAD_BYTES = 64 * 1024;
 
+export type StreamCompression = "gzip" | "bzip2" | "xz" | "zstd" | "none";
+
+/** What a stream's first bytes say it is compressed with (by magic number), else "none". */
+export function sniffStreamCompression(head: Buffer): StreamCompression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 3 && head.subarray(0, 3).toString("latin1") === "BZh") return "bzip2";
+  if (head.length >= 6 && head.subarray(0, 6).equals(XZ_MAGIC)) return "xz";
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return "zstd";
+  return "none";
+}
+
 export async function isTarArchive(path: string): Promise<boolean> {
-  const head = await readHead(path, HEAD_BYTES);
-  if (head[0] === 0x1f && head[1] === 0x8b) {
+  const head = await readFileHead(path, HEAD_BYTES);
+  const kind = sniffStreamCompression(head);
+  if (kind === "gzip") {
     let out: Buffer;
     try {
       // Z_SYNC_FLUSH: the input is cut short on purpose; take what it decompresses to.
@@ -26,9 +39,8 @@ export async function isTarArchive(path: string): Promise<boolean> {
     }
     return isTarHeader(out);
   }
-  if (head.subarray(0, 3).toString("latin1") === "BZh") return isTarHeader(await decompressHead("bzip2", path));
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return isTarHeader(await decompressHead("xz", path));
-  return isTarHeader(head);
+  if (kind === "bzip2" || kind === "xz") return isTarHeader(await decompressHead(kind, path));
+  return kind === "none" && isTarHeader(head);
 }
 
 /**
@@ -45,7 +57,8 @@ export function isTarHeader(block: Buffer): boolean {
   return sum === parseInt(field, 8);
 }
 
-async function readHead(path: string, n: number): Promise<Buffer> {
+/** The first `n` bytes of a file (fewer if it is shorter). */
+export async function readFileHead(path: string, n: number): Promise<Buffer> {
   const fh = await open(path, "r");
   try {
     const buf = Buffer.alloc(n);

@@ -11,8 +11,8 @@ import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { LadingError, wrapFsError } from "../errors.js";
-import type { Store } from "../store/store.js";
-import { tempNameFor, fsyncDir } from "../store/atomic.js";
+import type { BlobReader } from "./blob-store.js";
+import { tempNameFor, fsyncDir } from "../fsutil/atomic.js";
 import { hexOf, type Digest } from "./digest.js";
 import { isIndexType } from "./mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from "./types.js";
@@ -25,7 +25,7 @@ export interface ArchiveOptions {
 }
 
 /** The blobs an image needs, in a fixed order: the root, nested manifests, configs, layers. */
-export async function collectBlobs(store: Store, root: Descriptor): Promise<{ blobs: Descriptor[]; manifests: Array<{ descriptor: Descriptor; manifest: ImageManifest }> }> {
+export async function collectBlobs(store: BlobReader, root: Descriptor): Promise<{ blobs: Descriptor[]; manifests: Array<{ descriptor: Descriptor; manifest: ImageManifest }> }> {
   const seen = new Set<Digest>();
   const blobs: Descriptor[] = [];
   const manifests: Array<{ descriptor: Descriptor; manifest: ImageManifest }> = [];
@@ -56,7 +56,7 @@ export async function collectBlobs(store: Store, root: Descriptor): Promise<{ bl
  * Writes the archive to `out` atomically: a temp file beside it, renamed
  * into place once complete. A failure leaves no file at `out`.
  */
-export async function writeImageArchive(store: Store, root: Descriptor, out: string, opts: ArchiveOptions = {}): Promise<void> {
+export async function writeImageArchive(store: BlobReader, root: Descriptor, out: string, opts: ArchiveOptions = {}): Promise<void> {
   const target = resolve(out);
   const { blobs, manifests } = await collectBlobs(store, root);
   for (const b of blobs) {

@@ -21,6 +21,7 @@ import { availableParallelism } from "node:os";
 import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { LadingError } from "../errors.js";
+import { sniffStreamCompression } from "../fsutil/archive-sniff.js";
 import { DEFAULT_LEVEL, createParallelGzip } from "./gzip-parallel.js";
 
 export type CompressionKind = "gzip" | "zstd" | "none";
@@ -64,9 +65,9 @@ export function createDecompressor(kind: CompressionKind): Transform {
 
 /** What the first bytes of a blob say it is: gzip (1f 8b), zstd (frame magic 28 b5 2f fd), else none. */
 export function sniffCompression(head: Buffer): CompressionKind {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return "zstd";
-  return "none";
+  const kind = sniffStreamCompression(head);
+  // bzip2 and xz are no layer compressions: such a blob is read as what it was declared.
+  return kind === "gzip" || kind === "zstd" ? kind : "none";
 }
 
 /**

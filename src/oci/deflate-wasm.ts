@@ -17,6 +17,7 @@
  * chunk; a result is a view of its memory, valid until the next call.
  */
 import { readFileSync } from "node:fs";
+import { LadingError } from "../errors.js";
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -61,7 +62,7 @@ export class WasmDeflate {
     this.reserve(data.length, bound);
     new Uint8Array(e.memory.buffer, this.inPtr, data.length).set(data);
     const n = e.lading_deflate_chunk(c, this.inPtr, data.length, this.outPtr, bound, last ? 1 : 0);
-    if (n === 0) throw new Error(`libdeflate: ${data.length} bytes did not fit in ${bound}`);
+    if (n === 0) throw new LadingError("INTERNAL", `libdeflate: ${data.length} bytes did not fit in ${bound}`);
     return new Uint8Array(e.memory.buffer, this.outPtr, n);
   }
 
@@ -69,7 +70,7 @@ export class WasmDeflate {
     let c = this.compressors.get(level);
     if (c === undefined) {
       c = this.exports.libdeflate_alloc_compressor(level);
-      if (c === 0) throw new Error(`libdeflate: no memory for a level ${level} compressor`);
+      if (c === 0) throw new LadingError("INTERNAL", `libdeflate: no memory for a level ${level} compressor`);
       this.compressors.set(level, c);
     }
     return c;
@@ -84,6 +85,6 @@ export class WasmDeflate {
     this.outCapacity = Math.max(outSize, this.outCapacity);
     this.inPtr = this.exports.malloc(this.capacity);
     this.outPtr = this.exports.malloc(this.outCapacity);
-    if (this.inPtr === 0 || this.outPtr === 0) throw new Error(`libdeflate: no memory for ${inSize} + ${outSize} bytes`);
+    if (this.inPtr === 0 || this.outPtr === 0) throw new LadingError("INTERNAL", `libdeflate: no memory for ${inSize} + ${outSize} bytes`);
   }
 }

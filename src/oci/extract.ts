@@ -28,7 +28,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { LadingError } from "../errors.js";
-import type { Store } from "../store/store.js";
+import { readBlobHead, type BlobReader } from "./blob-store.js";
 import { createDecompressor, sniffCompression } from "./compress.js";
 import { HashingStream } from "./digest.js";
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "./layer-entry.js";
@@ -84,8 +84,8 @@ export async function extractLayer(tar: Readable, root: string, opts: ExtractOpt
  * uncompressed bytes as they stream (DIGEST_MISMATCH; the root then holds
  * unverified content and must be discarded).
  */
-export async function extractLayerBlob(store: Store, layer: LayerRef, root: string, opts: ExtractOptions = {}): Promise<void> {
-  const head = await readHead(store, layer);
+export async function extractLayerBlob(store: BlobReader, layer: LayerRef, root: string, opts: ExtractOptions = {}): Promise<void> {
+  const head = await readBlobHead(store, layer.descriptor.digest, 4);
   const declared = layerCompression(layer.descriptor.mediaType);
   const sniffed = sniffCompression(head);
   // Some registries label gzip layers as plain tar (and vice versa); the bytes decide.
@@ -112,22 +112,6 @@ export async function extractLayerBlob(store: Store, layer: LayerRef, root: stri
   }
 }
 
-async function readHead(store: Store, layer: LayerRef): Promise<Buffer> {
-  let fh;
-  try {
-    fh = await open(store.blobPath(layer.descriptor.digest), "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new LadingError("NOT_FOUND", `layer blob ${layer.descriptor.digest} is not in the store`, { cause: err });
-    throw err;
-  }
-  try {
-    const buf = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(buf, 0, 4, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 interface DeferredDir {
   abs: string;

@@ -9,6 +9,7 @@ import { crc32 } from "node:zlib";
 import { WasmDeflate } from "./deflate-wasm.js";
 import { nativeDeflate } from "./deflate-native.js";
 import { readHostRange, type HostFileRef } from "./tar-content.js";
+import { LadingError } from "../errors.js";
 
 /**
  * Input per block. Blocks share no dictionary, so each restarts matching
@@ -114,7 +115,7 @@ function deflateChunk(data: Uint8Array, level: number, last: boolean, into?: Uin
   const bound = data.length + 5 * Math.ceil(data.length / 4096) + 1024;
   if (nativeOut.length < bound) nativeOut = new Uint8Array(bound);
   const n = native.deflateChunk(level, data, nativeOut, last);
-  if (n === 0) throw new Error(`libdeflate: ${data.length} bytes did not fit in ${bound}`);
+  if (n === 0) throw new LadingError("INTERNAL", `libdeflate: ${data.length} bytes did not fit in ${bound}`);
   return nativeOut.subarray(0, n);
 }
 

@@ -2,7 +2,7 @@
  * Builds an image's config and manifest blobs from its parts, in one fixed
  * serialisation so that the same parts always give the same digests.
  */
-import type { Store } from "../store/store.js";
+import type { BlobWriter } from "./blob-store.js";
 import { MediaType } from "./mediatypes.js";
 import type { Descriptor, HistoryEntry, ImageConfig, ImageManifest, LayerRef, Platform, RuntimeConfig } from "./types.js";
 
@@ -39,7 +39,7 @@ export function imageConfigOf(parts: ImageParts): ImageConfig {
 }
 
 /** Writes the config and manifest blobs into `store`; returns the manifest's descriptor. */
-export async function writeImage(store: Store, parts: ImageParts): Promise<BuiltImage> {
+export async function writeImage(store: BlobWriter, parts: ImageParts): Promise<BuiltImage> {
   const docker = parts.mediaTypes === "Docker";
   const cfg = await store.putJson(imageConfigOf(parts));
   const config: Descriptor = { mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig, digest: cfg.digest, size: cfg.size };

@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { LadingError } from "../errors.js";
-import type { Store } from "../store/store.js";
+import { readBlobHead, type BlobStore } from "./blob-store.js";
 import { assertDigest, isDigest, type Digest } from "./digest.js";
 import { MediaType, isIndexType, isManifestType } from "./mediatypes.js";
 import { pickManifest } from "./platform-match.js";
@@ -23,13 +23,13 @@ interface BlobSource {
   readonly where: string;
   index(): Promise<ImageIndex>;
   /** Copies a blob into the store, verified. */
-  copy(store: Store, d: Descriptor): Promise<void>;
+  copy(store: BlobStore, d: Descriptor): Promise<void>;
 }
 
 /** Imports the image `tag` (or the only one) of the OCI layout at `dir`; returns its manifest descriptor as stored. */
-export async function importLayoutDir(store: Store, dir: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+export async function importLayoutDir(store: BlobStore, dir: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
   const abs = resolve(dir);
-  const same = resolve(store.root) === abs;
+  const same = resolve(store.location) === abs;
   const src: BlobSource = {
     where: `oci:${abs}`,
     async index() {
@@ -58,7 +58,7 @@ export async function importLayoutDir(store: Store, dir: string, tag: string | u
  * `docker save` archive. All blobs in the archive are streamed into the
  * store in one pass, each verified against its file name.
  */
-export async function importArchive(store: Store, file: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+export async function importArchive(store: BlobStore, file: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
   const abs = resolve(file);
   const texts = new Map<string, Buffer>();
   const otherFiles = new Map<string, Digest>();
@@ -119,7 +119,7 @@ export async function importArchive(store: Store, file: string, tag: string | un
   throw new LadingError("INVALID_IMAGE", `${abs} is neither an OCI archive (no index.json) nor a docker-save archive (no manifest.json)`);
 }
 
-async function importFrom(store: Store, src: BlobSource, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+async function importFrom(store: BlobStore, src: BlobSource, tag: string | undefined, platform: Platform): Promise<Descriptor> {
   const manifests = layoutManifests(await src.index(), src.where);
   let candidates = manifests;
   if (tag !== undefined) {
@@ -171,7 +171,7 @@ interface DockerSaveEntry {
   Layers: string[];
 }
 
-async function importDockerSave(store: Store, file: string, entries: DockerSaveEntry[], files: Map<string, Digest>, tag: string | undefined): Promise<Descriptor> {
+async function importDockerSave(store: BlobStore, file: string, entries: DockerSaveEntry[], files: Map<string, Digest>, tag: string | undefined): Promise<Descriptor> {
   const entry = tag === undefined ? entries[0] : entries.find((e) => (e.RepoTags ?? []).some((t) => t === tag || t.endsWith("/" + tag) || t.split(":").pop() === tag));
   if (!entry) {
     const tags = entries.flatMap((e) => e.RepoTags ?? []);
@@ -190,7 +190,7 @@ async function importDockerSave(store: Store, file: string, entries: DockerSaveE
   const layers: Descriptor[] = [];
   for (const l of entry.Layers) {
     const d = blobOf(l);
-    const head = await readHead(store, d);
+    const head = await readBlobHead(store, d, 2);
     const gz = head[0] === 0x1f && head[1] === 0x8b;
     layers.push({ mediaType: gz ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: d, size: (await store.blobSize(d))! });
   }
@@ -203,15 +203,6 @@ async function importDockerSave(store: Store, file: string, entries: DockerSaveE
   };
   const m = await store.putJson(manifest);
   return { mediaType: MediaType.ociManifest, digest: m.digest, size: m.size, platform: { os: cfg.os, architecture: cfg.architecture, ...(cfg.variant ? { variant: cfg.variant } : {}) } };
-}
-
-async function readHead(store: Store, d: Digest): Promise<Buffer> {
-  const rs = store.openBlob(d);
-  for await (const chunk of rs) {
-    rs.destroy();
-    return chunk as Buffer;
-  }
-  return Buffer.alloc(0);
 }
 
 function parseJson<T>(bytes: Buffer, what: string): T {

@@ -7,7 +7,7 @@ import { rm } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { LadingError, wrapFsError } from "../errors.js";
-import type { Store } from "../store/store.js";
+import type { BlobWriter } from "./blob-store.js";
 import { HashingStream } from "./digest.js";
 import { createCompressor } from "./compress.js";
 import { GzipBlocks, type GzipDigests } from "./gzip-blocks.js";
@@ -37,7 +37,7 @@ export interface WriteLayerOptions {
  * entries, NO_SPACE, CANCELLED on abort).
  */
 export async function writeLayer(
-  store: Store,
+  store: BlobWriter,
   entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>,
   opts: WriteLayerOptions = {},
 ): Promise<LayerRef> {
@@ -68,7 +68,7 @@ export async function writeLayer(
  * from the threads' shared memory; the file is then adopted into the store
  * without being read again.
  */
-async function writeGzipLayer(store: Store, tar: AsyncIterable<TarPiece[]>, mediaType: string, signal: AbortSignal | undefined): Promise<LayerRef> {
+async function writeGzipLayer(store: BlobWriter, tar: AsyncIterable<TarPiece[]>, mediaType: string, signal: AbortSignal | undefined): Promise<LayerRef> {
   const tmp = store.tempPath("blob");
   let fd: number | undefined;
   let written: GzipDigests;

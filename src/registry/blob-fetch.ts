@@ -3,16 +3,15 @@
  * temp file in the store, resumed with `Range` from the bytes already
  * written when the connection breaks mid-body, never longer than the
  * descriptor says, and moved into place only after digest and size match
- * (Store.putFile). On failure the temp file is removed: nothing unverified
+ * (RegistryStore.putFile). On failure the temp file is removed: nothing unverified
  * stays.
  */
 import { createHash } from "node:crypto";
 import { open, rm, stat } from "node:fs/promises";
 import { LadingError } from "../errors.js";
 import type { Descriptor } from "../oci/types.js";
-import type { Store } from "../store/store.js";
-import type { RegistryClient } from "./client.js";
-import { pullScope } from "./client.js";
+import type { RegistryStore } from "./registry-store.js";
+import { pullScope, type RegistryWire } from "./wire.js";
 import type { Reference } from "./reference.js";
 import { registryError } from "./transport/errors.js";
 import { sleep } from "./transport/retry.js";
@@ -38,7 +37,7 @@ class SizeGuard {
   }
 }
 
-export async function fetchBlob(client: RegistryClient, ref: Reference, desc: Descriptor, store: Store, signal?: AbortSignal): Promise<"fetched" | "present"> {
+export async function fetchBlob(client: RegistryWire, ref: Reference, desc: Descriptor, store: RegistryStore, signal?: AbortSignal): Promise<"fetched" | "present"> {
   const progress = client.config.onProgress;
   if (await store.hasBlob(desc.digest, desc.size)) {
     progress?.({ kind: "blob", digest: desc.digest, bytes: desc.size, total: desc.size, done: true, skipped: true });

@@ -14,12 +14,10 @@
  * streaming PATCH instead. Every session is closed with PUT, or DELETEd when
  * given up.
  */
-import { createReadStream } from "node:fs";
 import { LadingError } from "../errors.js";
 import type { Descriptor } from "../oci/types.js";
-import type { Store } from "../store/store.js";
-import type { RegistryClient } from "./client.js";
-import { pushScope } from "./client.js";
+import type { RegistryStore } from "./registry-store.js";
+import { pushScope, type RegistryWire } from "./wire.js";
 import { listOrigins } from "./origins.js";
 import type { Reference } from "./reference.js";
 import { registryError } from "./transport/errors.js";
@@ -48,7 +46,7 @@ function nextOffset(range: string | undefined): number | undefined {
   return m ? Number(m[1]) + 1 : undefined;
 }
 
-export async function pushBlob(client: RegistryClient, store: Store, ref: Reference, desc: Descriptor, signal?: AbortSignal): Promise<BlobPushResult> {
+export async function pushBlob(client: RegistryWire, store: RegistryStore, ref: Reference, desc: Descriptor, signal?: AbortSignal): Promise<BlobPushResult> {
   const progress = client.config.onProgress;
   const what = `blob ${desc.digest} to ${ref.registry}/${ref.repository}`;
   const scopes = [pushScope(ref)];
@@ -62,7 +60,7 @@ export async function pushBlob(client: RegistryClient, store: Store, ref: Refere
   }
   if (head.statusCode !== 404) throw await registryError(headReq, head, `checking ${what}`);
   if (!(await store.hasBlob(desc.digest, desc.size))) {
-    throw new LadingError("NOT_FOUND", `cannot push ${what}: it is not in the store ${store.root} (pull or build the image first)`);
+    throw new LadingError("NOT_FOUND", `cannot push ${what}: it is not in the store ${store.location} (pull or build the image first)`);
   }
 
   let session: URL | undefined;
@@ -101,7 +99,7 @@ export async function pushBlob(client: RegistryClient, store: Store, ref: Refere
   }
 }
 
-async function startUpload(client: RegistryClient, ref: Reference, what: string, signal?: AbortSignal): Promise<URL> {
+async function startUpload(client: RegistryWire, ref: Reference, what: string, signal?: AbortSignal): Promise<URL> {
   const req: HttpRequest = { method: "POST", url: client.repoUrl(ref, "blobs/uploads/"), headers: { "content-length": "0" }, scopes: [pushScope(ref)] };
   const res = await client.send(req, signal);
   if (res.statusCode !== 202) throw await registryError(req, res, `starting the upload of ${what}`);
@@ -110,12 +108,12 @@ async function startUpload(client: RegistryClient, ref: Reference, what: string,
 }
 
 /** Monolithic: the whole blob in the closing PUT. Not retried by the transport: a half-sent body spoils the session, so the caller starts a new one. */
-async function putWhole(client: RegistryClient, store: Store, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
+async function putWhole(client: RegistryWire, store: RegistryStore, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
   const req: HttpRequest = {
     method: "PUT",
     url: withDigestParam(session, desc.digest),
     headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
-    body: () => (desc.size === 0 ? Buffer.alloc(0) : createReadStream(store.blobPath(desc.digest))),
+    body: () => (desc.size === 0 ? Buffer.alloc(0) : store.openBlob(desc.digest, { chunkSize: READ_CHUNK })),
     scopes,
     noRetry: true,
   };
@@ -124,7 +122,7 @@ async function putWhole(client: RegistryClient, store: Store, desc: Descriptor, 
   await discard(res);
 }
 
-async function putChunked(client: RegistryClient, store: Store, desc: Descriptor, start: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
+async function putChunked(client: RegistryWire, store: RegistryStore, desc: Descriptor, start: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
   let session = start;
   let offset = 0;
   let failures = 0;
@@ -135,7 +133,7 @@ async function putChunked(client: RegistryClient, store: Store, desc: Descriptor
       method: "PATCH",
       url: session,
       headers: { "content-type": "application/octet-stream", "content-range": `${from}-${end}`, "content-length": String(end - from + 1) },
-      body: () => createReadStream(store.blobPath(desc.digest), { start: from, end, highWaterMark: READ_CHUNK }),
+      body: () => store.openBlob(desc.digest, { start: from, end, chunkSize: READ_CHUNK }),
       scopes,
       noRetry: true,
     };
@@ -175,12 +173,12 @@ async function putChunked(client: RegistryClient, store: Store, desc: Descriptor
 }
 
 /** The whole blob in one PATCH without Content-Range (what docker and containers/image send), then the closing PUT. */
-async function putStreaming(client: RegistryClient, store: Store, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
+async function putStreaming(client: RegistryWire, store: RegistryStore, desc: Descriptor, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<void> {
   const req: HttpRequest = {
     method: "PATCH",
     url: session,
     headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
-    body: () => createReadStream(store.blobPath(desc.digest), { highWaterMark: READ_CHUNK }),
+    body: () => store.openBlob(desc.digest, { chunkSize: READ_CHUNK }),
     scopes,
     noRetry: true,
   };
@@ -195,7 +193,7 @@ async function putStreaming(client: RegistryClient, store: Store, desc: Descript
 }
 
 /** A new upload session in the repository of the upload URL `like` (`/v2/<name>/blobs/uploads/…`). */
-async function startUploadFor(client: RegistryClient, like: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<URL> {
+async function startUploadFor(client: RegistryWire, like: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<URL> {
   const url = new URL(like.pathname.replace(/\/blobs\/uploads\/.*$/, "/blobs/uploads/"), like);
   const req: HttpRequest = { method: "POST", url, headers: { "content-length": "0" }, scopes };
   const res = await client.send(req, signal);
@@ -204,7 +202,7 @@ async function startUploadFor(client: RegistryClient, like: URL, scopes: string[
   return location(res, `starting the upload of ${what}`);
 }
 
-async function uploadStatus(client: RegistryClient, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<{ session: URL; offset: number }> {
+async function uploadStatus(client: RegistryWire, session: URL, scopes: string[], what: string, signal?: AbortSignal): Promise<{ session: URL; offset: number }> {
   const req: HttpRequest = { method: "GET", url: session, scopes };
   const res = await client.send(req, signal);
   if (res.statusCode !== 204 && res.statusCode !== 200) {
@@ -217,7 +215,7 @@ async function uploadStatus(client: RegistryClient, session: URL, scopes: string
   return { session: loc ? new URL(loc, res.url) : session, offset: nextOffset(header(res, "range")) ?? 0 };
 }
 
-async function cancelUpload(client: RegistryClient, session: URL, scopes: string[]): Promise<void> {
+async function cancelUpload(client: RegistryWire, session: URL, scopes: string[]): Promise<void> {
   try {
     const res = await client.send({ method: "DELETE", url: session, scopes, noRetry: true });
     await discard(res);

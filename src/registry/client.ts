@@ -8,7 +8,7 @@
 import { LadingError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import type { Descriptor, Platform } from "../oci/types.js";
-import type { Store } from "../store/store.js";
+import type { RegistryStore } from "./registry-store.js";
 import { Authenticator, withAuth } from "./transport/auth.js";
 import { BaseTransport } from "./transport/base.js";
 import { withRedirects } from "./transport/redirect.js";
@@ -17,6 +17,7 @@ import { withSchemeFallback } from "./transport/scheme.js";
 import { withUserAgent } from "./transport/user-agent.js";
 import { withWarnings } from "./transport/warnings.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
+import type { ProgressEvent, RegistryWire, ResolvedRegistryConfig } from "./wire.js";
 import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
 // manifest.js, pull.js and push.js are imported when first used: a process
 // that only pushes never loads the pull side, and the reverse (start-up is
@@ -49,29 +50,13 @@ export interface RegistryOptions {
   retryBaseDelayMs?: number;
 }
 
-export interface ProgressEvent {
-  kind: "blob" | "manifest";
-  digest: Digest;
-  bytes: number;
-  total?: number;
-  done?: boolean;
-  skipped?: boolean;
-  mounted?: boolean;
-}
-
-export interface ResolvedRegistryConfig {
-  readonly concurrency: number;
-  readonly retries: number;
-  readonly chunkSize: number;
-  readonly retryBaseDelayMs: number;
-  readonly onProgress?: (e: ProgressEvent) => void;
-}
-
 const KNOWN = new Set(["insecureRegistries", "caFiles", "auth", "authFile", "dockerConfigDir", "concurrency", "retries", "chunkSize", "userAgent", "onRequest", "onProgress", "onWarning", "retryBaseDelayMs"]);
 
 export const DEFAULT_USER_AGENT = "lading/0.1 (+https://github.com/lading)";
 
-export class RegistryClient {
+export type { ProgressEvent } from "./wire.js";
+
+export class RegistryClient implements RegistryWire {
   readonly config: ResolvedRegistryConfig;
   private readonly base: BaseTransport;
   private readonly rt: RoundTrip;
@@ -144,7 +129,7 @@ export class RegistryClient {
    * layers in parallel (bounded), resuming with Range after a broken connection.
    * On failure the store holds only complete, verified blobs (no name is set).
    */
-  async pull(ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<{ manifest: Descriptor; index?: Descriptor }> {
+  async pull(ref: Reference, store: RegistryStore, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<{ manifest: Descriptor; index?: Descriptor }> {
     const { pullImage } = await import("./pull.js");
     return pullImage(this, ref, store, opts);
   }
@@ -154,7 +139,7 @@ export class RegistryClient {
    * references to `ref`: blobs first, manifest last. Returns the pushed digest.
    * On failure some blobs may be in the registry, but no tag changed.
    */
-  async push(store: Store, root: Descriptor, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<Digest> {
+  async push(store: RegistryStore, root: Descriptor, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<Digest> {
     const { pushImage } = await import("./push.js");
     return pushImage(this, store, root, ref, opts.signal);
   }
@@ -162,12 +147,4 @@ export class RegistryClient {
   async close(): Promise<void> {
     await this.base.close();
   }
-}
-
-export function pullScope(ref: Reference): string {
-  return `repository:${ref.repository}:pull`;
-}
-
-export function pushScope(ref: Reference): string {
-  return `repository:${ref.repository}:pull,push`;
 }

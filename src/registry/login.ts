@@ -9,7 +9,7 @@
  */
 import { chmod } from "node:fs/promises";
 import { LadingError } from "../errors.js";
-import { writeFileAtomic } from "../store/atomic.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
 import { helperErase, helperStore } from "./auth/credential-helper.js";
 import { dockerConfigPath, normalizeRegistryKey, readAuthConfig, serverUrlFor } from "./auth/credentials.js";
 import { RegistryClient } from "./client.js";

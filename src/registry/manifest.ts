@@ -9,8 +9,7 @@ import { LadingError } from "../errors.js";
 import { isDigest, sha256, type Digest } from "../oci/digest.js";
 import { MediaType } from "../oci/mediatypes.js";
 import type { Descriptor } from "../oci/types.js";
-import type { RegistryClient } from "./client.js";
-import { pullScope } from "./client.js";
+import { pullScope, type RegistryWire } from "./wire.js";
 import { formatReference, referenceTagOrDigest, type Reference } from "./reference.js";
 import { registryError } from "./transport/errors.js";
 import { discard, header, type HttpResponse } from "./transport/types.js";
@@ -45,7 +44,7 @@ async function readCapped(res: HttpResponse, max: number, what: string): Promise
 }
 
 /** GETs the manifest or index `reference` (a tag or digest) of `ref`'s repository and verifies it. */
-export async function fetchManifest(client: RegistryClient, ref: Reference, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+export async function fetchManifest(client: RegistryWire, ref: Reference, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
   const where = `${ref.registry}/${ref.repository}:${reference}`.replace(/:(sha256:)/, "@$1");
   const req = { method: "GET" as const, url: client.repoUrl(ref, `manifests/${reference}`), headers: { accept: MANIFEST_ACCEPT }, scopes: [pullScope(ref)] };
   const res = await client.send(req, signal);
@@ -75,7 +74,7 @@ export async function fetchManifest(client: RegistryClient, ref: Reference, refe
 }
 
 /** HEAD the manifest; when the registry leaves out a header we need, GET it instead. */
-export async function resolveManifest(client: RegistryClient, ref: Reference, signal?: AbortSignal): Promise<Descriptor> {
+export async function resolveManifest(client: RegistryWire, ref: Reference, signal?: AbortSignal): Promise<Descriptor> {
   const reference = referenceTagOrDigest(ref);
   const req = { method: "HEAD" as const, url: client.repoUrl(ref, `manifests/${reference}`), headers: { accept: MANIFEST_ACCEPT }, scopes: [pullScope(ref)] };
   const res = await client.send(req, signal);

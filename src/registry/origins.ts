@@ -8,15 +8,15 @@
 import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hexOf, sha256, type Digest } from "../oci/digest.js";
-import type { Store } from "../store/store.js";
-import { tempNameFor } from "../store/atomic.js";
+import type { RegistryStore } from "./registry-store.js";
+import { tempNameFor } from "../fsutil/atomic.js";
 
 export interface BlobOrigin {
   registry: string;
   repository: string;
 }
 
-async function originDir(store: Store, digest: Digest): Promise<string> {
+async function originDir(store: RegistryStore, digest: Digest): Promise<string> {
   return join(await store.stateDir("registry"), "origins", hexOf(digest));
 }
 
@@ -25,7 +25,7 @@ async function originDir(store: Store, digest: Digest): Promise<string> {
  * means an upload instead of a mount), so it is renamed into place without
  * fsync: a pull or push whose blobs are all present stays free of disk syncs.
  */
-export async function recordOrigin(store: Store, digest: Digest, origin: BlobOrigin): Promise<void> {
+export async function recordOrigin(store: RegistryStore, digest: Digest, origin: BlobOrigin): Promise<void> {
   const dir = await originDir(store, digest);
   const target = join(dir, hexOf(sha256(`${origin.registry}/${origin.repository}`)).slice(0, 32) + ".json");
   if (await stat(target).then(() => true, () => false)) return;
@@ -35,7 +35,7 @@ export async function recordOrigin(store: Store, digest: Digest, origin: BlobOri
   await rename(tmp, target);
 }
 
-export async function listOrigins(store: Store, digest: Digest): Promise<BlobOrigin[]> {
+export async function listOrigins(store: RegistryStore, digest: Digest): Promise<BlobOrigin[]> {
   const dir = await originDir(store, digest);
   let names: string[];
   try {

@@ -12,7 +12,7 @@ import type { Digest } from "../oci/digest.js";
 import { isIndexType } from "../oci/mediatypes.js";
 import { type Descriptor, type ImageIndex, type ImageManifest, type Platform } from "../oci/types.js";
 import { pickManifest } from "../oci/platform-match.js";
-import type { Store } from "../store/store.js";
+import type { RegistryStore } from "./registry-store.js";
 import type { RegistryClient } from "./client.js";
 import { defaultPlatform, isNondistributable } from "./pull.js";
 import { formatReference, type Reference } from "./reference.js";
@@ -20,7 +20,7 @@ import { formatReference, type Reference } from "./reference.js";
 export type PullPolicy = "missing" | "always" | "never";
 
 /** The manifest for `platform` under `root` when it and every blob it needs are in the store; else undefined. */
-export async function completeInStore(store: Store, root: Descriptor | { digest: Digest; mediaType?: string; size?: number }, platform: Platform, depth = 0): Promise<Descriptor | undefined> {
+export async function completeInStore(store: RegistryStore, root: Descriptor | { digest: Digest; mediaType?: string; size?: number }, platform: Platform, depth = 0): Promise<Descriptor | undefined> {
   if (!(await store.hasBlob(root.digest, root.size))) return undefined;
   let body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
   try {
@@ -62,7 +62,7 @@ export function pinKey(ref: Reference): string {
  * Makes `ref` available in `store` as policy says and returns the image
  * manifest descriptor for `platform`. Requests happen only when needed.
  */
-export async function pullIfMissing(client: RegistryClient, store: Store, ref: Reference, policy: PullPolicy, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<Descriptor> {
+export async function pullIfMissing(client: RegistryClient, store: RegistryStore, ref: Reference, policy: PullPolicy, opts: { platform?: Platform; signal?: AbortSignal } = {}): Promise<Descriptor> {
   const platform = opts.platform ?? defaultPlatform();
   const pin = ref.digest ? { digest: ref.digest } : await store.getPin(pinKey(ref));
   if (policy !== "always" || ref.digest) {

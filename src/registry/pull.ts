@@ -8,9 +8,9 @@ import { LadingError } from "../errors.js";
 import { isIndexType, MediaType } from "../oci/mediatypes.js";
 import { pickManifest } from "../oci/platform-match.js";
 import { type Descriptor, type ImageIndex, type ImageManifest, type Platform } from "../oci/types.js";
-import type { Store } from "../store/store.js";
+import type { RegistryStore } from "./registry-store.js";
 import { fetchBlob } from "./blob-fetch.js";
-import type { RegistryClient } from "./client.js";
+import type { RegistryWire } from "./wire.js";
 import { fetchManifest } from "./manifest.js";
 import { isNondistributable } from "./nondistributable.js";
 import { recordOrigin } from "./origins.js";
@@ -26,7 +26,7 @@ export function defaultPlatform(): Platform {
 
 export { isNondistributable } from "./nondistributable.js";
 
-async function storeManifest(client: RegistryClient, store: Store, ref: Reference, reference: string, expected: Partial<Descriptor>, signal?: AbortSignal): Promise<Descriptor> {
+async function storeManifest(client: RegistryWire, store: RegistryStore, ref: Reference, reference: string, expected: Partial<Descriptor>, signal?: AbortSignal): Promise<Descriptor> {
   if (expected.digest && expected.size !== undefined && (await store.hasBlob(expected.digest, expected.size))) {
     return { mediaType: expected.mediaType ?? MediaType.ociManifest, digest: expected.digest, size: expected.size };
   }
@@ -42,7 +42,7 @@ async function storeManifest(client: RegistryClient, store: Store, ref: Referenc
 /** How deep indexes may nest before a pull gives up (real images use one level; this guards against loops). */
 const MAX_INDEX_DEPTH = 4;
 
-export async function pullImage(client: RegistryClient, ref: Reference, store: Store, opts: { platform?: Platform; signal?: AbortSignal }): Promise<{ manifest: Descriptor; index?: Descriptor }> {
+export async function pullImage(client: RegistryWire, ref: Reference, store: RegistryStore, opts: { platform?: Platform; signal?: AbortSignal }): Promise<{ manifest: Descriptor; index?: Descriptor }> {
   const signal = opts.signal;
   const origin = { registry: ref.registry, repository: ref.repository };
   const root = await storeManifest(client, store, ref, referenceTagOrDigest(ref), ref.digest ? { digest: ref.digest } : {}, signal);

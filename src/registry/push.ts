@@ -9,10 +9,9 @@ import { LadingError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { isIndexType, isManifestType } from "../oci/mediatypes.js";
 import { type Descriptor, type ImageIndex, type ImageManifest } from "../oci/types.js";
-import type { Store } from "../store/store.js";
+import type { RegistryStore } from "./registry-store.js";
 import { pushBlob } from "./blob-push.js";
-import type { RegistryClient } from "./client.js";
-import { pushScope } from "./client.js";
+import { pushScope, type RegistryWire } from "./wire.js";
 import { recordOrigin } from "./origins.js";
 import { forEachBounded } from "./pool.js";
 import { isNondistributable } from "./nondistributable.js";
@@ -28,7 +27,7 @@ interface Plan {
   rootMediaType?: string;
 }
 
-async function mediaTypeOfStored(store: Store, d: Descriptor): Promise<{ mediaType: string; body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] } }> {
+async function mediaTypeOfStored(store: RegistryStore, d: Descriptor): Promise<{ mediaType: string; body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] } }> {
   const body = await store.readJson<{ mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] }>(d.digest);
   if (body.mediaType && d.mediaType && body.mediaType !== d.mediaType) {
     throw new LadingError("INVALID_IMAGE", `manifest ${d.digest}: its descriptor says ${d.mediaType} but its mediaType field is ${body.mediaType}`);
@@ -36,10 +35,10 @@ async function mediaTypeOfStored(store: Store, d: Descriptor): Promise<{ mediaTy
   return { mediaType: body.mediaType ?? d.mediaType, body };
 }
 
-async function plan(store: Store, root: Descriptor, out: Plan, isRoot: boolean, depth = 0): Promise<void> {
+async function plan(store: RegistryStore, root: Descriptor, out: Plan, isRoot: boolean, depth = 0): Promise<void> {
   if (depth > 4) throw new LadingError("INVALID_IMAGE", `index nesting deeper than 4 levels at ${root.digest}`);
   if (!(await store.hasBlob(root.digest, root.size))) {
-    throw new LadingError("NOT_FOUND", `cannot push manifest ${root.digest}: it is not in the store ${store.root} (a platform that was never pulled?)`);
+    throw new LadingError("NOT_FOUND", `cannot push manifest ${root.digest}: it is not in the store ${store.location} (a platform that was never pulled?)`);
   }
   const { mediaType, body } = await mediaTypeOfStored(store, root);
   if (isIndexType(mediaType) || Array.isArray(body.manifests)) {
@@ -54,7 +53,7 @@ async function plan(store: Store, root: Descriptor, out: Plan, isRoot: boolean, 
   else out.rootMediaType = mediaType;
 }
 
-async function putManifest(client: RegistryClient, store: Store, ref: Reference, d: Descriptor, reference: string, signal?: AbortSignal): Promise<Digest> {
+async function putManifest(client: RegistryWire, store: RegistryStore, ref: Reference, d: Descriptor, reference: string, signal?: AbortSignal): Promise<Digest> {
   const bytes = await store.readBlob(d.digest);
   const body = JSON.parse(bytes.toString("utf8")) as { subject?: Descriptor; artifactType?: string; config?: Descriptor; annotations?: Record<string, string> };
   const req = {
@@ -79,7 +78,7 @@ async function putManifest(client: RegistryClient, store: Store, ref: Reference,
   return d.digest;
 }
 
-export async function pushImage(client: RegistryClient, store: Store, root: Descriptor, ref: Reference, signal?: AbortSignal): Promise<Digest> {
+export async function pushImage(client: RegistryWire, store: RegistryStore, root: Descriptor, ref: Reference, signal?: AbortSignal): Promise<Digest> {
   if (ref.digest && ref.digest !== root.digest) {
     throw new LadingError("INVALID_ARGUMENT", `cannot push ${root.digest} to ${formatReference(ref)}: the reference pins another digest`);
   }

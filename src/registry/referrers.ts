@@ -11,8 +11,7 @@ import { hexOf, type Digest } from "../oci/digest.js";
 import { canonicalJson } from "../oci/json.js";
 import { isIndexType, MediaType } from "../oci/mediatypes.js";
 import type { Descriptor, ImageIndex } from "../oci/types.js";
-import type { RegistryClient } from "./client.js";
-import { pushScope } from "./client.js";
+import { pushScope, type RegistryWire } from "./wire.js";
 import { fetchManifest } from "./manifest.js";
 import type { Reference } from "./reference.js";
 import { registryError } from "./transport/errors.js";
@@ -25,7 +24,7 @@ export function referrersTag(subject: Digest): string {
 }
 
 export async function addReferrer(
-  client: RegistryClient,
+  client: RegistryWire,
   ref: Reference,
   subject: Digest,
   referrer: { mediaType: string; digest: Digest; size: number; artifactType?: string; configMediaType?: string; annotations?: Record<string, string> },

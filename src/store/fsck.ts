@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
+import { LadingError } from "../errors.js";
 import { chainIds, HashingStream, hexOf, isDigest, type Digest } from "../oci/digest.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
 import { isIndexType, isManifestType } from "../oci/mediatypes.js";
@@ -85,7 +86,7 @@ async function check(store: Store, repair: boolean): Promise<FsckReport> {
   let index: ImageIndex | undefined;
   try {
     index = JSON.parse(await readFile(join(store.root, "index.json"), "utf8")) as ImageIndex;
-    if (!Array.isArray(index.manifests)) throw new Error("no manifests array");
+    if (!Array.isArray(index.manifests)) throw new LadingError("INVALID_IMAGE", "no manifests array");
   } catch (err) {
     problems.push({ kind: "bad-index", path: join(store.root, "index.json"), message: `index.json cannot be read: ${(err as Error).message}` });
   }

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { pidAlive, type Store } from "./store.js";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
 
 const REFRESH_MS = 30_000;
 const STALE_MS = 10 * 60_000;

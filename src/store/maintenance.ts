@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import type { Store } from "./store.js";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
 import { diskFacts } from "./disk.js";
 import { bytesToFree, policyFigures, parseSize, type DiskFacts, type GcConfig, type PolicyFigures } from "./policy.js";
 import { scanStore, usageByKind, type UsageByKind } from "./usage.js";

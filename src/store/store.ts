@@ -11,13 +11,11 @@ import { canonicalJson } from "../oci/json.js";
 import { MediaType } from "../oci/mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
 import { checkPrivateDir, checkStoreRoot, ensureDir, isPrivateKind, PRIVATE_DIR_MODE, sharedFromEnv, SHARED_DIR_MODE } from "./access.js";
-import { fsyncDir, writeFileAtomic } from "./atomic.js";
+import { fsyncDir, writeFileAtomic } from "../fsutil/atomic.js";
+import type { BlobInfo, BlobStore, OpenBlobOpts } from "../oci/blob-store.js";
 import { recordUses } from "./use-counts.js";
 
-export interface BlobInfo {
-  digest: Digest;
-  size: number;
-}
+export type { BlobInfo } from "../oci/blob-store.js";
 
 /**
  * The content-addressed store. On disk it is an OCI image layout
@@ -29,7 +27,7 @@ export interface BlobInfo {
  * shared files change only under a lock and by atomic rename. Reads take no
  * lock. Several processes may share one store.
  */
-export class Store {
+export class Store implements BlobStore {
   readonly root: string;
   /** Shared by a group on purpose ($LADING_SHARED_STORE=1); see access.ts. */
   readonly shared: boolean;
@@ -86,6 +84,10 @@ export class Store {
       throw wrapFsError(`opening store ${root}`, err);
     }
     return s;
+  }
+
+  get location(): string {
+    return this.root;
   }
 
   blobPath(digest: Digest): string {
@@ -220,9 +222,11 @@ export class Store {
    * A stream of a blob's bytes. With `verify`, the stream fails with
    * DIGEST_MISMATCH at its end if the bytes do not match the name.
    */
-  openBlob(digest: Digest, opts: { verify?: boolean; start?: number } = {}): Readable {
-    const rs = createReadStream(this.blobPath(digest), opts.start ? { start: opts.start } : {});
-    const out = opts.verify && !opts.start ? new HashingStream() : new PassThrough();
+  openBlob(digest: Digest, opts: OpenBlobOpts = {}): Readable {
+    const partial = Boolean(opts.start) || opts.end !== undefined;
+    const hwm = opts.chunkSize ? { highWaterMark: opts.chunkSize } : {};
+    const rs = createReadStream(this.blobPath(digest), { ...(opts.start ? { start: opts.start } : {}), ...(opts.end !== undefined ? { end: opts.end } : {}), ...hwm });
+    const out = opts.verify && !partial ? new HashingStream() : new PassThrough(hwm);
     if (out instanceof HashingStream) {
       out._flush = (cb) => {
         const got = out.digest();

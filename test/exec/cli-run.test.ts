@@ -34,4 +34,9 @@ test("RUN steps build, show CPU figures in json progress, and a failing RUN name
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /Containerfile:4: RUN .*exit code: 3/);
   assert.match(bad.stderr, /failing/);
+  // The failed command's own fields survive the located message, once each.
+  assert.match(bad.stderr, /^  command: \["\/bin\/sh","-c","echo failing >&2; exit 3"\]$/m);
+  assert.match(bad.stderr, /^  exit code: 3$/m);
+  // The located error wraps the step's own: its message already says all of it.
+  assert.doesNotMatch(bad.stderr, /caused by:/);
 });

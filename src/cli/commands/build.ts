@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
-import { buildContainerfile, lineOfError, parseContainerfile, LadingError, type Container, type Secret } from "../../index.js";
+import { ExecError, LadingError, type Container, type Secret } from "../../index.js";
+import { buildContainerfile, lineOfError, parseContainerfile } from "../../frontends/containerfile/index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
@@ -88,7 +89,9 @@ async function locate(file: string, err: unknown): Promise<unknown> {
     if (line === undefined) return err;
     const rel = relative(process.cwd(), file);
     const where = rel && !rel.startsWith("..") ? rel : file;
-    return Object.assign(new LadingError(err.code, `${where}:${line}: ${err.message}`, { cause: err }), { exitCode: (err as { exitCode?: number }).exitCode });
+    // The same class with its fields (an ExecError keeps the command, exit code and output), located.
+    if (err instanceof ExecError) return new ExecError(err.cmd, err.exitCode, err.stdout, err.stderr, `${where}:${line}${err.where ? ": " + err.where : ""}`, { cause: err });
+    return new LadingError(err.code, `${where}:${line}: ${err.message}`, { cause: err });
   } catch {
     return err;
   }

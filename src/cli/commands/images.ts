@@ -1,3 +1,4 @@
+import { LadingError } from "../../index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import type { CliIO } from "../io.js";
 
@@ -25,7 +26,7 @@ export async function rmi(names: string[], opts: CommonOpts, io: CliIO): Promise
       if (await client.removeImage(n)) io.stdout.write(`Untagged: ${n}\n`);
       else missing.push(n);
     }
-    if (missing.length) throw Object.assign(new Error(`no such image in the store: ${missing.join(", ")}`), { code: "NOT_FOUND" });
+    if (missing.length) throw new LadingError("NOT_FOUND", `no such image in the store: ${missing.join(", ")}`);
   } finally {
     await client.close();
   }

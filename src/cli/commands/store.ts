@@ -1,5 +1,5 @@
 /** `lading df`, `lading prune`, `lading fsck`: the store's upkeep, through the public API. */
-import type { DiskUsage, FsckResult, PruneResult } from "../../index.js";
+import { LadingError, type DiskUsage, type FsckResult, type PruneResult } from "../../index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import { UsageError, type CliIO } from "../io.js";
 
@@ -90,5 +90,5 @@ export async function fsck(opts: CommonOpts & { repair?: boolean; json?: boolean
     const c = r.checked;
     io.stdout.write(`checked ${c.blobs} blobs, ${c.names} names, ${c.records} op-cache records, ${c.pins} pins, ${c.snapshots} snapshots: ${r.problems.length} problem(s)${opts.repair ? ", repaired" : ""}` + (r.tempFiles ? `; ${r.tempFiles} temp file(s) of dead processes (swept by the next run)` : "") + "\n");
   }
-  if (!r.ok) throw Object.assign(new Error(`the store has ${r.problems.length} problem(s); run \`lading fsck --repair\` to remove what is broken`), { code: "FSCK" });
+  if (!r.ok) throw new LadingError("STORE_CORRUPT", `the store has ${r.problems.length} problem(s); run \`lading fsck --repair\` to remove what is broken`);
 }

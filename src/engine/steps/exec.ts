@@ -12,7 +12,7 @@ import { hexOf, sha256, type Digest } from "../../oci/digest.js";
 import type { LayerRef } from "../../oci/types.js";
 import type { ExecSpec, ExpectSpec } from "../ops.js";
 import type { ImageState, ExecOutcome } from "../image-state.js";
-import type { Evaluator } from "../evaluator.js";
+import type { StepContext } from "../step-context.js";
 import { resolveOwner } from "../owner.js";
 import { materializeTree } from "../materialize.js";
 import { runStep } from "./step.js";
@@ -28,7 +28,7 @@ export function expectAllows(expect: ExpectSpec, code: number): boolean {
   return code >= 0 && code <= 128;
 }
 
-export async function execStep(ev: Evaluator, state: ImageState, exec: ExecSpec, key: Digest, name: string): Promise<ExecStepResult> {
+export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpec, key: Digest, name: string): Promise<ExecStepResult> {
   const session = ev.session;
   const store = session.store;
   const secrets = collectSecretValues(ev, state);
@@ -79,18 +79,18 @@ export async function execStep(ev: Evaluator, state: ImageState, exec: ExecSpec,
   return result;
 }
 
-function secretValue(ev: Evaluator, name: string): Buffer {
+function secretValue(ev: StepContext, name: string): Buffer {
   const v = ev.session.secrets.get(name);
   if (!v) throw new LadingError("NOT_FOUND", `secret "${name}" has no value in this session (set it with client.setSecret)`);
   return v;
 }
 
-function collectSecretValues(ev: Evaluator, state: ImageState): string[] {
+function collectSecretValues(ev: StepContext, state: ImageState): string[] {
   const names = new Set<string>([...state.secretEnv.map((s) => s.secret.name), ...state.mounts.flatMap((m) => (m.mount.type === "secret" ? [m.mount.secret.name] : []))]);
   return [...names].map((n) => ev.session.secrets.get(n)?.toString("utf8") ?? "").filter((v) => v.length > 0);
 }
 
-async function buildMounts(ev: Evaluator, state: ImageState) {
+async function buildMounts(ev: StepContext, state: ImageState) {
   const session = ev.session;
   const mounts: import("../../exec/run.js").ExecMount[] = [];
   for (const { target, mount } of state.mounts) {

@@ -11,19 +11,15 @@ import { pickManifest } from "../../oci/platform-match.js";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, LayerRef, Platform } from "../../oci/types.js";
 import type { Session } from "../session.js";
 import { storeName } from "../names.js";
+import type { ResolvedImage } from "./pull.js";
+import type { RegistryCredential } from "../registry-auth.js";
 
-export interface ResolvedImage {
-  manifest: Descriptor;
-  /** The name recorded as the base image (org.opencontainers.image.base.name). */
-  name: string;
-}
-
-export async function resolveImage(session: Session, address: string, platform: Platform): Promise<ResolvedImage> {
+export async function resolveImage(session: Session, address: string, platform: Platform, auth: RegistryCredential[] = []): Promise<ResolvedImage> {
   const store = session.store;
   // skopeo's transport prefix for registries: always a registry, never a store name.
   if (address.startsWith("docker://")) {
     const { pullImage } = await import("./pull.js");
-    return pullImage(session, address.slice("docker://".length), platform);
+    return pullImage(session, address.slice("docker://".length), platform, auth);
   }
   const local = /^(oci|oci-archive|docker-archive):(.+)$/.exec(address);
   if (local) {
@@ -39,7 +35,7 @@ export async function resolveImage(session: Session, address: string, platform: 
     if (d) return { manifest: await manifestFor(session, d, platform, name), name };
   }
   const { pullImage } = await import("./pull.js");
-  return pullImage(session, address, platform);
+  return pullImage(session, address, platform, auth);
 }
 
 /** Walks an index down to the platform's manifest (all in the store). */

@@ -1,14 +1,20 @@
 import { LadingError } from "../../errors.js";
-import type { Platform } from "../../oci/types.js";
+import type { Descriptor, Platform } from "../../oci/types.js";
 import type { Session } from "../session.js";
-import type { ResolvedImage } from "./from.js";
+import type { RegistryCredential } from "../registry-auth.js";
+
+export interface ResolvedImage {
+  manifest: Descriptor;
+  /** The name recorded as the base image (org.opencontainers.image.base.name). */
+  name: string;
+}
 
 /**
  * Pulls from a registry (or finds the pinned content already in the store,
  * with no request). A pin from the session's lock (lading.lock) turns a tag
  * into its recorded digest; every resolution is recorded for the lock.
  */
-export async function pullImage(session: Session, address: string, platform: Platform): Promise<ResolvedImage> {
+export async function pullImage(session: Session, address: string, platform: Platform, auth: RegistryCredential[] = []): Promise<ResolvedImage> {
   const { parseReference, formatReference } = await import("../../registry/reference.js");
   let ref;
   try {
@@ -24,7 +30,7 @@ export async function pullImage(session: Session, address: string, platform: Pla
     throw new LadingError("NOT_FOUND", `${source} has no pin in the lock file and the lock is frozen; run the build with --lock=update to record one`);
   }
   const effective = locked ? { ...ref, digest: locked as `sha256:${string}` } : ref;
-  const client = new RegistryClient({ ...session.config.registry, auth: session.registryAuth });
+  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])] });
   try {
     const manifest = await pullIfMissing(client, session.store, effective, session.config.pull, { platform, signal: session.config.signal });
     const pin = effective.digest ?? (await session.store.getPin(pinKey(ref)))?.digest ?? manifest.digest;

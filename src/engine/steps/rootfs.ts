@@ -13,7 +13,7 @@ import type { ImageState } from "../image-state.js";
 import { EMPTY_TREE, makeTree, type Tree } from "../tree.js";
 import { readHostDirectory } from "../sources/host.js";
 import { hostFileEntry } from "../sources/host-file.js";
-import type { Evaluator, FileValue } from "../evaluator.js";
+import type { FileValue, StepContext } from "../step-context.js";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -86,7 +86,7 @@ export async function resolveInRoot(root: string, path: string, followLast = tru
   return join(root, ...cur);
 }
 
-export async function readContainerPath(ev: Evaluator, state: ImageState, path: string): Promise<Tree> {
+export async function readContainerPath(ev: StepContext, state: ImageState, path: string): Promise<Tree> {
   const abs = posix.resolve("/", state.config.WorkingDir || "/", path);
   if (state.layers.length === 0) {
     if (abs === "/") return EMPTY_TREE;
@@ -99,7 +99,7 @@ export async function readContainerPath(ev: Evaluator, state: ImageState, path: 
   return makeTree([...tree.entries]);
 }
 
-export async function readContainerFile(ev: Evaluator, state: ImageState, path: string): Promise<FileValue> {
+export async function readContainerFile(ev: StepContext, state: ImageState, path: string): Promise<FileValue> {
   const abs = posix.resolve("/", state.config.WorkingDir || "/", path);
   const root = await ev.once(`rootfs:${state.key}`, () => materializeRootfs(ev.session, state.layers));
   const p = await resolveInRoot(root, abs);

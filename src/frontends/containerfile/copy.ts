@@ -8,7 +8,7 @@
 import { join, posix } from "node:path";
 import type { Client, Container, Directory } from "../../index.js";
 import type { ConfigStepContext } from "./config-steps.js";
-import type { StageState } from "./state.js";
+import type { CopyRoot, StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
 import { createMatcher } from "../../fsutil/patterns.js";
 import { isTarArchive } from "../../fsutil/archive-sniff.js";
@@ -18,14 +18,6 @@ import type { Instruction } from "./instructions.js";
 import { processHeredoc, ShellLexError } from "./shell-lex.js";
 
 export type CopyInstruction = Extract<Instruction, { kind: "COPY" | "ADD" }>;
-
-export interface CopyRoot {
-  dir: Directory;
-  /** Where the root is on the host (the context), for archive sniffing; undefined for stages and images. */
-  hostPath?: string;
-  /** "the build context", `stage "build"`, `image "alpine"`: for messages. */
-  label: string;
-}
 
 /** What one source contributes: a directory's contents, a file (named as the source was), or a heredoc. */
 type Item = { kind: "dir"; dir: Directory } | { kind: "file"; path: string; name: string; root: Directory } | { kind: "new"; name: string; contents: string };

@@ -38,12 +38,6 @@ export interface ContainerfileBuildOptions {
   onWarning?: (message: string) => void;
 }
 
-/** This machine's platform in OCI spelling. */
-export function hostPlatform(): string {
-  const arch = ({ x64: "amd64", arm64: "arm64", arm: "arm/v7", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" } as Record<string, string>)[process.arch] ?? process.arch;
-  return `linux/${arch}`;
-}
-
 /**
  * Builds the Container a Containerfile describes. The result is lazy; only
  * what docker's rules must look at is read while translating (base image
@@ -75,8 +69,8 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
     context,
     contextPath,
     buildArgs: opts.buildArgs ?? {},
-    platform: opts.platform ?? hostPlatform(),
-    buildPlatform: hostPlatform(),
+    platform: opts.platform ?? client.defaultPlatform(),
+    buildPlatform: client.defaultPlatform(),
     secrets: opts.secrets ?? {},
     noCache: opts.noCache ?? false,
   });

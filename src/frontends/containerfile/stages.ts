@@ -10,12 +10,12 @@
 import type { Container, Directory } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
 import { applyConfigStep, type ConfigStepContext } from "./config-steps.js";
-import { applyCopy, type CopyRoot } from "./copy.js";
+import { applyCopy } from "./copy.js";
 import type { Instruction } from "./instructions.js";
 import type { Stage } from "./parse.js";
 import { applyRun } from "./run.js";
 import { ensureWorkdir } from "./workdir.js";
-import type { BuildInputs, RootResolver, StageState } from "./state.js";
+import type { BuildInputs, CopyRoot, RootResolver, StageState } from "./state.js";
 import { predefinedArgs, Vars } from "./vars.js";
 
 /** BuildKit gives every Linux stage this PATH when its base image has none. */

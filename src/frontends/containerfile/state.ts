@@ -2,7 +2,6 @@
 import type { Client, Container, Directory, Secret } from "../../index.js";
 import type { ParsedContainerfile } from "./parse.js";
 import type { Vars } from "./vars.js";
-import type { CopyRoot } from "./copy.js";
 
 export interface StageState {
   c: Container;
@@ -37,4 +36,13 @@ export interface BuildInputs {
 /** How a step reaches other stages or images (`--from`, `RUN --mount from=`). */
 export interface RootResolver {
   rootOf(ref: string, line: number, platform: string): Promise<CopyRoot>;
+}
+
+/** Where a COPY reads from: the context, a stage or an image. */
+export interface CopyRoot {
+  dir: Directory;
+  /** Where the root is on the host (the context), for archive sniffing; undefined for stages and images. */
+  hostPath?: string;
+  /** "the build context", `stage "build"`, `image "alpine"`: for messages. */
+  label: string;
 }

@@ -1,0 +1,48 @@
+/**
+ * The layering of DESIGN.md as a test (run by `npm test`, test/layering).
+ * Arrows point down: cli → index (the public API) → api → engine →
+ * store / oci / registry / exec → fsutil. Type-only imports count: a cycle
+ * of types is still a cycle of knowledge.
+ */
+const part = (p) => `^src/${p}/`;
+module.exports = {
+  forbidden: [
+    { name: "no-circular", severity: "error", comment: "no import cycle between files, type-only ones included", from: {}, to: { circular: true } },
+    { name: "nothing-imports-cli", severity: "error", from: { pathNot: part("cli") }, to: { path: part("cli") } },
+    {
+      name: "cli-uses-public-api", severity: "error",
+      comment: "the CLI does what a user's own tooling can: only src/index.ts, lading/containerfile and neutral helpers",
+      from: { path: part("cli") },
+      to: { path: "^src/", pathNot: [part("cli"), "^src/index\\.ts$", "^src/frontends/containerfile/index\\.ts$", "^src/errors\\.ts$", part("fsutil")] },
+    },
+    {
+      name: "frontends-use-public-api", severity: "error",
+      from: { path: part("frontends") },
+      to: { path: "^src/", pathNot: [part("frontends"), "^src/index\\.ts$", "^src/errors\\.ts$", part("fsutil")] },
+    },
+    {
+      name: "api-on-engine", severity: "error",
+      comment: "api/ records ops; it reaches the store, registries and runtimes only through engine/",
+      from: { path: part("api") },
+      to: { path: "^src/", pathNot: [part("api"), part("engine"), "^src/errors\\.ts$", "^src/oci/types\\.ts$", part("fsutil")] },
+    },
+    {
+      name: "parts-below-engine", severity: "error",
+      comment: "oci/, registry/, exec/ take small interfaces; they never import store/ or engine/",
+      from: { path: "^src/(oci|registry|exec)/" },
+      to: { path: [part("store"), part("engine"), part("api"), part("frontends"), "^src/index\\.ts$"] },
+    },
+    {
+      name: "store-knows-no-network-or-runtime", severity: "error",
+      from: { path: part("store") },
+      to: { path: [part("registry"), part("exec"), part("engine"), part("api"), part("frontends"), "^src/index\\.ts$"] },
+    },
+    { name: "fsutil-is-neutral", severity: "error", from: { path: part("fsutil") }, to: { path: "^src/", pathNot: [part("fsutil"), "^src/errors\\.ts$"] } },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    exclude: { path: "^(dist|test|bench)/" },
+  },
+};
