@@ -69,6 +69,15 @@ test("asTarball(): the same annotations, in the tarball's manifest and index.jso
   await checkSingleArchive(file, "tarball");
 });
 
+test("an annotated image read back and exported unchanged: its index.json descriptor carries the manifest's annotations", async () => {
+  const first = join(t.path, "first.tar");
+  await amd.export(first);
+  const again = client.container({ platform: "linux/amd64" }).from(`oci-archive:${first}`);
+  const file = join(t.path, "again.tar");
+  await again.export(file, { tag: "again" });
+  await checkSingleArchive(file, "again");
+});
+
 /** An index's descriptors and each manifest it names, as read through `get`. */
 function checkIndex(index: Json, get: (digest: string) => Json): void {
   assert.equal(index.mediaType, "application/vnd.oci.image.index.v1+json");
