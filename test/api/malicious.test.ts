@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { connect, LadingError } from "../../src/index.js";
 import { extractLayer } from "../../src/oci/extract.js";
 import { tempDir } from "../helpers/tmp.js";
-import { arena, cases, checkRoot, craft, hostileLayout, hostState, payloadInStore, snapshot, type Seen } from "./hostile-layers.js";
+import { arena, cases, checkRoot, craft, hostState, snapshot, storeArena, type Seen } from "./hostile-layers.js";
 
 const t = tempDir("lading-evil-");
 after(t.cleanup);
@@ -106,14 +106,8 @@ for (const c of cases) {
 
 for (const c of cases) {
   test(`public API, from() then reading the root filesystem: ${c.name}`, async () => {
-    // The root is unpacked at <store>/lading/rootfs/<chain id>: "up" climbs from there to base.
-    const { base, outside, jailParent } = arena(t.path, ["a", "b"]);
-    const store = join(jailParent, "store");
-    const aim = { outside, up: "../../../../../.." };
-    const src = await hostileLayout(join(base, "layout"), c.layers(aim));
-    const before = snapshot(base, [store]);
-    const host = hostState();
-    const want = c.expect(aim);
+    // The root is unpacked at <store>/lading/rootfs/<chain id>.
+    const { store, src, want, assertUntouched } = await storeArena(t.path, c, 3);
     const client = await connect({ store });
     try {
       const ctr = client.container().from(src);
@@ -139,8 +133,6 @@ for (const c of cases) {
     } finally {
       await client.close();
     }
-    assert.deepEqual(snapshot(base, [store]), before, "nothing outside the store may change");
-    assert.equal(hostState(), host);
-    assert.deepEqual(payloadInStore(store), [], "the payload escaped into the store, outside the unpacked root");
+    assertUntouched();
   });
 }

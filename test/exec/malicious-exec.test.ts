@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { connect, LadingError } from "../../src/index.js";
 import { tempDir } from "../helpers/tmp.js";
-import { arena, cases, hostileLayout, hostState, payloadInStore, snapshot, type Seen } from "../api/hostile-layers.js";
+import { cases, storeArena, type Seen } from "../api/hostile-layers.js";
 import { rmAll } from "./fixture.js";
 
 const t = tempDir("lading-evil-exec-");
@@ -43,14 +43,8 @@ function expected(root: Record<string, Seen>): string {
 
 for (const c of cases) {
   test(`withExec on a hostile image: ${c.name}`, async () => {
-    const { base, outside, jailParent } = arena(t.path, ["a", "b"]);
-    const store = join(jailParent, "store");
-    // Snapshots are unpacked at <store>/lading/snapshots/<ids>/<chain id>: seven levels below base.
-    const aim = { outside, up: "../../../../../../.." };
-    const src = await hostileLayout(join(base, "layout"), c.layers(aim));
-    const before = snapshot(base, [store]);
-    const host = hostState();
-    const want = c.expect(aim);
+    // Snapshots are unpacked at <store>/lading/snapshots/<ids>/<chain id>.
+    const { store, src, want, assertUntouched } = await storeArena(t.path, c, 4);
     const client = await connect({ store });
     try {
       const paths = "root" in want ? Object.keys(want.root) : [];
@@ -67,8 +61,6 @@ for (const c of cases) {
     } finally {
       await client.close();
     }
-    assert.deepEqual(snapshot(base, [store]), before, "nothing outside the store may change");
-    assert.equal(hostState(), host);
-    assert.deepEqual(payloadInStore(store), [], "the payload escaped into the store, outside the snapshot");
+    assertUntouched();
   });
 }
