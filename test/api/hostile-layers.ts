@@ -247,22 +247,25 @@ export async function checkRoot(expected: Record<string, Seen>, look: (path: str
 /**
  * A case laid out for the public API: the image as an OCI layout and a
  * store at `<base>/a/b/store`, the layers being unpacked `levels`
- * directories below the store; `assertUntouched` then checks that nothing outside the
+ * directories below the store; `exportDir` is where a test may export the
+ * root filesystem to. `assertUntouched` then checks that nothing outside the
  * store changed and that the payload is nowhere in the store but there.
  */
-export async function storeArena(parent: string, c: HostileCase, levels: number): Promise<{ store: string; src: string; want: Outcome; assertUntouched(): void }> {
+export async function storeArena(parent: string, c: HostileCase, levels: number): Promise<{ store: string; exportDir: string; src: string; want: Outcome; assertUntouched(): void }> {
   const { base, outside, jailParent } = arena(parent, ["a", "b"]);
   const store = join(jailParent, "store");
+  const exportDir = join(jailParent, "export");
   const aim = { outside, up: Array(levels + 3).fill("..").join("/") };
   const src = await hostileLayout(join(base, "layout"), c.layers(aim));
-  const before = snapshot(base, [store]);
+  const before = snapshot(base, [store, exportDir]);
   const host = hostState();
   return {
     store,
+    exportDir,
     src,
     want: c.expect(aim),
     assertUntouched() {
-      assert.deepEqual(snapshot(base, [store]), before, "nothing outside the store may change");
+      assert.deepEqual(snapshot(base, [store, exportDir]), before, "nothing outside the store (and the export's target) may change");
       assert.equal(hostState(), host);
       assert.deepEqual(payloadInStore(store), [], "the payload escaped into the store, outside the unpacked root");
     },
