@@ -98,8 +98,9 @@ export class Container {
   withExec(args: string[], opts: ContainerWithExecOpts = {}): Container {
     if (!Array.isArray(args) || args.some((a) => typeof a !== "string")) throw new LadingError("INVALID_ARGUMENT", "withExec needs an array of strings");
     const expect = opts.expect ?? "SUCCESS";
-    if (!(Array.isArray(expect) ? expect.every((c) => Number.isInteger(c) && c >= 0 && c <= 255) : ["SUCCESS", "FAILURE", "ANY"].includes(expect))) {
-      throw new LadingError("INVALID_ARGUMENT", `invalid expect ${JSON.stringify(expect)}: use "SUCCESS", "FAILURE", "ANY" or a list of exit codes`);
+    // An empty list would accept no exit code at all: surely a mistake, refused like the rest.
+    if (!(Array.isArray(expect) ? expect.length > 0 && expect.every((c) => Number.isInteger(c) && c >= 0 && c <= 255) : ["SUCCESS", "FAILURE", "ANY"].includes(expect))) {
+      throw new LadingError("INVALID_ARGUMENT", `invalid expect ${JSON.stringify(expect)}: use "SUCCESS", "FAILURE", "ANY" or a non-empty list of exit codes 0–255`);
     }
     let c = this.with(
       {

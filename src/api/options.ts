@@ -9,8 +9,11 @@ export type ImageLayerCompression = "Gzip" | "Zstd" | "Uncompressed";
 
 export interface ContainerWithExecOpts {
   /**
-   * Which exit codes count as success: "SUCCESS" (0, the default), "FAILURE" (1–128),
-   * "ANY" (0–128), or a list such as `[0, 42]`. Outside it, evaluation fails with an ExecError.
+   * Which exit codes count as success: "SUCCESS" (0, the default), "FAILURE" (any
+   * non-zero code), "ANY" (every code), or a non-empty list of codes 0–255 such as
+   * `[0, 42]`. A command killed by signal N exits 128+N (137 for SIGKILL), as in
+   * docker. Outside it, evaluation fails with an ExecError; an invalid value
+   * fails withExec itself with INVALID_ARGUMENT.
    */
   expect?: ExpectSpec;
   /** Text written to the command's standard input. */

@@ -29,7 +29,9 @@ export async function finalizeRoot(ev: StepContext, node: ContainerNode, opts: I
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: docker ? MediaType.dockerManifestList : MediaType.ociIndex,
-    manifests: built.map((b) => ({ mediaType: b.manifest.mediaType, digest: b.manifest.digest, size: b.manifest.size, platform: b.manifest.platform })),
+    // Each descriptor carries its manifest's annotations, as index.json's entry does for a single image:
+    // a reader of the index sees them without fetching every manifest.
+    manifests: built.map((b) => ({ mediaType: b.manifest.mediaType, digest: b.manifest.digest, size: b.manifest.size, platform: b.manifest.platform, ...(b.manifest.annotations ? { annotations: { ...b.manifest.annotations } } : {}) })),
   };
   const info = await ev.session.store.putJson(index);
   return { mediaType: index.mediaType!, digest: info.digest, size: info.size };

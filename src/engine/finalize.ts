@@ -21,8 +21,10 @@ export async function finalizeImage(session: Session, state: ImageState, opts: F
   const flavour = opts.mediaTypes ?? session.config.mediaTypes;
   if (state.pristine && !opts.forcedCompression && !opts.annotations && (!opts.mediaTypes || isFlavour(state.pristine.mediaType, opts.mediaTypes))) {
     const manifestBytes = await session.store.readBlob(state.pristine.digest);
-    const m = JSON.parse(manifestBytes.toString("utf8")) as { config: BuiltImage["config"] };
-    return { manifest: state.pristine, manifestBytes, config: m.config };
+    const m = JSON.parse(manifestBytes.toString("utf8")) as { config: BuiltImage["config"]; annotations?: Record<string, string> };
+    // The descriptor carries the manifest's annotations, as it does for an image lading wrote.
+    const manifest = m.annotations && Object.keys(m.annotations).length > 0 ? { ...state.pristine, annotations: { ...m.annotations } } : state.pristine;
+    return { manifest, manifestBytes, config: m.config };
   }
   const want = opts.forcedCompression ? ({ Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as const)[opts.forcedCompression] : undefined;
   if (flavour === "Docker" && want === "zstd") throw new LadingError("INVALID_ARGUMENT", "docker media types have no zstd layer type; use mediaTypes: \"OCI\" for zstd");

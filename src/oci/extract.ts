@@ -17,6 +17,13 @@
  *   symlink links the symlink itself (linkat without FOLLOW).
  * - Device nodes are made only when running as root; otherwise they are
  *   skipped or refused (`devices`).
+ * - Whiteouts resolve their parent the same way but never create it (a
+ *   whiteout in a missing directory hides nothing). With whiteouts applied,
+ *   entries below a `.wh.`-named directory are skipped, as moby skips
+ *   AUFS metadata: that directory is itself a whiteout, it never exists.
+ * - Modes are set with chmod, which follows symlinks (Linux has no
+ *   lchmod): every deferred chmod checks with lstat that its path is still
+ *   the directory it was, and removals forget what was deferred below them.
  *
  * On failure the root holds whatever was extracted so far; callers extract
  * into a temporary directory and discard it on error.
@@ -155,15 +162,19 @@ class Extractor {
     if (name === "") return this.rootEntry(h);
     const slash = name.lastIndexOf("/");
     const base = name.slice(slash + 1);
-    const parentRel = await this.resolveParent(name, slash < 0 ? [] : name.slice(0, slash).split("/"));
-    const rel = parentRel ? `${parentRel}/${base}` : base;
-    const abs = join(this.root, rel);
-
+    const parents = slash < 0 ? [] : name.slice(0, slash).split("/");
+    if (this.applyWhiteouts && parents.some((c) => c.startsWith(WHITEOUT_PREFIX))) return;
     if (this.applyWhiteouts && base.startsWith(WHITEOUT_PREFIX)) {
+      // The type does not matter (moby and containerd agree): a ".wh..wh..opq" directory is an opaque marker too.
+      const parentRel = await this.resolveExistingParent(name, parents);
+      if (parentRel === undefined) return;
       if (base === OPAQUE_WHITEOUT) await this.makeOpaque(parentRel);
       else await this.whiteout(parentRel, base.slice(WHITEOUT_PREFIX.length), name);
       return;
     }
+    const parentRel = await this.resolveParent(name, parents);
+    const rel = parentRel ? `${parentRel}/${base}` : base;
+    const abs = join(this.root, rel);
 
     this.markWritten(rel);
     const existing = await lstatOrUndefined(abs);
@@ -211,9 +222,10 @@ class Extractor {
     const dirs = [...this.dirs.values()].sort((a, b) => b.abs.length - a.abs.length);
     for (const d of dirs) {
       this.restoreModes.delete(d.abs);
+      if (!(await isRealDirectory(d.abs))) continue;
       await this.applyMeta(d.abs, { mode: d.mode, uid: d.uid, gid: d.gid, mtime: d.mtime, xattrs: d.xattrs } as TarHeader, false);
     }
-    for (const [abs, mode] of this.restoreModes) await chmod(abs, mode).catch(() => {});
+    for (const [abs, mode] of this.restoreModes) if (await isRealDirectory(abs)) await chmod(abs, mode).catch(() => {});
   }
 
   private async rootEntry(h: TarHeader): Promise<void> {
@@ -234,7 +246,14 @@ class Extractor {
     return out;
   }
 
-  private async resolveParentUncached(name: string, components: string[]): Promise<string> {
+  /** Like resolveParent, but creates nothing: undefined when a directory on the way is missing. */
+  private async resolveExistingParent(name: string, components: string[]): Promise<string | undefined> {
+    return this.resolved.get(components.join("/")) ?? this.resolveParentUncached(name, components, false);
+  }
+
+  private async resolveParentUncached(name: string, components: string[]): Promise<string>;
+  private async resolveParentUncached(name: string, components: string[], create: false): Promise<string | undefined>;
+  private async resolveParentUncached(name: string, components: string[], create = true): Promise<string | undefined> {
     const stack: string[] = [];
     const pending = components.slice();
     let links = 0;
@@ -248,6 +267,7 @@ class Extractor {
       const abs = join(this.root, ...stack, c);
       const st = await lstatOrUndefined(abs);
       if (!st) {
+        if (!create) return undefined;
         await mkdir(abs, { mode: 0o755 });
         stack.push(c);
         continue;
@@ -290,6 +310,9 @@ class Extractor {
   private forgetBelow(rel: string): void {
     this.resolved.clear();
     for (const k of this.dirs.keys()) if (k === rel || k.startsWith(rel + "/")) this.dirs.delete(k);
+    // A mode to put back on a removed directory would land on whatever takes its name (a symlink's target, say).
+    const abs = join(this.root, rel);
+    for (const k of this.restoreModes.keys()) if (k === abs || k.startsWith(abs + "/")) this.restoreModes.delete(k);
   }
 
   /** Removes what lower layers put in `dirRel`, keeping this layer's own entries. */
@@ -383,6 +406,11 @@ class Extractor {
       }
     }
   }
+}
+
+/** Whether `p` itself (not a symlink's target) is a directory. */
+async function isRealDirectory(p: string): Promise<boolean> {
+  return (await lstatOrUndefined(p))?.isDirectory() ?? false;
 }
 
 async function lstatOrUndefined(p: string) {

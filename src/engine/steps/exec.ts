@@ -21,11 +21,16 @@ export interface ExecStepResult extends ExecOutcome {
   layer?: LayerRef;
 }
 
+/**
+ * Whether `expect` accepts `code`. A death by signal N arrives as 128+N (as
+ * docker reports it): a failure like any other non-zero code, so "FAILURE"
+ * and "ANY" take it, and the caller reads it from exitCode().
+ */
 export function expectAllows(expect: ExpectSpec, code: number): boolean {
   if (Array.isArray(expect)) return expect.includes(code);
   if (expect === "SUCCESS") return code === 0;
-  if (expect === "FAILURE") return code >= 1 && code <= 128;
-  return code >= 0 && code <= 128;
+  if (expect === "FAILURE") return code !== 0;
+  return true;
 }
 
 export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpec, key: Digest, name: string): Promise<ExecStepResult> {
