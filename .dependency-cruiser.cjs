@@ -5,6 +5,16 @@
  * of types is still a cycle of knowledge.
  */
 const part = (p) => `^src/${p}/`;
+/**
+ * Known exceptions, each still to be removed (issue 12, item 1): exec/ still
+ * takes the Store class (its helper process opens the store by path), and
+ * api/client.ts opens the store and runs its maintenance itself. Nothing
+ * else may join this list.
+ */
+const PENDING = {
+  execOnStore: "^src/exec/",
+  apiClientOnStore: "^src/api/client\\.ts$",
+};
 module.exports = {
   forbidden: [
     { name: "no-circular", severity: "error", comment: "no import cycle between files, type-only ones included", from: {}, to: { circular: true } },
@@ -23,14 +33,31 @@ module.exports = {
     {
       name: "api-on-engine", severity: "error",
       comment: "api/ records ops; it reaches the store, registries and runtimes only through engine/",
-      from: { path: part("api") },
+      from: { path: part("api"), pathNot: PENDING.apiClientOnStore },
       to: { path: "^src/", pathNot: [part("api"), part("engine"), "^src/errors\\.ts$", "^src/oci/types\\.ts$", part("fsutil")] },
+    },
+    {
+      name: "api-client-on-engine-or-store", severity: "error",
+      comment: "pending: api/client.ts may still reach store/ (and nothing else below engine/)",
+      from: { path: PENDING.apiClientOnStore },
+      to: { path: "^src/", pathNot: [part("api"), part("engine"), part("store"), "^src/errors\\.ts$", "^src/oci/types\\.ts$", part("fsutil")] },
     },
     {
       name: "parts-below-engine", severity: "error",
       comment: "oci/, registry/, exec/ take small interfaces; they never import store/ or engine/",
       from: { path: "^src/(oci|registry|exec)/" },
-      to: { path: [part("store"), part("engine"), part("api"), part("frontends"), "^src/index\\.ts$"] },
+      to: { path: [part("engine"), part("api"), part("frontends"), "^src/index\\.ts$"] },
+    },
+    {
+      name: "parts-below-store", severity: "error",
+      from: { path: "^src/(oci|registry|exec)/", pathNot: PENDING.execOnStore },
+      to: { path: part("store") },
+    },
+    {
+      name: "exec-on-store-class-only", severity: "error",
+      comment: "pending: exec/ may still import store/store.ts, and nothing else of store/",
+      from: { path: PENDING.execOnStore },
+      to: { path: part("store"), pathNot: "^src/store/store\\.ts$" },
     },
     {
       name: "store-knows-no-network-or-runtime", severity: "error",
