@@ -86,17 +86,27 @@ const COMPRESSION = { Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as cons
 /**
  * Opens a client on a store (made if missing) and takes a lease on it, so
  * nothing this client makes or uses is collected while it is open. Close it
- * when done, or pass a callback: the client is closed for you when it
- * settles, even when it throws.
+ * with `client.close()` when done, or pass a callback (the other form).
  * @param opts See {@link ConnectOpts}.
- * @returns The client (without a callback), or the callback's result.
+ * @returns The open client.
  * @throws LadingError `INVALID_ARGUMENT` for an unknown option or an invalid value (compression, pull policy, runtime, sourceDateEpoch).
+ * @example
+ * const client = await connect({ store: "./store" });
+ * try { await client.container().from("alpine:3.20").export("alpine.tar"); } finally { await client.close(); }
+ */
+export async function connect(opts?: ConnectOpts): Promise<Client>;
+/**
+ * Opens a client on a store, runs `fn` with it, and closes the client when
+ * `fn` settles, even when it throws (Dagger's scoped form).
+ * @param fn Receives the open client; its result is connect's.
+ * @param opts See {@link ConnectOpts}.
+ * @returns What `fn` returned.
+ * @throws LadingError `INVALID_ARGUMENT` for an unknown option or an invalid value; else whatever `fn` throws.
  * @example
  * await connect(async (client) => {
  *   await client.container().from("oci:./busybox").withNewFile("/hi", "hi").export("img.tar");
  * });
  */
-export async function connect(opts?: ConnectOpts): Promise<Client>;
 export async function connect<T>(fn: (client: Client) => Promise<T>, opts?: ConnectOpts): Promise<T>;
 export async function connect<T>(a?: ConnectOpts | ((client: Client) => Promise<T>), b?: ConnectOpts): Promise<Client | T> {
   const opts = (typeof a === "function" ? b : a) ?? {};
