@@ -62,7 +62,11 @@ export interface ContainerFromOpts extends Described {}
 
 /** Options of `Container.import`. */
 export interface ContainerImportOpts {
-  /** The image to take from an archive that holds several: its `org.opencontainers.image.ref.name` (or docker tag). Default: the only image. */
+  /**
+   * The image to take from an archive that holds several: its
+   * `org.opencontainers.image.ref.name` (OCI) or one of its `RepoTags`
+   * (docker save). Default: the one for this container's platform (OCI), or the first (docker save).
+   */
   tag?: string;
 }
 
@@ -182,7 +186,10 @@ export interface ContainerWithDirectoryOpts extends Described {
 
 /** Options of `Container.withMountedDirectory`. */
 export interface ContainerWithMountedDirectoryOpts {
-  /** "uid[:gid]" or "user[:group]" the mounted files appear owned by. Default: as they are. */
+  /**
+   * "uid[:gid]" or "user[:group]", as in Dagger. Recorded (and part of the
+   * cache key) but not applied yet: the mounted files keep their own owners.
+   */
   owner?: string;
   /** Mount read-only. Default false: the command may write, but what it writes is dropped after the exec. */
   readOnly?: boolean;
@@ -190,7 +197,10 @@ export interface ContainerWithMountedDirectoryOpts {
 
 /** Options of `Container.withMountedFile`. */
 export interface ContainerWithMountedFileOpts {
-  /** "uid[:gid]" or "user[:group]" the mounted file appears owned by. */
+  /**
+   * "uid[:gid]" or "user[:group]", as in Dagger. Recorded (and part of the
+   * cache key) but not applied yet: the mounted file keeps its own owner.
+   */
   owner?: string;
 }
 
