@@ -92,7 +92,7 @@ export interface ContainerWithExecOpts extends Described {
    * without one, as in BuildKit.
    */
   noInit?: boolean;
-  /** "host" (default: the host's network, so `apt-get update` works) or "none" (loopback only). */
+  /** "host" (default: the host's network, so `apt-get update` works) or "none" (a network namespace of its own, with no way out). */
   network?: "host" | "none";
   /** Always run, never take a cached result (and never record one). */
   noCache?: boolean;
@@ -178,7 +178,7 @@ export interface ContainerWithDirectoryOpts extends Described {
   exclude?: string[];
   /** Patterns of the only paths to take. */
   include?: string[];
-  /** "uid[:gid]" or "user[:group]" of everything copied (resolved in the image). Default 0:0. */
+  /** "uid[:gid]" or "user[:group]" of everything copied (resolved in the image). Default: the source's owners (0:0 for host files). */
   owner?: string;
   /** Mode bits applied to every file and directory copied (COPY --chmod). Default: the source's. */
   permissions?: number;
