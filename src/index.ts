@@ -4,25 +4,52 @@
  * The Containerfile frontend is its own entry, `lading/containerfile`,
  * built on this one (so this file never imports it back).
  */
-export { connect, Client, Host, type ConnectOpts } from "./api/client.js";
+import type { LoginOpts } from "./api/options.js";
+
+export { connect, Client, Host, type ConnectOpts, type SourcePin, type StoredImage } from "./api/client.js";
 export type { DiskUsage, PruneOpts, PruneResult, FsckResult, FsckProblem, FsckProblemKind, GcConfig, GcSettings, SizeSetting, PolicyFigures } from "./api/client.js";
-export { Container, type ContainerExportOpts, type ContainerPublishOpts, type ContainerAsTarballOpts } from "./api/container.js";
+export {
+  Container,
+  type ContainerExportOpts,
+  type ContainerExportLayoutOpts,
+  type ContainerPublishOpts,
+  type ContainerAsTarballOpts,
+  type ContainerWithMountedCacheOpts,
+} from "./api/container.js";
 export { Directory } from "./api/directory.js";
 export { File } from "./api/file.js";
 export { Secret, CacheVolume } from "./api/secret.js";
 export type * from "./api/options.js";
+export type { ImageInspection } from "./engine/inspect.js";
 export type { ProgressEvent, StepEvent, LogEvent, ProgressListener } from "./engine/events.js";
 export type { PullPolicy } from "./engine/session.js";
 export { LadingError, ExecError, RegistryError, ContainerfileError, type LadingErrorCode } from "./errors.js";
 export type { Platform, Descriptor, ImageManifest, ImageIndex, ImageConfig, RuntimeConfig, HealthConfig } from "./oci/types.js";
 
-/** Stores credentials for a registry the way docker does (config.json auths, or its credsStore). */
-export async function login(registry: string, username: string, secret: string, opts: { insecureRegistries?: string[] } = {}): Promise<void> {
+/**
+ * Stores credentials for a registry where docker keeps them: through the
+ * credential helper `config.json` names for it (`credHelpers`, `credsStore`),
+ * else inline in `config.json` (`$DOCKER_CONFIG`, else `~/.docker`); with
+ * `$REGISTRY_AUTH_FILE` set, in that containers `auth.json` instead. The
+ * credentials are checked against the registry first.
+ * @param registry The registry host, such as "ghcr.io" or "127.0.0.1:5000".
+ * @param username The user name.
+ * @param secret The password or token.
+ * @param opts See {@link LoginOpts}.
+ * @throws LadingError `AUTH` when the registry refuses the credentials (nothing is stored), `REGISTRY` or `NETWORK` when it cannot be asked.
+ * @example await login("ghcr.io", "me", process.env.GHCR_TOKEN!);
+ */
+export async function login(registry: string, username: string, secret: string, opts: LoginOpts = {}): Promise<void> {
   const m = await import("./registry/login.js");
   return m.login(registry, username, secret, opts as never);
 }
 
-/** Removes stored credentials for a registry; returns whether there were any. */
+/**
+ * Removes stored credentials for a registry (from the credential helper and from the config file), where `login` stores them.
+ * @param registry The registry host, as given to `login`.
+ * @returns Whether there were any.
+ * @example if (!(await logout("ghcr.io"))) console.log("was not logged in");
+ */
 export async function logout(registry: string): Promise<boolean> {
   const m = await import("./registry/login.js");
   return m.logout(registry);

@@ -11,14 +11,16 @@ import { Container } from "./container.js";
 import { Directory } from "./directory.js";
 import { File } from "./file.js";
 import { CacheVolume, Secret } from "./secret.js";
-import type { HostDirectoryOpts } from "./options.js";
+import type { ClientContainerOpts, ClientFsckOpts, ClientInspectImageOpts, HostDirectoryOpts } from "./options.js";
 import { readFile } from "node:fs/promises";
 import type { Lease } from "../store/leases.js";
 import type { GcConfig } from "../store/policy.js";
 import type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../store/maintenance.js";
 import type { FsckReport as FsckResult } from "../store/fsck.js";
 import { resolve } from "node:path";
+import type { ImageInspection } from "../engine/inspect.js";
 
+/** Options of `connect`: resolved once, when the client opens; an unknown field is an `INVALID_ARGUMENT` error. */
 export interface ConnectOpts {
   /** The store folder. Default: $LADING_HOME, else $XDG_DATA_HOME/lading, else ~/.local/share/lading. */
   store?: string;
@@ -59,17 +61,52 @@ export interface ConnectOpts {
   requirePins?: boolean;
 }
 
+/** One registry source resolved in a session (`Client.sources`). */
+export interface SourcePin {
+  /** The source as written, normalised (`docker.io/library/alpine:3.20`). */
+  source: string;
+  /** The digest it resolved to (`sha256:…`). */
+  pin: string;
+}
+
+/** One named image in the store (`Client.images`). */
+export interface StoredImage {
+  /** The name it is stored under. */
+  name: string;
+  /** Digest of its manifest or index. */
+  digest: string;
+  /** Media type of that manifest or index. */
+  mediaType: string;
+  /** Size in bytes of that manifest or index (not of the layers). */
+  size: number;
+}
+
 const COMPRESSION = { Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as const;
 
 /**
- * Opens a client on a store. Close it when done (or pass a callback, and
- * it is closed for you).
+ * Opens a client on a store (made if missing) and takes a lease on it, so
+ * nothing this client makes or uses is collected while it is open. Close it
+ * with `client.close()` when done, or pass a callback (the other form).
+ * @param opts See {@link ConnectOpts}.
+ * @returns The open client.
+ * @throws LadingError `INVALID_ARGUMENT` for an unknown option or an invalid value (compression, pull policy, runtime, sourceDateEpoch).
+ * @example
+ * const client = await connect({ store: "./store" });
+ * try { await client.container().from("alpine:3.20").export("alpine.tar"); } finally { await client.close(); }
+ */
+export async function connect(opts?: ConnectOpts): Promise<Client>;
+/**
+ * Opens a client on a store, runs `fn` with it, and closes the client when
+ * `fn` settles, even when it throws (Dagger's scoped form).
+ * @param fn Receives the open client; its result is connect's.
+ * @param opts See {@link ConnectOpts}.
+ * @returns What `fn` returned.
+ * @throws LadingError `INVALID_ARGUMENT` for an unknown option or an invalid value; else whatever `fn` throws.
  * @example
  * await connect(async (client) => {
  *   await client.container().from("oci:./busybox").withNewFile("/hi", "hi").export("img.tar");
  * });
  */
-export async function connect(opts?: ConnectOpts): Promise<Client>;
 export async function connect<T>(fn: (client: Client) => Promise<T>, opts?: ConnectOpts): Promise<T>;
 export async function connect<T>(a?: ConnectOpts | ((client: Client) => Promise<T>), b?: ConnectOpts): Promise<Client | T> {
   const opts = (typeof a === "function" ? b : a) ?? {};
@@ -93,15 +130,27 @@ function resolveEpoch(v: number | undefined): number | undefined {
   return Number(env);
 }
 
-/** The entry point of the API: makes containers, directories, files, secrets and cache volumes. */
+/**
+ * The entry point of the API, from `connect`: makes containers,
+ * directories, files, secrets and cache volumes, and looks after the store.
+ * Values it makes belong to it: use them only while it is open.
+ *
+ * @example
+ * const client = await connect();
+ * try {
+ *   await client.container().from("alpine:3.20").withExec(["apk", "add", "curl"]).publish("127.0.0.1:5000/curl:1");
+ * } finally {
+ *   await client.close();
+ * }
+ */
 export class Client {
-  /** @internal */
+  /** @internal The session and evaluator every value of this client carries. */
   readonly ctx: ApiContext;
   private constructor(ctx: ApiContext) {
     this.ctx = ctx;
   }
 
-  /** @internal */
+  /** @internal Use `connect`, which also closes the client for you. */
   static async open(opts: ConnectOpts): Promise<Client> {
     for (const k of Object.keys(opts)) {
       if (!KNOWN_OPTS.has(k)) throw new LadingError("INVALID_ARGUMENT", `unsupported connect option "${k}"`);
@@ -134,7 +183,10 @@ export class Client {
     return client;
   }
 
-  /** The store folder this client uses. */
+  /**
+   * The store folder this client uses (absolute).
+   * @example console.log(client.storePath);
+   */
   get storePath(): string {
     return this.ctx.session.store.root;
   }
@@ -142,6 +194,7 @@ export class Client {
   /**
    * This machine's platform in OCI spelling (`linux/amd64`, `linux/arm/v7`):
    * what containers are built for when no platform is given.
+   * @returns The platform, e.g. `linux/amd64`.
    * @example client.defaultPlatform() // "linux/amd64"
    */
   defaultPlatform(): string {
@@ -149,10 +202,12 @@ export class Client {
   }
 
   /**
-   * A new, empty container (scratch) for a platform (default: this machine's).
+   * A new, empty container (scratch) for a platform; `from` then picks that platform's image of an index.
+   * @param opts See {@link ClientContainerOpts}.
+   * @throws LadingError `INVALID_ARGUMENT` at once for a platform that cannot be parsed.
    * @example client.container({ platform: "linux/arm64" }).from("alpine")
    */
-  container(opts: { platform?: string } = {}): Container {
+  container(opts: ClientContainerOpts = {}): Container {
     const platform = opts.platform ?? hostPlatform();
     try {
       parsePlatform(platform);
@@ -162,42 +217,76 @@ export class Client {
     return new Container(this.ctx, containerNode(undefined, { type: "init", platform }));
   }
 
-  /** An empty directory. @example client.directory().withNewFile("a.txt", "a") */
+  /**
+   * An empty directory, to fill with `with…` calls.
+   * @example client.directory().withNewFile("a.txt", "a")
+   */
   directory(): Directory {
     return new Directory(this.ctx, directoryNode(undefined, { type: "empty" }));
   }
 
-  /** The machine lading runs on. */
+  /**
+   * The machine lading runs on: its files and directories.
+   * @example const src = client.host().directory(".");
+   */
   host(): Host {
     return new Host(this.ctx);
   }
 
-  /** The contents of a tar archive (plain, gzip, bzip2 or xz) as a directory. */
+  /**
+   * The contents of a tar archive (plain, gzip, bzip2 or xz) as a directory (lazy; read safely: no entry escapes it).
+   * @param file The archive.
+   * @throws LadingError on evaluation `UNSAFE_ARCHIVE` for an entry that would escape the root.
+   * @example client.archive(client.host().file("./rootfs.tar.gz")).entries()
+   */
   archive(file: File): Directory {
     return new Directory(this.ctx, directoryNode(undefined, { type: "archive", file: file.node }));
   }
 
-  /** A persistent cache volume, kept in the store by name. @example client.cacheVolume("npm") */
+  /**
+   * A persistent cache volume, kept in the store by name (the same name gives the same volume, in every build on this store).
+   * @param key The volume's name.
+   * @throws LadingError `INVALID_ARGUMENT` at once for an empty name.
+   * @example c.withMountedCache("/root/.npm", client.cacheVolume("npm"))
+   */
   cacheVolume(key: string): CacheVolume {
     if (!key) throw new LadingError("INVALID_ARGUMENT", "a cache volume needs a name");
     return new CacheVolume(key);
   }
 
-  /** A secret with a plain value. @example client.setSecret("token", process.env.TOKEN!) */
+  /**
+   * A secret with a plain value, known to this session by `name` (setting a name again replaces its value).
+   * @param name The name ops and cache keys refer to it by.
+   * @param value The value (kept in memory only).
+   * @throws LadingError `INVALID_ARGUMENT` at once for an empty name.
+   * @example client.setSecret("token", process.env.TOKEN!)
+   */
   setSecret(name: string, value: string): Secret {
     if (!name) throw new LadingError("INVALID_ARGUMENT", "a secret needs a name");
     this.ctx.session.secrets.set(name, Buffer.from(value));
     return new Secret(name);
   }
 
-  /** A secret read from an environment variable now. */
+  /**
+   * A secret read from an environment variable, at once.
+   * @param name The secret's name.
+   * @param envVar The environment variable to read.
+   * @throws LadingError `NOT_FOUND` at once when the variable is not set.
+   * @example client.secretFromEnv("npm", "NPM_TOKEN")
+   */
   secretFromEnv(name: string, envVar: string): Secret {
     const v = process.env[envVar];
     if (v === undefined) throw new LadingError("NOT_FOUND", `secret "${name}": environment variable ${envVar} is not set`);
     return this.setSecret(name, v);
   }
 
-  /** A secret read from a file now. */
+  /**
+   * A secret read from a file, at once.
+   * @param name The secret's name.
+   * @param path The file on the host.
+   * @throws LadingError `NOT_FOUND` when the file cannot be read.
+   * @example const key = await client.secretFromFile("ssh", `${process.env.HOME}/.ssh/id_ed25519`);
+   */
   async secretFromFile(name: string, path: string): Promise<Secret> {
     let data: Buffer;
     try {
@@ -210,32 +299,51 @@ export class Client {
   }
 
   /**
-   * Reads an image's manifest and config as they are (no rewrite): a store name, `oci:…`, `oci-archive:…` or a registry reference.
+   * Reads an image's manifest and config as they are (no rewrite), at once.
+   * @param address A store name, `oci:…`, `oci-archive:…` or a registry reference.
+   * @param opts See {@link ClientInspectImageOpts}.
+   * @throws LadingError `NOT_FOUND`, `REGISTRY`, `AUTH` or `NETWORK` when the image cannot be read.
    * @example const { manifest, config } = await client.inspectImage("oci-archive:img.tar")
    */
-  async inspectImage(address: string, opts: { platform?: string } = {}): Promise<import("../engine/inspect.js").ImageInspection> {
+  async inspectImage(address: string, opts: ClientInspectImageOpts = {}): Promise<ImageInspection> {
     const { inspectImage } = await import("../engine/inspect.js");
     return inspectImage(this.ctx.session, address, opts.platform ?? hostPlatform());
   }
 
-  /** The registry sources resolved so far in this session and the digests they resolved to (what a lock file records). */
-  sources(): Array<{ source: string; pin: string }> {
+  /**
+   * The registry sources resolved so far in this session and the digests they resolved to (what a lock file records), sorted by source.
+   * @example const pins = Object.fromEntries(client.sources().map((s) => [s.source, s.pin]));
+   */
+  sources(): SourcePin[] {
     return [...this.ctx.session.resolutions].map(([source, pin]) => ({ source, pin })).sort((a, b) => (a.source < b.source ? -1 : 1));
   }
 
-  /** Images the store holds by name. */
-  async images(): Promise<Array<{ name: string; digest: string; mediaType: string; size: number }>> {
+  /**
+   * The images the store holds by name (from `Container.tag` and pulls), with their manifest or index descriptors.
+   * @example for (const img of await client.images()) console.log(img.name, img.digest);
+   */
+  async images(): Promise<StoredImage[]> {
     return (await this.ctx.session.store.listNames()).map(({ name, descriptor }) => ({ name, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size }));
   }
 
-  /** Removes a name from the store (blobs stay until garbage collection). Returns whether it existed. */
+  /**
+   * Removes a name from the store (its blobs stay until garbage collection).
+   * @param name The name as listed by `images()`, or as given to `Container.tag`.
+   * @returns Whether the name existed.
+   * @example await client.removeImage("myapp:dev");
+   */
   async removeImage(name: string): Promise<boolean> {
     const { storeName } = await import("../engine/names.js");
     const s = this.ctx.session.store;
     return (await s.untag(name)) || (await s.untag(storeName(name)));
   }
 
-  /** Frees the session's temporary files, collects garbage if the disk policy says so, and ends this client's lease on the store. */
+  /**
+   * Frees the session's temporary files, collects garbage if the disk policy
+   * says so, and ends this client's lease on the store. Values of this client
+   * must not be used afterwards.
+   * @example await client.close();
+   */
   async close(): Promise<void> {
     await this.ctx.session.close();
     try {
@@ -256,6 +364,7 @@ export class Client {
   /**
    * Disk usage of the store by kind, what a full prune would reclaim, and the
    * disk policy's three figures for the disk holding it.
+   * @returns Figures in bytes.
    * @example const { usage, reclaimable, policy } = await client.df()
    */
   async df(): Promise<DiskUsage> {
@@ -268,6 +377,9 @@ export class Client {
    * snapshots, cache volumes, blobs no named image holds (least recently
    * used first); with `all`, named images too. Never touches what a running
    * client has made or used since it started.
+   * @param opts See {@link PruneOpts}.
+   * @returns What was removed and how many bytes were freed.
+   * @throws LadingError `INVALID_ARGUMENT` for an unknown option.
    * @example await client.prune({ keepStorage: "5GB", until: "24h" })
    */
   async prune(opts: PruneOpts = {}): Promise<PruneResult> {
@@ -280,9 +392,10 @@ export class Client {
    * Verifies the store: every blob against its digest, named images' references,
    * op-cache records, pins and unpacked snapshots. With `repair`, removes what
    * is broken so the next build refetches or rebuilds it.
+   * @param opts See {@link ClientFsckOpts}.
    * @example const report = await client.fsck(); if (!report.ok) await client.fsck({ repair: true })
    */
-  async fsck(opts: { repair?: boolean } = {}): Promise<FsckResult> {
+  async fsck(opts: ClientFsckOpts = {}): Promise<FsckResult> {
     const { fsck } = await import("../store/fsck.js");
     return fsck(this.ctx.session.store, opts);
   }
@@ -294,21 +407,34 @@ export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../store/
 
 const KNOWN_OPTS = new Set(["sourcePins", "requirePins", "store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
 
-/** Files and directories of the machine lading runs on. */
+/**
+ * Files and directories of the machine lading runs on, from `client.host()`.
+ * Read lazily, when a step needs them; relative paths resolve against the
+ * current directory at the call.
+ *
+ * @example
+ * c.withDirectory("/app", client.host().directory(".", { exclude: ["node_modules"] }))
+ */
 export class Host {
   private readonly ctx: ApiContext;
-  /** @internal */
+  /** Not for direct use: made by `client.host()`. */
   constructor(ctx: ApiContext) {
     this.ctx = ctx;
   }
   /**
-   * A host directory, read when first needed.
+   * A host directory, read when first needed (its content key follows its files, so edits invalidate the steps that use it).
+   * @param path Absolute, or relative to the current directory.
+   * @param opts See {@link HostDirectoryOpts}.
    * @example client.host().directory(".", { exclude: ["node_modules", "*.log"] })
    */
   directory(path: string, opts: HostDirectoryOpts = {}): Directory {
     return new Directory(this.ctx, directoryNode(undefined, { type: "host", path: resolve(path), exclude: opts.exclude ?? [], include: opts.include ?? [] }));
   }
-  /** A host file. @example client.host().file("./package.json") */
+  /**
+   * A host file, read when first needed.
+   * @param path Absolute, or relative to the current directory.
+   * @example client.host().file("./package.json")
+   */
   file(path: string): File {
     return new File(this.ctx, fileNode({ type: "host", path: resolve(path) }));
   }

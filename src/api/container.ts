@@ -6,38 +6,69 @@ import { Directory } from "./directory.js";
 import { File } from "./file.js";
 import type { CacheVolume, Secret } from "./secret.js";
 import type {
+  ContainerDigestOpts,
+  ContainerFromOpts,
+  ContainerImportOpts,
+  ContainerWithDefaultArgsOpts,
   ContainerWithDirectoryOpts,
   ContainerWithEntrypointOpts,
+  ContainerWithEnvVariableOpts,
   ContainerWithExecOpts,
   ContainerWithExposedPortOpts,
   ContainerWithFileOpts,
-  ContainerWithMountedCacheOpts,
+  ContainerWithHealthcheckOpts,
+  ContainerWithLabelOpts,
+  ContainerWithMountedDirectoryOpts,
+  ContainerWithMountedFileOpts,
   ContainerWithMountedSecretOpts,
   ContainerWithNewFileOpts,
-  ImageLayerCompression,
-  ImageMediaTypes,
+  ContainerWithOnBuildOpts,
+  ContainerWithAuthorOpts,
+  ContainerWithShellOpts,
+  ContainerWithStopSignalOpts,
+  ContainerWithUserOpts,
+  ContainerWithVolumeOpts,
+  ContainerWithWorkdirOpts,
+  ContainerWithoutEntrypointOpts,
+  ContainerWithoutExposedPortOpts,
+  CacheSharingMode,
+  ImageFormatOpts,
 } from "./options.js";
-import type { HealthConfig } from "../oci/types.js";
+import type { HealthConfig, RuntimeConfig } from "../oci/types.js";
 
-// The output options name Container itself, so they live beside it (options.ts must not import this file).
-export interface ContainerExportOpts {
-  mediaTypes?: ImageMediaTypes;
-  forcedCompression?: ImageLayerCompression;
+// These options name Container or Directory, so they live beside Container
+// (options.ts imports no API class: directory.ts imports it, a cycle otherwise).
+
+/** Options of `Container.withMountedCache`. */
+export interface ContainerWithMountedCacheOpts {
+  /** How concurrent execs share the volume: "SHARED" (default), "PRIVATE" or "LOCKED" (see {@link CacheSharingMode}). */
+  sharing?: CacheSharingMode;
+  /** Contents to seed the volume with while it is empty. */
+  source?: Directory;
+  /** "uid[:gid]" or "user[:group]" (resolved in the image) given to the volume's top directory. */
+  owner?: string;
+}
+
+/** Options of `Container.export` and `Container.exportLayout`. */
+export interface ContainerExportOpts extends ImageFormatOpts {
   /** Other platforms' builds of this image: with them, an image index is written. */
   platformVariants?: Container[];
-  /** Name written as org.opencontainers.image.ref.name (and docker's RepoTags). */
+  /** Name written as org.opencontainers.image.ref.name (and, in a tarball, docker's RepoTags). */
   tag?: string;
 }
 
-export interface ContainerPublishOpts {
-  mediaTypes?: ImageMediaTypes;
-  forcedCompression?: ImageLayerCompression;
+/** Options of `Container.exportLayout` (the same as `export`'s). */
+export type ContainerExportLayoutOpts = ContainerExportOpts;
+
+/** Options of `Container.publish`. */
+export interface ContainerPublishOpts extends ImageFormatOpts {
+  /** Other platforms' builds of this image: with them, an image index is pushed under the tag. */
   platformVariants?: Container[];
 }
 
-export interface ContainerAsTarballOpts {
-  mediaTypes?: ImageMediaTypes;
-  forcedCompression?: ImageLayerCompression;
+/** Options of `Container.asTarball`. */
+export interface ContainerAsTarballOpts extends ImageFormatOpts {
+  /** Other platforms' builds of this image: with them, the tarball holds an image index. */
   platformVariants?: Container[];
 }
 
@@ -45,18 +76,20 @@ export interface ContainerAsTarballOpts {
  * An OCI container image and the commands run on it: lazy and immutable.
  * Every `with…`/`without…` returns a new Container that records one more
  * step; nothing runs until an awaited method (`export`, `publish`,
- * `digest`, `stdout`, `sync`, …) asks for a result.
+ * `digest`, `stdout`, `sync`, …) asks for a result. Each step's result is
+ * cached in the store under a key made of the step and its inputs, so a
+ * second build of the same steps runs nothing.
  *
  * @example
  * const out = await client.container().from("oci:./busybox:latest")
  *   .withExec(["sh", "-c", "echo hello"]).stdout();
  */
 export class Container {
-  /** @internal */
+  /** @internal The session and evaluator this value belongs to. */
   readonly ctx: ApiContext;
-  /** @internal */
+  /** @internal The op graph node this value stands for. */
   readonly node: ContainerNode;
-  /** @internal */
+  /** Not for direct use: made by `Client.container()` and by every step method. */
   constructor(ctx: ApiContext, node: ContainerNode) {
     this.ctx = ctx;
     this.node = node;
@@ -73,26 +106,45 @@ export class Container {
   }
 
   /**
-   * Starts from an image: `scratch`, a name in the store, `oci:DIR[:TAG]`,
-   * `oci-archive:FILE[:TAG]`, or a registry reference (`alpine:3.20`,
-   * `127.0.0.1:5000/app@sha256:…`). Digest-pinned images already in the store are used without any request.
+   * Starts from an image. Lazy: the image is resolved when a result is
+   * asked for, through the client's pull policy; digest-pinned images
+   * already in the store are used without any request.
+   * @param address `scratch`, a name in the store, `oci:DIR[:TAG]`,
+   *   `oci-archive:FILE[:TAG]`, or a registry reference (`alpine:3.20`,
+   *   `127.0.0.1:5000/app@sha256:…`).
+   * @param opts See {@link ContainerFromOpts}.
+   * @returns A container with that image's layers and config (its platform is this container's).
+   * @throws LadingError `INVALID_ARGUMENT` at once when `address` is empty; on evaluation
+   *   `NOT_FOUND`, `REGISTRY`, `AUTH` or `NETWORK` when the image cannot be had.
    * @example client.container().from("oci-archive:./base.tar:latest")
    */
-  from(address: string, opts: { description?: string } = {}): Container {
+  from(address: string, opts: ContainerFromOpts = {}): Container {
     if (typeof address !== "string" || !address) throw new LadingError("INVALID_ARGUMENT", "from() needs an image address");
     return this.with({ type: "from", address }, opts.description);
   }
 
   /**
-   * Starts from an image in a tarball (OCI archive or docker save).
+   * Starts from an image in a tarball (an OCI archive or `docker save`
+   * output). Lazy: the archive is read, and its blobs are stored, on evaluation.
+   * @param file A host file (`client.host().file(path)`); other files fail with `UNSUPPORTED` on evaluation.
+   * @param opts See {@link ContainerImportOpts}.
+   * @throws LadingError on evaluation `NOT_FOUND` when `opts.tag` names no image in the archive.
    * @example client.container().import(client.host().file("./img.tar"))
    */
-  import(file: File, opts: { tag?: string } = {}): Container {
+  import(file: File, opts: ContainerImportOpts = {}): Container {
     return this.with({ type: "import", file: file.node, tag: opts.tag });
   }
 
   /**
-   * Runs a command; its file changes become one new layer.
+   * Runs a command on the container's root filesystem; its file changes
+   * become one new layer (none when it changes nothing). Lazy: it runs
+   * when a result is asked for. Its result (exit code, output, layer) is
+   * cached under the step and its inputs unless `noCache`; a failure is never cached.
+   * @param args The command and its arguments (no shell: use `["sh", "-c", "…"]` for one).
+   * @param opts See {@link ContainerWithExecOpts}.
+   * @throws LadingError `INVALID_ARGUMENT` at once for non-string args or an invalid `expect`;
+   *   on evaluation an `ExecError` (code `EXEC_FAILED`) when the exit code is outside `expect`,
+   *   `RUNTIME_UNAVAILABLE` when no runtime or root filesystem can be had.
    * @example container.withExec(["sh", "-c", "exit 42"], { expect: [0, 42] })
    */
   withExec(args: string[], opts: ContainerWithExecOpts = {}): Container {
@@ -127,19 +179,36 @@ export class Container {
     return this.with({ type: "execOutput", path, stream });
   }
 
-  /** The exit code of the last withExec. Throws when there was none. */
+  /**
+   * The exit code of the last `withExec`. Runs everything up to here.
+   * @throws LadingError `INVALID_ARGUMENT` when there was no `withExec`.
+   * @example const code = await c.withExec(["false"], { expect: "ANY" }).exitCode(); // 1
+   */
   async exitCode(): Promise<number> {
     return (await this.lastExec()).exitCode;
   }
-  /** The standard output of the last withExec. */
+  /**
+   * The standard output of the last `withExec` (the last 4 MiB when longer), secret values replaced by `***`. Runs everything up to here.
+   * @throws LadingError `INVALID_ARGUMENT` when there was no `withExec`.
+   * @example const version = await c.withExec(["cat", "/etc/alpine-release"]).stdout();
+   */
   async stdout(): Promise<string> {
     return (await this.lastExec()).stdout;
   }
-  /** The standard error of the last withExec. */
+  /**
+   * The standard error of the last `withExec` (the last 4 MiB when longer), secret values replaced by `***`. Runs everything up to here.
+   * @throws LadingError `INVALID_ARGUMENT` when there was no `withExec`.
+   * @example const warnings = await c.withExec(["make"]).stderr();
+   */
   async stderr(): Promise<string> {
     return (await this.lastExec()).stderr;
   }
-  /** CPU figures of the last withExec (user/system seconds, PSI pressure where the kernel has it). */
+  /**
+   * CPU figures of the last `withExec`: user and system seconds, and the
+   * time spent waiting for CPU (PSI) where the kernel has it. Cached with the step.
+   * @throws LadingError `INVALID_ARGUMENT` when there was no `withExec`.
+   * @example const { cpuUserSeconds } = await c.execMetrics();
+   */
   async execMetrics(): Promise<Record<string, unknown>> {
     return (await this.lastExec()).metrics ?? {};
   }
@@ -149,110 +218,242 @@ export class Container {
     return s.lastExec;
   }
 
-  /** Sets an environment variable. @example c.withEnvVariable("PATH", "/app/bin:/usr/bin") */
-  withEnvVariable(name: string, value: string, opts: { description?: string } = {}): Container {
+  /**
+   * Sets an environment variable in the image config (ENV). The value is taken as is (no `$VAR` expansion).
+   * @param name The variable's name (no `=`).
+   * @param value Its value.
+   * @param opts See {@link ContainerWithEnvVariableOpts}.
+   * @throws LadingError `INVALID_ARGUMENT` at once for an empty name or one with `=`.
+   * @example c.withEnvVariable("PATH", "/app/bin:/usr/bin")
+   */
+  withEnvVariable(name: string, value: string, opts: ContainerWithEnvVariableOpts = {}): Container {
     if (!name || name.includes("=")) throw new LadingError("INVALID_ARGUMENT", `invalid environment variable name "${name}"`);
     return this.config({ field: "env", name, value: String(value) }, opts.description);
   }
+  /**
+   * Removes an environment variable from the image config (nothing happens when it is not set).
+   * @param name The variable's name.
+   * @example c.withoutEnvVariable("DEBUG")
+   */
   withoutEnvVariable(name: string): Container {
     return this.config({ field: "env", name });
   }
-  /** Working directory (relative paths resolve against the current one). */
-  withWorkdir(path: string, opts: { description?: string } = {}): Container {
+  /**
+   * Sets the working directory (WORKDIR) of later commands and of the image.
+   * @param path Absolute, or relative to the current working directory.
+   * @param opts See {@link ContainerWithWorkdirOpts}.
+   * @example c.withWorkdir("/app").withExec(["npm", "ci"])
+   */
+  withWorkdir(path: string, opts: ContainerWithWorkdirOpts = {}): Container {
     return this.config({ field: "workdir", path }, opts.description);
   }
-  /** The user commands run as: "name", "uid", "name:group", "uid:gid". */
-  withUser(user: string, opts: { description?: string } = {}): Container {
+  /**
+   * Sets the user later commands and the image run as (USER).
+   * @param user "name", "uid", "name:group" or "uid:gid"; names are resolved through the image's /etc/passwd and /etc/group when a command runs.
+   * @param opts See {@link ContainerWithUserOpts}.
+   * @example c.withUser("1000:1000")
+   */
+  withUser(user: string, opts: ContainerWithUserOpts = {}): Container {
     return this.config({ field: "user", user }, opts.description);
   }
-  /** @example c.withEntrypoint(["/app/server"], { keepDefaultArgs: true }) */
-  withEntrypoint(args: string[], opts: ContainerWithEntrypointOpts & { description?: string } = {}): Container {
+  /**
+   * Sets the image's entrypoint (ENTRYPOINT); clears the default args unless `keepDefaultArgs`.
+   * It applies to `withExec` only with `useEntrypoint: true`.
+   * @param args The entrypoint and its arguments.
+   * @param opts See {@link ContainerWithEntrypointOpts}.
+   * @example c.withEntrypoint(["/app/server"], { keepDefaultArgs: true })
+   */
+  withEntrypoint(args: string[], opts: ContainerWithEntrypointOpts = {}): Container {
     return this.config({ field: "entrypoint", args: [...args], keepDefaultArgs: opts.keepDefaultArgs ?? false }, opts.description);
   }
-  withoutEntrypoint(opts: ContainerWithEntrypointOpts = {}): Container {
+  /**
+   * Removes the image's entrypoint; clears the default args unless `keepDefaultArgs`.
+   * @param opts See {@link ContainerWithoutEntrypointOpts}.
+   * @example c.withoutEntrypoint({ keepDefaultArgs: true })
+   */
+  withoutEntrypoint(opts: ContainerWithoutEntrypointOpts = {}): Container {
     return this.config({ field: "entrypoint", args: null, keepDefaultArgs: opts.keepDefaultArgs ?? false });
   }
-  /** Default arguments (CMD). */
-  withDefaultArgs(args: string[], opts: { description?: string } = {}): Container {
+  /**
+   * Sets the image's default arguments (CMD).
+   * @param args The default command, or the arguments to the entrypoint.
+   * @param opts See {@link ContainerWithDefaultArgsOpts}.
+   * @example c.withDefaultArgs(["--port", "8080"])
+   */
+  withDefaultArgs(args: string[], opts: ContainerWithDefaultArgsOpts = {}): Container {
     return this.config({ field: "cmd", args: [...args] }, opts.description);
   }
+  /**
+   * Removes the image's default arguments (CMD).
+   * @example c.withoutDefaultArgs()
+   */
   withoutDefaultArgs(): Container {
     return this.config({ field: "cmd", args: null });
   }
-  withLabel(name: string, value: string, opts: { description?: string } = {}): Container {
+  /**
+   * Sets a label in the image config (LABEL). For a label on the manifest, see `withAnnotation`.
+   * @param name The label's name.
+   * @param value Its value.
+   * @param opts See {@link ContainerWithLabelOpts}.
+   * @example c.withLabel("org.opencontainers.image.version", "1.0.0")
+   */
+  withLabel(name: string, value: string, opts: ContainerWithLabelOpts = {}): Container {
     return this.config({ field: "label", name, value: String(value) }, opts.description);
   }
+  /**
+   * Removes a label from the image config.
+   * @param name The label's name.
+   * @example c.withoutLabel("maintainer")
+   */
   withoutLabel(name: string): Container {
     return this.config({ field: "label", name });
   }
   /**
-   * An annotation on the image manifest (and its index.json descriptor on export).
+   * Sets an annotation on the image manifest (and on its index.json descriptor on export).
+   * @param name The annotation's key.
+   * @param value Its value.
+   * @throws LadingError `INVALID_ARGUMENT` at once for an empty name.
    * @example c.withAnnotation("org.opencontainers.image.source", "https://example.com/repo")
    */
   withAnnotation(name: string, value: string): Container {
     if (!name) throw new LadingError("INVALID_ARGUMENT", "annotation name must not be empty");
     return this.with({ type: "annotation", name, value: String(value) });
   }
+  /**
+   * Removes an annotation from the image manifest.
+   * @param name The annotation's key.
+   * @example c.withoutAnnotation("org.opencontainers.image.created")
+   */
   withoutAnnotation(name: string): Container {
     return this.with({ type: "annotation", name });
   }
-  /** @example c.withExposedPort(8080) */
+  /**
+   * Declares a port the image listens on (EXPOSE). Metadata only: nothing is published.
+   * @param port 1–65535.
+   * @param opts See {@link ContainerWithExposedPortOpts}.
+   * @throws LadingError `INVALID_ARGUMENT` at once for a port outside 1–65535.
+   * @example c.withExposedPort(8080)
+   */
   withExposedPort(port: number, opts: ContainerWithExposedPortOpts = {}): Container {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LadingError("INVALID_ARGUMENT", `invalid port ${port}: expected 1–65535`);
     return this.config({ field: "expose", port: `${port}/${(opts.protocol ?? "TCP").toLowerCase()}` }, opts.description);
   }
-  withoutExposedPort(port: number, opts: ContainerWithExposedPortOpts = {}): Container {
+  /**
+   * Removes an exposed port from the image config.
+   * @param port The port number.
+   * @param opts See {@link ContainerWithoutExposedPortOpts}.
+   * @example c.withoutExposedPort(53, { protocol: "UDP" })
+   */
+  withoutExposedPort(port: number, opts: ContainerWithoutExposedPortOpts = {}): Container {
     return this.config({ field: "expose", port: `${port}/${(opts.protocol ?? "TCP").toLowerCase()}`, remove: true });
   }
-  /** A VOLUME entry in the image config. */
-  withVolume(path: string, opts: { description?: string } = {}): Container {
+  /**
+   * Adds a VOLUME entry to the image config (metadata only; for a mount while commands run, see `withMountedCache`).
+   * @param path Absolute path in the container.
+   * @param opts See {@link ContainerWithVolumeOpts}.
+   * @example c.withVolume("/var/lib/data")
+   */
+  withVolume(path: string, opts: ContainerWithVolumeOpts = {}): Container {
     return this.config({ field: "volume", path }, opts.description);
   }
-  withStopSignal(signal: string, opts: { description?: string } = {}): Container {
+  /**
+   * Sets the signal that stops the image's process (STOPSIGNAL).
+   * @param signal A name such as "SIGTERM", or a number as a string.
+   * @param opts See {@link ContainerWithStopSignalOpts}.
+   * @example c.withStopSignal("SIGQUIT")
+   */
+  withStopSignal(signal: string, opts: ContainerWithStopSignalOpts = {}): Container {
     return this.config({ field: "stopSignal", signal }, opts.description);
   }
-  /** HEALTHCHECK; null disables one inherited from the base image. */
-  withHealthcheck(healthcheck: HealthConfig | null, opts: { description?: string } = {}): Container {
+  /**
+   * Sets the image's health check (HEALTHCHECK); `null` disables one inherited from the base image.
+   * @param healthcheck Docker's `Healthcheck` config (`Test`, `Interval`, … in nanoseconds), or null.
+   * @param opts See {@link ContainerWithHealthcheckOpts}.
+   * @example c.withHealthcheck({ Test: ["CMD", "/app/health"], Interval: 30e9 })
+   */
+  withHealthcheck(healthcheck: HealthConfig | null, opts: ContainerWithHealthcheckOpts = {}): Container {
     return this.config({ field: "healthcheck", healthcheck }, opts.description);
   }
-  /** The shell used for shell-form commands (SHELL). */
-  withShell(args: string[], opts: { description?: string } = {}): Container {
+  /**
+   * Sets the shell used for shell-form commands (SHELL; a docker extension of the config).
+   * @param args The shell and its arguments.
+   * @param opts See {@link ContainerWithShellOpts}.
+   * @example c.withShell(["/bin/bash", "-o", "pipefail", "-c"])
+   */
+  withShell(args: string[], opts: ContainerWithShellOpts = {}): Container {
     return this.config({ field: "shell", args: [...args] }, opts.description);
   }
   /**
    * The image config's `author` (what docker's MAINTAINER sets). The OCI
    * annotation and label org.opencontainers.image.authors are the current way.
+   * @param author Free text, such as "Jane Doe <jane@example.com>".
+   * @param opts See {@link ContainerWithAuthorOpts}.
    * @example c.withAuthor("Jane Doe <jane@example.com>")
    */
-  withAuthor(author: string, opts: { description?: string } = {}): Container {
+  withAuthor(author: string, opts: ContainerWithAuthorOpts = {}): Container {
     return this.config({ field: "author", author: String(author) }, opts.description);
   }
-  /** Records an ONBUILD trigger. */
-  withOnBuild(trigger: string, opts: { description?: string } = {}): Container {
+  /**
+   * Records an ONBUILD trigger in the image config (run by docker builds that start from this image; lading never runs it).
+   * @param trigger A Containerfile instruction, such as "RUN make".
+   * @param opts See {@link ContainerWithOnBuildOpts}.
+   * @example c.withOnBuild("COPY . /app")
+   */
+  withOnBuild(trigger: string, opts: ContainerWithOnBuildOpts = {}): Container {
     return this.config({ field: "onBuild", trigger }, opts.description);
   }
 
-  /** @example c.withNewFile("/etc/motd", "hello\n", { permissions: 0o644 }) */
+  /**
+   * Writes a new file, as one new layer (no root filesystem, no runtime).
+   * @param path Path in the container (relative to the working directory).
+   * @param contents The file's text (UTF-8).
+   * @param opts See {@link ContainerWithNewFileOpts}.
+   * @example c.withNewFile("/etc/motd", "hello\n", { permissions: 0o644 })
+   */
   withNewFile(path: string, contents: string, opts: ContainerWithNewFileOpts = {}): Container {
     return this.with({ type: "newFile", path, contents, permissions: opts.permissions ?? 0o644, owner: opts.owner }, opts.description);
   }
-  /** @example c.withFile("/app/config.json", client.host().file("./config.json")) */
+  /**
+   * Copies a file into the container, as one new layer.
+   * @param path Destination path in the container.
+   * @param file The file (from the host, a directory or another container).
+   * @param opts See {@link ContainerWithFileOpts}.
+   * @example c.withFile("/app/config.json", client.host().file("./config.json"))
+   */
   withFile(path: string, file: File, opts: ContainerWithFileOpts = {}): Container {
     return this.with({ type: "file", path, file: file.node, permissions: opts.permissions, owner: opts.owner }, opts.description);
   }
-  /** @example c.withDirectory("/app", client.host().directory("."), { exclude: ["node_modules"] }) */
+  /**
+   * Copies a directory's contents into the container at `path`, as one new layer (COPY).
+   * @param path Destination directory in the container (created if missing).
+   * @param dir The directory whose contents are copied.
+   * @param opts See {@link ContainerWithDirectoryOpts}.
+   * @example c.withDirectory("/app", client.host().directory("."), { exclude: ["node_modules"] })
+   */
   withDirectory(path: string, dir: Directory, opts: ContainerWithDirectoryOpts = {}): Container {
     return this.with({ type: "directory", path, dir: dir.node, exclude: opts.exclude ?? [], include: opts.include ?? [], owner: opts.owner, permissions: opts.permissions }, opts.description);
   }
-  /** Removes a file (a whiteout in a new layer). */
+  /**
+   * Removes a file: a whiteout in a new layer (the bytes stay in the lower layer).
+   * @param path Path in the container.
+   * @example c.withoutFile("/root/.npmrc")
+   */
   withoutFile(path: string): Container {
     return this.with({ type: "remove", path, what: "file" });
   }
-  /** Removes a directory and everything below it. */
+  /**
+   * Removes a directory and everything below it (a whiteout in a new layer).
+   * @param path Path in the container.
+   * @example c.withoutDirectory("/var/cache/apt")
+   */
   withoutDirectory(path: string): Container {
     return this.with({ type: "remove", path, what: "directory" });
   }
-  /** Replaces the whole filesystem with `dir` (one layer). */
+  /**
+   * Replaces the whole filesystem with `dir`, as one layer (the base image's layers are dropped; its config stays).
+   * @param dir The new root filesystem.
+   * @example client.container().withRootfs(client.host().directory("./rootfs"))
+   */
   withRootfs(dir: Directory): Container {
     return this.with({ type: "rootfs", dir: dir.node });
   }
@@ -260,118 +461,248 @@ export class Container {
   private mount(target: string, mount: MountSpec): Container {
     return this.with({ type: "mount", target, mount });
   }
-  /** @example c.withMountedCache("/root/.npm", client.cacheVolume("npm"), { sharing: "LOCKED" }) */
+  /**
+   * Mounts a persistent cache volume at `path` while later commands run. Its contents live in the store, never in the image.
+   * @param path Mount point (relative to the working directory).
+   * @param cache The volume, from `client.cacheVolume(name)`.
+   * @param opts See {@link ContainerWithMountedCacheOpts}.
+   * @example c.withMountedCache("/root/.npm", client.cacheVolume("npm"), { sharing: "LOCKED" })
+   */
   withMountedCache(path: string, cache: CacheVolume, opts: ContainerWithMountedCacheOpts = {}): Container {
     return this.mount(path, { type: "cache", volume: cache.key, sharing: opts.sharing ?? "SHARED", source: opts.source?.node, owner: opts.owner });
   }
-  withMountedDirectory(path: string, dir: Directory, opts: { owner?: string; readOnly?: boolean } = {}): Container {
+  /**
+   * Mounts a directory at `path` while later commands run (a copy: the
+   * source is never changed, and nothing written there enters the image).
+   * Its contents are part of later commands' cache keys.
+   * @param path Mount point (relative to the working directory).
+   * @param dir The directory to mount.
+   * @param opts See {@link ContainerWithMountedDirectoryOpts}.
+   * @example c.withMountedDirectory("/src", client.host().directory("."), { readOnly: true })
+   */
+  withMountedDirectory(path: string, dir: Directory, opts: ContainerWithMountedDirectoryOpts = {}): Container {
     return this.mount(path, { type: "directory", dir: dir.node, owner: opts.owner, readOnly: opts.readOnly });
   }
-  withMountedFile(path: string, file: File, opts: { owner?: string } = {}): Container {
+  /**
+   * Mounts a file at `path` while later commands run (a copy; nothing written to it enters the image).
+   * @param path Mount point (relative to the working directory).
+   * @param file The file to mount.
+   * @param opts See {@link ContainerWithMountedFileOpts}.
+   * @example c.withMountedFile("/etc/pip.conf", client.host().file("./pip.conf"))
+   */
+  withMountedFile(path: string, file: File, opts: ContainerWithMountedFileOpts = {}): Container {
     return this.mount(path, { type: "file", file: file.node, owner: opts.owner });
   }
+  /**
+   * Mounts an empty tmpfs at `path` while later commands run.
+   * @param path Mount point (relative to the working directory).
+   * @example c.withMountedTemp("/tmp")
+   */
   withMountedTemp(path: string): Container {
     return this.mount(path, { type: "temp" });
   }
-  /** @example c.withMountedSecret("/run/secrets/token", client.setSecret("token", process.env.TOKEN!)) */
+  /**
+   * Mounts a secret as a read-only file at `path` while later commands run.
+   * Only its name enters the cache key; its value never enters a layer, a log or an error.
+   * @param path Mount point (relative to the working directory).
+   * @param secret The secret, from `client.setSecret` and friends.
+   * @param opts See {@link ContainerWithMountedSecretOpts}.
+   * @example c.withMountedSecret("/run/secrets/token", client.setSecret("token", process.env.TOKEN!))
+   */
   withMountedSecret(path: string, secret: Secret, opts: ContainerWithMountedSecretOpts = {}): Container {
     return this.mount(path, { type: "secret", secret: secret.ref, mode: opts.mode ?? 0o400, owner: opts.owner });
   }
+  /**
+   * Removes a mount (cache, directory, file, temp or secret) set earlier at `path`.
+   * @param path The mount point as given when mounting.
+   * @example c.withoutMount("/root/.npm")
+   */
   withoutMount(path: string): Container {
     return this.with({ type: "unmount", target: path });
   }
-  /** An environment variable whose value is a secret (present while commands run, never in the image). */
+  /**
+   * Sets an environment variable whose value is a secret: present while later
+   * commands run, never in the image config, a layer, the cache key or a log.
+   * @param name The variable's name.
+   * @param secret The secret.
+   * @example c.withSecretVariable("NPM_TOKEN", client.secretFromEnv("npm", "NPM_TOKEN"))
+   */
   withSecretVariable(name: string, secret: Secret): Container {
     return this.with({ type: "secretEnv", name, secret: secret.ref });
   }
+  /**
+   * Removes a secret variable set with `withSecretVariable`.
+   * @param name The variable's name.
+   * @example c.withoutSecretVariable("NPM_TOKEN")
+   */
   withoutSecretVariable(name: string): Container {
     return this.with({ type: "secretEnv", name });
   }
   /**
-   * Credentials for a registry, used by this chain's from() and publish()
-   * (and by every container built on this one); siblings never see them,
-   * and they are not part of the image or of any cache key.
-   * @example client.container().withRegistryAuth("ghcr.io", "me", client.setSecret("pat", process.env.GHCR_PAT!)).from("ghcr.io/me/base:1")
+   * Credentials for a registry, used by this chain's `from` and `publish`
+   * and by every container built on this one; a sibling made from the same
+   * parent never sees them, and they are part of neither the image nor any
+   * cache key (as in Dagger).
+   * @param address A registry host or any reference on it (`ghcr.io/org/app`: only `ghcr.io` counts).
+   * @param username The user name.
+   * @param secret The password or token.
+   * @throws LadingError `NOT_FOUND` at once when the secret has no value in this session.
+   * @example client.container().withRegistryAuth("ghcr.io", "me", client.setSecret("ghcr", process.env.GHCR_TOKEN!)).from("ghcr.io/me/base:1")
    */
   withRegistryAuth(address: string, username: string, secret: Secret): Container {
     if (!this.ctx.session.secrets.has(secret.ref.name)) throw new LadingError("NOT_FOUND", `secret "${secret.ref.name}" has no value`);
     return this.with({ type: "registryAuth", registry: registryHost(address), username, secret: secret.ref });
   }
-  /** Drops this chain's credentials for a registry (withRegistryAuth); files such as ~/.docker/config.json still apply. */
+  /**
+   * Drops this chain's credentials for a registry (set by `withRegistryAuth`);
+   * credentials from files such as ~/.docker/config.json still apply.
+   * @param address A registry host or any reference on it.
+   * @example authed.withoutRegistryAuth("ghcr.io").publish("ghcr.io/me/app:1") // as anonymous, or the docker config's login
+   */
   withoutRegistryAuth(address: string): Container {
     return this.with({ type: "registryAuth", registry: registryHost(address) });
   }
 
-  /** The directory at `path` in the container. */
+  /**
+   * The directory at `path` in the container (lazy; read from its layers when needed).
+   * @param path Absolute, or relative to the working directory.
+   * @returns A Directory; awaiting one of its results fails with `NOT_FOUND` when `path` is no directory.
+   * @example const names = await c.directory("/etc").entries();
+   */
   directory(path: string): Directory {
     return new Directory(this.ctx, directoryNode(undefined, { type: "containerPath", container: this.node, path }));
   }
-  /** The file at `path` in the container. */
+  /**
+   * The file at `path` in the container (lazy; read from its layers when needed).
+   * @param path Absolute, or relative to the working directory.
+   * @returns A File; awaiting one of its results fails with `NOT_FOUND` when `path` is no file.
+   * @example const release = await c.file("/etc/os-release").contents();
+   */
   file(path: string): File {
     return new File(this.ctx, fileNode({ type: "containerPath", container: this.node, path }));
   }
-  /** The whole filesystem. */
+  /**
+   * The whole filesystem as a directory (lazy).
+   * @example await c.rootfs().export("./rootfs");
+   */
   rootfs(): Directory {
     return this.directory("/");
   }
 
+  /**
+   * The value of an environment variable in the image config, or null when unset.
+   * @param name The variable's name.
+   * @example const path = await c.envVariable("PATH");
+   */
   async envVariable(name: string): Promise<string | null> {
     return envValue((await this.state()).config, name);
   }
+  /**
+   * Every environment variable of the image config, in order.
+   * @example for (const { name, value } of await c.envVariables()) console.log(name, value);
+   */
   async envVariables(): Promise<Array<{ name: string; value: string }>> {
     return ((await this.state()).config.Env ?? []).map((e) => ({ name: e.slice(0, e.indexOf("=")), value: e.slice(e.indexOf("=") + 1) }));
   }
+  /**
+   * The working directory of the image config ("" when unset).
+   * @example const wd = await c.workdir();
+   */
   async workdir(): Promise<string> {
     return (await this.state()).config.WorkingDir ?? "";
   }
+  /**
+   * The user of the image config ("" when unset, which means root).
+   * @example const user = await c.user();
+   */
   async user(): Promise<string> {
     return (await this.state()).config.User ?? "";
   }
+  /**
+   * The image's entrypoint, or null when it has none.
+   * @example const ep = await c.entrypoint();
+   */
   async entrypoint(): Promise<string[] | null> {
     return (await this.state()).config.Entrypoint ?? null;
   }
+  /**
+   * The image's default arguments (CMD), or null when it has none.
+   * @example const cmd = await c.defaultArgs();
+   */
   async defaultArgs(): Promise<string[] | null> {
     return (await this.state()).config.Cmd ?? null;
   }
+  /**
+   * A label of the image config, or null when unset.
+   * @param name The label's name.
+   * @example const v = await c.label("org.opencontainers.image.version");
+   */
   async label(name: string): Promise<string | null> {
     return (await this.state()).config.Labels?.[name] ?? null;
   }
+  /**
+   * A manifest annotation set on this container (or taken from its base image), or null.
+   * @param name The annotation's key.
+   * @example const src = await c.annotation("org.opencontainers.image.source");
+   */
   async annotation(name: string): Promise<string | null> {
     return (await this.state()).annotations[name] ?? null;
   }
+  /**
+   * The exposed ports as "port/protocol" ("8080/tcp").
+   * @example const ports = await c.exposedPorts();
+   */
   async exposedPorts(): Promise<string[]> {
     return Object.keys((await this.state()).config.ExposedPorts ?? {});
   }
-  /** "os/arch[/variant]" */
+  /**
+   * The platform as "os/arch[/variant]".
+   * @example const p = await c.platform(); // "linux/amd64"
+   */
   async platform(): Promise<string> {
     return formatPlatform((await this.state()).platform);
   }
-  /** The image config as it would be written. */
-  async imageConfig(): Promise<import("../oci/types.js").RuntimeConfig> {
+  /**
+   * The image config's `config` object as it would be written (a copy).
+   * @example const { Env, Entrypoint } = await c.imageConfig();
+   */
+  async imageConfig(): Promise<RuntimeConfig> {
     return structuredClone((await this.state()).config);
   }
-  /** Number of layers. */
+  /**
+   * The number of layers (a step that changed nothing adds none).
+   * @example const n = await c.layerCount();
+   */
   async layerCount(): Promise<number> {
     return (await this.state()).layers.length;
   }
 
-  /** Evaluates everything up to here (running commands), and returns this container. */
+  /**
+   * Evaluates everything up to here (pulling, running commands, writing layers) and returns this container.
+   * @throws The first step's error: an `ExecError` for a command outside its `expect`, a `LadingError` otherwise.
+   * @example await c.withExec(["make", "test"]).sync();
+   */
   async sync(): Promise<Container> {
     await this.state();
     return this;
   }
 
   /**
-   * The image manifest digest (`sha256:…`), computed without pushing.
+   * The image manifest digest (`sha256:…`), computed as `export` or `publish` would write it, without writing or pushing.
+   * @param opts See {@link ContainerDigestOpts}; a different format gives a different digest.
    * @example const d = await c.digest();
    */
-  async digest(opts: { mediaTypes?: "OCI" | "Docker"; forcedCompression?: "Gzip" | "Zstd" | "Uncompressed" } = {}): Promise<string> {
+  async digest(opts: ContainerDigestOpts = {}): Promise<string> {
     const { finalizeRoot } = await import("../engine/export.js");
     return (await finalizeRoot(this.ctx.evaluator, this.node, opts)).digest;
   }
 
   /**
-   * Writes the image as an OCI layout tarball (with a docker `manifest.json`) at `path`, atomically; returns the absolute path.
+   * Writes the image as an OCI layout tarball (with a docker `manifest.json`,
+   * so `docker load` takes it) at `path`, atomically.
+   * @param path The tarball's path on the host (replaced if present).
+   * @param opts See {@link ContainerExportOpts}.
+   * @returns The absolute path written.
    * @example await c.export("./img.tar", { tag: "myapp:1.0" })
    */
   async export(path: string, opts: ContainerExportOpts = {}): Promise<string> {
@@ -382,22 +713,35 @@ export class Container {
   }
 
   /**
-   * Writes the image into an OCI image layout folder (created if missing; other images there stay), named `tag`.
+   * Writes the image into an OCI image layout folder (created if missing; other images there stay),
+   * named `tag` there, or by its digest without one.
+   * @param dir The layout folder.
+   * @param opts See {@link ContainerExportLayoutOpts}.
+   * @returns The digest of the manifest (or index, with platform variants) written.
    * @example await c.exportLayout("./layout", { tag: "latest" })
    */
-  async exportLayout(dir: string, opts: ContainerExportOpts = {}): Promise<string> {
+  async exportLayout(dir: string, opts: ContainerExportLayoutOpts = {}): Promise<string> {
     const { exportLayout } = await import("../engine/export.js");
     const root = await exportLayout(this.ctx.evaluator, this.node, dir, { mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, tag: opts.tag, platformVariants: opts.platformVariants?.map((c) => c.node) });
     return root.digest;
   }
 
-  /** The image as an OCI tarball File (lazy). */
+  /**
+   * The image as an OCI tarball File (lazy: written when the File is read or exported).
+   * @param opts See {@link ContainerAsTarballOpts}.
+   * @example await c.asTarball().export("./img.tar");
+   */
   asTarball(opts: ContainerAsTarballOpts = {}): File {
     return new File(this.ctx, fileNode({ type: "tarball", container: this.node, mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, platformVariants: opts.platformVariants?.map((c) => c.node) }));
   }
 
   /**
-   * Pushes the image to a registry; returns `address@sha256:…`.
+   * Pushes the image (and, with platform variants, an index) to a registry.
+   * Blobs the registry has already are not sent again.
+   * @param address A registry reference with a tag (`registry.example.com/app:1.0`).
+   * @param opts See {@link ContainerPublishOpts}.
+   * @returns `address@sha256:…`, the reference pinned to what was pushed.
+   * @throws LadingError `REGISTRY`, `AUTH` or `NETWORK` when the push fails.
    * @example const ref = await c.publish("127.0.0.1:5000/app:1.0")
    */
   async publish(address: string, opts: ContainerPublishOpts = {}): Promise<string> {
@@ -405,7 +749,12 @@ export class Container {
     return publishContainer(this.ctx.evaluator, this.node, address, { mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, platformVariants: opts.platformVariants?.map((c) => c.node) });
   }
 
-  /** Names the image in the store (like `docker tag`), so later from(name) uses it without any lookup. */
+  /**
+   * Names the image in the store (like `docker tag`), so a later `from(name)` uses it without any lookup.
+   * @param name The name, such as "myapp:dev".
+   * @returns The manifest digest the name now points to.
+   * @example await c.tag("myapp:dev"); const again = client.container().from("myapp:dev");
+   */
   async tag(name: string): Promise<string> {
     const { finalizeRoot } = await import("../engine/export.js");
     const { storeName } = await import("../engine/names.js");

@@ -7,13 +7,18 @@ import { tempNameFor } from "../fsutil/atomic.js";
 import type { ApiContext } from "./context.js";
 import { LadingError } from "../errors.js";
 
-/** A file: lazy, immutable. Nothing is read until an awaited method asks. */
+/**
+ * A file: lazy and immutable. Nothing is read until an awaited method asks.
+ *
+ * @example
+ * const text = await client.host().file("./package.json").contents();
+ */
 export class File {
-  /** @internal */
+  /** @internal The session and evaluator this value belongs to. */
   readonly ctx: ApiContext;
-  /** @internal */
+  /** @internal The op graph node this value stands for. */
   readonly node: FileNode;
-  /** @internal */
+  /** Not for direct use: made by `Host.file()`, `Container.file()`, `Directory.file()` and `Container.asTarball()`. */
   constructor(ctx: ApiContext, node: FileNode) {
     this.ctx = ctx;
     this.node = node;
@@ -24,7 +29,8 @@ export class File {
   }
 
   /**
-   * The file's contents as UTF-8 text.
+   * The file's contents as UTF-8 text (read whole into memory: for large files, use `export`).
+   * @throws LadingError `NOT_FOUND` when the file does not exist where it was taken from.
    * @example const os = await client.container().from("oci:./busybox").file("/etc/os-release").contents();
    */
   async contents(): Promise<string> {
@@ -34,17 +40,26 @@ export class File {
     return "";
   }
 
-  /** Size in bytes. */
+  /**
+   * The file's size in bytes.
+   * @example const bytes = await c.asTarball().size();
+   */
   async size(): Promise<number> {
     return (await this.value()).size ?? 0;
   }
 
-  /** The file's base name. */
+  /**
+   * The file's base name.
+   * @example await client.host().file("./src/main.ts").name(); // "main.ts"
+   */
   async name(): Promise<string> {
     return (await this.value()).name;
   }
 
-  /** The sha256 digest of the contents (`sha256:…`). */
+  /**
+   * The sha256 digest of the contents (`sha256:…`).
+   * @example const d = await client.host().file("./app.tar").digest();
+   */
   async digest(): Promise<string> {
     const v = await this.value();
     if (!v.contentDigest) throw new LadingError("INTERNAL", "file has no content digest");
@@ -52,7 +67,10 @@ export class File {
   }
 
   /**
-   * Writes the file to `path` on the host, atomically; returns the absolute path written.
+   * Writes the file to `path` on the host, all at once (a rename of a
+   * finished temp file; an existing file there is replaced). Parent directories are made.
+   * @param path Where on the host.
+   * @returns The absolute path written.
    * @example await client.container().from("alpine").asTarball().export("./img.tar");
    */
   async export(path: string): Promise<string> {

@@ -13,3 +13,62 @@ test('`import { connect } from "lading"` resolves in the repo, and `npx lading -
   assert.equal(v.status, 0, v.stderr);
   assert.match(v.stdout, /^\d+\.\d+\.\d+/);
 });
+
+// What a TypeScript user compiles against is the built .d.ts, reached through the package's
+// "exports", with `@internal` members stripped: this file must type-check there, as a consumer's would.
+const CONSUMER = `
+import { connect, Container, Directory, File, ExecError, type ConnectOpts, type ContainerWithExecOpts, type ContainerExportOpts,
+  type ContainerWithMountedCacheOpts, type DirectoryEntriesOpts, type DirectoryExistsOpts, type HostDirectoryOpts, type ExecExpect } from "lading";
+import { buildContainerfile } from "lading/containerfile";
+// @ts-expect-error the old name shadowed TypeScript's own ReturnType<T>; it is not exported
+import type { ReturnType as OldName } from "lading";
+
+const expect: ExecExpect = [0, 42];
+const execOpts: ContainerWithExecOpts = { expect, stdin: "x", description: "RUN x" };
+const opts: ConnectOpts = { store: "./store", compression: "Zstd" };
+
+export async function main(): Promise<string> {
+  return connect(async (client) => {
+    const c: Container = client.container({ platform: "linux/amd64" }).from("alpine:3.20")
+      .withExec(["sh", "-c", "exit 3"], { expect: "ANY" }).withExec(["true"], execOpts).withAnnotation("org.example", "1");
+    const exported: string = await c.export("img.tar", { tag: "app:1", forcedCompression: "Gzip" } satisfies ContainerExportOpts);
+    const cache: ContainerWithMountedCacheOpts = { sharing: "LOCKED", source: client.directory() };
+    c.withMountedCache("/cache", client.cacheVolume("v"), cache);
+    const dir: Directory = client.directory().withNewFile("a.txt", "a", { permissions: 0o600 }).withNewDirectory("sub");
+    const names: string[] = await dir.entries({ path: "sub" } satisfies DirectoryEntriesOpts);
+    const there: boolean = await dir.exists("a.txt", { expectedType: "REGULAR" } satisfies DirectoryExistsOpts);
+    const f: File = dir.file("a.txt");
+    const text: string = await f.contents();
+    const host = client.host().directory(".", { exclude: ["node_modules"] } satisfies HostDirectoryOpts);
+    const built: Container = await buildContainerfile(client, { file: "Containerfile", context: "." });
+    try {
+      await built.withDirectory("/src", host).sync();
+    } catch (err) {
+      if (err instanceof ExecError) return String(err.exitCode);
+    }
+    // @ts-expect-error engine-only members (@internal) are not in the declarations
+    void c.node;
+    // @ts-expect-error options are checked: a misspelt one is an error
+    c.withExec(["true"], { expct: "ANY" });
+    return [exported, names.join(), String(there), text].join();
+  }, opts);
+}
+`;
+
+test("a TypeScript consumer type-checks against the built declarations (connect, Container, Directory, File, …Opts, lading/containerfile)", async (t) => {
+  const { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  mkdirSync(join(root, ".cache"), { recursive: true });
+  const dir = mkdtempSync(join(root, ".cache", "consumer-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(root, join(dir, "node_modules", "lading"));
+  symlinkSync(join(root, "node_modules", "@types"), join(dir, "node_modules", "@types"));
+  writeFileSync(join(dir, "consumer.ts"), CONSUMER);
+  const compilerOptions = { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", lib: ["ES2023"], types: ["node"], strict: true, noEmit: true, skipLibCheck: false };
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["consumer.ts"] }));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const r = spawnSync(process.execPath, [tsc, "-p", join(dir, "tsconfig.json")], { cwd: dir, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});

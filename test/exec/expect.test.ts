@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { connect, ExecError, LadingError, type Client, type ReturnType } from "../../src/index.js";
+import { connect, ExecError, LadingError, type Client, type ExecExpect } from "../../src/index.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 import { rmAll } from "./fixture.js";
@@ -90,11 +90,11 @@ test("an invalid expect is refused with INVALID_ARGUMENT when withExec is called
   const bad: unknown[] = ["SOMETIMES", "success", [], [-1], [1.5], [256], ["0"], [0, null], 0, {}, true];
   for (const expect of bad) {
     assert.throws(
-      () => base.withExec(["true"], { expect: expect as ReturnType }),
+      () => base.withExec(["true"], { expect: expect as ExecExpect }),
       (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && e.message.includes("expect"),
       `expect ${JSON.stringify(expect)}`,
     );
   }
   // The edges that are valid.
-  for (const expect of [[0], [255], [0, 1, 255], "SUCCESS", "FAILURE", "ANY"] as ReturnType[]) base.withExec(["true"], { expect });
+  for (const expect of [[0], [255], [0, 1, 255], "SUCCESS", "FAILURE", "ANY"] as ExecExpect[]) base.withExec(["true"], { expect });
 });
