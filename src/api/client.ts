@@ -4,8 +4,8 @@ import { containerNode, directoryNode, fileNode } from "../engine/ops.js";
 import { hostPlatform, parsePlatform } from "../engine/image-state.js";
 import { Session, type PullPolicy } from "../engine/session.js";
 import type { ProgressListener } from "../engine/events.js";
-import { Store } from "../store/store.js";
-import { defaultStoreDir } from "../store/paths.js";
+import { collectIfDue, fsckStore, leaseStore, openStore, pruneStore, storeDiskUsage } from "../engine/store-session.js";
+import type { DiskUsageReport as DiskUsage, FsckReport as FsckResult, GcConfig, Lease, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../engine/store-session.js";
 import type { ApiContext } from "./context.js";
 import { Container } from "./container.js";
 import { Directory } from "./directory.js";
@@ -13,10 +13,6 @@ import { File } from "./file.js";
 import { CacheVolume, Secret } from "./secret.js";
 import type { ClientContainerOpts, ClientFsckOpts, ClientInspectImageOpts, HostDirectoryOpts } from "./options.js";
 import { readFile } from "node:fs/promises";
-import type { Lease } from "../store/leases.js";
-import type { GcConfig } from "../store/policy.js";
-import type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../store/maintenance.js";
-import type { FsckReport as FsckResult } from "../store/fsck.js";
 import { resolve } from "node:path";
 import type { ImageInspection } from "../engine/inspect.js";
 
@@ -159,9 +155,7 @@ export class Client {
     if (opts.pull && !["missing", "always", "never"].includes(opts.pull)) throw new LadingError("INVALID_ARGUMENT", `invalid pull policy "${opts.pull}": use "missing", "always" or "never"`);
     const runtime = opts.runtime ?? (process.env.LADING_RUNTIME as ConnectOpts["runtime"]);
     if (runtime && !["runc", "crun", "podman"].includes(runtime)) throw new LadingError("INVALID_ARGUMENT", `invalid runtime "${runtime}": use runc, crun or podman`);
-    const store = await Store.open(opts.store ? resolve(opts.store) : defaultStoreDir());
-    const { resolveGcConfig } = await import("../store/policy-config.js");
-    const gc = await resolveGcConfig(store.root, opts.gc);
+    const { store, gc } = await openStore(opts.store, opts.gc);
     const session = new Session({
       store,
       sourceDateEpoch: resolveEpoch(opts.sourceDateEpoch),
@@ -177,8 +171,7 @@ export class Client {
       requirePins: opts.requirePins,
     });
     const client = new Client({ session, evaluator: new Evaluator(session) });
-    const { acquireLease } = await import("../store/leases.js");
-    client.lease = await acquireLease(store);
+    client.lease = await leaseStore(store);
     client.gc = gc;
     return client;
   }
@@ -348,8 +341,7 @@ export class Client {
     await this.ctx.session.close();
     try {
       // While our lease holds, nothing this client made or used can be collected.
-      const { maybeCollect } = await import("../store/maintenance.js");
-      await maybeCollect(this.ctx.session.store, this.gc).catch(() => {});
+      await collectIfDue({ store: this.ctx.session.store, gc: this.gc });
     } finally {
       await this.lease?.release();
       this.lease = undefined;
@@ -368,8 +360,7 @@ export class Client {
    * @example const { usage, reclaimable, policy } = await client.df()
    */
   async df(): Promise<DiskUsage> {
-    const { diskUsage } = await import("../store/maintenance.js");
-    return diskUsage(this.ctx.session.store, this.gc);
+    return storeDiskUsage({ store: this.ctx.session.store, gc: this.gc });
   }
 
   /**
@@ -384,7 +375,6 @@ export class Client {
    */
   async prune(opts: PruneOpts = {}): Promise<PruneResult> {
     for (const k of Object.keys(opts)) if (!["all", "keepStorage", "until"].includes(k)) throw new LadingError("INVALID_ARGUMENT", `unsupported prune option "${k}"`);
-    const { pruneStore } = await import("../store/maintenance.js");
     return pruneStore(this.ctx.session.store, opts);
   }
 
@@ -396,14 +386,13 @@ export class Client {
    * @example const report = await client.fsck(); if (!report.ok) await client.fsck({ repair: true })
    */
   async fsck(opts: ClientFsckOpts = {}): Promise<FsckResult> {
-    const { fsck } = await import("../store/fsck.js");
-    return fsck(this.ctx.session.store, opts);
+    return fsckStore(this.ctx.session.store, opts);
   }
 }
 
-export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../store/maintenance.js";
-export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../store/fsck.js";
-export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../store/policy.js";
+export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../engine/store-session.js";
+export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../engine/store-session.js";
+export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../engine/store-session.js";
 
 const KNOWN_OPTS = new Set(["sourcePins", "requirePins", "store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
 

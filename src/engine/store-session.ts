@@ -1,0 +1,58 @@
+/**
+ * The store as a client session holds it: opened with its disk policy and a
+ * lease (while the lease holds, nothing the session made or used is
+ * collected), and the store's maintenance (df, prune, fsck, collection when
+ * the session ends). api/ reaches the store only through here, so the
+ * store's modules stay an engine matter.
+ */
+import { resolve } from "node:path";
+import { defaultStoreDir } from "../store/paths.js";
+import type { GcConfig } from "../store/policy.js";
+import type { Lease } from "../store/leases.js";
+import type { DiskUsageReport, PruneOptions, PruneReport } from "../store/maintenance.js";
+import type { FsckReport } from "../store/fsck.js";
+import { Store } from "../store/store.js";
+
+export type { DiskUsageReport, PruneOptions, PruneReport } from "../store/maintenance.js";
+export type { FsckReport, FsckProblem, FsckProblemKind } from "../store/fsck.js";
+export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../store/policy.js";
+export type { Lease } from "../store/leases.js";
+
+export interface OpenedStore {
+  store: Store;
+  gc: GcConfig;
+}
+
+/** Opens the store at `path` (default: $LADING_HOME, else the XDG data home) and resolves its disk policy. */
+export async function openStore(path: string | undefined, gc?: GcConfig): Promise<OpenedStore> {
+  const store = await Store.open(path ? resolve(path) : defaultStoreDir());
+  const { resolveGcConfig } = await import("../store/policy-config.js");
+  return { store, gc: await resolveGcConfig(store.root, gc) };
+}
+
+/** Takes a lease on the store for this session; release it when the session ends. */
+export async function leaseStore(store: Store): Promise<Lease> {
+  const { acquireLease } = await import("../store/leases.js");
+  return acquireLease(store);
+}
+
+/** Collects garbage if the disk policy says it is due; a failure here never fails the caller. */
+export async function collectIfDue(o: OpenedStore): Promise<void> {
+  const { maybeCollect } = await import("../store/maintenance.js");
+  await maybeCollect(o.store, o.gc).catch(() => {});
+}
+
+export async function storeDiskUsage(o: OpenedStore): Promise<DiskUsageReport> {
+  const { diskUsage } = await import("../store/maintenance.js");
+  return diskUsage(o.store, o.gc);
+}
+
+export async function pruneStore(store: Store, opts: PruneOptions): Promise<PruneReport> {
+  const m = await import("../store/maintenance.js");
+  return m.pruneStore(store, opts);
+}
+
+export async function fsckStore(store: Store, opts: { repair?: boolean }): Promise<FsckReport> {
+  const { fsck } = await import("../store/fsck.js");
+  return fsck(store, opts);
+}
