@@ -242,10 +242,10 @@ async function withLocks<T>(store: Store, names: string[], fn: () => Promise<T>)
   return store.withLock(first!, () => withLocks(store, rest, fn), { waitForever: true });
 }
 
+/** An lchown refused for an id the namespace does not map (EINVAL) or may not use (EPERM), anywhere in the cause chain. */
 function isIdError(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown; message?: string } | undefined; e; e = e.cause as typeof e) {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
     if (e.code === "EINVAL" || e.code === "EPERM") return true;
-    if (/EINVAL|EPERM|chown/i.test(e.message ?? "")) return true;
   }
   return false;
 }
