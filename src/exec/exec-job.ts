@@ -142,7 +142,7 @@ export async function execJob(
         const dir = join(bundle, "secrets");
         await mkdir(dir, { recursive: true, mode: 0o755 });
         const file = join(dir, String(secretN++));
-        await writeFile(file, Buffer.from(m.dataBase64, "base64"), { mode: 0o600 });
+        await writeFile(file, m.data, { mode: 0o600 });
         await chown(file, m.uid, m.gid).catch(() => {});
         await chmod(file, m.mode);
         extraMounts.push({ destination: target, type: "bind", source: file, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] });

@@ -11,11 +11,12 @@
 import type { LayerRef } from "../oci/types.js";
 import type { Identity } from "./identity.js";
 
-export type JobMount =
+/** One mount of an exec, as the caller asks for it and as the helper gets it (a secret's bytes cross the channel as they are). */
+export type ExecMount =
   | { type: "cache"; target: string; dir: string; sharing: "SHARED" | "PRIVATE" | "LOCKED"; uid?: number; gid?: number }
   | { type: "bind"; target: string; source: string; readOnly: boolean }
   | { type: "tmpfs"; target: string }
-  | { type: "secret"; target: string; dataBase64: string; mode: number; uid: number; gid: number };
+  | { type: "secret"; target: string; data: Uint8Array; mode: number; uid: number; gid: number };
 
 export interface ExecJob {
   kind: "exec";
@@ -28,7 +29,7 @@ export interface ExecJob {
   cwd: string;
   user: string;
   stdin?: string;
-  mounts: JobMount[];
+  mounts: ExecMount[];
   network: "host" | "none";
   insecureRootCapabilities: boolean;
   /** A static init (tini) on the host, run as the container's PID 1 in front of `args`; none with noInit. */

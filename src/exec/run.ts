@@ -21,15 +21,11 @@ import type { Store } from "../store/store.js";
 import { chooseRuntime, findTool } from "./detect.js";
 import { currentIdentity, type Identity } from "./identity.js";
 import { prepareSpare, releaseHelper, takeHelper } from "./helper-pool.js";
-import type { HelperJob, HelperMessage, HelperMetrics, JobMount } from "./job.js";
+import type { ExecMount, HelperJob, HelperMessage, HelperMetrics } from "./job.js";
 
 export { detectRuntime } from "./detect.js";
 
-export type ExecMount =
-  | { type: "cache"; target: string; dir: string; sharing: "SHARED" | "PRIVATE" | "LOCKED"; uid?: number; gid?: number }
-  | { type: "bind"; target: string; source: string; readOnly: boolean }
-  | { type: "tmpfs"; target: string }
-  | { type: "secret"; target: string; data: Buffer; mode: number; uid: number; gid: number };
+export type { ExecMount } from "./job.js";
 
 export interface ExecRequest {
   store: Store;
@@ -161,10 +157,6 @@ function runHelper(
   });
 }
 
-function toJobMount(m: ExecMount): JobMount {
-  if (m.type !== "secret") return m;
-  return { type: "secret", target: m.target, dataBase64: m.data.toString("base64"), mode: m.mode, uid: m.uid, gid: m.gid };
-}
 
 export async function runExec(req: ExecRequest): Promise<ExecResult> {
   if (req.args.length === 0) throw new LadingError("INVALID_ARGUMENT", "runExec: no command given");
@@ -189,7 +181,7 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
     cwd: req.cwd,
     user: req.user,
     ...(req.stdin !== undefined ? { stdin: req.stdin } : {}),
-    mounts: req.mounts.map(toJobMount),
+    mounts: req.mounts,
     network: req.network,
     insecureRootCapabilities: !!req.insecureRootCapabilities,
     ...(init ? { init } : {}),
