@@ -40,7 +40,7 @@ class SizeGuard {
 
 export async function fetchBlob(client: RegistryClient, ref: Reference, desc: Descriptor, store: Store, signal?: AbortSignal): Promise<"fetched" | "present"> {
   const progress = client.config.onProgress;
-  if (await store.hasBlob(desc.digest, desc.size)) {
+  if (await store.claimBlob(desc.digest, desc.size)) {
     progress?.({ kind: "blob", digest: desc.digest, bytes: desc.size, total: desc.size, done: true, skipped: true });
     return "present";
   }
