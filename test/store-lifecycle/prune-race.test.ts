@@ -10,14 +10,14 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lading } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 import { userEnv } from "../cli/user-env.js";
 import { fileSha, makeInputs, runBuild, type BuildRun } from "./build-harness.js";
-import { HOUR, age } from "./fixture.js";
+import { HOUR, ageTree } from "./fixture.js";
 
 const t = tempDir("lading-prune-race-");
 after(t.cleanup);
@@ -62,13 +62,3 @@ test(`prune and prune --all racing a build on one store, ${ROUNDS} rounds: the b
   console.log(`# prune race: ${prunes} prunes over ${ROUNDS} builds, ${overlapped} of them ran inside a build, ${prunedSomething} removed something`);
   assert.ok(overlapped >= ROUNDS / 2, `only ${overlapped} prunes ran while a build did: the race was not run`);
 });
-
-/** Sets the mtime of everything in the store (leases and locks aside) to `ago` ms before now. */
-function ageTree(dir: string, ago: number): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === "leases" || e.name === "locks" || e.isSymbolicLink()) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) ageTree(p, ago);
-    age(p, ago);
-  }
-}
