@@ -11,7 +11,8 @@ import { canonicalJson } from "../oci/json.js";
 import type { Descriptor, LayerRef } from "../oci/types.js";
 import type { ContainerNode, ContainerOp, DirectoryNode, FileNode, MountSpec } from "./ops.js";
 import type { Session } from "./session.js";
-import { applyConfigEdit, parsePlatform, type ImageState } from "./image-state.js";
+import { applyConfigEdit, formatPlatform, parsePlatform, type ImageState } from "./image-state.js";
+import { platformMatches } from "../oci/platform-match.js";
 import { EMPTY_TREE, cleanRelPath, makeTree, overlayTree, subTree, withoutPath, type Tree, type TreeEntry } from "./tree.js";
 import { loadImage, resolveImage } from "./steps/from.js";
 import { readHostDirectory } from "./sources/host.js";
@@ -203,6 +204,11 @@ export class Evaluator implements StepContext {
   private async stateFromImage(parent: ImageState, manifest: Descriptor, name: string): Promise<ImageState> {
     const img = await loadImage(this.session, manifest);
     const platform = { os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) };
+    // A lone manifest (no index to pick from) must still be for the platform asked for: taking it anyway
+    // would build, label and export an image of another platform than --platform said, without a word.
+    if (platform.os && platform.architecture && !platformMatches(platform, parent.platform)) {
+      throw new LadingError("NOT_FOUND", `${name} is an image for ${formatPlatform(platform)}, not for the platform asked for (${formatPlatform(parent.platform)}); pass --platform ${formatPlatform(platform)} or use an image (or an index) that has ${formatPlatform(parent.platform)}`);
+    }
     return {
       key: sha256(canonicalJson({ op: "from", manifest: manifest.digest })),
       platform,

@@ -57,7 +57,7 @@ export async function finalizeImage(session: Session, state: ImageState, opts: F
 async function recompress(session: Session, layer: LayerRef, to: "gzip" | "zstd" | "none"): Promise<LayerRef> {
   const key = sha256(`recompress:${layer.descriptor.digest}:${to}`) as Digest;
   const hit = await session.store.getCached<{ layer: LayerRef }>(key);
-  if (hit && (await session.store.hasBlob(hit.layer.descriptor.digest))) return hit.layer;
+  if (hit && (await session.store.claimBlob(hit.layer.descriptor.digest))) return hit.layer;
   const { createCompressor, createDecompressor } = await import("../oci/compress.js");
   const from = layerCompression(layer.descriptor.mediaType);
   const diff = new HashingStream();

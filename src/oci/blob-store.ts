@@ -42,6 +42,12 @@ export interface BlobReader {
 
 export interface BlobWriter {
   /**
+   * Whether a blob is present, for a caller about to rely on it instead of
+   * writing it: it is marked as used first, so a garbage collection racing
+   * the call either keeps it or has already removed it (then: false).
+   */
+  claimBlob(digest: Digest, size?: number): Promise<boolean>;
+  /**
    * Stores bytes as a blob. With `expected`, content whose digest or size
    * differs is refused (DIGEST_MISMATCH) and nothing is stored. Idempotent:
    * bytes already present are a success, not an error.

@@ -40,7 +40,7 @@ export async function importLayoutDir(store: BlobStore, dir: string, tag: string
       }
     },
     async copy(s, d) {
-      if (same || (await s.hasBlob(d.digest, d.size))) return;
+      if (same || (await s.claimBlob(d.digest, d.size))) return;
       const p = join(abs, "blobs", "sha256", d.digest.slice(7));
       try {
         await stat(p);

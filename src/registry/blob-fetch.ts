@@ -39,7 +39,7 @@ class SizeGuard {
 
 export async function fetchBlob(client: RegistryWire, ref: Reference, desc: Descriptor, store: RegistryStore, signal?: AbortSignal): Promise<"fetched" | "present"> {
   const progress = client.config.onProgress;
-  if (await store.hasBlob(desc.digest, desc.size)) {
+  if (await store.claimBlob(desc.digest, desc.size)) {
     progress?.({ kind: "blob", digest: desc.digest, bytes: desc.size, total: desc.size, done: true, skipped: true });
     return "present";
   }

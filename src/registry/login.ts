@@ -43,7 +43,14 @@ async function verifyLogin(registry: string, username: string, secret: string, o
   const client = new RegistryClient({ auth: [{ registry, username, secret }], insecureRegistries: opts.insecureRegistries, caFiles: opts.caFiles, retries: 2, authFile: "/nonexistent", dockerConfigDir: "/nonexistent" });
   try {
     const req = { method: "GET" as const, url: new URL("/v2/", client.endpoint(registry)) };
-    const res = await client.send(req);
+    let res;
+    try {
+      res = await client.send(req);
+    } catch (err) {
+      // A token server's refusal surfaces from the auth layer, worded for a pull or push ("check the credentials (`lading login`)"): say it as login's answer.
+      if (err instanceof LadingError && err.code === "AUTH") throw new LadingError("AUTH", `login to ${registry} failed: its token server refused the credentials of user ${JSON.stringify(username)}`, { cause: err });
+      throw err;
+    }
     if (res.statusCode === 401 || res.statusCode === 403) {
       await discard(res);
       throw new LadingError("AUTH", `login to ${registry} failed: the registry refused the credentials of user ${JSON.stringify(username)}`);

@@ -21,7 +21,7 @@ export type PullPolicy = "missing" | "always" | "never";
 
 /** The manifest for `platform` under `root` when it and every blob it needs are in the store; else undefined. */
 export async function completeInStore(store: RegistryStore, root: Descriptor | { digest: Digest; mediaType?: string; size?: number }, platform: Platform, depth = 0): Promise<Descriptor | undefined> {
-  if (!(await store.hasBlob(root.digest, root.size))) return undefined;
+  if (!(await store.claimBlob(root.digest, root.size))) return undefined;
   let body: { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
   try {
     body = await store.readJson(root.digest);
@@ -37,7 +37,7 @@ export async function completeInStore(store: RegistryStore, root: Descriptor | {
     } catch {
       return undefined;
     }
-    if (!(await store.hasBlob(chosen.digest, chosen.size))) return undefined;
+    if (!(await store.claimBlob(chosen.digest, chosen.size))) return undefined;
     if (isIndexType(chosen.mediaType)) return depth < 4 ? completeInStore(store, chosen, platform, depth + 1) : undefined;
     manifest = chosen;
     try {
@@ -48,7 +48,7 @@ export async function completeInStore(store: RegistryStore, root: Descriptor | {
   }
   if (!m.config || !Array.isArray(m.layers)) return undefined;
   for (const b of [m.config, ...m.layers]) {
-    if (!isNondistributable(b) && !(await store.hasBlob(b.digest, b.size))) return undefined;
+    if (!isNondistributable(b) && !(await store.claimBlob(b.digest, b.size))) return undefined;
   }
   return manifest;
 }

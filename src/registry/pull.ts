@@ -27,7 +27,7 @@ export function defaultPlatform(): Platform {
 export { isNondistributable } from "./nondistributable.js";
 
 async function storeManifest(client: RegistryWire, store: RegistryStore, ref: Reference, reference: string, expected: Partial<Descriptor>, signal?: AbortSignal): Promise<Descriptor> {
-  if (expected.digest && expected.size !== undefined && (await store.hasBlob(expected.digest, expected.size))) {
+  if (expected.digest && expected.size !== undefined && (await store.claimBlob(expected.digest, expected.size))) {
     return { mediaType: expected.mediaType ?? MediaType.ociManifest, digest: expected.digest, size: expected.size };
   }
   const got = await fetchManifest(client, ref, reference, signal);

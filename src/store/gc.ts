@@ -11,9 +11,10 @@
  * manifest whose blobs are gone.
  *
  * Crash safety: records and manifests are removed before the blobs they
- * point at; folders are first renamed into the temp area (one atomic step,
- * swept later), so a crash never leaves a half-deleted snapshot under its
- * chain id.
+ * point at; files and folders are first renamed into the temp area (one
+ * atomic step, swept later), so a crash never leaves a half-deleted
+ * snapshot under its chain id, and a build that claims a blob while it is
+ * being collected keeps it (removeUnlessUsed).
  */
 import { compactUseCounts, readUseCounts } from "./use-counts.js";
 import { randomBytes } from "node:crypto";
@@ -143,37 +144,51 @@ export async function removeItems(store: Store, inv: Inventory, plan: StoreItem[
   const removed: RemovedItem[] = [];
   let freed = 0;
   for (const item of plan) {
-    if (keep.has(item.id) || (await usedSince(item, cutoff))) {
+    if (keep.has(item.id) || (await usedSince(item.paths, cutoff)) || !(await removeUnlessUsed(store, item.paths, cutoff))) {
       for (const r of item.refs) keep.add(r);
       continue;
     }
     if (item.kind === "layer") for (const pin of inv.pins.get(item.id as Digest) ?? []) await rm(pin, { force: true });
-    for (const p of item.paths) await removePath(store, p);
     removed.push({ kind: item.kind, id: item.id, size: item.size });
     freed += item.size;
   }
   return { removed, freed };
 }
 
-async function usedSince(item: StoreItem, cutoff: number): Promise<boolean> {
-  for (const p of item.paths) {
+async function usedSince(paths: readonly string[], cutoff: number): Promise<boolean> {
+  for (const p of paths) {
     const st = await stat(p).catch(() => undefined);
     if (st && st.mtimeMs >= cutoff) return true;
   }
   return false;
 }
 
-/** Files go at once; folders are renamed into the temp area first so they vanish in one step. */
-async function removePath(store: Store, p: string): Promise<void> {
-  const st = await stat(p).catch(() => undefined);
-  if (!st) return;
-  if (!st.isDirectory()) {
-    await rm(p, { force: true });
-    return;
+/**
+ * Moves the item's paths into the temp area, then looks at their mtimes
+ * once more: a build that claimed one between the check and the move
+ * (Store.claimBlob touches, then looks) has moved its mtime, and the move
+ * carried that mtime along, so the paths go back and the item stays. A
+ * claim after the move finds the path gone and writes it again. Only then
+ * is anything deleted. Returns whether the item was removed.
+ */
+async function removeUnlessUsed(store: Store, paths: readonly string[], cutoff: number): Promise<boolean> {
+  const moved: Array<{ from: string; to: string }> = [];
+  for (const p of paths) {
+    const to = join(store.root, "lading", "tmp", `gc.${process.pid}.${randomBytes(6).toString("hex")}`);
+    try {
+      await rename(p, to);
+      moved.push({ from: p, to });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
   }
-  const trash = join(store.root, "lading", "tmp", `gc.${process.pid}.${randomBytes(6).toString("hex")}`);
-  await rename(p, trash);
-  await rm(trash, { recursive: true, force: true });
+  if (await usedSince(moved.map((m) => m.to), cutoff)) {
+    // Back in place; where the user already wrote the path again (same bytes, by its name), that copy stays.
+    for (const m of moved) await rename(m.to, m.from).catch(() => rm(m.to, { recursive: true, force: true }));
+    return false;
+  }
+  for (const m of moved) await rm(m.to, { recursive: true, force: true });
+  return true;
 }
 
 export interface CollectOptions {

@@ -117,6 +117,19 @@ export class Store implements BlobStore {
     }
   }
 
+  /**
+   * Whether the blob is present, for a caller about to rely on it instead of
+   * writing it: its mtime moves to now first, so a garbage collection racing
+   * this call either sees it as used and keeps it, or has already taken it
+   * away and this answers false (gc.ts re-checks the mtime after moving a
+   * file aside, before deleting it).
+   */
+  async claimBlob(digest: Digest, size?: number): Promise<boolean> {
+    const now = new Date();
+    await utimes(this.blobPath(digest), now, now).catch(() => {});
+    return this.hasBlob(digest, size);
+  }
+
   async blobSize(digest: Digest): Promise<number | undefined> {
     try {
       return (await stat(this.blobPath(digest))).size;
@@ -136,7 +149,7 @@ export class Store implements BlobStore {
       const buf = typeof source === "string" ? Buffer.from(source) : source;
       const digest = sha256(buf);
       checkExpected(digest, buf.length, expected);
-      if (await this.hasBlob(digest, buf.length)) return { digest, size: buf.length };
+      if (await this.claimBlob(digest, buf.length)) return { digest, size: buf.length };
       const tmp = this.tempPath("blob");
       try {
         await writeFile(tmp, buf, { mode: 0o444, flush: true });

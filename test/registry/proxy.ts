@@ -10,6 +10,8 @@ export interface ProxyHandle {
   host: string;
   /** Every request seen: "METHOD path" (with query), plus its headers. */
   seen: Array<{ method: string; path: string; headers: IncomingMessage["headers"] }>;
+  /** TCP connections accepted, HTTP or not (a TLS hello would never show in `seen`). */
+  readonly connections: number;
   stop(): Promise<void>;
 }
 
@@ -65,11 +67,16 @@ export async function startProxy(target: string, hook: Hook = () => false, bind 
     };
     if (hook(req, res, { forward, count }) !== true) forward();
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   await new Promise<void>((r) => server.listen(0, bind, r));
   const port = (server.address() as { port: number }).port;
   return {
     host: `${bind}:${port}`,
     seen,
+    get connections() {
+      return connections;
+    },
     stop: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

@@ -8,7 +8,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, lstatSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../../src/api/client.js";
 import { Store } from "../../src/store/store.js";
@@ -18,6 +18,7 @@ import { policyFigures } from "../../src/store/policy.js";
 import { scanStore, usageByKind } from "../../src/store/usage.js";
 import { makeBusyboxLayout } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
+import { ageTree } from "./fixture.js";
 import { tmpfsMounts } from "../helpers/tmpfs.js";
 
 const t = tempDir("lading-autogc-");
@@ -26,18 +27,6 @@ after(() => {
   tmpfs.unmountAll();
   t.cleanup();
 });
-
-/** Moves every mtime under `dir` back by `ms`, as if that much time had passed since the builds. */
-function ageTree(dir: string, ms: number): void {
-  const when = new Date(Date.now() - ms);
-  const walk = (p: string) => {
-    const st = lstatSync(p);
-    if (st.isSymbolicLink()) return;
-    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
-    utimesSync(p, when, when);
-  };
-  walk(dir);
-}
 
 /** Builds `count` images, each with its own incompressible `bytes`-sized file, none of them named. */
 async function fill(store: string, base: string, count: number, bytes: number): Promise<void> {

@@ -22,6 +22,14 @@ export interface BuildRun {
   ms: number;
   /** From "ready" to the digest on stdout: the build and export themselves, without closing down. */
   workMs: number;
+  /** The last `lading-phase` line the script had written when the kill was sent ("ready" before the first); undefined when not killed. */
+  phaseAtKill?: string;
+}
+
+/** When to send SIGKILL: `afterMs` after "ready", or after the first phase line that starts with `phase`. */
+export interface KillAt {
+  killAfterMs?: number;
+  killOnPhase?: { phase: string; afterMs: number };
 }
 
 export interface BuildInputs {
@@ -48,21 +56,21 @@ export async function makeInputs(dir: string): Promise<BuildInputs> {
   return { base, context };
 }
 
-export function runBuild(store: string, inputs: BuildInputs, out: string, variant: string, opts: { killAfterMs?: number; tag?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BuildRun> {
+export function runBuild(store: string, inputs: BuildInputs, out: string, variant: string, opts: KillAt & { tag?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BuildRun> {
   return runScript([SCRIPT, store, inputs.base, inputs.context, out, variant, ...(opts.tag ? [opts.tag] : [])], opts);
 }
 
 /** Pushes the store's image `name` to `dest` (registry-script.js). */
-export function runPush(store: string, name: string, dest: string, opts: { killAfterMs?: number } = {}): Promise<BuildRun> {
+export function runPush(store: string, name: string, dest: string, opts: KillAt = {}): Promise<BuildRun> {
   return runScript([REGISTRY_SCRIPT, "push", store, name, dest], opts);
 }
 
 /** Pulls `reference` into `store` (registry-script.js); prints the image's digest. */
-export function runPull(store: string, reference: string, opts: { killAfterMs?: number } = {}): Promise<BuildRun> {
+export function runPull(store: string, reference: string, opts: KillAt = {}): Promise<BuildRun> {
   return runScript([REGISTRY_SCRIPT, "pull", store, reference], opts);
 }
 
-function runScript(args: string[], opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv }): Promise<BuildRun> {
+function runScript(args: string[], opts: KillAt & { env?: NodeJS.ProcessEnv }): Promise<BuildRun> {
   return new Promise((resolve, reject) => {
     let t0 = performance.now();
     let timer: NodeJS.Timeout | undefined;
@@ -70,22 +78,38 @@ function runScript(args: string[], opts: { killAfterMs?: number; env?: NodeJS.Pr
     let stdout = "";
     let stderr = "";
     let workMs = NaN;
+    let phase = "ready";
+    let phaseAtKill: string | undefined;
+    const killIn = (ms: number) => {
+      timer = setTimeout(() => {
+        phaseAtKill = phase;
+        child.kill("SIGKILL");
+      }, ms);
+    };
     child.stdout.on("data", (c) => {
       if (!stdout) workMs = performance.now() - t0;
       stdout += c;
     });
+    let partial = "";
     child.stderr.on("data", (c) => {
-      const ready = !stderr.includes("lading-ready\n");
       stderr += c;
-      if (ready && stderr.includes("lading-ready\n")) {
-        t0 = performance.now();
-        if (opts.killAfterMs !== undefined) timer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs);
+      partial += c;
+      const lines = partial.split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (line === "lading-ready") {
+          t0 = performance.now();
+          if (opts.killAfterMs !== undefined) killIn(opts.killAfterMs);
+        } else if (line.startsWith("lading-phase ")) {
+          phase = line.slice("lading-phase ".length);
+          if (opts.killOnPhase && !timer && phase.startsWith(opts.killOnPhase.phase)) killIn(opts.killOnPhase.afterMs);
+        }
       }
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout: stdout.trim(), stderr, ms: performance.now() - t0, workMs });
+      resolve({ code, signal, stdout: stdout.trim(), stderr, ms: performance.now() - t0, workMs, ...(signal === "SIGKILL" ? { phaseAtKill } : {}) });
     });
   });
 }

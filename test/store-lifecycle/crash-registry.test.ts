@@ -6,6 +6,7 @@
  */
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Store } from "../../src/store/store.js";
 import { fsck } from "../../src/store/fsck.js";
@@ -45,11 +46,19 @@ test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the p
 
   // A fresh repository each time, so every push has its blobs to send.
   const dest = (k: number) => `${registry.host}/crash/k${k}:1`;
+  const manifest = await (await Store.open(store)).readJson<{ config: { digest: string }; layers: Array<{ digest: string }> }>(digest as `sha256:${string}`);
+  const blobs = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
+  /** What the registry held of each killed push: "<blobs in the repository>/<of all>[+manifest]" → how many kills left it. */
+  const states = new Map<string, number>();
   const killed = await killSweep(
     KILL_POINTS,
     ref.workMs,
     (at, k) => runPush(store, "crash-push", dest(k), { killAfterMs: at }),
-    async (_run, at, k) => {
+    async (run, at, k) => {
+      if (run.signal === "SIGKILL" && !run.stdout) {
+        const st = await registryState(`crash/k${k}`, blobs);
+        states.set(st, (states.get(st) ?? 0) + 1);
+      }
       const report = await fsck(await Store.open(store));
       assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
       const again = await runPush(store, "crash-push", dest(k));
@@ -61,8 +70,12 @@ test(`SIGKILL at ${KILL_POINTS} points of a push leaves a clean store, and the p
     },
   );
   pushed = digest;
-  console.log(`# push crash test: ${killed} of ${KILL_POINTS} pushes were killed mid-way (reference push ${Math.round(ref.workMs)} ms)`);
+  const left = [...states].map(([st, n]) => `${st} ×${n}`).join(", ");
+  console.log(`# push crash test: ${killed} of ${KILL_POINTS} pushes were killed mid-way (reference push ${Math.round(ref.workMs)} ms), leaving in the registry: ${left}`);
   assert.ok(killed >= MIN_KILLED, `only ${killed} pushes were killed before finishing`);
+  // The kills landed in distinct phases: before any blob, with the blobs (some or all) but no manifest.
+  assert.ok(states.has(`0/${blobs.length}`), `no kill landed before the first blob (${left})`);
+  assert.ok([...states.keys()].some((st) => !st.startsWith("0/") && !st.endsWith("+manifest")), `no kill landed between the first blob and the manifest (${left})`);
 });
 
 test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the pull then succeeds`, { timeout: 10 * 60_000 }, async () => {
@@ -71,12 +84,21 @@ test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the p
   const ref = await runPull(join(t.path, "pull-ref"), reference);
   assert.equal(ref.code, 0, ref.stderr);
   assert.equal(ref.stdout, pushed);
+  const image = await Store.open(join(t.path, "pull-ref"));
+  const manifest = await image.readJson<{ config: { digest: string }; layers: Array<{ digest: string }> }>(pushed as `sha256:${string}`);
+  const blobs = [pushed, manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
+  /** What each killed pull left in its store: "<image blobs present>/<of all>[+ingest][+pin]" → how many kills left it. */
+  const states = new Map<string, number>();
   const killed = await killSweep(
     KILL_POINTS,
     ref.workMs,
     (at, k) => runPull(join(t.path, `pull-${k}`), reference, { killAfterMs: at }),
-    async (_run, at, k) => {
+    async (run, at, k) => {
       const store = join(t.path, `pull-${k}`);
+      if (run.signal === "SIGKILL" && !run.stdout) {
+        const st = await storeState(store, blobs);
+        states.set(st, (states.get(st) ?? 0) + 1);
+      }
       const report = await fsck(await Store.open(store));
       assert.equal(report.ok, true, `fsck after kill ${k} at ${at} ms: ${JSON.stringify(report.problems)}`);
       const again = await runPull(store, reference);
@@ -86,6 +108,27 @@ test(`SIGKILL at ${KILL_POINTS} points of a pull leaves a clean store, and the p
       assert.equal(after.ok, true, JSON.stringify(after.problems));
     },
   );
-  console.log(`# pull crash test: ${killed} of ${KILL_POINTS} pulls were killed mid-way (reference pull ${Math.round(ref.workMs)} ms)`);
+  const left = [...states].map(([st, n]) => `${st} ×${n}`).join(", ");
+  console.log(`# pull crash test: ${killed} of ${KILL_POINTS} pulls were killed mid-way (reference pull ${Math.round(ref.workMs)} ms), leaving in the store: ${left}`);
   assert.ok(killed >= MIN_KILLED, `only ${killed} pulls were killed before finishing`);
+  // The kills landed in distinct phases: before any blob, and with some blobs (or a download under way) but not all.
+  assert.ok(states.has(`0/${blobs.length}`), `no kill landed before the first blob (${left})`);
+  assert.ok([...states.keys()].some((st) => (!st.startsWith("0/") || st.includes("+ingest")) && !st.startsWith(`${blobs.length}/`)), `no kill landed mid-download (${left})`);
 });
+
+/** Which of `blobs` the registry's repository `repo` holds, and whether its tag 1 exists. */
+async function registryState(repo: string, blobs: string[]): Promise<string> {
+  let held = 0;
+  for (const b of blobs) if ((await fetch(`${registry.url}/v2/${repo}/blobs/${b}`, { method: "HEAD" })).status === 200) held++;
+  const m = await fetch(`${registry.url}/v2/${repo}/manifests/1`, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+  return `${held}/${blobs.length}${m.status === 200 ? "+manifest" : ""}`;
+}
+
+/** Which of `blobs` a store holds, whether a download's temp file is there, and whether the reference is pinned. */
+async function storeState(dir: string, blobs: string[]): Promise<string> {
+  const present = new Set(await readdir(join(dir, "blobs", "sha256")).catch(() => [] as string[]));
+  const held = blobs.filter((b) => present.has(b.slice("sha256:".length))).length;
+  const ingest = (await readdir(join(dir, "lading", "tmp")).catch(() => [] as string[])).length > 0;
+  const pinned = (await readdir(join(dir, "lading", "pins")).catch(() => [] as string[])).length > 0;
+  return `${held}/${blobs.length}${ingest ? "+ingest" : ""}${pinned ? "+pin" : ""}`;
+}

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Store } from "../../src/store/store.js";
 import { chainIds, hexOf, sha256, type Digest } from "../../src/oci/digest.js";
@@ -42,6 +42,18 @@ export interface Fixture {
 export function age(path: string, ago: number): void {
   const t = new Date(Date.now() - ago);
   utimesSync(path, t, t);
+}
+
+/** Moves every mtime under `dir` back by `ms`, as if that much time had passed since the builds. */
+export function ageTree(dir: string, ms: number): void {
+  const when = new Date(Date.now() - ms);
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return;
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+    utimesSync(p, when, when);
+  };
+  walk(dir);
 }
 
 export async function makeFixture(dir: string): Promise<Fixture> {

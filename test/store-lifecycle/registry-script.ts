@@ -8,12 +8,17 @@
 import { connect } from "../../src/api/client.js";
 
 const [mode, store, source, dest] = process.argv.slice(2) as ["push" | "pull", string, string, string | undefined];
-const client = await connect({ store, gc: false });
+// Phase lines ("lading-phase …") tell the harness where a kill landed.
+const phase = (what: string) => process.stderr.write(`lading-phase ${what}\n`);
+const client = await connect({ store, gc: false, log: (e) => e.type === "step" && phase(`${e.status} ${e.name}`) });
 // Tells the harness the modules are loaded and the store is open: kill offsets count from here.
 process.stderr.write("lading-ready\n");
 try {
   const image = client.container().from(source);
-  process.stdout.write((mode === "push" ? await image.publish(dest!) : await image.digest()) + "\n");
+  phase(mode);
+  const result = mode === "push" ? await image.publish(dest!) : await image.digest();
+  phase(`${mode}ed`);
+  process.stdout.write(result + "\n");
 } finally {
   await client.close();
 }

@@ -143,6 +143,15 @@ export function blobStoreConformance(name: string, open: () => Promise<BlobStore
     assert.deepEqual(await h.leftovers(), []);
   });
 
+  test(`${name}: a claim says whether the blob is there, with the size when given`, async () => {
+    const h = await open();
+    assert.equal(await h.blobs.claimBlob(digest), false);
+    await h.blobs.putBlob(data);
+    assert.equal(await h.blobs.claimBlob(digest), true);
+    assert.equal(await h.blobs.claimBlob(digest, data.length), true);
+    assert.equal(await h.blobs.claimBlob(digest, data.length + 1), false);
+  });
+
   test(`${name}: JSON is stored in one fixed serialisation, whatever the key order`, async () => {
     const h = await open();
     const a = await h.blobs.putJson({ b: 1, a: [1, { d: 2, c: 3 }] });

@@ -40,7 +40,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   const scrub = (s: string) => secrets.reduce((acc, v) => (v.length >= 1 ? acc.split(v).join("***") : acc), s);
   if (!session.config.noCache && !exec.cacheBuster) {
     const hit = await store.getCached<ExecStepResult>(key);
-    if (hit && (!hit.layer || (await store.hasBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
+    if (hit && (!hit.layer || (await store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
       await store.touch({ cacheKey: key }, ...(hit.layer ? [{ blob: hit.layer.descriptor.digest }] : []));
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
       return hit;

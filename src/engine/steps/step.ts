@@ -38,7 +38,7 @@ interface CachedLayer {
 export async function cachedLayerStep(session: Session, key: Digest, name: string, produce: () => Promise<LayerRef>): Promise<LayerRef> {
   if (!session.config.noCache) {
     const hit = await session.store.getCached<CachedLayer>(key);
-    if (hit?.layer && (await session.store.hasBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size))) {
+    if (hit?.layer && (await session.store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size))) {
       await session.store.touch({ cacheKey: key }, { blob: hit.layer.descriptor.digest });
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
       return hit.layer;
