@@ -154,12 +154,22 @@ export async function podmanEnv(store: Store, tag: string, runtime: "runc" | "cr
       "--cgroup-manager=cgroupfs", "--runtime", runtime, "--storage-driver", "vfs", "--events-backend", "none",
     ],
     env: {
-      ...process.env,
+      ...withoutRegistryLogins(process.env),
       CONTAINERS_CONF: join(confDir, "containers.conf"),
       CONTAINERS_STORAGE_CONF: join(confDir, "storage.conf"),
       CONTAINERS_REGISTRIES_CONF: join(confDir, "registries.conf"),
     },
   };
+}
+
+/**
+ * The environment less the user's registry login files: podman pulls
+ * nothing here (--rootfs), yet 4.3 stats $DOCKER_CONFIG/config.json at
+ * start and fails when that folder has none.
+ */
+function withoutRegistryLogins(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { DOCKER_CONFIG: _d, REGISTRY_AUTH_FILE: _r, ...rest } = env;
+  return rest;
 }
 
 /**

@@ -187,12 +187,13 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
   writeFileSync(errFile, "");
   const { openSync } = await import("node:fs");
   const fd = openSync(errFile, "a");
-  const child = spawn(REGISTRY_BIN, ["serve", join(dir, "config.yml")], { stdio: ["ignore", fd, fd], env: { ...process.env, OTEL_TRACES_EXPORTER: "none" } });
+  const child = spawn(REGISTRY_BIN, ["serve", join(dir, "config.yml")], { stdio: ["ignore", fd, fd], env: registryEnv() });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.pid) {
+    // A child ended by a signal has a null exitCode but a signalCode: then there is nothing left to stop.
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
       const exited = new Promise((r) => child.once("exit", r));
       process.kill(child.pid, "SIGTERM");
-      const t = setTimeout(() => child.pid && child.exitCode === null && process.kill(child.pid, "SIGKILL"), 3000);
+      const t = setTimeout(() => child.pid && child.exitCode === null && child.signalCode === null && process.kill(child.pid, "SIGKILL"), 3000);
       await exited;
       clearTimeout(t);
     }
@@ -207,4 +208,11 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
   }
   const host = `127.0.0.1:${port}`;
   return { host, url: `${opts.tls ? "https" : "http"}://${host}`, ...(caFile ? { caFile } : {}), tokenRequests, stop };
+}
+
+/** docker-registry reads every REGISTRY_* variable as configuration (REGISTRY_AUTH_FILE would become auth.file): none of the test's own pass through. */
+function registryEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { OTEL_TRACES_EXPORTER: "none" };
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("REGISTRY_")) env[k] = v;
+  return env;
 }
