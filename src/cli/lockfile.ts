@@ -4,9 +4,10 @@
  * the same bytes. Modes: auto (use pins, record new ones), frozen (use pins,
  * a source without one is an error), update (re-resolve everything), off.
  */
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UsageError } from "./io.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
 
 export type LockMode = "auto" | "frozen" | "update" | "off";
 
@@ -57,13 +58,7 @@ export async function writeLock(path: string, mode: LockMode, previous: LockFile
   const sorted = Object.fromEntries(Object.entries(sources).sort(([a], [b]) => (a < b ? -1 : 1)));
   if (previous && JSON.stringify(previous.sources) === JSON.stringify(sorted)) return false;
   const text = JSON.stringify({ version: 1, sources: sorted }, null, 2) + "\n";
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  // fsynced before the rename: a crash leaves the old lock or the new one, never an empty file.
+  await writeFileAtomic(path, text);
   return true;
 }

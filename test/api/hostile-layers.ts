@@ -222,16 +222,19 @@ export async function hostileLayout(dir: string, layers: Entry[][]): Promise<str
 export function payloadInStore(store: string): string[] {
   const unpacked = (p: string) => /\/lading\/(rootfs|snapshots\/[^/]+)\/[0-9a-f]{64}$/.test(p);
   const found: string[] = [];
+  // The exec helper removes an exec's work dir (lading/tmp/exec.*) after it has answered, so for a
+  // moment after client.close() such a dir may be unreadable (an overlay work dir is mode 0, made by
+  // the kernel) or vanish while it is read. Only there are both expected.
+  const passing = (err: unknown, p: string) => ["EACCES", "ENOENT"].includes((err as NodeJS.ErrnoException).code ?? "") && p.includes("/lading/tmp/");
   const walk = (p: string) => {
     if (unpacked(p)) return;
-    const st = lstatSync(p);
-    if (/evil|victim/.test(p.slice(store.length))) found.push(p);
     try {
+      const st = lstatSync(p);
+      if (/evil|victim/.test(p.slice(store.length))) found.push(p);
       if (st.isFile() && readFileSync(p).includes(PAYLOAD)) found.push(p);
       if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
     } catch (err) {
-      // Rootless, an exec's overlay work dir (mode 0, made by the kernel) can outlive client.close() for a moment.
-      if ((err as NodeJS.ErrnoException).code !== "EACCES" || !p.includes("/lading/tmp/")) throw err;
+      if (!passing(err, p)) throw err;
     }
   };
   walk(store);
