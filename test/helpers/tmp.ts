@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // Every test makes temp dirs, so every test process gets its own empty home from here.
@@ -7,5 +7,50 @@ import "./isolated-home.js";
 /** A fresh temp dir, removed by the returned cleanup (call it from `after`). */
 export function tempDir(prefix = "lading-test-"): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(process.env.LADING_TEST_TMP ?? tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  return {
+    path,
+    cleanup: () => {
+      for (const runroot of podmanRunrootsIn(path)) rmSync(runroot, { recursive: true, force: true });
+      rmSync(path, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The podman runroots that stores under `dir` recorded outside themselves:
+ * a store whose path is too long for podman's runroot keeps it in a fresh
+ * temp dir (src/exec/podman-state.ts), which removing the store leaves behind.
+ * Looks for `<store>/lading/podman/<mapping>/runroot-path` a few levels down,
+ * never inside a store's own folders (snapshots can be large).
+ */
+function podmanRunrootsIn(dir: string, depth = 4): string[] {
+  const out: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  if (names.includes("lading") && names.includes("blobs")) {
+    const podman = join(dir, "lading", "podman");
+    for (const tag of safeList(podman)) {
+      try {
+        const recorded = readFileSync(join(podman, tag, "runroot-path"), "utf8").trim();
+        if (recorded && !recorded.startsWith(dir + "/")) out.push(recorded);
+      } catch {
+        // no record: the runroot is inside the store
+      }
+    }
+    return out;
+  }
+  if (depth > 0) for (const n of names) out.push(...podmanRunrootsIn(join(dir, n), depth - 1));
+  return out;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
