@@ -7,13 +7,13 @@ import "./isolated-home.js";
 /** A fresh temp dir, removed by the returned cleanup (call it from `after`). */
 export function tempDir(prefix = "lading-test-"): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(process.env.LADING_TEST_TMP ?? tmpdir(), prefix));
-  return {
-    path,
-    cleanup: () => {
-      for (const runroot of podmanRunrootsIn(path)) rmSync(runroot, { recursive: true, force: true });
-      rmSync(path, { recursive: true, force: true });
-    },
-  };
+  return { path, cleanup: () => removeTestTree(path) };
+}
+
+/** Removes a test's temp tree and what its stores keep outside it (podman runroots in /tmp). */
+export function removeTestTree(path: string): void {
+  for (const runroot of podmanRunrootsIn(path)) rmSync(runroot, { recursive: true, force: true });
+  rmSync(path, { recursive: true, force: true });
 }
 
 /**

@@ -6,11 +6,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { randomBytes, createHash } from "node:crypto";
 import { join } from "node:path";
 import { lading } from "../helpers/cli.js";
-import { tempDir } from "../helpers/tmp.js";
+import { removeTestTree, tempDir } from "../helpers/tmp.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { has } from "../helpers/tools.js";
 
@@ -58,7 +59,8 @@ function allPaths(dir: string): string[] {
 before(async () => {
   if (!isRoot) return;
   ensureUser();
-  open = mkdtempSync("/var/tmp/lading-sec-open-");
+  // Not the test's private temp dir: the other user must be able to reach the store's parent (0755).
+  open = mkdtempSync(join(tmpdir(), "lading-sec-open-"));
   chmodSync(open, 0o755);
   pub = join(open, "pub");
   mkdirSync(pub, { mode: 0o755 });
@@ -67,7 +69,7 @@ before(async () => {
 });
 after(() => {
   priv.cleanup();
-  if (open) rmSync(open, { recursive: true, force: true });
+  if (open) removeTestTree(open);
 });
 
 /** Builds, into `store`, an image whose RUN made a program setuid root, with a cache mount and a secret after it; returns the snapshot copies of that program. */
