@@ -19,20 +19,24 @@ import { runTool } from "./proc.js";
 /** podman refuses a longer runroot (its sockets live there and must fit in sun_path). */
 const RUNROOT_MAX = 50;
 
-/** The store's podman folder for one id mapping. */
-function podmanBase(storeRoot: string, tag: string): string {
+/** The store's podman folder for one id mapping (without making it: the reaper only looks). */
+export function podmanBase(storeRoot: string, tag: string): string {
   return join(storeRoot, "lading", "podman", tag);
 }
 
 /** The runroot podman's database was made with (podman refuses to open it with another). */
-function runrootRecord(storeRoot: string, tag: string): string {
-  return join(podmanBase(storeRoot, tag), "runroot-path");
+function runrootRecord(base: string): string {
+  return join(base, "runroot-path");
 }
 
 /** The recorded runroot, if any (tests remove it with the store). */
 export function recordedRunroot(storeRoot: string, tag: string): string | undefined {
+  return readRecord(podmanBase(storeRoot, tag));
+}
+
+function readRecord(base: string): string | undefined {
   try {
-    return readFileSync(runrootRecord(storeRoot, tag), "utf8").trim() || undefined;
+    return readFileSync(runrootRecord(base), "utf8").trim() || undefined;
   } catch {
     return undefined;
   }
@@ -46,12 +50,10 @@ export function recordedRunroot(storeRoot: string, tag: string): string | undefi
  * checked before each use; if it is gone (reboot, temp cleaner) or is no
  * longer ours, a fresh one replaces it.
  */
-export async function podmanRunroot(store: Store, tag: string): Promise<string> {
-  const base = podmanBase(store.root, tag);
+async function podmanRunroot(store: Store, base: string, tag: string): Promise<string> {
   const inStore = join(base, "run");
-  await mkdir(base, { recursive: true });
   return store.withLock(`podman-runroot-${tag}`, async () => {
-    const recorded = recordedRunroot(store.root, tag);
+    const recorded = readRecord(base);
     let runroot: string;
     if (inStore.length <= RUNROOT_MAX) {
       await mkdir(inStore, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
@@ -69,7 +71,7 @@ export async function podmanRunroot(store: Store, tag: string): Promise<string> 
       // containers are transient (all run with --rm; a new runroot means the old one's state is
       // gone), so podman starts afresh: this also moves stores from the old /tmp/lading-pm-<hash>.
       await Promise.all(["root", "tmp"].map((d) => rm(join(base, d), { recursive: true, force: true })));
-      await writeFileAtomic(runrootRecord(store.root, tag), runroot + "\n", 0o600);
+      await writeFileAtomic(runrootRecord(base), runroot + "\n", 0o600);
     }
     return runroot;
   }, { waitForever: true });
@@ -110,9 +112,9 @@ export interface PodmanEnv {
  */
 export async function podmanEnv(store: Store, tag: string, runtime: "runc" | "crun", confDir: string, ulimits: string[] = []): Promise<PodmanEnv> {
   const base = join(await store.stateDir("podman"), tag);
-  const runroot = await podmanRunroot(store, tag);
   const empty = join(base, "empty");
   await mkdir(empty, { recursive: true, mode: 0o700 });
+  const runroot = await podmanRunroot(store, base, tag);
   const q = (s: string) => JSON.stringify(s);
   const runtimePath = findTool(runtime);
   if (!runtimePath) throw new LadingError("RUNTIME_UNAVAILABLE", `the podman backend needs ${runtime} (Debian package ${runtime}), which is not installed`);

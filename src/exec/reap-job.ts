@@ -11,7 +11,7 @@ import { pidAlive, Store } from "../store/store.js";
 import { identityTag } from "./identity.js";
 import type { HelperMessage, ReapJob } from "./job.js";
 import { findTool } from "./detect.js";
-import { podmanEnv } from "./podman-state.js";
+import { podmanBase, podmanEnv } from "./podman-state.js";
 import { runTool } from "./proc.js";
 import { runcKill, runcList } from "./runc.js";
 import { ownerFile, runtimeStateRoot } from "./state.js";
@@ -90,7 +90,7 @@ async function reapCgroups(): Promise<void> {
  */
 async function reapPodman(store: Store, tag: string): Promise<string[]> {
   const podman = findTool("podman");
-  const base = join(store.root, "lading", "podman", tag);
+  const base = podmanBase(store.root, tag);
   if (!podman || !(await stat(base).then(() => true, () => false))) return [];
   const confDir = store.tempPath("podman-conf");
   await mkdir(confDir, { mode: 0o700 });

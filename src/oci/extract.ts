@@ -30,7 +30,7 @@
  */
 import { execFile } from "node:child_process";
 import { constants } from "node:fs";
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink, unlink } from "node:fs/promises";
+import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, readlink, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
@@ -118,7 +118,6 @@ export async function extractLayerBlob(store: BlobReader, layer: LayerRef, root:
     throw new LadingError("DIGEST_MISMATCH", `layer ${layer.descriptor.digest}: its uncompressed content hashes to ${got}, but the image says its diffId is ${layer.diffId}`);
   }
 }
-
 
 interface DeferredDir {
   abs: string;

@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { LadingError, wrapFsError } from "../errors.js";
 import type { BlobWriter } from "./blob-store.js";

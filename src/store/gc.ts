@@ -17,9 +17,7 @@
  * being collected keeps it (removeUnlessUsed).
  */
 import { compactUseCounts, readUseCounts } from "./use-counts.js";
-import { randomBytes } from "node:crypto";
 import { rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { Digest } from "../oci/digest.js";
 import type { Store } from "./store.js";
 import { scanStore, type Inventory, type ItemKind, type StoreItem } from "./usage.js";
@@ -174,7 +172,7 @@ async function usedSince(paths: readonly string[], cutoff: number): Promise<bool
 async function removeUnlessUsed(store: Store, paths: readonly string[], cutoff: number): Promise<boolean> {
   const moved: Array<{ from: string; to: string }> = [];
   for (const p of paths) {
-    const to = join(store.root, "lading", "tmp", `gc.${process.pid}.${randomBytes(6).toString("hex")}`);
+    const to = store.tempPath("gc");
     try {
       await rename(p, to);
       moved.push({ from: p, to });
