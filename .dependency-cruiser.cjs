@@ -5,14 +5,6 @@
  * of types is still a cycle of knowledge.
  */
 const part = (p) => `^src/${p}/`;
-/**
- * The known exception, still to be removed (issue 12, item 1): exec/ takes
- * the Store class (its helper process opens the store by path). Nothing
- * else may join this list.
- */
-const PENDING = {
-  execOnStore: "^src/exec/",
-};
 module.exports = {
   forbidden: [
     { name: "no-circular", severity: "error", comment: "no import cycle between files, type-only ones included", from: {}, to: { circular: true } },
@@ -42,14 +34,8 @@ module.exports = {
     },
     {
       name: "parts-below-store", severity: "error",
-      from: { path: "^src/(oci|registry|exec)/", pathNot: PENDING.execOnStore },
+      from: { path: "^src/(oci|registry|exec)/" },
       to: { path: part("store") },
-    },
-    {
-      name: "exec-on-store-class-only", severity: "error",
-      comment: "pending: exec/ may still import store/store.ts, and nothing else of store/",
-      from: { path: PENDING.execOnStore },
-      to: { path: part("store"), pathNot: "^src/store/store\\.ts$" },
     },
     {
       name: "store-knows-no-network-or-runtime", severity: "error",

@@ -7,7 +7,7 @@
 import { mkdir, utimes } from "node:fs/promises";
 import { basename } from "node:path";
 import { LadingError } from "../errors.js";
-import type { Store } from "../store/store.js";
+import type { ExecStore } from "./exec-store.js";
 
 /** Past this many copies in use at once, something is looping: say so rather than fill the disk. */
 const MAX_COPIES = 64;
@@ -16,7 +16,7 @@ export function cacheLockName(dir: string): string {
   return `cache-${basename(dir)}`;
 }
 
-export async function claimPrivateCache(store: Store, dir: string): Promise<{ dir: string; release: () => Promise<void> }> {
+export async function claimPrivateCache(store: ExecStore, dir: string): Promise<{ dir: string; release: () => Promise<void> }> {
   for (let i = 0; i < MAX_COPIES; i++) {
     const candidate = i === 0 ? dir : `${dir}.private-${i}`;
     const release = await store.tryLock(cacheLockName(candidate));

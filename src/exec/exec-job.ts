@@ -10,11 +10,11 @@
  */
 import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, rm, stat, writeFile } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { LadingError } from "../errors.js";
 import type { LayerEntry } from "../oci/layer-entry.js";
-import { Store } from "../store/store.js";
 import { copyDiff, overlayDiff } from "./diff.js";
+import type { ExecStore, OpenExecStore } from "./exec-store.js";
 import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
@@ -38,18 +38,19 @@ export interface Running {
 
 export type ExecAnswer = Extract<HelperMessage, { type: "result" }>;
 
-/** One Store per root for the helper's life: opening one sweeps temp dirs, once is enough. */
-const stores = new Map<string, Promise<Store>>();
-function openStore(root: string): Promise<Store> {
+/** One store per root for the helper's life: opening one sweeps temp dirs, once is enough. */
+const stores = new Map<string, { store: Promise<ExecStore>; tempDir?: string }>();
+function openOnce(open: OpenExecStore, root: string): Promise<ExecStore> {
   let s = stores.get(root);
   // A store removed and made again at the same path (tests do) is opened afresh.
-  if (s && !existsSync(join(root, "lading", "tmp"))) s = undefined;
+  if (s?.tempDir && !existsSync(s.tempDir)) s = undefined;
   if (!s) {
-    s = Store.open(root);
-    stores.set(root, s);
-    s.catch(() => stores.delete(root));
+    const entry: { store: Promise<ExecStore>; tempDir?: string } = { store: open(root) };
+    entry.store.then((st) => (entry.tempDir = dirname(st.tempPath())), () => stores.delete(root));
+    stores.set(root, entry);
+    s = entry;
   }
-  return s;
+  return s.store;
 }
 
 /**
@@ -60,6 +61,7 @@ function openStore(root: string): Promise<Store> {
  */
 export async function execJob(
   job: ExecJob,
+  openStore: OpenExecStore,
   send: (m: HelperMessage) => void,
   answer: (m: ExecAnswer) => void,
   output: OutputSink,
@@ -68,7 +70,7 @@ export async function execJob(
   idle: () => Promise<void> = async () => {},
 ): Promise<void> {
   const debug = (msg: string) => send({ type: "debug", msg });
-  const store = await openStore(job.storeRoot);
+  const store = await openOnce(openStore, job.storeRoot);
   const inUserns = job.identity.kind !== "root";
   const singleId = job.identity.kind === "single";
   const tag = identityTag(job.identity);
@@ -236,7 +238,7 @@ function withDefaults(env: string[], home: string): string[] {
   return out;
 }
 
-async function withLocks<T>(store: Store, names: string[], fn: () => Promise<T>): Promise<T> {
+async function withLocks<T>(store: ExecStore, names: string[], fn: () => Promise<T>): Promise<T> {
   if (names.length === 0) return fn();
   const [first, ...rest] = names;
   return store.withLock(first!, () => withLocks(store, rest, fn), { waitForever: true });

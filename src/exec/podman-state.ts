@@ -1,7 +1,7 @@
 /**
  * Where podman keeps its state for a store and id mapping, and the config
  * files that keep it there. Everything podman reads or writes is either in
- * the store (`lading/podman/<mapping>`) or in a runroot only lading's user
+ * the store's podman state folder (one per id mapping) or in a runroot only lading's user
  * can have made, so no earlier run, other user or machine-wide container
  * config (/etc/containers, ~/.config/containers, /run/runc, /run/crun,
  * /dev/shm/libpod_lock, /etc/cni) changes what a step gives.
@@ -12,16 +12,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil/atomic.js";
-import type { Store } from "../store/store.js";
+import type { ExecStore } from "./exec-store.js";
 import { findTool } from "./detect.js";
 import { runTool } from "./proc.js";
 
 /** podman refuses a longer runroot (its sockets live there and must fit in sun_path). */
 const RUNROOT_MAX = 50;
 
-/** The store's podman folder for one id mapping (without making it: the reaper only looks). */
-export function podmanBase(storeRoot: string, tag: string): string {
-  return join(storeRoot, "lading", "podman", tag);
+/** The podman folder for one id mapping, in the store's podman state folder (not made here: the reaper only looks). */
+export function podmanBase(podmanDir: string, tag: string): string {
+  return join(podmanDir, tag);
 }
 
 /** The runroot podman's database was made with (podman refuses to open it with another). */
@@ -29,9 +29,9 @@ function runrootRecord(base: string): string {
   return join(base, "runroot-path");
 }
 
-/** The recorded runroot, if any (tests remove it with the store). */
-export function recordedRunroot(storeRoot: string, tag: string): string | undefined {
-  return readRecord(podmanBase(storeRoot, tag));
+/** The recorded runroot, if any (tests remove it with the store); `podmanDir` is the store's podman state folder. */
+export function recordedRunroot(podmanDir: string, tag: string): string | undefined {
+  return readRecord(podmanBase(podmanDir, tag));
 }
 
 function readRecord(base: string): string | undefined {
@@ -43,14 +43,14 @@ function readRecord(base: string): string | undefined {
 }
 
 /**
- * podman's transient state: `<store>/lading/podman/<mapping>/run` when that
+ * podman's transient state: `run` in the mapping's podman folder when that
  * path fits podman's limit, else a mkdtemp dir (random name, made 0700 by
  * us, so nobody else can have made it first) whose path is recorded in the
  * store and reused by every later run and by the reaper. A recorded dir is
  * checked before each use; if it is gone (reboot, temp cleaner) or is no
  * longer ours, a fresh one replaces it.
  */
-async function podmanRunroot(store: Store, base: string, tag: string): Promise<string> {
+async function podmanRunroot(store: ExecStore, base: string, tag: string): Promise<string> {
   const inStore = join(base, "run");
   return store.withLock(`podman-runroot-${tag}`, async () => {
     const recorded = readRecord(base);
@@ -110,8 +110,8 @@ export interface PodmanEnv {
  * dir for the reaper); `ulimits` become the containers' default ulimits
  * (podman 4.3 ignores --ulimit with --rootfs but honours these).
  */
-export async function podmanEnv(store: Store, tag: string, runtime: "runc" | "crun", confDir: string, ulimits: string[] = []): Promise<PodmanEnv> {
-  const base = join(await store.stateDir("podman"), tag);
+export async function podmanEnv(store: ExecStore, tag: string, runtime: "runc" | "crun", confDir: string, ulimits: string[] = []): Promise<PodmanEnv> {
+  const base = podmanBase(await store.stateDir("podman"), tag);
   const empty = join(base, "empty");
   await mkdir(empty, { recursive: true, mode: 0o700 });
   const runroot = await podmanRunroot(store, base, tag);
@@ -183,9 +183,9 @@ function withoutRegistryLogins(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 const MACHINE_MOUNTS_CONFS = ["/usr/share/containers/mounts.conf", "/etc/containers/mounts.conf"];
 let mountsConfsHidden = false;
 
-export async function hideMachineMountsConfs(store: Store, tag: string): Promise<void> {
+export async function hideMachineMountsConfs(store: ExecStore, tag: string): Promise<void> {
   if (mountsConfsHidden) return;
-  const empty = join(await store.stateDir("podman"), tag, "empty.conf");
+  const empty = join(podmanBase(await store.stateDir("podman"), tag), "empty.conf");
   await writeFile(empty, "", { mode: 0o644 });
   for (const f of MACHINE_MOUNTS_CONFS) {
     if (!(await stat(f).then((st) => st.isFile(), () => false))) continue;

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { LadingError } from "../errors.js";
-import type { Store } from "../store/store.js";
+import type { ExecStore } from "./exec-store.js";
 import { findTool } from "./detect.js";
 import type { OutputSink } from "./job.js";
 import { pipeOutput } from "./pipe-output.js";
@@ -21,7 +21,7 @@ import type { SpecMount } from "./spec.js";
 
 export interface PodmanRun {
   podmanPath: string;
-  store: Store;
+  store: ExecStore;
   tag: string;
   id: string;
   bundle: string;

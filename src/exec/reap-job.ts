@@ -7,7 +7,8 @@
  */
 import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { pidAlive, Store } from "../store/store.js";
+import { pidAlive } from "../fsutil/pid-alive.js";
+import type { ExecStore, OpenExecStore } from "./exec-store.js";
 import { identityTag } from "./identity.js";
 import type { HelperMessage, ReapJob } from "./job.js";
 import { findTool } from "./detect.js";
@@ -16,8 +17,8 @@ import { runTool } from "./proc.js";
 import { runcKill, runcList } from "./runc.js";
 import { ownerFile, runtimeStateRoot } from "./state.js";
 
-export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void): Promise<void> {
-  const store = await Store.open(job.storeRoot); // also sweeps temp dirs of dead processes
+export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void, openStore: OpenExecStore): Promise<void> {
+  const store = await openStore(job.storeRoot); // also sweeps temp dirs of dead processes
   const tag = identityTag(job.identity);
   const reaped: string[] = [];
   // Owner notes are swept from both state roots even when a runtime is gone (podman's are under runc's).
@@ -88,9 +89,9 @@ async function reapCgroups(): Promise<void> {
  * and config as the runs that made them. Root's only: a rootless podman
  * container lives in its dead helper's namespaces, not in the reaper's.
  */
-async function reapPodman(store: Store, tag: string): Promise<string[]> {
+async function reapPodman(store: ExecStore, tag: string): Promise<string[]> {
   const podman = findTool("podman");
-  const base = podmanBase(store.root, tag);
+  const base = podmanBase(await store.stateDir("podman"), tag);
   if (!podman || !(await stat(base).then(() => true, () => false))) return [];
   const confDir = store.tempPath("podman-conf");
   await mkdir(confDir, { mode: 0o700 });

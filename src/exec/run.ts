@@ -3,7 +3,7 @@
  * on the container's root filesystem through a runtime and returns the exit
  * code, the output and the step's changes as one layer in the store.
  *
- * The work happens in a helper process (inside.ts) started in lading's
+ * The work happens in a helper process (serve-jobs.ts) started in lading's
  * namespaces — a user + mount namespace when rootless (the default case),
  * a private mount namespace as root — so files of any owner can be
  * unpacked, run on and diffed, and mounts never outlive the helper.
@@ -14,10 +14,9 @@
  * spelled. The engine records such a step in the history as an empty_layer.
  */
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { LadingError, type LadingErrorCode } from "../errors.js";
 import type { LayerRef } from "../oci/types.js";
-import type { Store } from "../store/store.js";
+import type { ExecStore } from "./exec-store.js";
 import { chooseRuntime, findTool } from "./detect.js";
 import { currentIdentity, type Identity } from "./identity.js";
 import { prepareSpare, releaseHelper, takeHelper } from "./helper-pool.js";
@@ -28,7 +27,12 @@ export { detectRuntime } from "./detect.js";
 export type { ExecMount } from "./job.js";
 
 export interface ExecRequest {
-  store: Store;
+  store: ExecStore;
+  /**
+   * The helper process's script: it calls serveExecJobs with a function that
+   * opens the real store (exec/ knows only the ExecStore interface).
+   */
+  helper: string;
   /** The container's layers, base first. */
   layers: LayerRef[];
   args: string[];
@@ -72,8 +76,6 @@ export interface ExecResult {
 
 export const OUTPUT_CAP = 4 << 20;
 
-const INSIDE = fileURLToPath(new URL("./inside.js", import.meta.url));
-
 /** Keeps the last `cap` bytes of a stream. */
 class Tail {
   private chunks: Buffer[] = [];
@@ -92,6 +94,7 @@ class Tail {
 
 /** Hands `job` to a helper in lading's namespaces (a waiting one, or a new one) and collects its answer. */
 function runHelper(
+  helper: string,
   identity: Identity,
   job: HelperJob,
   opts: { signal?: AbortSignal; onOutput?: ExecRequest["onOutput"]; debug?: (m: string) => void },
@@ -103,7 +106,7 @@ function runHelper(
   }
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled before it started"));
-    const child = takeHelper(unshare, INSIDE, identity);
+    const child = takeHelper(unshare, helper, identity);
     const out = new Tail(OUTPUT_CAP);
     const err = new Tail(OUTPUT_CAP);
     // What the helper itself prints (not the command): only for explaining a helper that died.
@@ -126,7 +129,7 @@ function runHelper(
     };
     const onClose = (code: number | null, sig: NodeJS.Signals | null) => {
       detach();
-      if (job.kind === "exec") prepareSpare(unshare, INSIDE, identity);
+      if (job.kind === "exec") prepareSpare(unshare, helper, identity);
       if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled"));
       const tail = own.text().trim().split("\n").slice(-5).join("\n");
       reject(new LadingError("INTERNAL", `the exec helper ended (${sig ?? "exit " + code}) without an answer${tail ? ": " + tail : ""}`));
@@ -144,7 +147,7 @@ function runHelper(
       const cancelled = !!opts.signal?.aborted;
       // A failed job may have left mounts in the helper's namespace; podman's stay there too.
       const reuse = !cancelled && answer.type !== "error" && !(job.kind === "exec" && job.runtime.name === "podman");
-      releaseHelper(child, unshare!, INSIDE, identity, reuse);
+      releaseHelper(child, unshare!, helper, identity, reuse);
       if (cancelled) return reject(new LadingError("CANCELLED", "exec cancelled"));
       if (answer.type === "error") return reject(new LadingError(answer.code as LadingErrorCode, answer.message));
       resolve({ message: answer, stdout: out.text(), stderr: err.text() });
@@ -192,7 +195,7 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
     ownerPid: process.pid,
     containerId: `lading-${process.pid}-${randomBytes(5).toString("hex")}`,
   };
-  const { message, stdout, stderr } = await runHelper(identity, job, req);
+  const { message, stdout, stderr } = await runHelper(req.helper, identity, job, req);
   if (message.type !== "result") throw new LadingError("INTERNAL", `the exec helper answered ${message.type} to an exec`);
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { exitCode: message.exitCode, stdout, stderr, ...(message.layer ? { layer: message.layer } : {}), metrics: { ...message.metrics, wallSeconds } };
@@ -204,12 +207,12 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
  * or SIGKILL). The engine calls it once at start; safe while other lading
  * processes use the store (only what dead processes owned is touched).
  */
-export async function reapLeftovers(store: Store): Promise<void> {
+export async function reapLeftovers(store: ExecStore, helper: string): Promise<void> {
   const identity = currentIdentity();
   const runtimePaths: Partial<Record<"runc" | "crun", string>> = {};
   for (const name of ["runc", "crun"] as const) {
     const path = findTool(name);
     if (path) runtimePaths[name] = path;
   }
-  await runHelper(identity, { kind: "reap", storeRoot: store.root, identity, runtimePaths }, {});
+  await runHelper(helper, identity, { kind: "reap", storeRoot: store.root, identity, runtimePaths }, {});
 }

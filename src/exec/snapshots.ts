@@ -18,13 +18,13 @@ import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import { chainIds, hexOf } from "../oci/digest.js";
 import type { LayerRef } from "../oci/types.js";
-import type { Store } from "../store/store.js";
+import type { ExecStore } from "./exec-store.js";
 import { runTool } from "./proc.js";
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** The directory of the flattened snapshot for `layers`, made if missing. */
-export async function ensureSnapshot(store: Store, layers: LayerRef[], tag: string, debug: (m: string) => void): Promise<string> {
+export async function ensureSnapshot(store: ExecStore, layers: LayerRef[], tag: string, debug: (m: string) => void): Promise<string> {
   const base = join(await store.stateDir("snapshots"), tag);
   // The images' setuid programs are in here: nobody else may reach them (issue 21).
   await mkdir(base, { recursive: true, mode: 0o700 });

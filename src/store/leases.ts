@@ -9,7 +9,8 @@
 import { randomBytes } from "node:crypto";
 import { readFile, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { pidAlive, type Store } from "./store.js";
+import { pidAlive } from "../fsutil/pid-alive.js";
+import type { Store } from "./store.js";
 import { writeFileAtomic } from "../fsutil/atomic.js";
 
 const REFRESH_MS = 30_000;

@@ -12,6 +12,7 @@ import { MediaType } from "../oci/mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
 import { checkPrivateDir, checkStoreRoot, ensureDir, isPrivateKind, PRIVATE_DIR_MODE, sharedFromEnv, SHARED_DIR_MODE } from "./access.js";
 import { fsyncDir, writeFileAtomic } from "../fsutil/atomic.js";
+import { pidAlive } from "../fsutil/pid-alive.js";
 import type { BlobInfo, BlobStore, OpenBlobOpts } from "../oci/blob-store.js";
 import { recordUses } from "./use-counts.js";
 
@@ -432,16 +433,6 @@ export class Store implements BlobStore {
       const m = /^\..*\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
       if (m && !pidAlive(Number(m[1]))) await rm(join(this.root, n), { force: true }).catch(() => {});
     }
-  }
-}
-
-export function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

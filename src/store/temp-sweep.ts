@@ -7,7 +7,8 @@
  */
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pidAlive, type Store } from "./store.js";
+import { pidAlive } from "../fsutil/pid-alive.js";
+import type { Store } from "./store.js";
 
 const ATOMIC_TEMP = /^\..*\.(\d+)\.[0-9a-f]+\.tmp$/;
 const STATE_DIRS = ["opcache", "pins", "leases", "rootfs", "snapshots", "volumes", "registry", "hashcache"];

@@ -9,6 +9,7 @@ import tar from "tar-stream";
 import { Store } from "../../src/store/store.js";
 import type { ImageConfig, ImageManifest, LayerRef } from "../../src/oci/types.js";
 import { runExec, type ExecRequest, type ExecResult } from "../../src/exec/run.js";
+import { EXEC_HELPER } from "../../src/engine/exec-helper-path.js";
 import { makeBusyboxLayout } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -31,7 +32,7 @@ export async function busybox(subdir = ""): Promise<Busybox> {
   const layers = manifest.layers.map((d, i) => ({ descriptor: d, diffId: config.rootfs.diff_ids[i]! }));
   // podman's transient state (backend tests) may live in a temp dir beside, not in, the store.
   const tag = identityTag(currentIdentity());
-  return { store, layers, env: config.config?.Env ?? [], cleanup: () => rmAll(tmp, ...[recordedRunroot(store.root, tag)].filter((p) => p !== undefined)) };
+  return { store, layers, env: config.config?.Env ?? [], cleanup: () => rmAll(tmp, ...[recordedRunroot(join(store.root, "lading", "podman"), tag)].filter((p) => p !== undefined)) };
 }
 
 /** Rootless, snapshots hold files of subordinate ids: removed from inside lading's namespace. */
@@ -44,7 +45,7 @@ export function rmAll(tmp: { path: string; cleanup(): void }, ...also: string[])
 
 /** Runs `sh -c script` on `layers` with test defaults. */
 export function sh(b: Busybox, layers: LayerRef[], script: string, extra: Partial<ExecRequest> = {}): Promise<ExecResult> {
-  return runExec({ store: b.store, layers, args: ["sh", "-c", script], env: b.env, cwd: "/", user: "", mounts: [], network: "host", layer: { sourceDateEpoch: 0 }, ...extra });
+  return runExec({ store: b.store, helper: EXEC_HELPER, layers, args: ["sh", "-c", script], env: b.env, cwd: "/", user: "", mounts: [], network: "host", layer: { sourceDateEpoch: 0 }, ...extra });
 }
 
 export interface TarItem {

@@ -5,11 +5,13 @@
  */
 import { Store } from "../../src/store/store.js";
 import { runExec } from "../../src/exec/run.js";
+import { EXEC_HELPER } from "../../src/engine/exec-helper-path.js";
 
 const [storeRoot, layersJson, env] = process.argv.slice(2);
 const store = await Store.open(storeRoot!);
 await runExec({
   store,
+  helper: EXEC_HELPER,
   layers: JSON.parse(layersJson!),
   args: ["sh", "-c", "echo ready; sleep 30"],
   env: JSON.parse(env!),

@@ -16,7 +16,8 @@ import { findTool } from "../../src/exec/detect.js";
 import { podmanEnv, recordedRunroot } from "../../src/exec/podman-state.js";
 import { runTool } from "../../src/exec/proc.js";
 import { reapLeftovers } from "../../src/exec/run.js";
-import { pidAlive } from "../../src/store/store.js";
+import { EXEC_HELPER } from "../../src/engine/exec-helper-path.js";
+import { pidAlive } from "../../src/fsutil/pid-alive.js";
 import type { LadingError } from "../../src/errors.js";
 import { busybox, sh, type Busybox } from "./fixture.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -132,7 +133,7 @@ describe("podman's runroot as root, with another user's dirs in its way", { skip
     squat(oldRunroot(long.store.root));
     const r1 = await sh(long, long.layers, "echo one", { runtime: "podman" });
     assert.deepEqual([r1.exitCode, r1.stdout], [0, "one\n"]);
-    const first = recordedRunroot(long.store.root, "root")!;
+    const first = recordedRunroot(join(long.store.root, "lading", "podman"), "root")!;
     assert.ok(first && privateToRoot(first), `recorded runroot ${first}`);
     assert.ok(first.length <= 50);
     assert.deepEqual(readdirSync(oldRunroot(long.store.root)), []);
@@ -142,7 +143,7 @@ describe("podman's runroot as root, with another user's dirs in its way", { skip
     const r2 = await sh(long, long.layers, "echo two", { runtime: "podman" });
     assert.deepEqual([r2.exitCode, r2.stdout], [0, "two\n"]);
     assert.deepEqual(readdirSync(first), [], "nothing written into the other user's dir");
-    const second = recordedRunroot(long.store.root, "root")!;
+    const second = recordedRunroot(join(long.store.root, "lading", "podman"), "root")!;
     assert.notEqual(second, first);
     assert.ok(privateToRoot(second));
     squats.push(second);
@@ -197,7 +198,7 @@ describe("podman containers of a killed lading", { skip }, () => {
     await exited;
     for (let i = 0; i < 200 && pidAlive(helperPid); i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual((await podmanNames()).length, 1, "the container outlives a SIGKILLed helper");
-    await reapLeftovers(b.store);
+    await reapLeftovers(b.store, EXEC_HELPER);
     assert.deepEqual(await podmanNames(), []);
     const r = await sh(b, b.layers, "echo again", { runtime: "podman" });
     assert.equal(r.stdout, "again\n");

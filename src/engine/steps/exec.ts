@@ -16,6 +16,7 @@ import type { StepContext } from "../step-context.js";
 import { resolveOwner } from "../owner.js";
 import { materializeTree } from "../materialize.js";
 import { runStep } from "./step.js";
+import { EXEC_HELPER } from "../exec-helper-path.js";
 
 export interface ExecStepResult extends ExecOutcome {
   layer?: LayerRef;
@@ -53,12 +54,13 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   const result = await runStep(session, { id: key, name }, async () => {
     const { runExec, reapLeftovers } = await import("../../exec/run.js");
     // Containers, mounts and runtime state left by a crashed earlier run go before the first exec.
-    await ev.once("reap-leftovers", () => reapLeftovers(store));
+    await ev.once("reap-leftovers", () => reapLeftovers(store, EXEC_HELPER));
     const mounts = await buildMounts(ev, state);
     const secretEnv: Record<string, string> = {};
     for (const s of state.secretEnv) secretEnv[s.name] = secretValue(ev, s.secret.name).toString("utf8");
     const r = await runExec({
       store,
+      helper: EXEC_HELPER,
       layers: [...state.layers],
       args,
       env: [...(state.config.Env ?? [])],

@@ -1,5 +1,7 @@
 /**
- * The exec helper's entry point: runExec spawns `node inside.js` inside
+ * The exec helper's job loop. runExec spawns the helper's entry (the
+ * engine's exec-helper.ts, which binds the real store and calls
+ * serveExecJobs) inside
  * lading's namespaces (see identity.ts) and sends it jobs over node's IPC
  * channel, one at a time. The helper answers each with debug lines, the
  * command's output and one result. It stays for the next job: starting node
@@ -13,6 +15,7 @@
  */
 import { LadingError } from "../errors.js";
 import { execJob, type Running } from "./exec-job.js";
+import type { OpenExecStore } from "./exec-store.js";
 import type { HelperJob, HelperMessage, OutputSink } from "./job.js";
 import { reapJob } from "./reap-job.js";
 
@@ -54,12 +57,9 @@ async function stop(code: number): Promise<void> {
   setTimeout(() => process.exit(code), 2000).unref();
 }
 
-process.on("disconnect", () => void stop(137));
-process.on("SIGINT", () => void stop(130));
-process.on("SIGTERM", () => void stop(143));
 
 /** Resolves once the job has answered; its clean-up (unmount, removing the work dir) waits until the helper is idle. */
-function serve(job: HelperJob): Promise<void> {
+function serve(job: HelperJob, openStore: OpenExecStore): Promise<void> {
   if (stopping) {
     active--;
     return Promise.resolve();
@@ -76,7 +76,7 @@ function serve(job: HelperJob): Promise<void> {
       send(m);
       answered();
     };
-    const work = job.kind === "exec" ? execJob(job, send, reply, output, (r) => (running = r), () => stopping, whenIdle) : reapJob(job, send);
+    const work = job.kind === "exec" ? execJob(job, openStore, send, reply, output, (r) => (running = r), () => stopping, whenIdle) : reapJob(job, send, openStore);
     work.then(answered, (err: unknown) => {
       const e = err as { message?: string };
       reply({ type: "error", code: err instanceof LadingError ? err.code : "INTERNAL", message: e?.message ?? String(err) });
@@ -84,7 +84,13 @@ function serve(job: HelperJob): Promise<void> {
   });
 }
 
-process.on("message", (job: HelperJob) => {
-  active++;
-  queue = queue.then(() => serve(job));
-});
+/** Serves the jobs runExec sends until lading goes; `openStore` opens the store a job names. */
+export function serveExecJobs(openStore: OpenExecStore): void {
+  process.on("disconnect", () => void stop(137));
+  process.on("SIGINT", () => void stop(130));
+  process.on("SIGTERM", () => void stop(143));
+  process.on("message", (job: HelperJob) => {
+    active++;
+    queue = queue.then(() => serve(job, openStore));
+  });
+}
