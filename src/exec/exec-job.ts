@@ -13,6 +13,7 @@ import { chmod, chown, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { LadingError } from "../errors.js";
 import type { LayerEntry } from "../oci/layer-entry.js";
+import { backendFor } from "./backends.js";
 import { copyDiff, overlayDiff } from "./diff.js";
 import type { ExecStore, OpenExecStore } from "./exec-store.js";
 import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
@@ -20,9 +21,8 @@ import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
 import { cacheLockName, claimPrivateCache } from "./cache-claim.js";
-import { childrenCpu, isHybridCgroups, openCgroup } from "./metrics.js";
+import { childrenCpu, openCgroup } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
-import { runcKill, runcRun } from "./runc.js";
 import { ensureSnapshot } from "./snapshots.js";
 import { buildSpec, type SpecMount } from "./spec.js";
 import { createStubs, removeStubs, type StubTarget } from "./stubs.js";
@@ -74,6 +74,8 @@ export async function execJob(
   const inUserns = job.identity.kind !== "root";
   const singleId = job.identity.kind === "single";
   const tag = identityTag(job.identity);
+  const backend = backendFor(job.runtime);
+  const cgroups = backend.cgroups(job.identity.kind === "root");
   let snapshot: string;
   try {
     snapshot = await ensureSnapshot(store, job.layers, tag, debug);
@@ -97,9 +99,9 @@ export async function execJob(
     const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
       prepareRootfs(snapshot, work, inUserns, job.overlay, debug).then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
-      runtimeStateRoot(store, tag, job.runtime.name === "crun" ? "crun" : "runc"),
+      runtimeStateRoot(store, tag, backend.stateFolder),
       mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle)),
-      job.identity.kind === "root" && job.runtime.name !== "podman" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
+      cgroups === "own" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
     ]);
     owner = ownerFile(stateRoot, job.containerId);
     if (singleId && (user.uid !== 0 || user.gid !== 0)) {
@@ -114,9 +116,8 @@ export async function execJob(
       { path: "/etc/hosts", kind: "file" },
       { path: "/etc/resolv.conf", kind: "file" },
       { path: "/etc/hostname", kind: "file" },
+      ...backend.addedPaths,
     ];
-    // podman adds these to any --rootfs it runs; made and removed here, they leave no trace.
-    if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" }, { path: "/etc/mtab", kind: "symlink", linkname: "/proc/mounts" });
     const locks: string[] = [];
     let secretN = 0;
     for (const m of job.mounts) {
@@ -154,8 +155,7 @@ export async function execJob(
     // The init goes into the container's /dev (a tmpfs the runtime makes), so the root filesystem never holds it.
     if (job.init) extraMounts.push({ destination: INIT_PATH, type: "bind", source: job.init, options: ["rbind", "ro"] });
     const created = await createStubs(rootfs.merged, stubs);
-    const hideCgroups = job.runtime.name === "crun" && isHybridCgroups();
-    if (hideCgroups) debug("crun: cgroups hidden and unmanaged (crun refuses this host's hybrid cgroup hierarchy)");
+    if (cgroups === "hidden") debug(`${backend.name}: cgroups hidden and unmanaged (it refuses this host's hybrid cgroup hierarchy)`);
     const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
     const spec = buildSpec({
       rootfs: rootfs.merged,
@@ -172,23 +172,12 @@ export async function execJob(
       etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
-      ...(cgroup && !hideCgroups ? { cgroupsPath: cgroup.containerPath } : {}),
+      ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),
     });
     await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
     const before = childrenCpu();
     const started = process.hrtime.bigint();
-    const run = async (): Promise<number> => {
-      if (job.runtime.name === "podman") {
-        const { podmanRun } = await import("./podman.js");
-        return podmanRun({ podmanPath: job.runtime.path, store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, output, setRunning });
-      }
-      setRunning({ kill: () => runcKill(job.runtime.path, stateRoot, job.containerId) });
-      try {
-        return await runcRun({ runtimePath: job.runtime.path, stateRoot, bundle, id: job.containerId, spec, stdin: job.stdin, output, hideCgroups, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
-      } finally {
-        setRunning(undefined);
-      }
-    };
+    const run = () => backend.run({ store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, stateRoot, output, setRunning, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
     const exitCode = await withLocks(store, locks, run);
     // Free for the build's next step at once (the clean-up after the answer would be too late).
     await releaseAll(releases);

@@ -9,6 +9,7 @@
  * of a job's output arrives before its `result`, `reaped` or `error`.
  */
 import type { LayerRef } from "../oci/types.js";
+import type { RuntimeName } from "./detect.js";
 import type { Identity } from "./identity.js";
 
 /** One mount of an exec, as the caller asks for it and as the helper gets it (a secret's bytes cross the channel as they are). */
@@ -34,7 +35,7 @@ export interface ExecJob {
   insecureRootCapabilities: boolean;
   /** A static init (tini) on the host, run as the container's PID 1 in front of `args`; none with noInit. */
   init?: string;
-  runtime: { name: "runc" | "crun" | "podman"; path: string };
+  runtime: { name: RuntimeName; path: string };
   layer: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
   /** Settings read from lading's environment (a spare helper was started before they were set). */
   overlay: boolean;

@@ -17,7 +17,8 @@ import { randomBytes } from "node:crypto";
 import { LadingError, type LadingErrorCode } from "../errors.js";
 import type { LayerRef } from "../oci/types.js";
 import type { ExecStore } from "./exec-store.js";
-import { chooseRuntime, findTool } from "./detect.js";
+import { backendFor } from "./backends.js";
+import { chooseRuntime, findTool, type RuntimeName } from "./detect.js";
 import { currentIdentity, type Identity } from "./identity.js";
 import { prepareSpare, releaseHelper, takeHelper } from "./helper-pool.js";
 import type { ExecMount, HelperJob, HelperMessage, HelperMetrics } from "./job.js";
@@ -53,7 +54,7 @@ export interface ExecRequest {
    */
   noInit?: boolean;
   /** Default: $LADING_RUNTIME, else the first of runc, crun, podman installed. */
-  runtime?: "runc" | "crun" | "podman";
+  runtime?: RuntimeName;
   layer?: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
   signal?: AbortSignal;
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
@@ -146,7 +147,7 @@ function runHelper(
       detach();
       const cancelled = !!opts.signal?.aborted;
       // A failed job may have left mounts in the helper's namespace; podman's stay there too.
-      const reuse = !cancelled && answer.type !== "error" && !(job.kind === "exec" && job.runtime.name === "podman");
+      const reuse = !cancelled && answer.type !== "error" && !(job.kind === "exec" && backendFor(job.runtime).retiresHelper);
       releaseHelper(child, unshare!, helper, identity, reuse);
       if (cancelled) return reject(new LadingError("CANCELLED", "exec cancelled"));
       if (answer.type === "error") return reject(new LadingError(answer.code as LadingErrorCode, answer.message));
