@@ -5,6 +5,7 @@ import { directoryNode, fileNode, type DirectoryNode, type DirectoryOp } from ".
 import { cleanRelPath } from "../engine/tree.js";
 import { materializeTree } from "../engine/materialize.js";
 import { tempNameFor } from "../fsutil/atomic.js";
+import { compilePattern } from "../fsutil/pattern-compile.js";
 import type { ApiContext } from "./context.js";
 import { File } from "./file.js";
 import type {
@@ -148,14 +149,14 @@ export class Directory {
 
   /**
    * Paths matching a glob (`*`, `?`, `[…]`, `**`), sorted; directories end with "/" as in Dagger.
+   * The pattern rules are .dockerignore's (one compiler for both); a malformed pattern is an INVALID_ARGUMENT error.
    * @param pattern Relative to the top.
    * @example await dir.glob("src/**\/*.ts")
    */
   async glob(pattern: string): Promise<string[]> {
-    const { globToRegExp } = await import("../engine/glob.js");
-    const re = globToRegExp(cleanRelPath(pattern));
+    const matches = compilePattern(cleanRelPath(pattern));
     const tree = await this.tree();
-    return tree.entries.filter((e) => re.test(e.path)).map((e) => (e.type === "directory" ? e.path + "/" : e.path));
+    return tree.entries.filter((e) => matches(e.path)).map((e) => (e.type === "directory" ? e.path + "/" : e.path));
   }
 
   /**

@@ -128,6 +128,16 @@ test("files read back: file().contents(), directory().entries(), withoutFile", a
   await assert.rejects(d.file("/data/x.txt").contents(), (e: unknown) => e instanceof LadingError && e.code === "NOT_FOUND");
 });
 
+test("directory().glob(): the same pattern rules as .dockerignore, directories marked with /, malformed patterns refused", async () => {
+  const d = client.container().from(busybox.ref).withNewFile("/g/src/a.ts", "a").withNewFile("/g/src/sub/b.ts", "b").withNewFile("/g/src/c.js", "c").withNewFile("/g/top.ts", "t").directory("/g");
+  assert.deepEqual(await d.glob("**/*.ts"), ["src/a.ts", "src/sub/b.ts", "top.ts"]);
+  assert.deepEqual(await d.glob("src/*"), ["src/a.ts", "src/c.js", "src/sub/"]);
+  assert.deepEqual(await d.glob("src/**"), ["src/a.ts", "src/c.js", "src/sub/", "src/sub/b.ts"]);
+  assert.deepEqual(await d.glob("src/[ab].?s"), ["src/a.ts"]);
+  assert.deepEqual(await d.glob("top.ts"), ["top.ts"]);
+  await assert.rejects(d.glob("src/[a"), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /malformed/.test(e.message));
+});
+
 test("a failed export leaves no file and the API errors are LadingErrors", async () => {
   const out = join(t.path, "never.tar");
   await assert.rejects(client.container().from(join(t.path, "does-not-exist")).export(out), (e: unknown) => e instanceof LadingError);
