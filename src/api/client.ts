@@ -15,6 +15,7 @@ import type { ClientContainerOpts, ClientFsckOpts, ClientInspectImageOpts, HostD
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ImageInspection } from "../engine/inspect.js";
+import { readEnvConfig } from "../env-config.js";
 
 /** Options of `connect`: resolved once, when the client opens; an unknown field is an `INVALID_ARGUMENT` error. */
 export interface ConnectOpts {
@@ -115,13 +116,12 @@ export async function connect<T>(a?: ConnectOpts | ((client: Client) => Promise<
   }
 }
 
-function resolveEpoch(v: number | undefined): number | undefined {
+function resolveEpoch(v: number | undefined, env: string | undefined): number | undefined {
   if (v !== undefined) {
     if (!Number.isInteger(v) || v < 0) throw new LadingError("INVALID_ARGUMENT", `sourceDateEpoch must be a non-negative integer, got ${v}`);
     return v;
   }
-  const env = process.env.SOURCE_DATE_EPOCH;
-  if (env === undefined || env === "") return undefined;
+  if (env === undefined) return undefined;
   if (!/^\d+$/.test(env)) throw new LadingError("INVALID_ARGUMENT", `SOURCE_DATE_EPOCH must be a whole number of seconds, got "${env}"`);
   return Number(env);
 }
@@ -153,12 +153,14 @@ export class Client {
     }
     if (opts.compression && !(opts.compression in COMPRESSION)) throw new LadingError("INVALID_ARGUMENT", `invalid compression "${opts.compression}": use "Gzip", "Zstd" or "Uncompressed"`);
     if (opts.pull && !["missing", "always", "never"].includes(opts.pull)) throw new LadingError("INVALID_ARGUMENT", `invalid pull policy "${opts.pull}": use "missing", "always" or "never"`);
-    const runtime = opts.runtime ?? (process.env.LADING_RUNTIME as ConnectOpts["runtime"]);
+    const env = readEnvConfig();
+    const runtime = opts.runtime ?? (env.runtime as ConnectOpts["runtime"]);
     if (runtime && !["runc", "crun", "podman"].includes(runtime)) throw new LadingError("INVALID_ARGUMENT", `invalid runtime "${runtime}": use runc, crun or podman`);
-    const { store, gc } = await openStore(opts.store, opts.gc);
+    const { store, gc } = await openStore(opts.store, opts.gc, env);
     const session = new Session({
       store,
-      sourceDateEpoch: resolveEpoch(opts.sourceDateEpoch),
+      env,
+      sourceDateEpoch: resolveEpoch(opts.sourceDateEpoch, env.sourceDateEpoch),
       compression: COMPRESSION[opts.compression ?? "Gzip"],
       mediaTypes: opts.mediaTypes ?? "OCI",
       pull: opts.pull ?? "missing",

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { collect, type CliIO } from "./io.js";
 import { LadingError } from "../errors.js";
 import { EXIT, reportError } from "./report.js";
+import { readEnvConfig } from "../env-config.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -162,7 +163,7 @@ function report(err: unknown): number {
     io.stderr.write("lading: interrupted\n");
     return EXIT.interrupted;
   }
-  return reportError(err, io.stderr, process.env.LADING_DEBUG === "1");
+  return reportError(err, io.stderr, readEnvConfig(io.env).debug);
 }
 
 process.exit(await main());

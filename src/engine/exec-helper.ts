@@ -5,6 +5,9 @@
  * imports store/.
  */
 import { serveExecJobs } from "../exec/serve-jobs.js";
+import { readEnvConfig } from "../env-config.js";
 import { Store } from "../store/store.js";
 
-serveExecJobs((root) => Store.open(root));
+// This process's environment is lading's (the helper inherits it): read once, at its start.
+const { sharedStore } = readEnvConfig();
+serveExecJobs((root) => Store.open(root, { shared: sharedStore }));

@@ -12,7 +12,7 @@ export async function publishContainer(ev: StepContext, node: ContainerNode, add
   const root = await finalizeRoot(ev, node, opts);
   const session = ev.session;
   const auth = registryCredentials(session, await ev.container(node));
-  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])] });
+  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env });
   try {
     const digest = await runStep(session, { id: `push:${address}`, name: `push ${formatReference(ref)}` }, () => client.push(session.store, root, ref, { signal: session.config.signal }), false);
     return `${formatReference({ ...ref, digest: undefined })}@${digest}`;

@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { EnvConfig } from "../env-config.js";
 import type { Store } from "../store/store.js";
 import type { PullPolicy } from "../registry/pull-policy.js";
 import type { ProgressEvent, ProgressListener } from "./events.js";
@@ -16,6 +17,8 @@ export interface RegistrySettings {
 /** Everything an evaluation needs besides the op graph, resolved once (see api/client.ts for defaults). */
 export interface SessionConfig {
   readonly store: Store;
+  /** The environment's settings, read once when the session opened. */
+  readonly env: EnvConfig;
   readonly sourceDateEpoch?: number;
   readonly compression: "gzip" | "zstd" | "none";
   readonly mediaTypes: "OCI" | "Docker";

@@ -6,6 +6,7 @@
  * store's modules stay an engine matter.
  */
 import { resolve } from "node:path";
+import type { EnvConfig } from "../env-config.js";
 import { defaultStoreDir } from "../store/paths.js";
 import type { GcConfig } from "../store/policy.js";
 import type { Lease } from "../store/leases.js";
@@ -24,10 +25,10 @@ export interface OpenedStore {
 }
 
 /** Opens the store at `path` (default: $LADING_HOME, else the XDG data home) and resolves its disk policy. */
-export async function openStore(path: string | undefined, gc?: GcConfig): Promise<OpenedStore> {
-  const store = await Store.open(path ? resolve(path) : defaultStoreDir());
+export async function openStore(path: string | undefined, gc: GcConfig | undefined, env: EnvConfig): Promise<OpenedStore> {
+  const store = await Store.open(path ? resolve(path) : defaultStoreDir(env), { shared: env.sharedStore });
   const { resolveGcConfig } = await import("../store/policy-config.js");
-  return { store, gc: await resolveGcConfig(store.root, gc) };
+  return { store, gc: await resolveGcConfig(store.root, gc, env.gc) };
 }
 
 /** Takes a lease on the store for this session; release it when the session ends. */

@@ -9,7 +9,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { LadingError } from "../errors.js";
-import { currentIdentity, unshareArgs } from "./identity.js";
+import { currentIdentity, unshareArgs, type Identity } from "./identity.js";
 
 export type RuntimeName = "runc" | "crun" | "podman";
 const RUNTIMES: RuntimeName[] = ["runc", "crun", "podman"];
@@ -30,12 +30,12 @@ export function findTool(name: string): string | undefined {
   return undefined;
 }
 
-/** The runtime to use: `wanted`, else $LADING_RUNTIME, else the first installed of runc, crun, podman. */
+/** The runtime to use: `wanted` (a session's runtime option, else $LADING_RUNTIME), else the first installed of runc, crun, podman. */
 export function chooseRuntime(wanted?: string): { name: RuntimeName; path: string } {
-  const asked = wanted || process.env.LADING_RUNTIME || "";
+  const asked = wanted || "";
   if (asked) {
     if (!RUNTIMES.includes(asked as RuntimeName)) {
-      throw new LadingError("INVALID_ARGUMENT", `unknown runtime "${asked}" (from ${wanted ? "the runtime option" : "LADING_RUNTIME"}): use runc, crun or podman`);
+      throw new LadingError("INVALID_ARGUMENT", `unknown runtime "${asked}" (from the runtime option or LADING_RUNTIME): use runc, crun or podman`);
     }
     const path = findTool(asked);
     if (!path) throw new LadingError("RUNTIME_UNAVAILABLE", `runtime "${asked}" is not installed: install the Debian package ${asked} (apt-get install ${asked})`);
@@ -51,9 +51,8 @@ export function chooseRuntime(wanted?: string): { name: RuntimeName; path: strin
 let overlayProbe: "native" | "userns" | "none" | undefined;
 
 /** Mounts a throwaway overlay in the namespaces the helper uses; cached per process. */
-function probeOverlay(): "native" | "userns" | "none" {
+function probeOverlay(id: Identity): "native" | "userns" | "none" {
   if (overlayProbe) return overlayProbe;
-  const id = currentIdentity();
   const dir = mkdtempSync(join(tmpdir(), "lading-ovl-"));
   try {
     const script = 'cd "$0" && mkdir l u w m && mount -t overlay overlay -o "lowerdir=l,upperdir=u,workdir=w$1" m && umount m; r=$?; rm -rf l u w m; exit $r';
@@ -65,8 +64,9 @@ function probeOverlay(): "native" | "userns" | "none" {
   return overlayProbe;
 }
 
-export async function detectRuntime(): Promise<{ runtime: string; path: string; rootless: boolean; overlay: "native" | "userns" | "none"; subids: boolean }> {
-  const rt = chooseRuntime();
-  const id = currentIdentity();
-  return { runtime: rt.name, path: rt.path, rootless: id.kind !== "root", overlay: probeOverlay(), subids: id.kind !== "single" };
+/** What execs will run with here: `runtime` and `subids` as a session has them (LADING_RUNTIME, LADING_SUBIDS). */
+export async function detectRuntime(opts: { runtime?: string; subids: boolean }): Promise<{ runtime: string; path: string; rootless: boolean; overlay: "native" | "userns" | "none"; subids: boolean }> {
+  const rt = chooseRuntime(opts.runtime);
+  const id = currentIdentity(opts.subids);
+  return { runtime: rt.name, path: rt.path, rootless: id.kind !== "root", overlay: probeOverlay(id), subids: id.kind !== "single" };
 }

@@ -28,10 +28,6 @@ function alive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null && child.connected;
 }
 
-function keep(): boolean {
-  return process.env.LADING_SPARE_HELPER !== "0";
-}
-
 function start(unshare: string, helper: string, identity: Identity): ChildProcess {
   const key = keyOf(unshare, helper, identity);
   // --no-warnings: nothing of node's own should mix into what the helper reports.
@@ -69,21 +65,21 @@ export function takeHelper(unshare: string, helper: string, identity: Identity):
  * `reuse` (and none waits already), else let go (it exits when its channel
  * closes), and then a fresh one is started ahead of the next job.
  */
-export function releaseHelper(child: ChildProcess, unshare: string, helper: string, identity: Identity, reuse: boolean): void {
+export function releaseHelper(child: ChildProcess, unshare: string, helper: string, identity: Identity, reuse: boolean, spare: boolean): void {
   const key = keyOf(unshare, helper, identity);
-  if (reuse && keep() && alive(child) && !idle.has(key)) {
+  if (reuse && spare && alive(child) && !idle.has(key)) {
     setRef(child, false);
     idle.set(key, child);
     return;
   }
   if (child.connected) child.disconnect();
-  prepareSpare(unshare, helper, identity);
+  prepareSpare(unshare, helper, identity, spare);
 }
 
-/** Starts a helper for the next exec, if none is waiting. */
-export function prepareSpare(unshare: string, helper: string, identity: Identity): void {
+/** Starts a helper for the next exec, if none is waiting and spares are wanted (LADING_SPARE_HELPER). */
+export function prepareSpare(unshare: string, helper: string, identity: Identity, spare: boolean): void {
   const key = keyOf(unshare, helper, identity);
-  if (idle.has(key) || !keep()) return;
+  if (idle.has(key) || !spare) return;
   const child = start(unshare, helper, identity);
   setRef(child, false);
   idle.set(key, child);

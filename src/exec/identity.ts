@@ -35,14 +35,14 @@ export function readSubIds(file: string, user: string, uid: number): SubIdRange 
   return undefined;
 }
 
-export function currentIdentity(): Identity {
+/** Who runs execs: root, or this user with its subordinate ids (unless `useSubids` is false: LADING_SUBIDS=0), or alone. */
+export function currentIdentity(useSubids = true): Identity {
   const uid = process.getuid?.() ?? 0;
   if (uid === 0) return { kind: "root" };
   const user = userInfo().username;
   const subuid = readSubIds("/etc/subuid", user, uid);
   const subgid = readSubIds("/etc/subgid", user, uid);
-  // LADING_SUBIDS=0 ignores the ranges (to try, or test, the single-id mode).
-  if (subuid && subgid && process.env.LADING_SUBIDS !== "0") return { kind: "subids", uid, user, subuid, subgid };
+  if (subuid && subgid && useSubids) return { kind: "subids", uid, user, subuid, subgid };
   return { kind: "single", uid, user };
 }
 

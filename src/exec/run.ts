@@ -22,10 +22,15 @@ import { chooseRuntime, findTool, type RuntimeName } from "./detect.js";
 import { currentIdentity, type Identity } from "./identity.js";
 import { prepareSpare, releaseHelper, takeHelper } from "./helper-pool.js";
 import type { ExecMount, HelperJob, HelperMessage, HelperMetrics } from "./job.js";
+import type { EnvConfig } from "../env-config.js";
+
 
 export { detectRuntime } from "./detect.js";
 
 export type { ExecMount } from "./job.js";
+
+/** LADING_OVERLAY, LADING_CGROUP, LADING_SPARE_HELPER, LADING_SUBIDS (env-config.ts). */
+export type ExecSettings = Pick<EnvConfig, "overlay" | "cgroup" | "spareHelper" | "subids">;
 
 export interface ExecRequest {
   store: ExecStore;
@@ -34,6 +39,8 @@ export interface ExecRequest {
    * opens the real store (exec/ knows only the ExecStore interface).
    */
   helper: string;
+  /** The environment's settings for execs (a session's, read once). */
+  settings: ExecSettings;
   /** The container's layers, base first. */
   layers: LayerRef[];
   args: string[];
@@ -53,7 +60,7 @@ export interface ExecRequest {
    * init, tini, is PID 1: it reaps orphaned zombies and passes signals on.
    */
   noInit?: boolean;
-  /** Default: $LADING_RUNTIME, else the first of runc, crun, podman installed. */
+  /** Default: the first of runc, crun, podman installed (a session passes $LADING_RUNTIME here). */
   runtime?: RuntimeName;
   layer?: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
   signal?: AbortSignal;
@@ -96,6 +103,7 @@ class Tail {
 /** Hands `job` to a helper in lading's namespaces (a waiting one, or a new one) and collects its answer. */
 function runHelper(
   helper: string,
+  spare: boolean,
   identity: Identity,
   job: HelperJob,
   opts: { signal?: AbortSignal; onOutput?: ExecRequest["onOutput"]; debug?: (m: string) => void },
@@ -130,7 +138,7 @@ function runHelper(
     };
     const onClose = (code: number | null, sig: NodeJS.Signals | null) => {
       detach();
-      if (job.kind === "exec") prepareSpare(unshare, helper, identity);
+      if (job.kind === "exec") prepareSpare(unshare, helper, identity, spare);
       if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "exec cancelled"));
       const tail = own.text().trim().split("\n").slice(-5).join("\n");
       reject(new LadingError("INTERNAL", `the exec helper ended (${sig ?? "exit " + code}) without an answer${tail ? ": " + tail : ""}`));
@@ -148,7 +156,7 @@ function runHelper(
       const cancelled = !!opts.signal?.aborted;
       // A failed job may have left mounts in the helper's namespace; podman's stay there too.
       const reuse = !cancelled && answer.type !== "error" && !(job.kind === "exec" && backendFor(job.runtime).retiresHelper);
-      releaseHelper(child, unshare!, helper, identity, reuse);
+      releaseHelper(child, unshare!, helper, identity, reuse, spare);
       if (cancelled) return reject(new LadingError("CANCELLED", "exec cancelled"));
       if (answer.type === "error") return reject(new LadingError(answer.code as LadingErrorCode, answer.message));
       resolve({ message: answer, stdout: out.text(), stderr: err.text() });
@@ -166,7 +174,7 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
   if (req.args.length === 0) throw new LadingError("INVALID_ARGUMENT", "runExec: no command given");
   if (!req.cwd.startsWith("/")) throw new LadingError("INVALID_ARGUMENT", `runExec: working directory "${req.cwd}" is not absolute`);
   const runtime = chooseRuntime(req.runtime);
-  const identity = currentIdentity();
+  const identity = currentIdentity(req.settings.subids);
   const started = process.hrtime.bigint();
   req.debug?.(`exec: ${runtime.name} (${runtime.path}), ${identity.kind === "root" ? "as root" : identity.kind === "subids" ? "rootless with subordinate ids" : "rootless, single id"}`);
   let init: string | undefined;
@@ -191,12 +199,12 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
     ...(init ? { init } : {}),
     runtime,
     layer: req.layer ?? {},
-    overlay: process.env.LADING_OVERLAY !== "0",
-    cgroup: process.env.LADING_CGROUP !== "0",
+    overlay: req.settings.overlay,
+    cgroup: req.settings.cgroup,
     ownerPid: process.pid,
     containerId: `lading-${process.pid}-${randomBytes(5).toString("hex")}`,
   };
-  const { message, stdout, stderr } = await runHelper(req.helper, identity, job, req);
+  const { message, stdout, stderr } = await runHelper(req.helper, req.settings.spareHelper, identity, job, req);
   if (message.type !== "result") throw new LadingError("INTERNAL", `the exec helper answered ${message.type} to an exec`);
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { exitCode: message.exitCode, stdout, stderr, ...(message.layer ? { layer: message.layer } : {}), metrics: { ...message.metrics, wallSeconds } };
@@ -208,12 +216,12 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
  * or SIGKILL). The engine calls it once at start; safe while other lading
  * processes use the store (only what dead processes owned is touched).
  */
-export async function reapLeftovers(store: ExecStore, helper: string): Promise<void> {
-  const identity = currentIdentity();
+export async function reapLeftovers(store: ExecStore, helper: string, settings: ExecSettings): Promise<void> {
+  const identity = currentIdentity(settings.subids);
   const runtimePaths: Partial<Record<"runc" | "crun", string>> = {};
   for (const name of ["runc", "crun"] as const) {
     const path = findTool(name);
     if (path) runtimePaths[name] = path;
   }
-  await runHelper(helper, identity, { kind: "reap", storeRoot: store.root, identity, runtimePaths }, {});
+  await runHelper(helper, settings.spareHelper, identity, { kind: "reap", storeRoot: store.root, identity, runtimePaths }, {});
 }

@@ -6,6 +6,7 @@
  * WebAssembly build (deflate-wasm.ts) is used.
  */
 import { createRequire } from "node:module";
+import { readEnvConfig } from "../env-config.js";
 
 export interface NativeDeflate {
   /** Bytes written to `output`, 0 when they did not fit; see lading_deflate.c. */
@@ -18,7 +19,8 @@ let addon: NativeDeflate | null | undefined;
 export function nativeDeflate(): NativeDeflate | undefined {
   if (addon === undefined) {
     addon = null;
-    if (process.env.LADING_DEFLATE !== "wasm") {
+    // A process-wide choice, made once when the first layer is compressed.
+    if (readEnvConfig().deflate !== "wasm") {
       try {
         addon = createRequire(import.meta.url)("../../../build/Release/lading_deflate.node") as NativeDeflate;
       } catch {

@@ -19,6 +19,8 @@ import { withWarnings } from "./transport/warnings.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
 import type { ProgressEvent, RegistryWire, ResolvedRegistryConfig } from "./wire.js";
 import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
+import { readEnvConfig } from "../env-config.js";
+import type { CredentialEnv } from "./auth/credentials.js";
 // manifest.js, pull.js and push.js are imported when first used: a process
 // that only pushes never loads the pull side, and the reverse (start-up is
 // most of a short `lading push`; bench/README.md, "registry").
@@ -34,6 +36,8 @@ export interface RegistryOptions {
   authFile?: string;
   /** Overrides $DOCKER_CONFIG (tests). */
   dockerConfigDir?: string;
+  /** The environment's credential locations (a session's, read once); default: this process's, read now. */
+  env?: CredentialEnv;
   /** Parallel blob transfers, default 4. */
   concurrency?: number;
   /** Tries after the first for temporary failures, default 5. */
@@ -50,7 +54,7 @@ export interface RegistryOptions {
   retryBaseDelayMs?: number;
 }
 
-const KNOWN = new Set(["insecureRegistries", "caFiles", "auth", "authFile", "dockerConfigDir", "concurrency", "retries", "chunkSize", "userAgent", "onRequest", "onProgress", "onWarning", "retryBaseDelayMs"]);
+const KNOWN = new Set(["insecureRegistries", "caFiles", "auth", "authFile", "dockerConfigDir", "env", "concurrency", "retries", "chunkSize", "userAgent", "onRequest", "onProgress", "onWarning", "retryBaseDelayMs"]);
 
 export const DEFAULT_USER_AGENT = "lading/0.1 (+https://github.com/lading)";
 
@@ -90,7 +94,7 @@ export class RegistryClient implements RegistryWire {
     const retry = { retries: this.config.retries, baseDelayMs: this.config.retryBaseDelayMs };
     const wire = withRedirects(withSchemeFallback(this.base.roundTrip, this.httpsHosts));
     const tokenTransport = withUserAgent(withRetry(wire, retry), ua);
-    const auth = new Authenticator({ explicit: opts.auth, authFile: opts.authFile, dockerConfigDir: opts.dockerConfigDir }, tokenTransport);
+    const auth = new Authenticator({ explicit: opts.auth, authFile: opts.authFile, dockerConfigDir: opts.dockerConfigDir, env: opts.env ?? readEnvConfig() }, tokenTransport);
     const authed = withRetry(withAuth(wire, auth), retry);
     this.rt = withUserAgent(opts.onWarning ? withWarnings(authed, opts.onWarning) : authed, ua);
   }

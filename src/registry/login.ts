@@ -15,6 +15,7 @@ import { dockerConfigPath, normalizeRegistryKey, readAuthConfig, serverUrlFor } 
 import { RegistryClient } from "./client.js";
 import { registryError } from "./transport/errors.js";
 import { discard } from "./transport/types.js";
+import { readEnvConfig } from "../env-config.js";
 
 export interface LoginOptions {
   /** Write this containers auth.json instead of docker's config.json. */
@@ -34,7 +35,7 @@ type ConfigFile = Record<string, unknown> & {
 };
 
 function target(opts: LoginOptions): { path: string; kind: "auth.json" | "docker" } {
-  const authFile = opts.authFile ?? (opts.dockerConfigDir ? undefined : process.env.REGISTRY_AUTH_FILE);
+  const authFile = opts.authFile ?? (opts.dockerConfigDir ? undefined : readEnvConfig().registryAuthFile);
   if (authFile) return { path: authFile, kind: "auth.json" };
   return { path: dockerConfigPath({ dockerConfigDir: opts.dockerConfigDir })!, kind: "docker" };
 }

@@ -24,11 +24,6 @@ export const PRIVATE_DIR_MODE = 0o700;
 /** Group members create entries; setgid keeps new ones in the store's group. */
 export const SHARED_DIR_MODE = 0o2770;
 
-/** The opt-in to a store shared by a group, from the environment when not given. */
-export function sharedFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.LADING_SHARED_STORE === "1" || env.LADING_SHARED_STORE === "true";
-}
-
 export function isPrivateKind(kind: string): boolean {
   return PRIVATE_KINDS.has(kind);
 }

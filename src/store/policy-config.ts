@@ -8,14 +8,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { EnvConfig } from "../env-config.js";
 import { LadingError } from "../errors.js";
 import { validateGcConfig, type GcConfig, type GcSettings } from "./policy.js";
-
-const ENV_KEYS: Record<keyof GcSettings, string> = {
-  reservedSpace: "LADING_GC_RESERVED",
-  maxUsedSpace: "LADING_GC_MAX_USED",
-  minFreeSpace: "LADING_GC_MIN_FREE",
-};
 
 export async function readStoreGcConfig(storeRoot: string): Promise<GcConfig | undefined> {
   const path = join(storeRoot, "lading.json");
@@ -35,18 +30,16 @@ export async function readStoreGcConfig(storeRoot: string): Promise<GcConfig | u
   return gc === undefined ? undefined : validateGcConfig(gc, path);
 }
 
-export function envGcConfig(env: NodeJS.ProcessEnv): GcConfig | undefined {
-  const off = env.LADING_GC?.toLowerCase();
-  if (off === "off" || off === "0" || off === "false") return false;
-  const out: Record<string, string> = {};
-  for (const [k, name] of Object.entries(ENV_KEYS)) if (env[name]) out[k] = env[name]!;
-  return Object.keys(out).length ? validateGcConfig(out, "environment") : undefined;
+export function envGcConfig(gc: EnvConfig["gc"]): GcConfig | undefined {
+  if (gc.off) return false;
+  const { off: _off, ...sizes } = gc;
+  return Object.keys(sizes).length ? validateGcConfig(sizes, "environment") : undefined;
 }
 
 /** The effective settings for a store: file, then env, then the caller's; `false` if collection is off. */
-export async function resolveGcConfig(storeRoot: string, override?: GcConfig, env: NodeJS.ProcessEnv = process.env): Promise<GcConfig> {
+export async function resolveGcConfig(storeRoot: string, override: GcConfig | undefined, envGc: EnvConfig["gc"]): Promise<GcConfig> {
   const file = await readStoreGcConfig(storeRoot);
-  const fromEnv = envGcConfig(env);
+  const fromEnv = envGcConfig(envGc);
   const caller = override === undefined ? undefined : validateGcConfig(override, "connect({ gc })");
   // The strongest source that says anything decides whether collection is on.
   const decisive = caller ?? fromEnv ?? file;

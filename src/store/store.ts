@@ -10,7 +10,7 @@ import { HashingStream, hexOf, isDigest, sha256, type Digest } from "../oci/dige
 import { canonicalJson } from "../oci/json.js";
 import { MediaType } from "../oci/mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
-import { checkPrivateDir, checkStoreRoot, ensureDir, isPrivateKind, PRIVATE_DIR_MODE, sharedFromEnv, SHARED_DIR_MODE } from "./access.js";
+import { checkPrivateDir, checkStoreRoot, ensureDir, isPrivateKind, PRIVATE_DIR_MODE, SHARED_DIR_MODE } from "./access.js";
 import { fsyncDir, writeFileAtomic } from "../fsutil/atomic.js";
 import { pidAlive } from "../fsutil/pid-alive.js";
 import type { BlobInfo, BlobStore, OpenBlobOpts } from "../oci/blob-store.js";
@@ -40,11 +40,10 @@ export class Store implements BlobStore {
   /**
    * Opens (creating if needed, mode 0700) the store at `root`. Refused
    * (UNSAFE_STORE) when another user owns it or others can write it, unless
-   * `shared` (default: $LADING_SHARED_STORE) says it is shared on purpose.
+   * `shared` (a session takes it from $LADING_SHARED_STORE) says it is shared on purpose.
    */
   static async open(root: string, opts: { shared?: boolean } = {}): Promise<Store> {
-    const shared = opts.shared ?? sharedFromEnv();
-    return Store.init(root, shared, true);
+    return Store.init(root, opts.shared ?? false, true);
   }
 
   /**

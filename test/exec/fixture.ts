@@ -10,6 +10,7 @@ import { Store } from "../../src/store/store.js";
 import type { ImageConfig, ImageManifest, LayerRef } from "../../src/oci/types.js";
 import { runExec, type ExecRequest, type ExecResult } from "../../src/exec/run.js";
 import { EXEC_HELPER } from "../../src/engine/exec-helper-path.js";
+import { readEnvConfig } from "../../src/env-config.js";
 import { makeBusyboxLayout } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -45,7 +46,7 @@ export function rmAll(tmp: { path: string; cleanup(): void }, ...also: string[])
 
 /** Runs `sh -c script` on `layers` with test defaults. */
 export function sh(b: Busybox, layers: LayerRef[], script: string, extra: Partial<ExecRequest> = {}): Promise<ExecResult> {
-  return runExec({ store: b.store, helper: EXEC_HELPER, layers, args: ["sh", "-c", script], env: b.env, cwd: "/", user: "", mounts: [], network: "host", layer: { sourceDateEpoch: 0 }, ...extra });
+  return runExec({ store: b.store, helper: EXEC_HELPER, settings: readEnvConfig(), runtime: readEnvConfig().runtime as ExecRequest["runtime"], layers, args: ["sh", "-c", script], env: b.env, cwd: "/", user: "", mounts: [], network: "host", layer: { sourceDateEpoch: 0 }, ...extra });
 }
 
 export interface TarItem {

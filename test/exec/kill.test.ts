@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { reapLeftovers } from "../../src/exec/run.js";
 import { EXEC_HELPER } from "../../src/engine/exec-helper-path.js";
+import { readEnvConfig } from "../../src/env-config.js";
 import { chooseRuntime } from "../../src/exec/detect.js";
 import { currentIdentity, identityTag, unshareArgs } from "../../src/exec/identity.js";
 import { runTool } from "../../src/exec/proc.js";
@@ -86,7 +87,7 @@ describe(`killing lading mid-exec (${runtime})`, { skip: !runtimeInstalled(runti
     process.kill(c.pid, "SIGKILL");
     await c.exited;
     await waitFor(async () => (await containers(runtime)).length === 0, "the container to go");
-    await reapLeftovers(b.store, EXEC_HELPER);
+    await reapLeftovers(b.store, EXEC_HELPER, readEnvConfig());
     assert.deepEqual(await containers(runtime), []);
     assert.deepEqual(mountsOfStore(), []);
     const r = await sh(b, b.layers, "echo again", { runtime });
@@ -102,7 +103,7 @@ describe(`killing lading mid-exec (${runtime})`, { skip: !runtimeInstalled(runti
     await c.exited;
     await waitFor(() => !pidAlive(helperPid), "the helper to die");
     assert.equal((await containers(runtime)).length, 1, "the container outlives a SIGKILLed helper");
-    await reapLeftovers(b.store, EXEC_HELPER);
+    await reapLeftovers(b.store, EXEC_HELPER, readEnvConfig());
     assert.deepEqual(await containers(runtime), []);
     assert.deepEqual(mountsOfStore(), []);
     assert.deepEqual(readdirSync(stateRoot(runtime)), []);

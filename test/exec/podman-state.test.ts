@@ -17,6 +17,7 @@ import { podmanEnv, recordedRunroot } from "../../src/exec/podman-state.js";
 import { runTool } from "../../src/exec/proc.js";
 import { reapLeftovers } from "../../src/exec/run.js";
 import { EXEC_HELPER } from "../../src/engine/exec-helper-path.js";
+import { readEnvConfig } from "../../src/env-config.js";
 import { pidAlive } from "../../src/fsutil/pid-alive.js";
 import type { LadingError } from "../../src/errors.js";
 import { busybox, sh, type Busybox } from "./fixture.js";
@@ -198,7 +199,7 @@ describe("podman containers of a killed lading", { skip }, () => {
     await exited;
     for (let i = 0; i < 200 && pidAlive(helperPid); i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual((await podmanNames()).length, 1, "the container outlives a SIGKILLed helper");
-    await reapLeftovers(b.store, EXEC_HELPER);
+    await reapLeftovers(b.store, EXEC_HELPER, readEnvConfig());
     assert.deepEqual(await podmanNames(), []);
     const r = await sh(b, b.layers, "echo again", { runtime: "podman" });
     assert.equal(r.stdout, "again\n");

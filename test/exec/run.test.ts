@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectRuntime } from "../../src/exec/run.js";
+import { readEnvConfig } from "../../src/env-config.js";
 import { LadingError } from "../../src/errors.js";
 import { tempDir } from "../helpers/tmp.js";
 import { busybox, layerItems, rmAll, sh, type Busybox } from "./fixture.js";
@@ -117,7 +118,7 @@ describe("runExec", () => {
   it("says which way the root filesystem was made", async () => {
     const debug: string[] = [];
     await sh(b, b.layers, "true", { debug: (m) => debug.push(m) });
-    const info = await detectRuntime();
+    const info = await detectRuntime({ runtime: readEnvConfig().runtime, subids: readEnvConfig().subids });
     const want = info.overlay === "none" ? "rootfs: copying" : info.overlay === "native" ? "rootfs: overlayfs as root" : "rootfs: overlayfs in a user namespace";
     assert.ok(debug.some((m) => m.startsWith(want)), debug.join("\n"));
     assert.equal(info.rootless, process.getuid!() !== 0);

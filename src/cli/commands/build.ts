@@ -9,6 +9,7 @@ import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
 import { createProgress, type ProgressMode } from "../progress.js";
 import { lockConnectOptions, lockPathFor, readLock, writeLock } from "../lockfile.js";
+import { readEnvConfig } from "../../env-config.js";
 
 export interface BuildOptions extends CommonOpts {
   file?: string;
@@ -40,7 +41,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const lockPath = lockPathFor(file);
   const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
   const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
-  const progress = await createProgress(opts.progress, io.stderr, io.env.LADING_DEBUG === "1");
+  const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
   const client = await openClient({ ...opts, noCache: !opts.cache, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts);
   try {
     const secrets: Record<string, Secret> = {};

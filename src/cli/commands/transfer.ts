@@ -2,9 +2,10 @@ import { openClient, type CommonOpts } from "../client.js";
 import type { CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
 import { createProgress, type ProgressMode } from "../progress.js";
+import { readEnvConfig } from "../../env-config.js";
 
 export async function pull(ref: string, opts: CommonOpts & { output?: string; platform?: string; progress: ProgressMode }, io: CliIO): Promise<void> {
-  const progress = await createProgress(opts.progress, io.stderr, io.env.LADING_DEBUG === "1");
+  const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
   const client = await openClient({ ...opts, pull: "always" }, io, progress.listener);
   try {
     const image = client.container(opts.platform ? { platform: opts.platform } : {}).from(ref);
@@ -24,7 +25,7 @@ export async function pull(ref: string, opts: CommonOpts & { output?: string; pl
 }
 
 export async function push(source: string, ref: string | undefined, opts: CommonOpts & { format?: "oci" | "docker"; progress: ProgressMode }, io: CliIO): Promise<void> {
-  const progress = await createProgress(opts.progress, io.stderr, io.env.LADING_DEBUG === "1");
+  const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
   const client = await openClient({ ...opts, pull: "never" }, io, progress.listener);
   try {
     const image = client.container().from(source);

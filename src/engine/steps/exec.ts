@@ -54,13 +54,14 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   const result = await runStep(session, { id: key, name }, async () => {
     const { runExec, reapLeftovers } = await import("../../exec/run.js");
     // Containers, mounts and runtime state left by a crashed earlier run go before the first exec.
-    await ev.once("reap-leftovers", () => reapLeftovers(store, EXEC_HELPER));
+    await ev.once("reap-leftovers", () => reapLeftovers(store, EXEC_HELPER, session.config.env));
     const mounts = await buildMounts(ev, state);
     const secretEnv: Record<string, string> = {};
     for (const s of state.secretEnv) secretEnv[s.name] = secretValue(ev, s.secret.name).toString("utf8");
     const r = await runExec({
       store,
       helper: EXEC_HELPER,
+      settings: session.config.env,
       layers: [...state.layers],
       args,
       env: [...(state.config.Env ?? [])],

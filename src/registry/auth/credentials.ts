@@ -16,16 +16,22 @@ import { join } from "node:path";
 import { LadingError } from "../../errors.js";
 import { DOCKER_HUB } from "../reference.js";
 import { helperGet } from "./credential-helper.js";
+import { readEnvConfig, type EnvConfig } from "../../env-config.js";
 
 export interface Credential {
   username: string;
   secret: string;
 }
 
+/** The environment's say in where credentials are (REGISTRY_AUTH_FILE, XDG_*, DOCKER_CONFIG). */
+export type CredentialEnv = Pick<EnvConfig, "registryAuthFile" | "xdgRuntimeDir" | "xdgConfigHome" | "dockerConfig">;
+
 export interface CredentialSources {
   explicit?: ReadonlyArray<{ registry: string; username: string; secret: string }>;
   authFile?: string;
   dockerConfigDir?: string;
+  /** Default: this process's environment, read when the sources are made. */
+  env?: CredentialEnv;
 }
 
 /** The key docker uses for Docker Hub in config.json and with helpers. */
@@ -53,17 +59,18 @@ export function serverUrlFor(registry: string): string {
 export function authFilePaths(src: CredentialSources): string[] {
   if (src.authFile) return [src.authFile];
   if (src.dockerConfigDir) return [];
-  if (process.env.REGISTRY_AUTH_FILE) return [process.env.REGISTRY_AUTH_FILE];
+  const env = src.env ?? readEnvConfig();
+  if (env.registryAuthFile) return [env.registryAuthFile];
   const out: string[] = [];
-  if (process.env.XDG_RUNTIME_DIR) out.push(join(process.env.XDG_RUNTIME_DIR, "containers", "auth.json"));
-  out.push(join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "containers", "auth.json"));
+  if (env.xdgRuntimeDir) out.push(join(env.xdgRuntimeDir, "containers", "auth.json"));
+  out.push(join(env.xdgConfigHome ?? join(homedir(), ".config"), "containers", "auth.json"));
   return out;
 }
 
 export function dockerConfigPath(src: CredentialSources): string | undefined {
   if (src.dockerConfigDir) return join(src.dockerConfigDir, "config.json");
   if (src.authFile) return undefined;
-  return join(process.env.DOCKER_CONFIG ?? join(homedir(), ".docker"), "config.json");
+  return join((src.env ?? readEnvConfig()).dockerConfig ?? join(homedir(), ".docker"), "config.json");
 }
 
 export async function readAuthConfig(path: string): Promise<AuthConfigFile | undefined> {
