@@ -10,26 +10,16 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { LadingError } from "../errors.js";
-import type { ExecStore } from "./exec-store.js";
+import type { BackendRun } from "./backend-run.js";
 import { findTool } from "./detect.js";
-import type { OutputSink } from "./job.js";
 import { pipeOutput } from "./pipe-output.js";
 import { hideMachineMountsConfs, podmanEnv } from "./podman-state.js";
 import { isHybridCgroups } from "./metrics.js";
 import { runTool } from "./proc.js";
 import type { SpecMount } from "./spec.js";
 
-export interface PodmanRun {
-  podmanPath: string;
-  store: ExecStore;
-  tag: string;
-  id: string;
-  bundle: string;
-  spec: Record<string, unknown>;
-  stdin?: string;
-  output: OutputSink;
-  setRunning: (r: { kill(): Promise<void> } | undefined) => void;
-}
+/** podman takes the container as any backend does; it keeps no state root or cgroup of lading's. */
+export type PodmanRun = Omit<BackendRun, "stateRoot" | "cgroupLeaf"> & { podmanPath: string };
 
 interface SpecShape {
   process: { user: { uid: number; gid: number; additionalGids?: number[] }; args: string[]; env: string[]; cwd: string; capabilities: { bounding: string[] }; rlimits: Array<{ type: string; hard: number; soft: number }>; noNewPrivileges: boolean };
