@@ -50,7 +50,7 @@ export interface ExecRequest {
   noInit?: boolean;
   /** Default: $LADING_RUNTIME, else the first of runc, crun, podman installed. */
   runtime?: "runc" | "crun" | "podman";
-  layer?: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
+  layer?: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number; clampMtime?: boolean };
   signal?: AbortSignal;
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   debug?: (msg: string) => void;
