@@ -19,6 +19,8 @@ import { fileURLToPath } from "node:url";
 import { findTool } from "../../src/exec/detect.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
+import { lading } from "../helpers/cli.js";
+import { layerListing } from "./repro-listing.js";
 
 const BUILD = fileURLToPath(new URL("./repro-build.js", import.meta.url));
 const USER = "lading-ci";
@@ -144,5 +146,25 @@ describe("a build with RUN steps is reproducible with no setting", { skip }, () 
     execFileSync("chown", ["-R", `${uid}:${uid}`, home]);
     const rootless = build(store, own, { as: USER, env: { HOME: home, TMPDIR: home, XDG_RUNTIME_DIR: run } });
     assertSame(reference, rootless, "rootless build");
+  });
+
+  it("keeps real times with --no-clamp-mtime (or LADING_CLAMP_MTIME=0), and a default build on the same store still gives the reference", async () => {
+    const store = join(t.path, "s-kept");
+    const before = Math.floor(Date.now() / 1000) - 1;
+    const cli = await lading(["build", "--no-clamp-mtime", "--progress", "plain", "--store", store, ctx], { env: { SOURCE_DATE_EPOCH: "", LADING_CLAMP_MTIME: "" } });
+    assert.equal(cli.code, 0, cli.stderr);
+    const kept = await layerListing(store, cli.stdout.trim());
+    const line = (path: string) => kept.find((l) => l.includes(` ${path} `)) ?? assert.fail(`${path} not in ${kept.join("\n")}`);
+    const mtime = (path: string) => Number(/ mtime=(\d+) /.exec(line(path))![1]);
+    assert.ok(mtime("work/made") >= before, line("work/made"));
+    assert.equal(mtime("app/readme.txt"), Math.floor(statSync(join(ctx, "app", "readme.txt")).mtimeMs / 1000));
+    assert.equal(mtime("opt/vendor/lib/v.txt"), 1_500_000_000);
+    // Image dates are the epoch either way.
+    assert.match(kept[0]!, /^config created=1970-01-01T00:00:00Z /);
+    // The variable is the same choice: the Containerfile's layers come from the flag's build, cached.
+    const byEnv = build(store, ctx, { env: { LADING_CLAMP_MTIME: "0" } });
+    const layers = (b: string[]) => b.filter((l) => /^layer [0-4] sha256:/.test(l));
+    assert.deepEqual(layers(byEnv.listing), layers(kept));
+    assertSame(reference, build(store, ctx), "default build after kept times");
   });
 });
