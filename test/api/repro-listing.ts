@@ -12,13 +12,14 @@ import { Store } from "../../src/store/store.js";
 import type { Digest } from "../../src/oci/digest.js";
 import type { ImageConfig, ImageManifest } from "../../src/oci/types.js";
 
-/** One line per layer entry, each prefixed with its layer's index; the config's dates first. */
-export async function layerListing(storeRoot: string, manifestDigest: string): Promise<string[]> {
+/** One line per layer entry (of layers `from` on), each prefixed with its layer's index; the config's dates first. */
+export async function layerListing(storeRoot: string, manifestDigest: string, from = 0): Promise<string[]> {
   const store = await Store.open(storeRoot);
   const manifest = await store.readJson<ImageManifest>(manifestDigest as Digest);
   const config = await store.readJson<ImageConfig & { history?: Array<{ created?: string }> }>(manifest.config.digest);
   const out = [`config created=${config.created} history=${(config.history ?? []).map((h) => h.created).join(",")}`];
   for (const [i, d] of manifest.layers.entries()) {
+    if (i < from) continue;
     out.push(`layer ${i} ${d.digest}`);
     const ex = tar.extract();
     const done = (async () => {
@@ -35,4 +36,16 @@ export async function layerListing(storeRoot: string, manifestDigest: string): P
     await done;
   }
   return out;
+}
+
+export interface Build {
+  digest: string;
+  listing: string[];
+}
+
+/** Equal digests, else fails with the listing lines only one of the builds has. */
+export function assertSameBuild(a: Build, b: Build, what: string): void {
+  if (a.digest === b.digest) return;
+  const only = (x: string[], y: string[]) => x.filter((l) => !y.includes(l));
+  throw new Error(`${what}: ${a.digest} ≠ ${b.digest}\nonly in the first:\n  ${only(a.listing, b.listing).join("\n  ")}\nonly in the second:\n  ${only(b.listing, a.listing).join("\n  ")}`);
 }

@@ -20,7 +20,7 @@ import { findTool } from "../../src/exec/detect.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 import { lading } from "../helpers/cli.js";
-import { layerListing } from "./repro-listing.js";
+import { assertSameBuild, layerListing, type Build } from "./repro-listing.js";
 
 const BUILD = fileURLToPath(new URL("./repro-build.js", import.meta.url));
 const USER = "lading-ci";
@@ -60,11 +60,6 @@ function writeContext(dir: string, base: string, vendorTar: Buffer, order: "forw
   chmodSync(join(dir, "app", "bin"), 0o755);
 }
 
-interface Build {
-  digest: string;
-  listing: string[];
-}
-
 /** Runs one build in a child process; `as` runs it as the ordinary user. */
 function build(store: string, ctx: string, opts: { env?: NodeJS.ProcessEnv; umask?: string; runtime?: string; as?: string } = {}): Build {
   const node = [process.execPath, BUILD, store, ctx, ...(opts.runtime ? [opts.runtime] : [])];
@@ -77,13 +72,6 @@ function build(store: string, ctx: string, opts: { env?: NodeJS.ProcessEnv; umas
   const [digest, ...listing] = r.stdout.trim().split("\n");
   assert.match(digest!, /^sha256:[a-f0-9]{64}$/);
   return { digest: digest!, listing };
-}
-
-/** Equal digests, else the listing lines only one of the builds has. */
-function assertSame(a: Build, b: Build, what: string): void {
-  if (a.digest === b.digest) return;
-  const only = (x: string[], y: string[]) => x.filter((l) => !y.includes(l));
-  assert.fail(`${what}: ${a.digest} ≠ ${b.digest}\nonly in the first:\n  ${only(a.listing, b.listing).join("\n  ")}\nonly in the second:\n  ${only(b.listing, a.listing).join("\n  ")}`);
 }
 
 describe("a build with RUN steps is reproducible with no setting", { skip }, () => {
@@ -124,7 +112,7 @@ describe("a build with RUN steps is reproducible with no setting", { skip }, () 
     const tmp = join(t.path, "other-tmp");
     mkdirSync(tmp);
     const again = build(join(t.path, "stores", "second", "s2"), copy, { umask: "077", env: { TZ: "Pacific/Chatham", LANG: "de_DE.UTF-8", LC_ALL: "de_DE.UTF-8", TMPDIR: tmp, LADING_DEFLATE: "wasm" } });
-    assertSame(reference, again, "second build");
+    assertSameBuild(reference, again, "second build");
   });
 
   it("gives the same digest through podman, from a context re-created file by file", () => {
@@ -132,7 +120,7 @@ describe("a build with RUN steps is reproducible with no setting", { skip }, () 
     writeContext(fresh, base.ref, readFileSync(join(ctx, "vendor.tar")), "reverse");
     assert.notEqual(statSync(join(fresh, "app")).mtimeMs, statSync(join(ctx, "app")).mtimeMs);
     assert.deepEqual(readdirSync(join(fresh, "app")).sort(), readdirSync(join(ctx, "app")).sort());
-    assertSame(reference, build(join(t.path, "s3"), fresh, { runtime: "podman" }), "podman build");
+    assertSameBuild(reference, build(join(t.path, "s3"), fresh, { runtime: "podman" }), "podman build");
   });
 
   it("gives the same digest built by an ordinary user with subordinate ids", () => {
@@ -145,7 +133,7 @@ describe("a build with RUN steps is reproducible with no setting", { skip }, () 
     execFileSync("cp", ["-a", ctx, own]);
     execFileSync("chown", ["-R", `${uid}:${uid}`, home]);
     const rootless = build(store, own, { as: USER, env: { HOME: home, TMPDIR: home, XDG_RUNTIME_DIR: run } });
-    assertSame(reference, rootless, "rootless build");
+    assertSameBuild(reference, rootless, "rootless build");
   });
 
   it("keeps real times with --no-clamp-mtime (or LADING_CLAMP_MTIME=0), and a default build on the same store still gives the reference", async () => {
@@ -165,6 +153,6 @@ describe("a build with RUN steps is reproducible with no setting", { skip }, () 
     const byEnv = build(store, ctx, { env: { LADING_CLAMP_MTIME: "0" } });
     const layers = (b: string[]) => b.filter((l) => /^layer [0-4] sha256:/.test(l));
     assert.deepEqual(layers(byEnv.listing), layers(kept));
-    assertSame(reference, build(store, ctx), "default build after kept times");
+    assertSameBuild(reference, build(store, ctx), "default build after kept times");
   });
 });
