@@ -176,11 +176,14 @@ export class Client {
     if (opts.pull && !["missing", "always", "never"].includes(opts.pull)) throw new LadingError("INVALID_ARGUMENT", `invalid pull policy "${opts.pull}": use "missing", "always" or "never"`);
     const runtime = opts.runtime ?? (process.env.LADING_RUNTIME as ConnectOpts["runtime"]);
     if (runtime && !["runc", "crun", "podman"].includes(runtime)) throw new LadingError("INVALID_ARGUMENT", `invalid runtime "${runtime}": use runc, crun or podman`);
+    // Resolved before the store is opened: a bad value leaves nothing behind.
+    const sourceDateEpoch = resolveEpoch(opts.sourceDateEpoch);
+    const clampMtime = resolveClamp(opts.clampMtime);
     const { store, gc } = await openStore(opts.store, opts.gc);
     const session = new Session({
       store,
-      sourceDateEpoch: resolveEpoch(opts.sourceDateEpoch),
-      clampMtime: resolveClamp(opts.clampMtime),
+      sourceDateEpoch,
+      clampMtime,
       compression: COMPRESSION[opts.compression ?? "Gzip"],
       mediaTypes: opts.mediaTypes ?? "OCI",
       pull: opts.pull ?? "missing",
