@@ -24,6 +24,7 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { name: "LADING_SHARED_STORE", meaning: "`1`: the store may be shared by a group (group-writable, setgid); see \"Other local users\"", unset: "a store only its owner can write" },
   { name: "LADING_RUNTIME", meaning: "the runtime for RUN / withExec: `runc`, `crun` or `podman` (`--runtime` and `connect({ runtime })` win)", unset: "the first installed of runc, crun, podman" },
   { name: "SOURCE_DATE_EPOCH", meaning: "the time (seconds) written into layers and the config (`connect({ sourceDateEpoch })` wins)", unset: "see \"Builds are deterministic\"" },
+  { name: "LADING_CLAMP_MTIME", meaning: "`0`: keep the real times of files in layers instead of clamping them to the build epoch (`--no-clamp-mtime` and `connect({ clampMtime })` win)", unset: "clamped: see \"Builds are deterministic\"" },
   { name: "LADING_DEFLATE", meaning: "`wasm`: use the WebAssembly deflate even where the native one is built (same bytes)", unset: "native when built, else WebAssembly" },
   { name: "LADING_OVERLAY", meaning: "`0`: never mount overlayfs for an exec; copy the snapshot instead (slower, same layers)", unset: "overlayfs where the kernel allows it" },
   { name: "LADING_CGROUP", meaning: "`0`: as root, do not give each exec a cgroup of its own (CPU figures then come from rusage)", unset: "a cgroup per exec as root" },
@@ -46,6 +47,8 @@ export interface EnvConfig {
   sharedStore: boolean;
   runtime?: string;
   sourceDateEpoch?: string;
+  /** Raw: connect() says what a bad value is. */
+  clampMtime?: string;
   deflate: "native" | "wasm";
   overlay: boolean;
   cgroup: boolean;
@@ -79,6 +82,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ["xdgDataHome", "XDG_DATA_HOME"],
     ["runtime", "LADING_RUNTIME"],
     ["sourceDateEpoch", "SOURCE_DATE_EPOCH"],
+    ["clampMtime", "LADING_CLAMP_MTIME"],
     ["registryAuthFile", "REGISTRY_AUTH_FILE"],
     ["xdgRuntimeDir", "XDG_RUNTIME_DIR"],
     ["xdgConfigHome", "XDG_CONFIG_HOME"],

@@ -21,8 +21,17 @@ import { readEnvConfig } from "../env-config.js";
 export interface ConnectOpts {
   /** The store folder. Default: $LADING_HOME, else $XDG_DATA_HOME/lading, else ~/.local/share/lading. */
   store?: string;
-  /** Clamp file times and set image dates to this (seconds). Default: $SOURCE_DATE_EPOCH, else generated content gets 0. */
+  /** The build epoch (seconds): layers' mtimes are clamped to it, generated files and image dates get it. Default: $SOURCE_DATE_EPOCH, else 0. */
   sourceDateEpoch?: number;
+  /**
+   * Clamp every mtime in the layers a build writes (RUN/withExec and COPY
+   * layers alike) to the build epoch, so the same inputs give the same
+   * digests. Default true; false (or $LADING_CLAMP_MTIME=0) keeps the times
+   * the files have: wall-clock times for what a step makes, the context's
+   * times for what it copies. Image dates stay the epoch either way.
+   * @example connect({ clampMtime: false }) // `make` in a later build sees real times
+   */
+  clampMtime?: boolean;
   /** Layer compression for new layers. Default "Gzip". */
   compression?: "Gzip" | "Zstd" | "Uncompressed";
   /** Media types of written images. Default "OCI". */
@@ -86,7 +95,7 @@ const COMPRESSION = { Gzip: "gzip", Zstd: "zstd", Uncompressed: "none" } as cons
  * with `client.close()` when done, or pass a callback (the other form).
  * @param opts See {@link ConnectOpts}.
  * @returns The open client.
- * @throws LadingError `INVALID_ARGUMENT` for an unknown option or an invalid value (compression, pull policy, runtime, sourceDateEpoch).
+ * @throws LadingError `INVALID_ARGUMENT` for an unknown option or an invalid value (compression, pull policy, runtime, sourceDateEpoch, clampMtime).
  * @example
  * const client = await connect({ store: "./store" });
  * try { await client.container().from("alpine:3.20").export("alpine.tar"); } finally { await client.close(); }
@@ -114,6 +123,17 @@ export async function connect<T>(a?: ConnectOpts | ((client: Client) => Promise<
   } finally {
     await client.close();
   }
+}
+
+function resolveClamp(v: boolean | undefined, env: string | undefined): boolean {
+  if (v !== undefined) {
+    if (typeof v !== "boolean") throw new LadingError("INVALID_ARGUMENT", `clampMtime must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+  if (env === undefined) return true;
+  if (["0", "false", "no", "off"].includes(env.toLowerCase())) return false;
+  if (["1", "true", "yes", "on"].includes(env.toLowerCase())) return true;
+  throw new LadingError("INVALID_ARGUMENT", `LADING_CLAMP_MTIME must be 0 or 1, got "${env}"`);
 }
 
 function resolveEpoch(v: number | undefined, env: string | undefined): number | undefined {
@@ -156,11 +176,15 @@ export class Client {
     const env = readEnvConfig();
     const runtime = opts.runtime ?? (env.runtime as ConnectOpts["runtime"]);
     if (runtime && !["runc", "crun", "podman"].includes(runtime)) throw new LadingError("INVALID_ARGUMENT", `invalid runtime "${runtime}": use runc, crun or podman`);
+    // Resolved before the store is opened: a bad value leaves nothing behind.
+    const sourceDateEpoch = resolveEpoch(opts.sourceDateEpoch, env.sourceDateEpoch);
+    const clampMtime = resolveClamp(opts.clampMtime, env.clampMtime);
     const { store, gc } = await openStore(opts.store, opts.gc, env);
     const session = new Session({
       store,
       env,
-      sourceDateEpoch: resolveEpoch(opts.sourceDateEpoch, env.sourceDateEpoch),
+      sourceDateEpoch,
+      clampMtime,
       compression: COMPRESSION[opts.compression ?? "Gzip"],
       mediaTypes: opts.mediaTypes ?? "OCI",
       pull: opts.pull ?? "missing",
@@ -396,7 +420,7 @@ export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneRepo
 export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../engine/store-session.js";
 export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../engine/store-session.js";
 
-const KNOWN_OPTS = new Set(["sourcePins", "requirePins", "store", "sourceDateEpoch", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
+const KNOWN_OPTS = new Set(["sourcePins", "requirePins", "store", "sourceDateEpoch", "clampMtime", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
 
 /**
  * Files and directories of the machine lading runs on, from `client.host()`.

@@ -47,6 +47,7 @@ program
   .option("-o, --output <dest>", "img.tar, type=oci|docker,dest=FILE, or type=oci-layout,dest=DIR[,name=TAG] (repeatable)", collect, [])
   .option("--secret <spec>", "id=ID,src=FILE or id=ID,env=VAR, for RUN --mount=type=secret (repeatable)", collect, [])
   .option("--no-cache", "run every step, ignoring cached results")
+  .option("--no-clamp-mtime", "keep files' real mtimes in layers (default: clamped to $SOURCE_DATE_EPOCH, else 0, for reproducible digests)")
   .addOption(new Option("--pull <policy>", "when to contact registries for FROM images").choices(["always", "missing", "never"]).default("missing"))
   .option("--push", "push the result to every -t reference")
   .addOption(new Option("--lock <mode>", "lading.lock handling").choices(["auto", "frozen", "update", "off"]).default("auto"))

@@ -20,6 +20,8 @@ export interface SessionConfig {
   /** The environment's settings, read once when the session opened. */
   readonly env: EnvConfig;
   readonly sourceDateEpoch?: number;
+  /** Layers' mtimes come down to the build epoch (default); false keeps them as the files have them. */
+  readonly clampMtime: boolean;
   readonly compression: "gzip" | "zstd" | "none";
   readonly mediaTypes: "OCI" | "Docker";
   readonly pull: PullPolicy;
@@ -32,6 +34,17 @@ export interface SessionConfig {
   readonly sourcePins?: Readonly<Record<string, string>>;
   /** Fail when a tag has no pin (a frozen lock). */
   readonly requirePins?: boolean;
+}
+
+/**
+ * The time rule of every layer a build writes (issue 19): the build epoch is
+ * SOURCE_DATE_EPOCH, else 0; generated entries get it and, unless the user
+ * opted out, every other mtime is clamped to it. So a RUN step's files, made
+ * at wall-clock time, and a context's files, whose times say when they were
+ * checked out, never reach a layer's bytes.
+ */
+export function layerTimes(config: SessionConfig): { sourceDateEpoch: number; clampMtime: boolean } {
+  return { sourceDateEpoch: config.sourceDateEpoch ?? 0, clampMtime: config.clampMtime };
 }
 
 /**

@@ -19,6 +19,13 @@
  * Hard links within the change become tar hard links to the first path in
  * byte order.
  *
+ * /tmp is a step's scratch space (issue 19): a path below it that the
+ * lower layers do not have is left out of the layer, as if /tmp were
+ * emptied at boot, as most systems do. Those names are often random
+ * (mktemp) and their contents times or pids, so keeping them would make
+ * every run's layer differ. What the image already has there is treated
+ * like any other path: a change or a deletion is recorded.
+ *
  * Extended attributes (see xattrs.ts for which are carried) are read with
  * getfattr, never one process per file: overlayDiff reads the upper dir's
  * entries (exactly the changed files: copy-up copies a file's xattrs, so an
@@ -50,6 +57,11 @@ interface Found {
   unchanged?: boolean;
 }
 
+/** Below /tmp: a new path there is the step's scratch and stays out of the layer. */
+function isScratch(path: string): boolean {
+  return path.startsWith("tmp/");
+}
+
 const lst = (p: string) => lstat(p, { bigint: true }).catch(() => undefined);
 const names = (p: string) => readdir(p).catch(() => [] as string[]);
 const join2 = (rel: string, name: string) => (rel ? `${rel}/${name}` : name);
@@ -79,12 +91,15 @@ export async function overlayDiff(upperDir: string, lowerDir: string, merged: st
         emitted++;
         continue;
       }
+      const scratch = isScratch(path);
+      // Only directories and scratch paths need their lower twin (an lstat per changed file adds up).
+      const low = st.isDirectory() || scratch ? await lst(join(lower, path)) : undefined;
+      if (!low && scratch) continue;
       if (!st.isDirectory()) {
         found.push({ path, abs, st });
         emitted++;
         continue;
       }
-      const low = await lst(join(lower, path));
       const wasDir = !!low?.isDirectory();
       const opaque = wasDir && (await isOpaque(path));
       const at = found.length;
@@ -139,6 +154,7 @@ export async function copyDiff(rootfsDir: string, lowerDir: string, note?: DiffN
       const st = await lst(join(rootfs, path));
       if (!st) continue;
       const low = await lst(join(lower, path));
+      if (!low && isScratch(path)) continue;
       if (!low || (low.mode & 0o170000n) !== (st.mode & 0o170000n)) {
         await addTree(path, st);
         emitted++;

@@ -36,7 +36,7 @@ export interface ExecJob {
   /** A static init (tini) on the host, run as the container's PID 1 in front of `args`; none with noInit. */
   init?: string;
   runtime: { name: RuntimeName; path: string };
-  layer: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
+  layer: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number; clampMtime?: boolean };
   /** Settings read from lading's environment (a spare helper was started before they were set). */
   overlay: boolean;
   cgroup: boolean;

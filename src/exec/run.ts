@@ -62,7 +62,7 @@ export interface ExecRequest {
   noInit?: boolean;
   /** Default: the first of runc, crun, podman installed (a session passes $LADING_RUNTIME here). */
   runtime?: RuntimeName;
-  layer?: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number };
+  layer?: { compression?: "gzip" | "zstd" | "none"; mediaTypes?: "OCI" | "Docker"; sourceDateEpoch?: number; clampMtime?: boolean };
   signal?: AbortSignal;
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   debug?: (msg: string) => void;

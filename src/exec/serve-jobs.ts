@@ -19,6 +19,11 @@ import type { OpenExecStore } from "./exec-store.js";
 import type { HelperJob, HelperMessage, OutputSink } from "./job.js";
 import { reapJob } from "./reap-job.js";
 
+// What the helper makes in root filesystems (snapshot folders, parents a
+// layer leaves implicit, stubs) and what the runtime inherits must not
+// depend on the user's umask: an image is the same whoever builds it (issue 19).
+process.umask(0o022);
+
 let running: Running | undefined;
 let stopping = false;
 let queue: Promise<void> = Promise.resolve();

@@ -267,7 +267,9 @@ class Extractor {
       const st = await lstatOrUndefined(abs);
       if (!st) {
         if (!create) return undefined;
-        await mkdir(abs, { mode: 0o755 });
+        await mkdir(abs, { mode: 0o700 });
+        // Explicitly, not through the umask: a parent a layer leaves implicit is 0755 whoever unpacks it.
+        await chmod(abs, 0o755);
         stack.push(c);
         continue;
       }

@@ -24,6 +24,8 @@ export interface WriteLayerOptions {
   mediaTypes?: "OCI" | "Docker";
   /** See TarOptions.sourceDateEpoch. */
   sourceDateEpoch?: number;
+  /** See TarOptions.clampMtime. */
+  clampMtime?: boolean;
   /** Sort entries by path (default true). */
   sort?: boolean;
   signal?: AbortSignal;
@@ -43,7 +45,7 @@ export async function writeLayer(
 ): Promise<LayerRef> {
   const compression = opts.compression ?? "gzip";
   const mediaType = layerMediaType(compression, opts.mediaTypes ?? "OCI");
-  const tarOpts = { sourceDateEpoch: opts.sourceDateEpoch, sort: opts.sort };
+  const tarOpts = { sourceDateEpoch: opts.sourceDateEpoch, clampMtime: opts.clampMtime, sort: opts.sort };
   if (compression === "gzip") return writeGzipLayer(store, tarPieces(entries, tarOpts), mediaType, opts.signal);
   const tar = tarStream(entries, tarOpts);
   const diffHasher = new HashingStream();

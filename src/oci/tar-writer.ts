@@ -22,9 +22,12 @@ import { contentOf, readHostRange } from "./tar-content.js";
 export interface TarOptions {
   /**
    * SOURCE_DATE_EPOCH in seconds: generated entries (no mtime) get it, and
-   * given mtimes are clamped to it. Unset: generated entries get 0.
+   * given mtimes are clamped to it (unless clampMtime is false). Unset:
+   * generated entries get 0 and given mtimes are kept.
    */
   sourceDateEpoch?: number;
+  /** Clamp given mtimes to sourceDateEpoch (default true); false keeps them as given (the opt-out of issue 19). */
+  clampMtime?: boolean;
   /** Sort entries by path (bytewise UTF-8). Default true; false keeps the given order. */
   sort?: boolean;
 }
@@ -144,7 +147,7 @@ const PIECES_PER_YIELD = 256;
  */
 export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): AsyncGenerator<TarPiece[]> {
   const ordered = opts.sort === false ? validateEach(entries) : await sortedEntries(entries);
-  const epoch = opts.sourceDateEpoch;
+  const epoch: Epoch = { at: opts.sourceDateEpoch, clamp: opts.clampMtime !== false };
   let out: TarPiece[] = [];
   if (Array.isArray(ordered) && !ordered.some(streamsContent)) {
     // Nothing to wait for: no await per entry.
@@ -186,7 +189,7 @@ function streamsContent(e: LayerEntry): boolean {
 }
 
 /** Appends the entry's headers, its content (a host file's as a HostFilePiece, else `content`) and padding. */
-function pushEntry(out: TarPiece[], e: LayerEntry, epoch: number | undefined, content?: Buffer[]): void {
+function pushEntry(out: TarPiece[], e: LayerEntry, epoch: Epoch, content?: Buffer[]): void {
   pushHeaders(out, e, epoch);
   if (e.type !== "file") return;
   if (e.hostPath !== undefined) out.push({ entry: e, size: e.size! });
@@ -194,7 +197,7 @@ function pushEntry(out: TarPiece[], e: LayerEntry, epoch: number | undefined, co
   pushPadding(out, e.size!);
 }
 
-function pushHeaders(out: TarPiece[], e: LayerEntry, epoch: number | undefined): void {
+function pushHeaders(out: TarPiece[], e: LayerEntry, epoch: Epoch): void {
   for (const h of entryHeaders(e, entryMtime(e, epoch))) out.push(h);
 }
 
@@ -203,10 +206,16 @@ function pushPadding(out: TarPiece[], size: number): void {
   if (rest) out.push(ZEROS.subarray(0, BLOCK - rest));
 }
 
-function entryMtime(e: LayerEntry, epoch: number | undefined): number {
-  if (e.mtime === undefined) return Math.floor(epoch ?? 0);
+/** The time generated entries get (`at`, else 0) and whether given mtimes come down to it. */
+interface Epoch {
+  at: number | undefined;
+  clamp: boolean;
+}
+
+function entryMtime(e: LayerEntry, epoch: Epoch): number {
+  if (e.mtime === undefined) return Math.floor(epoch.at ?? 0);
   const t = Math.max(0, Math.floor(e.mtime));
-  return epoch === undefined ? t : Math.min(t, Math.floor(epoch));
+  return epoch.at === undefined || !epoch.clamp ? t : Math.min(t, Math.floor(epoch.at));
 }
 
 async function* validateEach(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>): AsyncGenerator<LayerEntry> {

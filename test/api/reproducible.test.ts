@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/tmp.js";
 import { makeBusyboxLayout } from "../helpers/images.js";
@@ -43,4 +43,16 @@ test("the same build in two fresh stores and processes gives the same digest; SO
   const e2 = buildIn(join(t.path, "s4"), ctx, base.ref, { SOURCE_DATE_EPOCH: "1600000000" });
   assert.equal(e1, e2);
   assert.notEqual(e1, d1);
+});
+
+test("clampMtime and LADING_CLAMP_MTIME take only yes or no, and say so", async () => {
+  const { connect } = await import(indexModule);
+  await assert.rejects(connect({ store: join(t.path, "bad1"), clampMtime: "no" }), (e: { code?: string; message: string }) => e.code === "INVALID_ARGUMENT" && /clampMtime must be true or false/.test(e.message));
+  process.env.LADING_CLAMP_MTIME = "sometimes";
+  try {
+    await assert.rejects(connect({ store: join(t.path, "bad2") }), (e: { code?: string; message: string }) => e.code === "INVALID_ARGUMENT" && /LADING_CLAMP_MTIME must be 0 or 1, got "sometimes"/.test(e.message));
+  } finally {
+    delete process.env.LADING_CLAMP_MTIME;
+  }
+  assert.ok(!existsSync(join(t.path, "bad1")) && !existsSync(join(t.path, "bad2")), "a refused option leaves no store behind");
 });

@@ -7,6 +7,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { busybox, layerItems, sh, type Busybox } from "./fixture.js";
 import type { LayerRef } from "../../src/oci/types.js";
+import { Readable } from "node:stream";
+import { writeLayer } from "../../src/oci/layer-writer.js";
 
 let b: Busybox;
 let base: LayerRef[];
@@ -70,4 +72,28 @@ describe("a step's changes as one layer", () => {
     const r = await sh(b, base, "echo t > /tmp/t && rm /tmp/t && ls / >/dev/null");
     assert.equal(r.layer, undefined);
   });
+
+  for (const [how, overlay] of [["overlay", "1"], ["a copy", "0"]] as const) {
+    it(`leaves new paths below /tmp out of the layer and keeps changes to the image's own (${how})`, async () => {
+      const tmpFiles = await writeLayer(b.store, [
+        { path: "tmp/keep", type: "file", mode: 0o644, uid: 0, gid: 0, size: 2, open: () => Readable.from([Buffer.from("k\n")]) },
+        { path: "tmp/gone", type: "file", mode: 0o644, uid: 0, gid: 0, size: 0 },
+        { path: "tmp/dir", type: "directory", mode: 0o755, uid: 0, gid: 0 },
+      ]);
+      process.env.LADING_OVERLAY = overlay;
+      try {
+        const r = await sh(
+          b,
+          [...b.layers, tmpFiles],
+          "mktemp /tmp/x.XXXXXX >/dev/null && mkdir -p /tmp/new/deep && echo n > /tmp/new/deep/n && echo more >> /tmp/keep && rm /tmp/gone && echo d > /tmp/dir/added && chmod 700 /tmp/dir && echo out > /kept",
+        );
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.deepEqual((await layerItems(b.store, r.layer!)).map((i) => i.name), ["kept", "tmp", "tmp/.wh.gone", "tmp/dir", "tmp/keep"]);
+        const only = await sh(b, [...b.layers, tmpFiles], "echo x > /tmp/scratch");
+        assert.equal(only.layer, undefined, "a step that only leaves scratch in /tmp adds no layer");
+      } finally {
+        delete process.env.LADING_OVERLAY;
+      }
+    });
+  }
 });

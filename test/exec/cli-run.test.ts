@@ -18,7 +18,7 @@ after(t.cleanup);
 test("RUN steps build, show CPU figures in json progress, and a failing RUN names its line", async () => {
   const ctx = join(t.path, "ctx");
   mkdirSync(ctx);
-  writeFileSync(join(ctx, "Containerfile"), `FROM ${busybox.ref}\nRUN echo built > /built && chown app:app /built\nUSER app\nRUN id -u > /tmp/uid\n`);
+  writeFileSync(join(ctx, "Containerfile"), `FROM ${busybox.ref}\nRUN echo built > /built && chown app:app /built\nUSER app\nRUN id -u > /home/app/uid\n`);
   const store = join(t.path, "store");
   const out = join(t.path, "img.tar");
   const r = await lading(["build", "--progress", "json", "--store", store, "-o", out, ctx]);

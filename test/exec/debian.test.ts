@@ -1,60 +1,19 @@
 /**
- * A realistic root filesystem: Debian bookworm minbase (debootstrap), one
- * uncompressed layer, where a step edits, deletes and chowns files owned by
- * several ids. Owners must come out exact in the new layer and on the next
- * step — rootless too, where they exist only through subordinate ids.
- *
- * The rootfs is made once with `debootstrap --variant=minbase` from the
- * machine's Debian mirror and cached in the clone's .cache/debootstrap
- * (gitignored), so a fresh clone makes its own. Runs when that cache exists;
- * as root, LADING_TEST_DEBIAN=1 or CI=true makes it first (a few minutes).
- * It is built in a directory of its own and renamed into place whole, so a
- * run killed half-way leaves no tarball that a later run would trust.
+ * A realistic root filesystem: Debian bookworm minbase (debootstrap, see
+ * test/helpers/debian.ts), one uncompressed layer, where a step edits,
+ * deletes and chowns files owned by several ids. Owners must come out exact
+ * in the new layer and on the next step — rootless too, where they exist
+ * only through subordinate ids.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync } from "node:fs";
 import type { LayerRef } from "../../src/oci/types.js";
 import { MediaType } from "../../src/oci/mediatypes.js";
-import { REPO_ROOT } from "../helpers/shared.js";
+import { DEBIAN_TARBALL as TARBALL, ensureDebianTarball } from "../helpers/debian.js";
 import { busybox, layerItems, sh, type Busybox } from "./fixture.js";
 
-const CACHE = join(REPO_ROOT, ".cache", "debootstrap");
-const TARBALL = join(CACHE, "bookworm-minbase.tar");
-const MIRROR = "http://deb.debian.org/debian";
-const BUILDING = "building-";
-
-/** Whether the process that named a build directory is gone (its leftovers can go). */
-function abandoned(dir: string): boolean {
-  const pid = Number(dir.slice(BUILDING.length).split("-")[0]);
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-function ensureTarball(): boolean {
-  if (existsSync(TARBALL)) return true;
-  if ((process.env.LADING_TEST_DEBIAN !== "1" && process.env.CI !== "true") || process.getuid!() !== 0) return false;
-  mkdirSync(CACHE, { recursive: true });
-  for (const d of readdirSync(CACHE)) if (d.startsWith(BUILDING) && abandoned(d)) rmSync(join(CACHE, d), { recursive: true, force: true });
-  const work = mkdtempSync(join(CACHE, `${BUILDING}${process.pid}-`));
-  try {
-    const root = join(work, "root");
-    execFileSync("debootstrap", ["--variant=minbase", "bookworm", root, MIRROR], { stdio: "ignore" });
-    execFileSync("tar", ["--numeric-owner", "--xattrs", "-C", root, "-cf", join(work, "rootfs.tar"), "."]);
-    renameSync(join(work, "rootfs.tar"), TARBALL);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return true;
-}
-
-const available = ensureTarball();
+const available = ensureDebianTarball();
 let b: Busybox;
 let debian: LayerRef[];
 before(async () => {

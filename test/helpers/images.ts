@@ -56,20 +56,36 @@ export async function makeBusyboxLayout(dir: string, tag = "latest", arch = host
 
   const diff = new HashingStream();
   const layer = await store.putBlob(Readable.from(pack).pipe(diff).pipe(createGzip({ level: 6 })));
+  return tagOneLayerImage(store, dir, tag, { mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size }, diff.digest(), arch, {
+    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
+    createdBy: "busybox test image",
+  });
+}
+
+/** Writes the config and manifest of a one-layer image into the layout `store` at `dir` and tags it. */
+export async function tagOneLayerImage(
+  store: Store,
+  dir: string,
+  tag: string,
+  layer: { mediaType: string; digest: Digest; size: number },
+  diffId: Digest,
+  arch: string,
+  opts: { config: Record<string, unknown>; createdBy: string },
+): Promise<TestImage> {
   const config = {
     architecture: arch,
     os: "linux",
     created: "1970-01-01T00:00:00Z",
-    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
-    rootfs: { type: "layers", diff_ids: [diff.digest()] },
-    history: [{ created: "1970-01-01T00:00:00Z", created_by: "busybox test image" }],
+    config: opts.config,
+    rootfs: { type: "layers", diff_ids: [diffId] },
+    history: [{ created: "1970-01-01T00:00:00Z", created_by: opts.createdBy }],
   };
   const cfg = await store.putJson(config);
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     config: { mediaType: MediaType.ociConfig, digest: cfg.digest, size: cfg.size },
-    layers: [{ mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size }],
+    layers: [layer],
   };
   const m = await store.putJson(manifest);
   await store.tag(tag, {

@@ -76,6 +76,12 @@ test("same entries give the same bytes; sourceDateEpoch sets generated times and
   assert.match(lines.find((l) => l.endsWith(" d/"))!, /1970-01-01 00:00:05 d\/$/);
 });
 
+test("clampMtime false keeps given times past the epoch; generated entries still get it", async () => {
+  const lines = gnuList(await buffer(tarStream([file("x", "1", { mtime: 2_000_000_000 }), file("y", "2")], { sourceDateEpoch: 1_000_000_000, clampMtime: false })));
+  assert.match(lines.find((l) => l.endsWith(" x"))!, /2033-05-18 03:33:20 x$/);
+  assert.match(lines.find((l) => l.endsWith(" y"))!, /2001-09-09 01:46:40 y$/);
+});
+
 test("long and non-ASCII names, long links, big ids and xattrs round-trip through GNU tar via PAX", async () => {
   const longName = "d/" + "n".repeat(150) + "/" + "f".repeat(120);
   const entries: LayerEntry[] = [

@@ -22,6 +22,8 @@ export interface BuildOptions extends CommonOpts {
   output: string[];
   secret: string[];
   cache: boolean; // commander's --no-cache
+  /** commander's --no-clamp-mtime; absent (true) leaves the choice to $LADING_CLAMP_MTIME. */
+  clampMtime: boolean;
   pull: "always" | "missing" | "never";
   push?: boolean;
   lock: "auto" | "frozen" | "update" | "off";
@@ -42,7 +44,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
   const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
   const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
-  const client = await openClient({ ...opts, noCache: !opts.cache, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts);
+  const client = await openClient({ ...opts, noCache: !opts.cache, clampMtime: opts.clampMtime === false ? false : undefined, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts);
   try {
     const secrets: Record<string, Secret> = {};
     for (const spec of opts.secret) {

@@ -15,7 +15,8 @@ import type { ImageState, ExecOutcome } from "../image-state.js";
 import type { StepContext } from "../step-context.js";
 import { resolveOwner } from "../owner.js";
 import { materializeTree } from "../materialize.js";
-import { runStep } from "./step.js";
+import { layerCacheKey, runStep } from "./step.js";
+import { layerTimes } from "../session.js";
 import { EXEC_HELPER } from "../exec-helper-path.js";
 
 export interface ExecStepResult extends ExecOutcome {
@@ -39,10 +40,11 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   const store = session.store;
   const secrets = collectSecretValues(ev, state);
   const scrub = (s: string) => secrets.reduce((acc, v) => (v.length >= 1 ? acc.split(v).join("***") : acc), s);
+  const cacheKey = layerCacheKey(session, key);
   if (!session.config.noCache && !exec.cacheBuster) {
-    const hit = await store.getCached<ExecStepResult>(key);
+    const hit = await store.getCached<ExecStepResult>(cacheKey);
     if (hit && (!hit.layer || (await store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
-      await store.touch({ cacheKey: key }, ...(hit.layer ? [{ blob: hit.layer.descriptor.digest }] : []));
+      await store.touch({ cacheKey }, ...(hit.layer ? [{ blob: hit.layer.descriptor.digest }] : []));
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
       return hit;
     }
@@ -74,7 +76,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
       insecureRootCapabilities: exec.insecureRootCapabilities,
       noInit: exec.noInit,
       runtime: session.config.runtime,
-      layer: { compression: session.config.compression, mediaTypes: session.config.mediaTypes, sourceDateEpoch: session.config.sourceDateEpoch },
+      layer: { compression: session.config.compression, mediaTypes: session.config.mediaTypes, ...layerTimes(session.config) },
       signal: session.config.signal,
       onOutput: (stream, chunk) => session.emit({ type: "log", id: key, stream, text: scrub(chunk.toString("utf8")) }),
       debug: (m) => session.debug(m),
@@ -83,7 +85,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
     if (!expectAllows(exec.expect, r.exitCode)) throw new ExecError(args.map(scrub), r.exitCode, out.stdout, out.stderr, name);
     return out;
   });
-  if (!exec.cacheBuster) await store.putCached(key, result);
+  if (!exec.cacheBuster) await store.putCached(cacheKey, result);
   return result;
 }
 

@@ -15,7 +15,7 @@ import { writeLayer } from "../../oci/layer-writer.js";
 import type { LayerRef } from "../../oci/types.js";
 import type { ContainerOp } from "../ops.js";
 import type { ImageState } from "../image-state.js";
-import type { Session } from "../session.js";
+import { layerTimes, type Session } from "../session.js";
 import { missingPaths } from "../layer-files.js";
 import { resolveOwner } from "../owner.js";
 import { cleanRelPath, treeToLayerEntries, type Tree, type TreeEntry } from "../tree.js";
@@ -29,7 +29,7 @@ function layerOptions(session: Session) {
   return {
     compression: session.config.compression,
     mediaTypes: session.config.mediaTypes,
-    sourceDateEpoch: session.config.sourceDateEpoch,
+    ...layerTimes(session.config),
     signal: session.config.signal,
   };
 }

@@ -1,7 +1,9 @@
 import { LadingError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
 import type { LayerRef } from "../../oci/types.js";
-import type { Session } from "../session.js";
+import { canonicalJson } from "../../oci/json.js";
+import { sha256 } from "../../oci/digest.js";
+import { layerTimes, type Session } from "../session.js";
 
 export interface StepInfo {
   id: string;
@@ -26,6 +28,15 @@ export async function runStep<T>(session: Session, info: StepInfo, fn: () => Pro
   }
 }
 
+/**
+ * Where a layer step's result is cached: its key plus the time rule, which
+ * changes the layer's bytes but is no part of the op (a build with another
+ * SOURCE_DATE_EPOCH, or with mtimes kept, must not take this one's layers).
+ */
+export function layerCacheKey(session: Session, key: Digest): Digest {
+  return sha256(canonicalJson({ key, times: layerTimes(session.config) }));
+}
+
 interface CachedLayer {
   layer: LayerRef;
 }
@@ -36,16 +47,17 @@ interface CachedLayer {
  * `produce` and records its result.
  */
 export async function cachedLayerStep(session: Session, key: Digest, name: string, produce: () => Promise<LayerRef>): Promise<LayerRef> {
+  const cacheKey = layerCacheKey(session, key);
   if (!session.config.noCache) {
-    const hit = await session.store.getCached<CachedLayer>(key);
+    const hit = await session.store.getCached<CachedLayer>(cacheKey);
     if (hit?.layer && (await session.store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size))) {
-      await session.store.touch({ cacheKey: key }, { blob: hit.layer.descriptor.digest });
+      await session.store.touch({ cacheKey }, { blob: hit.layer.descriptor.digest });
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
       return hit.layer;
     }
   }
   const layer = await runStep(session, { id: key, name }, produce);
   if (!layer?.descriptor) throw new LadingError("INTERNAL", `step ${name} produced no layer`);
-  await session.store.putCached(key, { layer } satisfies CachedLayer);
+  await session.store.putCached(cacheKey, { layer } satisfies CachedLayer);
   return layer;
 }
