@@ -16,7 +16,7 @@ import type { Stage } from "./parse.js";
 import { applyRun } from "./run.js";
 import { ensureWorkdir } from "./workdir.js";
 import type { BuildInputs, CopyRoot, RootResolver, StageState } from "./state.js";
-import { predefinedArgs, Vars } from "./vars.js";
+import { predefinedArgs, Vars, type EmptyArgListener } from "./vars.js";
 
 /** BuildKit gives every Linux stage this PATH when its base image has none. */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -30,11 +30,18 @@ export class StageBuilder implements RootResolver {
   private readonly globals: Vars;
   private readonly file: string;
   private readonly stepContext: ConfigStepContext;
+  private readonly emptyArg: EmptyArgListener;
 
   constructor(private readonly in_: BuildInputs) {
     this.file = in_.parsed.file;
+    const told = new Set<string>();
+    this.emptyArg = (name, file, line, keyword) => {
+      if (told.has(name)) return;
+      told.add(name);
+      in_.onWarning?.(`${file}:${line}: ${keyword}: build arg ${name} has no value (declared without a default and not given), so it expands to the empty string; pass --build-arg ${name}=… or declare ARG ${name}=<default>`);
+    };
     const predefined = predefinedArgs(in_.platform, in_.buildPlatform);
-    const g = new Vars(new Map(), new Map(predefined));
+    const g = new Vars(new Map(), new Map(predefined), this.emptyArg);
     for (const a of in_.parsed.globalArgs) {
       for (const { name, default: dflt } of a.args) {
         const given = in_.buildArgs[name];
@@ -149,9 +156,9 @@ export class StageBuilder implements RootResolver {
     const baseStage = this.findStage(image, from.line, stage.index);
     if (baseStage) {
       const b = await this.stage(baseStage.index, from.line);
-      st = { ...b, vars: new Vars(new Map(b.vars.env)), cmdSet: false };
+      st = { ...b, vars: new Vars(new Map(b.vars.env), new Map(), this.emptyArg), cmdSet: false };
     } else if (image.toLowerCase() === "scratch") {
-      st = { c: client.container({ platform }), vars: new Vars(), workdir: "/", user: "", shell: DEFAULT_SHELL, cmdSet: false, onBuild: [], platform };
+      st = { c: client.container({ platform }), vars: new Vars(new Map(), new Map(), this.emptyArg), workdir: "/", user: "", shell: DEFAULT_SHELL, cmdSet: false, onBuild: [], platform };
     } else {
       const c = client.container({ platform }).from(image, { description: from.text });
       const cfg = await this.located(from, () => c.imageConfig());
@@ -160,7 +167,7 @@ export class StageBuilder implements RootResolver {
         const eq = kv.indexOf("=");
         if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
       }
-      st = { c, vars: new Vars(env), workdir: cfg.WorkingDir || "/", user: cfg.User ?? "", shell: cfg.Shell?.length ? cfg.Shell : DEFAULT_SHELL, cmdSet: false, onBuild: cfg.OnBuild ?? [], platform };
+      st = { c, vars: new Vars(env, new Map(), this.emptyArg), workdir: cfg.WorkingDir || "/", user: cfg.User ?? "", shell: cfg.Shell?.length ? cfg.Shell : DEFAULT_SHELL, cmdSet: false, onBuild: cfg.OnBuild ?? [], platform };
     }
     if (st.onBuild.length) {
       // Docker runs these triggers here and drops them from the new image; the API cannot drop them yet,

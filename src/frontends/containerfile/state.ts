@@ -31,6 +31,8 @@ export interface BuildInputs {
   buildPlatform: string;
   secrets: Record<string, Secret>;
   noCache: boolean;
+  /** Where warnings go (`file:line: …`, each once). */
+  onWarning?: (message: string) => void;
 }
 
 /** How a step reaches other stages or images (`--from`, `RUN --mount from=`). */
