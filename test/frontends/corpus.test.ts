@@ -34,6 +34,8 @@ interface Expect {
   /** Build with BASE set to a local busybox image (RUN steps imply it). */
   needsBase?: boolean;
   config?: Record<string, unknown>;
+  /** The image config's top-level author (MAINTAINER). */
+  author?: string;
   absentEnv?: string[];
   /** Secret id → value, for RUN --mount=type=secret. */
   secrets?: Record<string, string>;
@@ -78,9 +80,11 @@ for (const name of names) {
         assert.ok(!((cfg.Env as string[] | undefined) ?? []).some((e) => e.startsWith(n + "=")), `build arg ${n} must not be in the image env`);
       }
       if (want.platform) assert.equal(await c.platform(), want.platform);
-      if (!want.files) return;
+      if (!want.files && want.author === undefined) return;
       const layout = join(tmp.path, "layout");
       await c.exportLayout(layout, { tag: "t" });
+      if (want.author !== undefined) assert.equal((JSON.parse(run("skopeo", ["inspect", "--config", `oci:${layout}:t`])) as { author?: string }).author, want.author, "config author");
+      if (!want.files) return;
       const bundle = join(tmp.path, "bundle");
       const rootless = process.getuid?.() !== 0;
       run("umoci", ["unpack", ...(rootless ? ["--rootless"] : []), "--image", `${layout}:t`, bundle]);
