@@ -19,8 +19,8 @@ import { processHeredoc, ShellLexError } from "./shell-lex.js";
 
 export type CopyInstruction = Extract<Instruction, { kind: "COPY" | "ADD" }>;
 
-/** What one source contributes: a directory's contents, a file (named as the source was), or a heredoc. */
-type Item = { kind: "dir"; dir: Directory } | { kind: "file"; path: string; name: string; root: Directory } | { kind: "new"; name: string; contents: string };
+/** What one source contributes: a directory's contents (`archive`: an unpacked ADD archive), a file (named as the source was), or a heredoc. */
+type Item = { kind: "dir"; dir: Directory; archive?: boolean } | { kind: "file"; path: string; name: string; root: Directory } | { kind: "new"; name: string; contents: string };
 
 const GLOB = /[*?[]/;
 
@@ -88,13 +88,14 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
       if (isDir) {
         items.push({ kind: "dir", dir: real === "" ? root.dir : root.dir.directory(real) });
       } else if (ins.kind === "ADD" && root.hostPath && (await isTarArchive(join(root.hostPath, real)))) {
-        items.push({ kind: "dir", dir: client.archive(root.dir.file(real)) });
+        items.push({ kind: "dir", dir: client.archive(root.dir.file(real)), archive: true });
       } else items.push({ kind: "file", path: real, name: posix.basename(p), root: root.dir });
     }
   }
   if (items.length === 0) fail(`no source files were specified (every source was excluded)`);
   const permissions = chmod !== undefined ? parseInt(chmod, 8) : undefined;
   const opts = { owner, permissions, description: ins.text };
+  if (owner !== undefined && items.some((it) => it.kind === "dir" && it.archive)) return addArchivesKeepingOwners(client, st.c, items, dest, { ...opts, owner }, exclude);
   const c = st.c;
   const only = items.length === 1 ? items[0]! : undefined;
   if (only && !destIsDir && only.kind !== "dir") {
@@ -104,14 +105,47 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
     return c.withNewFile(into, only.contents, { ...opts, permissions: permissions ?? 0o644 });
   }
   if (only && only.kind === "dir") return c.withDirectory(dest, only.dir, { ...opts, exclude });
-  // Several items (or files into a directory): gather them into one directory, one layer, as docker does.
+  return c.withDirectory(dest, gather(client, items, exclude), opts);
+}
+
+/** Several items (or files into a directory) gathered into one directory, for one layer, as docker does. */
+function gather(client: Client, items: readonly Item[], exclude: string[] | undefined): Directory {
   let gathered = client.directory();
   for (const it of items) {
     if (it.kind === "dir") gathered = gathered.withDirectory(".", it.dir, { exclude });
     else if (it.kind === "file") gathered = gathered.withFile(it.name, it.root.file(it.path));
     else gathered = gathered.withNewFile(it.name, it.contents, { permissions: 0o644 });
   }
-  return c.withDirectory(dest, gathered, opts);
+  return gathered;
+}
+
+/**
+ * `ADD --chown` with archives among the sources: docker (and buildah) keep
+ * the owners written in an archive for what it unpacks; the owner applies
+ * to the destination directory, the parents it creates and the other
+ * sources. The API's owner covers a whole step, so the destination is made
+ * first (owned), then each run of archives (owners kept) and of other
+ * sources (owned) is a step of its own, in the sources' order, so that a
+ * later source still replaces an earlier one.
+ */
+function addArchivesKeepingOwners(
+  client: Client,
+  c: Container,
+  items: readonly Item[],
+  dest: string,
+  opts: { owner: string; permissions?: number; description: string },
+  exclude: string[] | undefined,
+): Container {
+  if (dest !== "/") c = c.withDirectory(dest, client.directory(), { owner: opts.owner, description: `${opts.description} (create)` });
+  const isArchive = (it: Item) => it.kind === "dir" && it.archive === true;
+  for (let i = 0; i < items.length; ) {
+    let j = i;
+    while (j < items.length && isArchive(items[j]!) === isArchive(items[i]!)) j++;
+    const run = gather(client, items.slice(i, j), exclude);
+    c = isArchive(items[i]!) ? c.withDirectory(dest, run, { description: opts.description }) : c.withDirectory(dest, run, opts);
+    i = j;
+  }
+  return c;
 }
 
 /**
