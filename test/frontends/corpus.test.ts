@@ -25,6 +25,8 @@ interface FileExpect {
   absent?: boolean;
   /** The entry is a symbolic link to this target. */
   link?: string;
+  /** What the entry itself is (a link is not followed). */
+  type?: "file" | "dir";
 }
 interface Expect {
   buildArgs?: Record<string, string>;
@@ -100,6 +102,7 @@ for (const name of names) {
           assert.equal(readlinkSync(full), f.link, `${p} link target`);
           continue;
         }
+        if (f.type !== undefined) assert.equal(st.isFile() ? "file" : st.isDirectory() ? "dir" : "other", f.type, `${p} type`);
         if (f.content !== undefined) assert.equal(readFileSync(full, "utf8"), f.content, `${p} content`);
         if (f.mode !== undefined) assert.equal((st.mode & 0o7777).toString(8).padStart(4, "0"), f.mode.padStart(4, "0"), `${p} mode`);
         if (!rootless && f.uid !== undefined) assert.equal(st.uid, f.uid, `${p} uid`);

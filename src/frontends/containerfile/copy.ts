@@ -6,7 +6,7 @@
  * unpacks local tar archives (plain, gzip, bzip2, xz) and refuses URLs.
  */
 import { join, posix } from "node:path";
-import type { Client, Container, Directory } from "../../index.js";
+import type { Client, Container, Directory, File } from "../../index.js";
 import type { ConfigStepContext } from "./config-steps.js";
 import type { CopyRoot, StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
@@ -20,7 +20,7 @@ import { processHeredoc, ShellLexError } from "./shell-lex.js";
 export type CopyInstruction = Extract<Instruction, { kind: "COPY" | "ADD" }>;
 
 /** What one source contributes: a directory's contents (`archive`: an unpacked ADD archive), a file (named as the source was), or a heredoc. */
-type Item = { kind: "dir"; dir: Directory; archive?: boolean } | { kind: "file"; path: string; name: string; root: Directory } | { kind: "new"; name: string; contents: string };
+type Item = { kind: "dir"; dir: Directory; archive?: boolean } | { kind: "file"; file: File; name: string } | { kind: "new"; name: string; contents: string };
 
 const GLOB = /[*?[]/;
 
@@ -80,7 +80,12 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
     if (GLOB.test(rel) && paths.length === 0) fail(`no source files were specified: nothing in ${root.label} matches "${src}"`);
     for (const p of paths) {
       if (excluded && p !== "" && excluded(p, false)) continue;
-      const real = await followSource(root, p, src, fail);
+      if (root.container && p !== "" && (await linkedInImage(root.dir, p))) {
+        items.push(await followInImage(root.container, p, src, root.label, fail));
+        continue;
+      }
+      // In the context a symlinked source is read on the host, scoped to the context.
+      const real = root.hostPath && p !== "" ? ((await resolveInRoot(root.hostPath, p)) ?? p) : p;
       const isDir = await root.dir.exists(real, { expectedType: "DIRECTORY" });
       if (!isDir && !(await root.dir.exists(real))) {
         fail(`"${src}" not found in ${root.label}${root.hostPath ? " (or excluded by .dockerignore/.containerignore)" : ""}`);
@@ -89,7 +94,7 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
         items.push({ kind: "dir", dir: real === "" ? root.dir : root.dir.directory(real) });
       } else if (ins.kind === "ADD" && root.hostPath && (await isTarArchive(join(root.hostPath, real)))) {
         items.push({ kind: "dir", dir: client.archive(root.dir.file(real)), archive: true });
-      } else items.push({ kind: "file", path: real, name: posix.basename(p), root: root.dir });
+      } else items.push({ kind: "file", file: root.dir.file(real), name: posix.basename(p) });
     }
   }
   if (items.length === 0) fail(`no source files were specified (every source was excluded)`);
@@ -101,7 +106,7 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
   if (only && !destIsDir && only.kind !== "dir") {
     // One file to a path without a trailing "/": docker copies into that path if it already is a directory.
     const into = (await pathKind(c, dest)) === "other" ? posix.join(dest, only.name) : dest;
-    if (only.kind === "file") return c.withFile(into, only.root.file(only.path), opts);
+    if (only.kind === "file") return c.withFile(into, only.file, opts);
     return c.withNewFile(into, only.contents, { ...opts, permissions: permissions ?? 0o644 });
   }
   if (only && only.kind === "dir") return c.withDirectory(dest, only.dir, { ...opts, exclude });
@@ -113,7 +118,7 @@ function gather(client: Client, items: readonly Item[], exclude: string[] | unde
   let gathered = client.directory();
   for (const it of items) {
     if (it.kind === "dir") gathered = gathered.withDirectory(".", it.dir, { exclude });
-    else if (it.kind === "file") gathered = gathered.withFile(it.name, it.root.file(it.path));
+    else if (it.kind === "file") gathered = gathered.withFile(it.name, it.file);
     else gathered = gathered.withNewFile(it.name, it.contents, { permissions: 0o644 });
   }
   return gathered;
@@ -149,18 +154,26 @@ function addArchivesKeepingOwners(
 }
 
 /**
- * A source that is a symbolic link is followed, as docker does for COPY
- * sources (links inside a copied directory stay links). In the context
- * the link is read on the host, scoped to the context; in a stage or
- * image the API cannot read link targets, so such a source is refused.
+ * Whether a source in a stage or image is a symbolic link, or lies below
+ * one (then the root's listing has no entry at its literal path).
  */
-async function followSource(root: CopyRoot, p: string, src: string, fail: (m: string) => never): Promise<string> {
-  if (p === "") return p;
-  if (root.hostPath) return (await resolveInRoot(root.hostPath, p)) ?? p;
-  if (await root.dir.exists(p, { expectedType: "SYMLINK" })) {
-    return fail(`"${src}" is a symbolic link in ${root.label}; lading cannot follow links there yet, so name the file it points to`);
-  }
-  return p;
+async function linkedInImage(dir: Directory, p: string): Promise<boolean> {
+  return (await dir.exists(p, { expectedType: "SYMLINK" })) || !(await dir.exists(p));
+}
+
+/**
+ * A source reached through a symbolic link in a stage or image: docker
+ * follows the source path itself and its parents (links inside a copied
+ * directory stay links); the container's own path lookup does that with
+ * the image's root as "/", so a link can never lead out of it. The copy
+ * is named as the source was (`COPY --from=x /bin/ls /t/` gives /t/ls).
+ */
+async function followInImage(container: Container, p: string, src: string, label: string, fail: (m: string) => never): Promise<Item> {
+  const abs = "/" + p;
+  const kind = await pathKind(container, abs);
+  if (kind === "missing") return fail(`"${src}" not found in ${label}`);
+  if (kind === "file") return { kind: "file", file: container.file(abs), name: posix.basename(p) };
+  return { kind: "dir", dir: container.directory(abs) };
 }
 
 /** A source path made relative to its root: "/a/../b" and "../b" both mean "b", as docker keeps sources inside the context. */

@@ -97,8 +97,9 @@ export class StageBuilder implements RootResolver {
   /** `--from=<stage|image>`: the root filesystem to copy or mount from. */
   async rootOf(ref: string, line: number, platform: string): Promise<CopyRoot> {
     const s = this.findStage(ref, line);
-    if (s) return { dir: await this.rootfsOf(s.index, line), label: `stage "${s.name ?? s.index}"` };
-    return { dir: this.in_.client.container({ platform }).from(ref).rootfs(), label: `image "${ref}"` };
+    if (s) return { dir: await this.rootfsOf(s.index, line), container: (await this.stage(s.index, line)).c, label: `stage "${s.name ?? s.index}"` };
+    const image = this.in_.client.container({ platform }).from(ref);
+    return { dir: image.rootfs(), container: image, label: `image "${ref}"` };
   }
 
   /** One Directory per stage root, so that every use (and the prefetch) shares one evaluation. */
