@@ -40,6 +40,7 @@ const BUILDAH_DIFFERS: Record<string, string> = {
   "43-heredoc-into-existing-dir": "buildah 1.28 has no heredocs",
   "48-run-heredoc-shebang-and-shell": "buildah 1.28 has no heredocs",
   "37-run-secret-mount": "needs secrets passed differently to buildah; covered by the corpus runner",
+  "55-volume-then-chmod": "buildah (as docker's classic builder) mounts a fresh volume over a VOLUME path in later RUNs, so their chmod is lost; lading, as BuildKit, keeps it",
 };
 const BUILDAH_BASE = "localhost/parity-base:latest";
 const CONFIG_FIELDS = ["Env", "WorkingDir", "User", "Entrypoint", "Cmd", "Volumes", "StopSignal", "author"];

@@ -7,6 +7,7 @@
  * file to an existing directory. Independent stages stay independent
  * branches of the op graph, which the engine evaluates in parallel.
  */
+import { posix } from "node:path";
 import type { Container, Directory } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
 import { applyConfigStep, type ConfigStepContext } from "./config-steps.js";
@@ -14,7 +15,7 @@ import { applyCopy } from "./copy.js";
 import type { Instruction } from "./instructions.js";
 import type { Stage } from "./parse.js";
 import { applyRun } from "./run.js";
-import { ensureWorkdir } from "./workdir.js";
+import { ensureDirectory, ensureWorkdir } from "./workdir.js";
 import type { BuildInputs, CopyRoot, RootResolver, StageState } from "./state.js";
 import { predefinedArgs, Vars, type EmptyArgListener } from "./vars.js";
 
@@ -194,6 +195,15 @@ export class StageBuilder implements RootResolver {
         return applyRun(st, ins, this.in_, this);
       case "WORKDIR":
         return ensureWorkdir(applyConfigStep(st, ins, this.stepContext), this.in_.client, ins.text);
+      case "VOLUME": {
+        st = applyConfigStep(st, ins, this.stepContext);
+        const before = st.c;
+        for (const raw of ins.values) {
+          const path = posix.resolve(st.workdir, st.vars.expand(raw, this.file, ins.line, ins.kind, this.in_.parsed.escape));
+          st = await ensureDirectory(st, this.in_.client, path, "0:0", ins.text, before);
+        }
+        return st;
+      }
       case "COPY":
       case "ADD": {
         const x = (w: string) => st.vars.expand(w, this.file, ins.line, ins.kind, this.in_.parsed.escape);
