@@ -11,6 +11,7 @@ const BUILDAH_DIFFERS = [
   "14-heredoc-copy", "15-heredoc-two-files", "20-config-fields", "21-shell-form-uses-shell", "23-healthcheck", "24-onbuild",
   "25-escape-backtick", "30-expansion-modifiers", "32-run-heredoc-and-mounts", "33-ignore-file-beside-containerfile",
   "35-copy-exclude", "37-run-secret-mount", "38-run-network-none-and-shell", "43-heredoc-into-existing-dir", "48-run-heredoc-shebang-and-shell",
+  "55-volume-then-chmod",
 ];
 
 /** Test → why it may skip in CI. */

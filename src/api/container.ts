@@ -405,7 +405,7 @@ export class Container {
 
   /**
    * Writes a new file, as one new layer (no root filesystem, no runtime).
-   * @param path Path in the container (relative to the working directory).
+   * @param path Path in the container (relative to the working directory); links of the image on the way are followed inside it.
    * @param contents The file's text (UTF-8).
    * @param opts See {@link ContainerWithNewFileOpts}.
    * @example c.withNewFile("/etc/motd", "hello\n", { permissions: 0o644 })
@@ -415,7 +415,7 @@ export class Container {
   }
   /**
    * Copies a file into the container, as one new layer.
-   * @param path Destination path in the container.
+   * @param path Destination path in the container; links of the image on the way are followed inside it.
    * @param file The file (from the host, a directory or another container).
    * @param opts See {@link ContainerWithFileOpts}.
    * @example c.withFile("/app/config.json", client.host().file("./config.json"))
@@ -425,7 +425,7 @@ export class Container {
   }
   /**
    * Copies a directory's contents into the container at `path`, as one new layer (COPY).
-   * @param path Destination directory in the container (created if missing).
+   * @param path Destination directory in the container (created if missing); links of the image on the way, and a link at `path` itself, are followed inside it.
    * @param dir The directory whose contents are copied.
    * @param opts See {@link ContainerWithDirectoryOpts}.
    * @example c.withDirectory("/app", client.host().directory("."), { exclude: ["node_modules"] })

@@ -1,6 +1,7 @@
 /**
  * Reads single small files (like /etc/passwd) out of an image's layers
- * without unpacking it, and tells which of some paths the image has:
+ * without unpacking it, lists its symbolic links, and tells which of some
+ * paths the image has:
  * layers are scanned from the top; a whiteout of the path (or of a parent)
  * or an opaque marker on a parent ends the search.
  */
@@ -73,6 +74,49 @@ export async function missingPaths(store: BlobReader, layers: readonly LayerRef[
   }
   for (const p of open) missing.add(p);
   return paths.filter((p) => missing.has(p));
+}
+
+/**
+ * The symbolic links of the image made of `layers` (path → target), as the
+ * unpacked image would have them: read bottom layer first, each layer's
+ * whiteouts and opaque markers removing what lower layers had, its entries
+ * replacing same-named ones. Reads every layer's headers.
+ */
+export async function imageLinks(store: BlobReader, layers: readonly LayerRef[]): Promise<Map<string, string>> {
+  const links = new Map<string, string>();
+  // Folders that hold (or held) a link somewhere below: only replacing one of those can hide links.
+  const holders = new Set<string>([""]);
+  const dropBelow = (prefix: string) => {
+    for (const k of [...links.keys()]) if (k.startsWith(prefix)) links.delete(k);
+  };
+  for (const layer of layers) {
+    const gone: string[] = [];
+    const entries: Array<[string, string | undefined, boolean]> = [];
+    await eachEntry(store, layer, (name, entry) => {
+      const base = posix.basename(name);
+      if (base === OPAQUE_WHITEOUT) gone.push(dirPrefix(name));
+      else if (base.startsWith(WHITEOUT_PREFIX)) gone.push(posix.join(posix.dirname(name), base.slice(WHITEOUT_PREFIX.length)));
+      else entries.push([name, entry.header.type === "symlink" ? (entry.header.linkname ?? "") : undefined, entry.header.type === "directory"]);
+    });
+    // A layer's whiteouts apply to the layers below it, never to its own entries.
+    for (const g of gone) {
+      if (g.endsWith("/") || g === "") dropBelow(g);
+      else {
+        links.delete(g);
+        if (holders.has(g)) dropBelow(g + "/");
+      }
+    }
+    for (const [name, target, isDir] of entries) {
+      if (target !== undefined) {
+        links.set(name, target);
+        for (let d = posix.dirname(name); d !== "."; d = posix.dirname(d)) holders.add(d);
+      } else {
+        links.delete(name);
+        if (!isDir && holders.has(name)) dropBelow(name + "/");
+      }
+    }
+  }
+  return links;
 }
 
 /** The folder an entry is in, as a prefix of the paths below it ("" for the root: a root-level opaque marker hides everything). */

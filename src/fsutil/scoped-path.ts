@@ -3,6 +3,9 @@
  * COPY sources in the build context: every link is read relative to the
  * root, an absolute target means "from the root", and ".." never climbs
  * above it (the semantics of moby's symlink.FollowSymlinkInScope).
+ *
+ * The walk itself is separate from where links are read, so the same rules
+ * apply to a directory on the host and to an image known only by its layers.
  */
 import { lstat, readlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,12 +14,25 @@ import { LadingError } from "../errors.js";
 /** Linux's limit on links followed while resolving one path. */
 const MAX_LINKS = 40;
 
+/** What is at a root-relative path: a symbolic link (and its target), something else, or nothing. */
+export type ScopedEntry = { link: string } | "present" | "missing";
+
+export interface FollowOptions {
+  /** Whether a link as the last component is followed too (default true). */
+  followLast?: boolean;
+  /**
+   * A missing component: "fail" (default) gives undefined; "keep" keeps it
+   * and the rest as written (where something would be created).
+   */
+  missing?: "fail" | "keep";
+}
+
 /**
- * The root-relative path `rel` leads to once every symlink on the way is
- * followed ("" = the root itself), or undefined when some component does
- * not exist. Throws for link loops.
+ * The root-relative path `rel` leads to once the symlinks on the way are
+ * followed ("" = the root itself). `lookup` says what is at a root-relative
+ * path. Throws for link loops.
  */
-export async function resolveInRoot(root: string, rel: string): Promise<string | undefined> {
+export async function followInScope(rel: string, lookup: (rel: string) => Promise<ScopedEntry>, opts: FollowOptions = {}): Promise<string | undefined> {
   const pending = rel.split("/").filter((p) => p !== "" && p !== ".");
   const done: string[] = [];
   let links = 0;
@@ -26,21 +42,40 @@ export async function resolveInRoot(root: string, rel: string): Promise<string |
       done.pop();
       continue;
     }
-    const candidate = [...done, part].join("/");
-    let st;
-    try {
-      st = await lstat(join(root, candidate));
-    } catch {
-      return undefined;
+    const found = await lookup([...done, part].join("/"));
+    if (found === "missing") {
+      if (opts.missing !== "keep") return undefined;
+      done.push(part);
+      continue;
     }
-    if (!st.isSymbolicLink()) {
+    if (found === "present" || (pending.length === 0 && opts.followLast === false)) {
       done.push(part);
       continue;
     }
     if (++links > MAX_LINKS) throw new LadingError("INVALID_ARGUMENT", `too many levels of symbolic links resolving ${rel}`);
-    const target = await readlink(join(root, candidate));
-    if (target.startsWith("/")) done.length = 0;
-    pending.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
+    if (found.link.startsWith("/")) done.length = 0;
+    pending.unshift(...found.link.split("/").filter((p) => p !== "" && p !== "."));
   }
   return done.join("/");
+}
+
+/** Reads what is at `rel` below the host directory `root` (links not followed). */
+export function hostLookup(root: string): (rel: string) => Promise<ScopedEntry> {
+  return async (rel) => {
+    const p = join(root, rel);
+    try {
+      return (await lstat(p)).isSymbolicLink() ? { link: await readlink(p) } : "present";
+    } catch {
+      return "missing";
+    }
+  };
+}
+
+/**
+ * The root-relative path `rel` leads to on the host once every symlink on
+ * the way is followed ("" = the root itself), or undefined when some
+ * component does not exist. Throws for link loops.
+ */
+export async function resolveInRoot(root: string, rel: string): Promise<string | undefined> {
+  return followInScope(rel, hostLookup(root));
 }

@@ -1,15 +1,17 @@
 /**
- * Which paths an image lacks, read from its layers' headers (used to give
- * an owner to the parents a file step creates): whiteouts and opaque
+ * Which paths an image lacks, and which links it has, read from its layers'
+ * headers (used to give an owner to the parents a file step creates, and to
+ * follow links on a file step's destination): whiteouts and opaque
  * directories in upper layers hide what lower layers had.
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { Store } from "../../src/store/store.js";
 import { writeLayer } from "../../src/oci/layer-writer.js";
 import { opaqueEntry, whiteoutEntry, type LayerEntry } from "../../src/oci/layer-entry.js";
-import { missingPaths } from "../../src/engine/layer-files.js";
+import { imageLinks, missingPaths } from "../../src/engine/layer-files.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const t = tempDir("lading-missing-");
@@ -27,4 +29,15 @@ test("a path is missing when no layer has it, or when an upper layer whites it o
   // Seen from the lower layer alone, only what it never had is missing.
   assert.deepEqual(await missingPaths(store, [l0], asked), ["k/new", "y", "y/z"]);
   assert.deepEqual(await missingPaths(store, [], ["a"]), ["a"]);
+});
+
+const link = (path: string, linkname: string): LayerEntry => ({ path, type: "symlink", mode: 0o777, uid: 0, gid: 0, linkname });
+const file = (path: string): LayerEntry => ({ path, type: "file", mode: 0o644, uid: 0, gid: 0, size: 0, open: () => Readable.from([]) });
+
+test("an image's links, as the unpacked image has them: whiteouts, opaque folders and replacing entries remove lower links", async () => {
+  const store = await Store.open(join(t.path, "links"));
+  const l0 = await writeLayer(store, [dir("a"), link("a/l", "/x"), link("gone", "y"), dir("k"), link("k/l", "z"), dir("f"), link("f/l", "w"), link("re", "v"), link("stay", "/s")]);
+  const l1 = await writeLayer(store, [whiteoutEntry("a"), opaqueEntry("k"), dir("k"), file("f"), whiteoutEntry("gone"), dir("re"), link("new", "../n")]);
+  assert.deepEqual([...(await imageLinks(store, [l0]))].sort(), [["a/l", "/x"], ["f/l", "w"], ["gone", "y"], ["k/l", "z"], ["re", "v"], ["stay", "/s"]]);
+  assert.deepEqual([...(await imageLinks(store, [l0, l1]))].sort(), [["new", "../n"], ["stay", "/s"]]);
 });

@@ -40,9 +40,10 @@ const BUILDAH_DIFFERS: Record<string, string> = {
   "43-heredoc-into-existing-dir": "buildah 1.28 has no heredocs",
   "48-run-heredoc-shebang-and-shell": "buildah 1.28 has no heredocs",
   "37-run-secret-mount": "needs secrets passed differently to buildah; covered by the corpus runner",
+  "55-volume-then-chmod": "buildah (as docker's classic builder) mounts a fresh volume over a VOLUME path in later RUNs, so their chmod is lost; lading, as BuildKit, keeps it",
 };
 const BUILDAH_BASE = "localhost/parity-base:latest";
-const CONFIG_FIELDS = ["Env", "WorkingDir", "User", "Entrypoint", "Cmd", "Volumes", "StopSignal"];
+const CONFIG_FIELDS = ["Env", "WorkingDir", "User", "Entrypoint", "Cmd", "Volumes", "StopSignal", "author"];
 
 const skipAll = !has("buildah") ? "buildah is not installed" : process.getuid?.() !== 0 ? "buildah's vfs storage here needs root" : false;
 const tmp = tempDir();
@@ -104,10 +105,12 @@ function differences(lading: Record<string, string>, buildah: Record<string, str
   return keys.filter((k) => lading[k] !== buildah[k]).map((k) => `${k}: lading=${lading[k] ?? "absent"} buildah=${buildah[k] ?? "absent"}`);
 }
 
+/** The runtime config, with the image config's top-level author beside it (as `author`). */
 function readLayoutConfig(layout: string): Record<string, unknown> {
   const blob = (d: string) => JSON.parse(readFileSync(join(layout, "blobs", "sha256", d.slice("sha256:".length)), "utf8"));
   const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
-  return blob(blob(index.manifests[0].digest).config.digest).config ?? {};
+  const image = blob(blob(index.manifests[0].digest).config.digest);
+  return { ...image.config, author: image.author };
 }
 
 /** Builds with buildah and with lading; returns both unpacked root filesystems and configs. */

@@ -25,6 +25,8 @@ interface FileExpect {
   absent?: boolean;
   /** The entry is a symbolic link to this target. */
   link?: string;
+  /** What the entry itself is (a link is not followed). */
+  type?: "file" | "dir";
 }
 interface Expect {
   buildArgs?: Record<string, string>;
@@ -34,6 +36,8 @@ interface Expect {
   /** Build with BASE set to a local busybox image (RUN steps imply it). */
   needsBase?: boolean;
   config?: Record<string, unknown>;
+  /** The image config's top-level author (MAINTAINER). */
+  author?: string;
   absentEnv?: string[];
   /** Secret id → value, for RUN --mount=type=secret. */
   secrets?: Record<string, string>;
@@ -78,9 +82,11 @@ for (const name of names) {
         assert.ok(!((cfg.Env as string[] | undefined) ?? []).some((e) => e.startsWith(n + "=")), `build arg ${n} must not be in the image env`);
       }
       if (want.platform) assert.equal(await c.platform(), want.platform);
-      if (!want.files) return;
+      if (!want.files && want.author === undefined) return;
       const layout = join(tmp.path, "layout");
       await c.exportLayout(layout, { tag: "t" });
+      if (want.author !== undefined) assert.equal((JSON.parse(run("skopeo", ["inspect", "--config", `oci:${layout}:t`])) as { author?: string }).author, want.author, "config author");
+      if (!want.files) return;
       const bundle = join(tmp.path, "bundle");
       const rootless = process.getuid?.() !== 0;
       run("umoci", ["unpack", ...(rootless ? ["--rootless"] : []), "--image", `${layout}:t`, bundle]);
@@ -96,6 +102,7 @@ for (const name of names) {
           assert.equal(readlinkSync(full), f.link, `${p} link target`);
           continue;
         }
+        if (f.type !== undefined) assert.equal(st.isFile() ? "file" : st.isDirectory() ? "dir" : "other", f.type, `${p} type`);
         if (f.content !== undefined) assert.equal(readFileSync(full, "utf8"), f.content, `${p} content`);
         if (f.mode !== undefined) assert.equal((st.mode & 0o7777).toString(8).padStart(4, "0"), f.mode.padStart(4, "0"), `${p} mode`);
         if (!rootless && f.uid !== undefined) assert.equal(st.uid, f.uid, `${p} uid`);

@@ -2,7 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveInRoot } from "../../src/fsutil/scoped-path.js";
+import { followInScope, hostLookup, resolveInRoot } from "../../src/fsutil/scoped-path.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const tmp = tempDir();
@@ -26,4 +26,18 @@ test("symlinks are followed inside the root and never out of it", async () => {
   assert.equal(await resolveInRoot(r, "nope/x"), undefined);
   assert.equal(await resolveInRoot(r, "."), "");
   await assert.rejects(resolveInRoot(r, "loop1"), /too many levels/);
+});
+
+test("followInScope: missing components kept for a path to create; a last link left as is when asked", async () => {
+  const links: Record<string, string> = { tempest: "/var/lib/tempest", esc: "../../..", "var/lib/tempest/self": "." };
+  const lookup = async (rel: string) => (links[rel] !== undefined ? { link: links[rel]! } : ("present" as const));
+  assert.equal(await followInScope("tempest/f", lookup, { missing: "keep" }), "var/lib/tempest/f");
+  assert.equal(await followInScope("tempest", lookup, { missing: "keep", followLast: false }), "tempest");
+  assert.equal(await followInScope("tempest/self/g", lookup, { missing: "keep", followLast: false }), "var/lib/tempest/g");
+  assert.equal(await followInScope("esc/../h", lookup), "h");
+  const r = tmp.path;
+  mkdirSync(join(r, "made"));
+  symlinkSync("made/new/deeper", join(r, "toward"));
+  assert.equal(await followInScope("toward/x", hostLookup(r), { missing: "keep" }), "made/new/deeper/x");
+  assert.equal(await followInScope("toward/x", hostLookup(r)), undefined);
 });

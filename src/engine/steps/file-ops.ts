@@ -6,6 +6,13 @@
  * extractor (root, 0755) — except when an owner is asked for: then, as
  * BuildKit and buildah do, they are written with that owner (0755), and so
  * is the destination directory itself.
+ *
+ * A destination that passes through a symbolic link of the image lands
+ * where the link leads, resolved inside the image (BuildKit's copy does the
+ * same): `/tempest/f` with `/tempest -> /var/lib/tempest` is written as
+ * `var/lib/tempest/f`, and the link stays. A destination directory that is
+ * itself a link is followed too; a file's own name is not (the file
+ * replaces such a link).
  */
 import { posix } from "node:path";
 import { Readable } from "node:stream";
@@ -16,7 +23,8 @@ import type { LayerRef } from "../../oci/types.js";
 import type { ContainerOp } from "../ops.js";
 import type { ImageState } from "../image-state.js";
 import { layerTimes, type Session } from "../session.js";
-import { missingPaths } from "../layer-files.js";
+import { imageLinks, missingPaths } from "../layer-files.js";
+import { followInScope } from "../../fsutil/scoped-path.js";
 import { resolveOwner } from "../owner.js";
 import { cleanRelPath, treeToLayerEntries, type Tree, type TreeEntry } from "../tree.js";
 import { filterTree } from "../filter.js";
@@ -48,6 +56,22 @@ async function ownedMissingParents(session: Session, state: ImageState, path: st
   return missing.map((p) => ({ path: p, type: "directory", mode: 0o755, uid: ids.uid, gid: ids.gid }));
 }
 
+/**
+ * Where a destination (relative, cleaned) is in the image once the links on
+ * its way are followed inside the image; `followLast` for directories.
+ */
+async function destInImage(session: Session, state: ImageState, path: string, followLast: boolean): Promise<string> {
+  // A file right below the root has no link on its way.
+  if (state.layers.length === 0 || path === "" || (!followLast && !path.includes("/"))) return path;
+  const links = await imageLinks(session.store, state.layers);
+  if (links.size === 0) return path;
+  const lookup = async (rel: string) => {
+    const target = links.get(rel);
+    return target !== undefined ? { link: target } : ("present" as const);
+  };
+  return (await followInScope(path, lookup, { followLast, missing: "keep" }))!;
+}
+
 /** Resolves a destination path against the working directory, as docker does for relative COPY targets. */
 export function absTarget(state: ImageState, path: string): string {
   return posix.resolve("/", state.config.WorkingDir || "/", path);
@@ -57,7 +81,7 @@ export function writeNewFileStep(session: Session, state: ImageState, op: Op<"ne
   return cachedLayerStep(session, key, name, async () => {
     const ids = await ownerOf(session, state, op.owner);
     const data = Buffer.from(op.contents);
-    const path = cleanRelPath(absTarget(state, op.path));
+    const path = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), false);
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withNewFile: "${op.path}" is not a file path`);
     const entry: LayerEntry = { path, type: "file", mode: op.permissions, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, size: data.length, open: () => Readable.from([data]) };
     return writeLayer(session.store, [...(await ownedMissingParents(session, state, path, ids)), entry], layerOptions(session));
@@ -67,7 +91,7 @@ export function writeNewFileStep(session: Session, state: ImageState, op: Op<"ne
 export function writeFileStep(session: Session, state: ImageState, op: Op<"file">, file: TreeEntry & { name: string }, key: Digest, name: string): Promise<LayerRef> {
   return cachedLayerStep(session, key, name, async () => {
     const ids = await ownerOf(session, state, op.owner);
-    const path = cleanRelPath(absTarget(state, op.path));
+    const path = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), false);
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withFile: "${op.path}" is not a file path`);
     const entries = treeToLayerEntries([{ ...file, path: "" }], path, { uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, permissions: op.permissions });
     return writeLayer(session.store, [...(await ownedMissingParents(session, state, path, ids)), ...entries], layerOptions(session));
@@ -77,7 +101,7 @@ export function writeFileStep(session: Session, state: ImageState, op: Op<"file"
 export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"directory">, tree: Tree, key: Digest, name: string): Promise<LayerRef> {
   return cachedLayerStep(session, key, name, async () => {
     const ids = await ownerOf(session, state, op.owner);
-    const dest = cleanRelPath(absTarget(state, op.path));
+    const dest = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), true);
     const entries = filterTree(tree.entries, op.exclude, op.include);
     const withRoot: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }, ...entries] : entries;
     const layerEntries = treeToLayerEntries(withRoot, dest, { uid: ids?.uid, gid: ids?.gid, permissions: op.permissions }).filter((e) => e.path !== "");

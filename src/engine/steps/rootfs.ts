@@ -3,7 +3,8 @@
  * a root filesystem kept in the store by chain id (shared by every reader),
  * then paths are resolved inside it with chroot semantics.
  */
-import { lstat, mkdir, readlink, rename, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { followInScope, hostLookup } from "../../fsutil/scoped-path.js";
 import { join, posix } from "node:path";
 import { LadingError } from "../../errors.js";
 import { chainIds, hexOf } from "../../oci/digest.js";
@@ -54,36 +55,7 @@ export async function materializeRootfs(session: Session, layers: readonly Layer
 
 /** Resolves `path` inside `root` as if `root` were `/`, following symlinks without ever leaving it. */
 export async function resolveInRoot(root: string, path: string, followLast = true): Promise<string> {
-  const parts = posix.normalize("/" + path).split("/").filter(Boolean);
-  let cur: string[] = [];
-  for (let i = 0, hops = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (part === "..") {
-      cur.pop();
-      continue;
-    }
-    const candidate = join(root, ...cur, part);
-    const last = i === parts.length - 1;
-    let s;
-    try {
-      s = await lstat(candidate);
-    } catch {
-      cur.push(part);
-      continue;
-    }
-    if (s.isSymbolicLink() && (!last || followLast)) {
-      if (++hops > 40) throw new LadingError("INVALID_ARGUMENT", `too many levels of symbolic links in ${path}`);
-      const target = await readlink(candidate);
-      const rest = parts.slice(i + 1);
-      const next = target.startsWith("/") ? posix.normalize(target).split("/").filter(Boolean) : [...cur, ...target.split("/").filter(Boolean)];
-      parts.splice(0, parts.length, ...next, ...rest);
-      cur = [];
-      i = -1;
-      continue;
-    }
-    cur.push(part);
-  }
-  return join(root, ...cur);
+  return join(root, (await followInScope(path, hostLookup(root), { followLast, missing: "keep" }))!);
 }
 
 export async function readContainerPath(ev: StepContext, state: ImageState, path: string): Promise<Tree> {

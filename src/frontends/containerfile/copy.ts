@@ -6,7 +6,7 @@
  * unpacks local tar archives (plain, gzip, bzip2, xz) and refuses URLs.
  */
 import { join, posix } from "node:path";
-import type { Client, Container, Directory } from "../../index.js";
+import type { Client, Container, Directory, File } from "../../index.js";
 import type { ConfigStepContext } from "./config-steps.js";
 import type { CopyRoot, StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
@@ -19,8 +19,8 @@ import { processHeredoc, ShellLexError } from "./shell-lex.js";
 
 export type CopyInstruction = Extract<Instruction, { kind: "COPY" | "ADD" }>;
 
-/** What one source contributes: a directory's contents, a file (named as the source was), or a heredoc. */
-type Item = { kind: "dir"; dir: Directory } | { kind: "file"; path: string; name: string; root: Directory } | { kind: "new"; name: string; contents: string };
+/** What one source contributes: a directory's contents (`archive`: an unpacked ADD archive), a file (named as the source was), or a heredoc. */
+type Item = { kind: "dir"; dir: Directory; archive?: boolean } | { kind: "file"; file: File; name: string } | { kind: "new"; name: string; contents: string };
 
 const GLOB = /[*?[]/;
 
@@ -80,7 +80,12 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
     if (GLOB.test(rel) && paths.length === 0) fail(`no source files were specified: nothing in ${root.label} matches "${src}"`);
     for (const p of paths) {
       if (excluded && p !== "" && excluded(p, false)) continue;
-      const real = await followSource(root, p, src, fail);
+      if (root.container && p !== "" && (await linkedInImage(root.dir, p))) {
+        items.push(await followInImage(root.container, p, src, root.label, fail));
+        continue;
+      }
+      // In the context a symlinked source is read on the host, scoped to the context.
+      const real = root.hostPath && p !== "" ? ((await resolveInRoot(root.hostPath, p)) ?? p) : p;
       const isDir = await root.dir.exists(real, { expectedType: "DIRECTORY" });
       if (!isDir && !(await root.dir.exists(real))) {
         fail(`"${src}" not found in ${root.label}${root.hostPath ? " (or excluded by .dockerignore/.containerignore)" : ""}`);
@@ -88,45 +93,87 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
       if (isDir) {
         items.push({ kind: "dir", dir: real === "" ? root.dir : root.dir.directory(real) });
       } else if (ins.kind === "ADD" && root.hostPath && (await isTarArchive(join(root.hostPath, real)))) {
-        items.push({ kind: "dir", dir: client.archive(root.dir.file(real)) });
-      } else items.push({ kind: "file", path: real, name: posix.basename(p), root: root.dir });
+        items.push({ kind: "dir", dir: client.archive(root.dir.file(real)), archive: true });
+      } else items.push({ kind: "file", file: root.dir.file(real), name: posix.basename(p) });
     }
   }
   if (items.length === 0) fail(`no source files were specified (every source was excluded)`);
   const permissions = chmod !== undefined ? parseInt(chmod, 8) : undefined;
   const opts = { owner, permissions, description: ins.text };
+  if (owner !== undefined && items.some((it) => it.kind === "dir" && it.archive)) return addArchivesKeepingOwners(client, st.c, items, dest, { ...opts, owner }, exclude);
   const c = st.c;
   const only = items.length === 1 ? items[0]! : undefined;
   if (only && !destIsDir && only.kind !== "dir") {
     // One file to a path without a trailing "/": docker copies into that path if it already is a directory.
     const into = (await pathKind(c, dest)) === "other" ? posix.join(dest, only.name) : dest;
-    if (only.kind === "file") return c.withFile(into, only.root.file(only.path), opts);
+    if (only.kind === "file") return c.withFile(into, only.file, opts);
     return c.withNewFile(into, only.contents, { ...opts, permissions: permissions ?? 0o644 });
   }
   if (only && only.kind === "dir") return c.withDirectory(dest, only.dir, { ...opts, exclude });
-  // Several items (or files into a directory): gather them into one directory, one layer, as docker does.
+  return c.withDirectory(dest, gather(client, items, exclude), opts);
+}
+
+/** Several items (or files into a directory) gathered into one directory, for one layer, as docker does. */
+function gather(client: Client, items: readonly Item[], exclude: string[] | undefined): Directory {
   let gathered = client.directory();
   for (const it of items) {
     if (it.kind === "dir") gathered = gathered.withDirectory(".", it.dir, { exclude });
-    else if (it.kind === "file") gathered = gathered.withFile(it.name, it.root.file(it.path));
+    else if (it.kind === "file") gathered = gathered.withFile(it.name, it.file);
     else gathered = gathered.withNewFile(it.name, it.contents, { permissions: 0o644 });
   }
-  return c.withDirectory(dest, gathered, opts);
+  return gathered;
 }
 
 /**
- * A source that is a symbolic link is followed, as docker does for COPY
- * sources (links inside a copied directory stay links). In the context
- * the link is read on the host, scoped to the context; in a stage or
- * image the API cannot read link targets, so such a source is refused.
+ * `ADD --chown` with archives among the sources: docker (and buildah) keep
+ * the owners written in an archive for what it unpacks; the owner applies
+ * to the destination directory, the parents it creates and the other
+ * sources. The API's owner covers a whole step, so the destination is made
+ * first (owned), then each run of archives (owners kept) and of other
+ * sources (owned) is a step of its own, in the sources' order, so that a
+ * later source still replaces an earlier one.
  */
-async function followSource(root: CopyRoot, p: string, src: string, fail: (m: string) => never): Promise<string> {
-  if (p === "") return p;
-  if (root.hostPath) return (await resolveInRoot(root.hostPath, p)) ?? p;
-  if (await root.dir.exists(p, { expectedType: "SYMLINK" })) {
-    return fail(`"${src}" is a symbolic link in ${root.label}; lading cannot follow links there yet, so name the file it points to`);
+function addArchivesKeepingOwners(
+  client: Client,
+  c: Container,
+  items: readonly Item[],
+  dest: string,
+  opts: { owner: string; permissions?: number; description: string },
+  exclude: string[] | undefined,
+): Container {
+  if (dest !== "/") c = c.withDirectory(dest, client.directory(), { owner: opts.owner, description: `${opts.description} (create)` });
+  const isArchive = (it: Item) => it.kind === "dir" && it.archive === true;
+  for (let i = 0; i < items.length; ) {
+    let j = i;
+    while (j < items.length && isArchive(items[j]!) === isArchive(items[i]!)) j++;
+    const run = gather(client, items.slice(i, j), exclude);
+    c = isArchive(items[i]!) ? c.withDirectory(dest, run, { description: opts.description }) : c.withDirectory(dest, run, opts);
+    i = j;
   }
-  return p;
+  return c;
+}
+
+/**
+ * Whether a source in a stage or image is a symbolic link, or lies below
+ * one (then the root's listing has no entry at its literal path).
+ */
+async function linkedInImage(dir: Directory, p: string): Promise<boolean> {
+  return (await dir.exists(p, { expectedType: "SYMLINK" })) || !(await dir.exists(p));
+}
+
+/**
+ * A source reached through a symbolic link in a stage or image: docker
+ * follows the source path itself and its parents (links inside a copied
+ * directory stay links); the container's own path lookup does that with
+ * the image's root as "/", so a link can never lead out of it. The copy
+ * is named as the source was (`COPY --from=x /bin/ls /t/` gives /t/ls).
+ */
+async function followInImage(container: Container, p: string, src: string, label: string, fail: (m: string) => never): Promise<Item> {
+  const abs = "/" + p;
+  const kind = await pathKind(container, abs);
+  if (kind === "missing") return fail(`"${src}" not found in ${label}`);
+  if (kind === "file") return { kind: "file", file: container.file(abs), name: posix.basename(p) };
+  return { kind: "dir", dir: container.directory(abs) };
 }
 
 /** A source path made relative to its root: "/a/../b" and "../b" both mean "b", as docker keeps sources inside the context. */

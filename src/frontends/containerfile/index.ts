@@ -32,7 +32,7 @@ export interface ContainerfileBuildOptions {
   noCache?: boolean;
   /**
    * Takes what docker would warn about (`Containerfile:3: MAINTAINER is
-   * deprecated …`), each once; the CLI prints them on stderr. Without it they
+   * deprecated …`, a build arg read with no value), each once; the CLI prints them on stderr. Without it they
    * are dropped (parseContainerfile's `warnings` has them too).
    */
   onWarning?: (message: string) => void;
@@ -73,6 +73,7 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
     buildPlatform: client.defaultPlatform(),
     secrets: opts.secrets ?? {},
     noCache: opts.noCache ?? false,
+    onWarning: opts.onWarning,
   });
   const target = builder.targetStage(opts.target);
   let c = await builder.build(target);

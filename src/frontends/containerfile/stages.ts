@@ -7,6 +7,7 @@
  * file to an existing directory. Independent stages stay independent
  * branches of the op graph, which the engine evaluates in parallel.
  */
+import { posix } from "node:path";
 import type { Container, Directory } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
 import { applyConfigStep, type ConfigStepContext } from "./config-steps.js";
@@ -14,9 +15,9 @@ import { applyCopy } from "./copy.js";
 import type { Instruction } from "./instructions.js";
 import type { Stage } from "./parse.js";
 import { applyRun } from "./run.js";
-import { ensureWorkdir } from "./workdir.js";
+import { ensureDirectory, ensureWorkdir } from "./workdir.js";
 import type { BuildInputs, CopyRoot, RootResolver, StageState } from "./state.js";
-import { predefinedArgs, Vars } from "./vars.js";
+import { predefinedArgs, Vars, type EmptyArgListener } from "./vars.js";
 
 /** BuildKit gives every Linux stage this PATH when its base image has none. */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -30,11 +31,18 @@ export class StageBuilder implements RootResolver {
   private readonly globals: Vars;
   private readonly file: string;
   private readonly stepContext: ConfigStepContext;
+  private readonly emptyArg: EmptyArgListener;
 
   constructor(private readonly in_: BuildInputs) {
     this.file = in_.parsed.file;
+    const told = new Set<string>();
+    this.emptyArg = (name, file, line, keyword) => {
+      if (told.has(name)) return;
+      told.add(name);
+      in_.onWarning?.(`${file}:${line}: ${keyword}: build arg ${name} has no value (declared without a default and not given), so it expands to the empty string; pass --build-arg ${name}=… or declare ARG ${name}=<default>`);
+    };
     const predefined = predefinedArgs(in_.platform, in_.buildPlatform);
-    const g = new Vars(new Map(), new Map(predefined));
+    const g = new Vars(new Map(), new Map(predefined), this.emptyArg);
     for (const a of in_.parsed.globalArgs) {
       for (const { name, default: dflt } of a.args) {
         const given = in_.buildArgs[name];
@@ -90,8 +98,9 @@ export class StageBuilder implements RootResolver {
   /** `--from=<stage|image>`: the root filesystem to copy or mount from. */
   async rootOf(ref: string, line: number, platform: string): Promise<CopyRoot> {
     const s = this.findStage(ref, line);
-    if (s) return { dir: await this.rootfsOf(s.index, line), label: `stage "${s.name ?? s.index}"` };
-    return { dir: this.in_.client.container({ platform }).from(ref).rootfs(), label: `image "${ref}"` };
+    if (s) return { dir: await this.rootfsOf(s.index, line), container: (await this.stage(s.index, line)).c, label: `stage "${s.name ?? s.index}"` };
+    const image = this.in_.client.container({ platform }).from(ref);
+    return { dir: image.rootfs(), container: image, label: `image "${ref}"` };
   }
 
   /** One Directory per stage root, so that every use (and the prefetch) shares one evaluation. */
@@ -149,9 +158,9 @@ export class StageBuilder implements RootResolver {
     const baseStage = this.findStage(image, from.line, stage.index);
     if (baseStage) {
       const b = await this.stage(baseStage.index, from.line);
-      st = { ...b, vars: new Vars(new Map(b.vars.env)), cmdSet: false };
+      st = { ...b, vars: new Vars(new Map(b.vars.env), new Map(), this.emptyArg), cmdSet: false };
     } else if (image.toLowerCase() === "scratch") {
-      st = { c: client.container({ platform }), vars: new Vars(), workdir: "/", user: "", shell: DEFAULT_SHELL, cmdSet: false, onBuild: [], platform };
+      st = { c: client.container({ platform }), vars: new Vars(new Map(), new Map(), this.emptyArg), workdir: "/", user: "", shell: DEFAULT_SHELL, cmdSet: false, onBuild: [], platform };
     } else {
       const c = client.container({ platform }).from(image, { description: from.text });
       const cfg = await this.located(from, () => c.imageConfig());
@@ -160,7 +169,7 @@ export class StageBuilder implements RootResolver {
         const eq = kv.indexOf("=");
         if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
       }
-      st = { c, vars: new Vars(env), workdir: cfg.WorkingDir || "/", user: cfg.User ?? "", shell: cfg.Shell?.length ? cfg.Shell : DEFAULT_SHELL, cmdSet: false, onBuild: cfg.OnBuild ?? [], platform };
+      st = { c, vars: new Vars(env, new Map(), this.emptyArg), workdir: cfg.WorkingDir || "/", user: cfg.User ?? "", shell: cfg.Shell?.length ? cfg.Shell : DEFAULT_SHELL, cmdSet: false, onBuild: cfg.OnBuild ?? [], platform };
     }
     if (st.onBuild.length) {
       // Docker runs these triggers here and drops them from the new image; the API cannot drop them yet,
@@ -186,6 +195,15 @@ export class StageBuilder implements RootResolver {
         return applyRun(st, ins, this.in_, this);
       case "WORKDIR":
         return ensureWorkdir(applyConfigStep(st, ins, this.stepContext), this.in_.client, ins.text);
+      case "VOLUME": {
+        st = applyConfigStep(st, ins, this.stepContext);
+        const before = st.c;
+        for (const raw of ins.values) {
+          const path = posix.resolve(st.workdir, st.vars.expand(raw, this.file, ins.line, ins.kind, this.in_.parsed.escape));
+          st = await ensureDirectory(st, this.in_.client, path, "0:0", ins.text, before);
+        }
+        return st;
+      }
       case "COPY":
       case "ADD": {
         const x = (w: string) => st.vars.expand(w, this.file, ins.line, ins.kind, this.in_.parsed.escape);

@@ -31,6 +31,8 @@ export interface BuildInputs {
   buildPlatform: string;
   secrets: Record<string, Secret>;
   noCache: boolean;
+  /** Where warnings go (`file:line: …`, each once). */
+  onWarning?: (message: string) => void;
 }
 
 /** How a step reaches other stages or images (`--from`, `RUN --mount from=`). */
@@ -41,6 +43,8 @@ export interface RootResolver {
 /** Where a COPY reads from: the context, a stage or an image. */
 export interface CopyRoot {
   dir: Directory;
+  /** The stage or image whose root `dir` is (its path lookups follow links inside it); undefined for the context. */
+  container?: Container;
   /** Where the root is on the host (the context), for archive sniffing; undefined for stages and images. */
   hostPath?: string;
   /** "the build context", `stage "build"`, `image "alpine"`: for messages. */

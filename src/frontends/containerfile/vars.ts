@@ -3,12 +3,13 @@
  * for build args: ENV wins over ARG of the same name; ARGs before the first
  * FROM are visible only to FROM lines unless a stage redeclares them.
  *
- * Missing build args: docker expands an ARG declared without a default and
- * never given as an empty string (with a warning). lading refuses it
- * instead, but only where the value is actually read by a plain `$NAME` /
- * `${NAME}` in a word the frontend expands (FROM, COPY, ENV, WORKDIR, …):
- * `${NAME:-x}`, `${NAME+x}` and RUN commands (expanded by the shell) are
- * untouched. An empty value given with `--build-arg NAME=` is fine.
+ * Missing build args: an ARG declared without a default and never given
+ * expands to the empty string, as in docker and buildah (Containerfiles
+ * written for them rely on it: `ARG FOO` then `ENV FOO=${FOO}`). Where a
+ * plain `$NAME` / `${NAME}` in a word the frontend expands reads one, the
+ * build is told once per name (`onEmptyArg`), since a forgotten
+ * `--build-arg` is the usual cause; `${NAME:-x}`, `${NAME+x}` and RUN
+ * commands (expanded by the shell) say nothing.
  */
 import { ContainerfileError } from "../../errors.js";
 import { processWord, processWords, ShellLexError, type ShellEnv } from "./shell-lex.js";
@@ -28,19 +29,24 @@ export function predefinedArgs(target: string, build: string): Map<string, strin
   return m;
 }
 
+/** Hears that build arg `name` was read with no value, at `file:line` in `keyword`. */
+export type EmptyArgListener = (name: string, file: string, line: number, keyword: string) => void;
+
 export class Vars {
   /** Image config env, in order. */
   readonly env: Map<string, string>;
   /** Declared ARGs; undefined = declared without default and not given. */
   readonly args: Map<string, string | undefined>;
+  private readonly onEmptyArg?: EmptyArgListener;
 
-  constructor(env: Map<string, string> = new Map(), args: Map<string, string | undefined> = new Map()) {
+  constructor(env: Map<string, string> = new Map(), args: Map<string, string | undefined> = new Map(), onEmptyArg?: EmptyArgListener) {
     this.env = env;
     this.args = args;
+    this.onEmptyArg = onEmptyArg;
   }
 
   clone(): Vars {
-    return new Vars(new Map(this.env), new Map(this.args));
+    return new Vars(new Map(this.env), new Map(this.args), this.onEmptyArg);
   }
 
   /** The shell view for an instruction at `file:line`. */
@@ -48,13 +54,7 @@ export class Vars {
     return {
       get: (n) => this.env.get(n) ?? this.args.get(n),
       onUnset: (n) => {
-        if (this.args.has(n) && this.args.get(n) === undefined && !this.env.has(n)) {
-          throw new ContainerfileError(
-            file,
-            line,
-            `${keyword}: build arg ${n} is used but has no value: declared without a default and not given; pass --build-arg ${n}=… or declare ARG ${n}=<default>`,
-          );
-        }
+        if (this.args.has(n) && this.args.get(n) === undefined && !this.env.has(n)) this.onEmptyArg?.(n, file, line, keyword);
       },
     };
   }
