@@ -39,6 +39,14 @@ export interface GitRepositoryTagsOpts {
   patterns?: string[];
 }
 
+/**
+ * Whether `address` names a git repository as docker's ADD and build
+ * context tell one: ssh://, git://, `user@host:path`, or an http(s) URL
+ * whose path ends in `.git` (a `#ref:subdir` fragment allowed).
+ * @example isGitAddress("https://host/team/app.git#main:docs") // true
+ */
+export { isGitAddress, parseGitSource, type GitSourceSpec } from "../engine/sources/git.js";
+
 const KNOWN = new Set(["keepGitDir", "httpAuthToken", "httpAuthHeader", "sshAuthSocket", "sshKnownHosts"]);
 
 /**

@@ -3,15 +3,14 @@
  *
  * Plain case: the commit's tree is read into a private index and checked
  * out from the mirror (`read-tree` + `checkout-index`): no repository is
- * made, nothing touches the network. With keepGitDir, or when the commit
- * has submodules, the folder becomes a real repository (origin = the
- * remote's URL, never credentials) checked out at the commit, and
- * `git submodule update --init --recursive` fetches the submodules with
- * the same access as the main repository; `.git` entries are removed
- * afterwards unless they are to be kept.
+ * made, nothing touches the network (submodules are the caller's: each
+ * comes from its own mirror). With keepGitDir the folder becomes a real
+ * repository (origin = the remote's URL, never credentials) checked out
+ * at the commit, and `git submodule update --init --recursive` fetches
+ * the submodules with the same access as the main repository, so their
+ * `.git` is a working one too.
  */
 import { rm } from "node:fs/promises";
-import { readdirSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import { runGit, type GitResult } from "./command.js";
@@ -30,8 +29,7 @@ export interface CheckoutRequest {
 
 export async function checkoutCommit(req: CheckoutRequest): Promise<void> {
   const { mirror, commit, dest } = req;
-  const submodules = (await runGit(["--git-dir", mirror, "cat-file", "-e", `${commit}:.gitmodules`])).code === 0;
-  if (!req.keepGitDir && !submodules) {
+  if (!req.keepGitDir) {
     const env = { GIT_INDEX_FILE: join(dest, ".lading-index") };
     const fail = (r: GitResult) => new LadingError("INTERNAL", `checking out ${commit} of ${req.remote.url}: ${r.stderr.trim()}`);
     let r = await runGit(["--git-dir", mirror, "read-tree", commit], { env, signal: req.signal });
@@ -50,6 +48,7 @@ export async function checkoutCommit(req: CheckoutRequest): Promise<void> {
     [["fetch", "--quiet", "--no-tags", mirror, commit], false],
     [["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], false],
   ];
+  const submodules = (await runGit(["--git-dir", mirror, "cat-file", "-e", `${commit}:.gitmodules`])).code === 0;
   if (submodules) steps.push([["-c", "protocol.file.allow=user", "submodule", "update", "--quiet", "--init", "--recursive"], true]);
   for (const [args, network] of steps) {
     const r = await inRepo(args, network);
@@ -57,15 +56,5 @@ export async function checkoutCommit(req: CheckoutRequest): Promise<void> {
       if (network) throw remoteError(`git submodule update (in ${req.remote.url} at ${commit})`, req.remote, req.access, r);
       throw new LadingError("INTERNAL", `checking out ${commit} of ${req.remote.url}: git ${args[0]}: ${r.stderr.trim()}`);
     }
-  }
-  if (!req.keepGitDir) await removeGitDirs(dest);
-}
-
-/** Removes `.git` (the repository, and each submodule's `.git` file) at every depth. */
-async function removeGitDirs(dir: string): Promise<void> {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (name === ".git") await rm(p, { recursive: true, force: true });
-    else if (lstatSync(p).isDirectory()) await removeGitDirs(p);
   }
 }

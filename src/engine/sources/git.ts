@@ -32,6 +32,8 @@ export function openGitAddress(session: Session, address: string): { url: string
   return { url: remote.url, urlAuth: { name } };
 }
 
+export { isGitAddress, parseGitSource, type GitSourceSpec } from "../../git/index.js";
+
 export interface GitSourceRequest {
   url: string;
   ref: GitRefSpec;

@@ -31,6 +31,8 @@ export interface BuildInputs {
   buildPlatform: string;
   secrets: Record<string, Secret>;
   noCache: boolean;
+  /** Named contexts (`--build-context name=…`) for `COPY --from=name` and `RUN --mount=from=name`. */
+  contexts: Record<string, Directory>;
 }
 
 /** How a step reaches other stages or images (`--from`, `RUN --mount from=`). */
