@@ -74,7 +74,8 @@ export function runGit(args: readonly string[], opts: GitRunOptions = {}): Promi
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new LadingError("CANCELLED", "cancelled before git ran"));
     // detached: setsid(2), so the child has no controlling terminal to prompt on.
-    const child = spawn("git", args, { cwd: opts.cwd, env: gitEnv(opts), stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], detached: true });
+    // Outside any repository unless told: the folder lading happens to run in must not lend git its .git/config.
+    const child = spawn("git", args, { cwd: opts.cwd ?? "/", env: gitEnv(opts), stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], detached: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
