@@ -63,7 +63,9 @@ export async function remoteAccess(remote: GitRemote, auth: GitAuth, privateDir:
       return { config, env, redact, tried: header.what };
     }
     const helpers = await configuredHelpers(remote.url);
-    return { config, env, redact, tried: helpers.length ? `the git credential helpers configured for it (${helpers.join(", ")})` : "no credential helper (none is configured for it in git config) and no httpAuthToken" };
+    // A shell helper's text may hold a secret, and sh quotes it ($0) in its own error messages.
+    redact.push(...helpers.shellTexts);
+    return { config, env, redact, tried: helpers.names.length ? `the git credential helpers configured for it (${helpers.names.join(", ")})` : "no credential helper (none is configured for it in git config) and no httpAuthToken" };
   }
   if (remote.protocol === "ssh") {
     const sock = auth.sshAuthSocket ?? process.env.SSH_AUTH_SOCK;
@@ -99,9 +101,10 @@ function explicitHeader(remote: GitRemote, auth: GitAuth): { value: string; part
  * The credential helpers git would ask for `url`, by name only: a shell
  * helper (`!…`) is shown as such, never its text, which may hold a secret.
  */
-export async function configuredHelpers(url: string): Promise<string[]> {
+export async function configuredHelpers(url: string): Promise<{ names: string[]; shellTexts: string[] }> {
   const r = await runGit(["config", "--null", "--get-regexp", "^credential\\."]);
-  if (r.code !== 0) return [];
+  const shellTexts: string[] = [];
+  if (r.code !== 0) return { names: [], shellTexts };
   const out: string[] = [];
   for (const rec of r.stdout.split("\0")) {
     const nl = rec.indexOf("\n");
@@ -115,9 +118,10 @@ export async function configuredHelpers(url: string): Promise<string[]> {
       out.length = 0; // an empty entry resets the list, as git reads it
       continue;
     }
+    if (value.startsWith("!")) shellTexts.push(value.slice(1).trim());
     out.push(value.startsWith("!") ? "a shell helper (!…)" : value.split(/\s+/)[0]!);
   }
-  return out;
+  return { names: out, shellTexts };
 }
 
 /** git's credential URL matching, simplified: the pattern's scheme and host equal, its path a prefix. */

@@ -56,11 +56,12 @@ async function existsIn(archive: string, path: string): Promise<boolean> {
 test("git clone and lading build take the same set-up: a git URL with #ref:subdir as the build context", async () => {
   execFileSync("git", ["clone", "--quiet", repos.url, join(t.path, "cloned")], { env: { ...process.env, ...env, HOME: user.home, GIT_TERMINAL_PROMPT: "0" } as NodeJS.ProcessEnv });
   const out = join(t.path, "ctx.tar");
-  const r = await lading(["build", "--lock", "off", "-o", out, `${repos.url}#main:docker`], { env, cwd: t.path });
+  const r = await lading(["build", "--lock", "off", "--progress", "plain", "-o", out, `${repos.url}#main:docker`], { env: { ...env, LADING_DEBUG: "1" }, cwd: t.path });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await fileIn(out, "/ctx/Containerfile"), "FROM scratch\nCOPY . /ctx/\n");
   assert.equal(await existsIn(out, "/ctx/README.md"), false, "only the subdir is the context");
-  assert.ok(!r.stderr.includes(PASS) && !r.stdout.includes(PASS));
+  assert.match(r.stderr, /git ls-remote/, "debug lines are on");
+  assert.ok(!r.stderr.includes(PASS) && !r.stdout.includes(PASS), "no secret in progress or debug output");
 });
 
 test("ADD of a git repository (and --keep-git-dir), and a git URL as a named --build-context", async () => {

@@ -208,7 +208,7 @@ test("wrong credentials: git tells the helper to erase them, and the AUTH error 
   }
 });
 
-test("no helper: an AUTH error at once (no prompt, no hang), naming the host and what was tried", async () => {
+test("no helper, or one that would prompt: an AUTH error at once (no prompt, no hang), naming the host and what was tried", async () => {
   const { dir } = freshSetup([]);
   await withClient(join(dir, "store"), async (client) => {
     const err = await client.git(repos.url).branch("main").tree().entries().then(() => undefined, (e: unknown) => e);
@@ -216,6 +216,14 @@ test("no helper: an AUTH error at once (no prompt, no hang), naming the host and
     assert.equal(err.code, "AUTH");
     assert.match(err.message, new RegExp(`${server.host.replace(/\./g, "\\.")} asked for credentials`));
     assert.match(err.message, /no credential helper/);
+  });
+  // A helper that would ask a person (reads the terminal): lading's git has none, so it fails at once.
+  const { dir: dir2 } = freshSetup([["credential.helper", "!f() { read -r answer < /dev/tty; echo password=$answer; }; f"]]);
+  await withClient(join(dir2, "store"), async (client) => {
+    const err = await client.git(repos.url).branch("main").commit().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof LadingError && err.code === "AUTH", String(err));
+    assert.match(err.message, /a shell helper \(!…\)/);
+    assert.ok(!err.message.includes("echo password="), "a shell helper's text is never quoted (it may hold a secret)");
   });
 });
 
