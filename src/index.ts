@@ -19,6 +19,7 @@ export {
 export { Directory } from "./api/directory.js";
 export { File } from "./api/file.js";
 export { Secret, CacheVolume } from "./api/secret.js";
+export { GitRepository, GitRef, isGitAddress, parseGitSource, type GitSourceSpec, type ClientGitOpts, type GitRefTreeOpts, type GitRepositoryTagsOpts } from "./api/git.js";
 export type * from "./api/options.js";
 export type { ImageInspection } from "./engine/inspect.js";
 export type { ProgressEvent, StepEvent, LogEvent, ProgressListener } from "./engine/events.js";

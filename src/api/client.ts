@@ -11,6 +11,8 @@ import { Container } from "./container.js";
 import { Directory } from "./directory.js";
 import { File } from "./file.js";
 import { CacheVolume, Secret } from "./secret.js";
+import { GitRepository, type ClientGitOpts } from "./git.js";
+import { openGitAddress } from "../engine/sources/git.js";
 import type { ClientContainerOpts, ClientFsckOpts, ClientInspectImageOpts, HostDirectoryOpts } from "./options.js";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -260,6 +262,27 @@ export class Client {
    */
   archive(file: File): Directory {
     return new Directory(this.ctx, directoryNode(undefined, { type: "archive", file: file.node }));
+  }
+
+  /**
+   * A remote git repository, reached with the user's own git set-up
+   * (credential helpers, ~/.gitconfig, the ssh agent); nothing is asked of
+   * the remote until a result is needed.
+   * @param url `https://host/path.git`, `ssh://[user@]host/path` or `user@host:path`. Credentials written in an http URL are used, and never shown or stored.
+   * @param opts See {@link ClientGitOpts}.
+   * @throws LadingError `INVALID_ARGUMENT` at once for a URL git cannot take or an unknown option.
+   * @example client.git("https://git.example.com/team/app.git").branch("main").tree()
+   */
+  git(url: string, opts: ClientGitOpts = {}): GitRepository {
+    GitRepository.checkOpts(opts);
+    const { url: clean, urlAuth } = openGitAddress(this.ctx.session, url);
+    const header = opts.httpAuthHeader?.ref ?? (opts.httpAuthToken ? undefined : urlAuth);
+    return new GitRepository(this.ctx, clean, opts.keepGitDir ?? false, {
+      ...(opts.httpAuthToken ? { token: opts.httpAuthToken.ref } : {}),
+      ...(header ? { header } : {}),
+      ...(opts.sshAuthSocket ? { sshAuthSocket: opts.sshAuthSocket } : {}),
+      ...(opts.sshKnownHosts !== undefined ? { sshKnownHosts: opts.sshKnownHosts } : {}),
+    });
   }
 
   /**

@@ -1,19 +1,24 @@
 /**
  * lading.lock: beside the Containerfile, the digest every registry source
- * resolved to (as Dagger keeps `source` + `pin`), so a later build uses
- * the same bytes. Modes: auto (use pins, record new ones), frozen (use pins,
+ * resolved to and the commit every git source resolved to (as Dagger keeps
+ * `source` + `pin`), so a later build uses the same bytes. Modes: auto (use pins, record new ones), frozen (use pins,
  * a source without one is an error), update (re-resolve everything), off.
  */
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UsageError } from "./io.js";
 import { writeFileAtomic } from "../fsutil/atomic.js";
+import { isGitAddress } from "../index.js";
 
 export type LockMode = "auto" | "frozen" | "update" | "off";
 
 export interface LockFile {
   version: 1;
   sources: Record<string, string>;
+}
+
+function isGitSourceKey(k: string): boolean {
+  return isGitAddress(k) || /^[a-z][a-z0-9+.-]*:\/\//i.test(k);
 }
 
 export function lockPathFor(containerfile: string): string {
@@ -31,7 +36,10 @@ export async function readLock(path: string): Promise<LockFile | undefined> {
     const lock = JSON.parse(text) as LockFile;
     if (lock.version !== 1 || typeof lock.sources !== "object" || lock.sources === null) throw new UsageError("expected {\"version\":1,\"sources\":{…}}");
     for (const [k, v] of Object.entries(lock.sources)) {
-      if (!/^sha256:[a-f0-9]{64}$/.test(v)) throw new UsageError(`the pin of ${k} is not a sha256 digest`);
+      // A git source (`https://host/repo.git#main`) is pinned to a commit; a registry source to a digest.
+      if (isGitSourceKey(k)) {
+        if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(v)) throw new UsageError(`the pin of ${k} is not a full git commit`);
+      } else if (!/^sha256:[a-f0-9]{64}$/.test(v)) throw new UsageError(`the pin of ${k} is not a sha256 digest`);
     }
     return lock;
   } catch (err) {

@@ -36,7 +36,7 @@ const program = new Command("lading")
 program
   .command("build")
   .description("Build an image from a Containerfile (or Dockerfile)")
-  .argument("[context]", "build context directory", ".")
+  .argument("[context]", "build context: a directory, or a git repository (https://host/repo.git#ref:subdir, git@host:repo.git#ref)", ".")
   .option("-f, --file <path>", "Containerfile to build (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)")
   .option("-t, --tag <ref>", "name the result (repeatable): in the store, the tarball and for --push", collect, [])
   .option("--build-arg <k=v>", "set a build argument (repeatable)", collect, [])
@@ -46,6 +46,7 @@ program
   .option("--annotation <k=v>", "add a manifest annotation (repeatable)", collect, [])
   .option("-o, --output <dest>", "img.tar, type=oci|docker,dest=FILE, or type=oci-layout,dest=DIR[,name=TAG] (repeatable)", collect, [])
   .option("--secret <spec>", "id=ID,src=FILE or id=ID,env=VAR, for RUN --mount=type=secret (repeatable)", collect, [])
+  .option("--build-context <name=dir|git url>", "a named context for COPY --from=NAME and RUN --mount=from=NAME (repeatable)", collect, [])
   .option("--no-cache", "run every step, ignoring cached results")
   .option("--no-clamp-mtime", "keep files' real mtimes in layers (default: clamped to $SOURCE_DATE_EPOCH, else 0, for reproducible digests)")
   .addOption(new Option("--pull <policy>", "when to contact registries for FROM images").choices(["always", "missing", "never"]).default("missing"))
@@ -55,7 +56,7 @@ program
   .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
   .addOption(progressOption())
   .addOption(storeOption())
-  .addHelpText("after", "\nExamples:\n  lading build -t myapp:1.0 -o myapp.tar .\n  lading build -f Containerfile --build-arg VERSION=2 --target runtime -o type=docker,dest=img.tar .")
+  .addHelpText("after", "\nExamples:\n  lading build -t myapp:1.0 -o myapp.tar .\n  lading build -f Containerfile --build-arg VERSION=2 --target runtime -o type=docker,dest=img.tar .\n  lading build -o app.tar https://git.example.com/team/app.git#main:docker")
   .action(async (context: string, opts) => (await import("./commands/build.js")).build(context, opts, io));
 
 program

@@ -252,6 +252,16 @@ export class Evaluator implements StepContext {
         const f = await this.file(op.file);
         return readArchiveAsTree(this.session, f);
       }
+      case "git": {
+        const { readGitTree, resolveGitRef } = await import("./sources/git.js");
+        const { commit, ref } = await resolveGitRef(this.session, op);
+        const id = `git:${op.url}:${commit}:${op.keepGitDir}`;
+        return this.once(id, () =>
+          runStep(this.session, { id, name: `git ${op.url}${op.ref.kind === "head" ? "" : "#" + op.ref.name} (${commit.slice(0, 12)})`, metadataOnly: true }, () =>
+            readGitTree(this.session, { ...op, commit, fetchRef: ref, keepGitDir: op.keepGitDir }),
+          ),
+        );
+      }
       case "sub": {
         const parent = await parentP;
         const p = cleanRelPath(op.path);

@@ -83,12 +83,32 @@ export type DirectoryOp =
   | { type: "host"; path: string; exclude: string[]; include: string[] }
   | { type: "containerPath"; container: ContainerNode; path: string }
   | { type: "archive"; file: FileNode }
+  /** One commit of a git repository (what `ref` names, resolved when evaluated); `url` never holds credentials. */
+  | { type: "git"; url: string; ref: GitRefSpec; keepGitDir: boolean; auth: GitAuthSpec }
   | { type: "sub"; path: string }
   | { type: "newFile"; path: string; contents: string; permissions: number }
   | { type: "newDirectory"; path: string; permissions: number }
   | { type: "file"; path: string; file: FileNode; permissions?: number }
   | { type: "directory"; path: string; dir: DirectoryNode; exclude: string[]; include: string[] }
   | { type: "without"; path: string };
+
+/** Which commit of a repository: a branch, tag, full ref, commit, the remote's HEAD, or a name as `git fetch` takes it. */
+export interface GitRefSpec {
+  kind: "branch" | "tag" | "commit" | "ref" | "head";
+  name: string;
+}
+
+/**
+ * How to reach a repository. Credentials change how content is fetched,
+ * never what it is: none of this enters a cache key (a tree's key is its
+ * commit), and secrets are referenced by name only.
+ */
+export interface GitAuthSpec {
+  token?: SecretRef;
+  header?: SecretRef;
+  sshAuthSocket?: string;
+  sshKnownHosts?: string;
+}
 
 export interface DirectoryNode {
   readonly kind: "directory";

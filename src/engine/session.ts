@@ -56,6 +56,8 @@ export class Session {
   readonly secrets = new Map<string, Buffer>();
   /** Every registry source resolved in this session → the digest it resolved to (for lock files). */
   readonly resolutions = new Map<string, string>();
+  /** Each git remote's refs, listed once per session (remote URL → listing in flight or done). */
+  readonly gitRemotes = new Map<string, Promise<unknown>>();
   private tempRoot?: Promise<string>;
 
   constructor(config: SessionConfig) {

@@ -17,8 +17,12 @@ import { chmod, mkdir, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { LadingError } from "../errors.js";
 
-/** Kinds of `lading/<kind>` whose entries are one user's own, even in a shared store. */
-const PRIVATE_KINDS = new Set(["snapshots", "volumes", "rootfs", "runc", "podman"]);
+/**
+ * Kinds of `lading/<kind>` whose entries are one user's own, even in a
+ * shared store ("git": mirrors of repositories only that user's
+ * credentials could read).
+ */
+const PRIVATE_KINDS = new Set(["snapshots", "volumes", "rootfs", "runc", "podman", "git"]);
 
 export const PRIVATE_DIR_MODE = 0o700;
 /** Group members create entries; setgid keeps new ones in the store's group. */

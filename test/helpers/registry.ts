@@ -130,9 +130,10 @@ function makeTls(dir: string): { cert: string; key: string; ca: string } {
   return { cert: join(dir, "server.pem"), key: join(dir, "server.key"), ca: join(dir, "ca.pem") };
 }
 
-async function waitForPort(port: number, child: ChildProcess, errFile: string): Promise<void> {
+/** Waits until `child` listens on `port` on 127.0.0.1; fails with the tail of `errFile` if it exits first. */
+export async function waitForPort(port: number, child: ChildProcess, errFile: string, name = "docker-registry"): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${readFileSync(errFile, "utf8").slice(-2000)}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${readFileSync(errFile, "utf8").slice(-2000)}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, "127.0.0.1");
       s.once("connect", () => {
@@ -144,7 +145,7 @@ async function waitForPort(port: number, child: ChildProcess, errFile: string): 
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`docker-registry did not listen on 127.0.0.1:${port}`);
+  throw new Error(`${name} did not listen on 127.0.0.1:${port}`);
 }
 
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<RegistryHandle> {

@@ -35,10 +35,16 @@ test("the rules fail a tree with a cycle, a type-only one included, and a part r
     writeFileSync(join(t.path, "src", "oci", "a.ts"), 'import type { B } from "./b.js";\nexport interface A { b?: B }\n');
     writeFileSync(join(t.path, "src", "oci", "b.ts"), 'import type { A } from "./a.js";\nimport { e } from "../engine/e.js";\nexport interface B { a?: A }\nexport const x = e;\n');
     writeFileSync(join(t.path, "src", "engine", "e.ts"), "export const e = 1;\n");
+    mkdirSync(join(t.path, "src", "git"), { recursive: true });
+    mkdirSync(join(t.path, "src", "store"), { recursive: true });
+    writeFileSync(join(t.path, "src", "store", "s.ts"), "export const s = 1;\n");
+    writeFileSync(join(t.path, "src", "git", "g.ts"), 'import { s } from "../store/s.js";\nimport { e } from "../engine/e.js";\nexport const g = s + e;\n');
     const r = cruise(t.path, join(root, ".dependency-cruiser.cjs"));
     assert.notEqual(r.code, 0, r.out);
     assert.match(r.out, /no-circular: src\/oci\/(a|b)\.ts/);
     assert.match(r.out, /parts-below-engine: src\/oci\/b\.ts → src\/engine\/e\.ts/);
+    assert.match(r.out, /parts-below-engine: src\/git\/g\.ts → src\/engine\/e\.ts/);
+    assert.match(r.out, /parts-below-store: src\/git\/g\.ts → src\/store\/s\.ts/);
   } finally {
     t.cleanup();
   }

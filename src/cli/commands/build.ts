@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { readFile } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { relative } from "node:path";
-import { ExecError, LadingError, type Container, type Secret } from "../../index.js";
-import { buildContainerfile, lineOfError, parseContainerfile } from "../../frontends/containerfile/index.js";
+import { ExecError, isGitAddress, LadingError, type Container, type Directory, type Secret } from "../../index.js";
+import { buildContainerfile, gitSourceDirectory, lineOfError, parseContainerfile } from "../../frontends/containerfile/index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
@@ -21,6 +22,7 @@ export interface BuildOptions extends CommonOpts {
   annotation: string[];
   output: string[];
   secret: string[];
+  buildContext: string[];
   cache: boolean; // commander's --no-cache
   /** commander's --no-clamp-mtime; absent (true) leaves the choice to $LADING_CLAMP_MTIME. */
   clampMtime: boolean;
@@ -31,21 +33,41 @@ export interface BuildOptions extends CommonOpts {
 }
 
 export async function build(context: string, opts: BuildOptions, io: CliIO): Promise<void> {
-  const ctx = resolve(context);
-  if (!existsSync(ctx)) throw new UsageError(`build context ${ctx} does not exist`);
-  const file = opts.file ? resolve(opts.file) : ["Containerfile", "Dockerfile"].map((f) => join(ctx, f)).find((f) => existsSync(f));
-  if (!file) throw new UsageError(`no Containerfile or Dockerfile in ${ctx}; pass -f FILE`);
+  const fromGit = isGitAddress(context);
+  const ctx = fromGit ? undefined : resolve(context);
+  if (ctx && !existsSync(ctx)) throw new UsageError(`build context ${ctx} does not exist`);
+  let file = ctx ? findContainerfile(ctx, opts.file) : undefined;
   if (opts.push && opts.tag.length === 0) throw new UsageError("--push needs at least one -t REF to push to");
   const outputs = opts.output.map(parseOutput);
   const buildArgs = keyValues(opts.buildArg, "--build-arg");
   const labels = keyValues(opts.label, "--label");
   const annotations = keyValues(opts.annotation, "--annotation");
-  const lockPath = lockPathFor(file);
+  // A git context has no folder of the user's: its lock lives in the current directory (or beside a local -f file).
+  const lockPath = file ? lockPathFor(file) : opts.file && isAbsolute(opts.file) ? lockPathFor(opts.file) : join(process.cwd(), "lading.lock");
   const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
   const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
   const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
   const client = await openClient({ ...opts, noCache: !opts.cache, clampMtime: opts.clampMtime === false ? false : undefined, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts);
+  let checkout: string | undefined;
   try {
+    let contextDir = ctx;
+    if (fromGit) {
+      // The Containerfile frontend reads its context from the host (ignore files, link targets, archives): the commit's files are written out first.
+      checkout = await mkdtemp(join(tmpdir(), "lading-git-context-"));
+      contextDir = await gitSourceDirectory(client, context).export(join(checkout, "context"));
+      // -f names a file of the repository (as docker reads it), unless it is an absolute host path.
+      file = opts.file ? resolve(contextDir, opts.file) : findContainerfile(contextDir, undefined);
+    }
+    const contexts: Record<string, Directory> = {};
+    for (const spec of opts.buildContext ?? []) {
+      const eq = spec.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--build-context ${spec}: use NAME=DIR or NAME=<git url>`);
+      const [name, value] = [spec.slice(0, eq), spec.slice(eq + 1)];
+      if (isGitAddress(value)) contexts[name] = gitSourceDirectory(client, value);
+      else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw new UsageError(`--build-context ${name}=${value}: lading takes a directory or a git repository here`);
+      else if (!existsSync(value)) throw new UsageError(`--build-context ${name}: ${resolve(value)} does not exist`);
+      else contexts[name] = client.host().directory(value);
+    }
     const secrets: Record<string, Secret> = {};
     for (const spec of opts.secret) {
       const f = keyValues(spec.split(","), "--secret");
@@ -55,8 +77,9 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
       else secrets[f.id] = client.secretFromEnv(f.id, f.id);
     }
     let image: Container = await buildContainerfile(client, {
-      file,
-      context: ctx,
+      file: file!,
+      context: contextDir!,
+      contexts,
       buildArgs,
       target: opts.target,
       platform: opts.platform,
@@ -77,11 +100,20 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
     progress.stop();
     io.stdout.write(digest + "\n");
   } catch (err) {
-    throw await locate(file, err);
+    throw file ? await locate(file, err) : err;
   } finally {
     progress.stop();
     await client.close();
+    if (checkout) await rm(checkout, { recursive: true, force: true });
   }
+}
+
+/** The build file: -f, else CONTEXT/Containerfile, else CONTEXT/Dockerfile. */
+function findContainerfile(ctx: string, given: string | undefined): string {
+  if (given) return resolve(given);
+  const found = ["Containerfile", "Dockerfile"].map((f) => join(ctx, f)).find((f) => existsSync(f));
+  if (!found) throw new UsageError(`no Containerfile or Dockerfile in ${ctx}; pass -f FILE`);
+  return found;
 }
 
 /** Puts `Containerfile:LINE:` in front of an evaluation error (a failing RUN, a missing COPY source) when one instruction caused it. */

@@ -3,10 +3,12 @@
  * (the context, a stage or an image) and cannot leave it; a directory source
  * copies its contents; a destination ending in "/" is a directory; several
  * sources need such a destination; globs are matched in the root; ADD
- * unpacks local tar archives (plain, gzip, bzip2, xz) and refuses URLs.
+ * unpacks local tar archives (plain, gzip, bzip2, xz), takes git
+ * repositories (`ADD https://host/repo.git#ref /dst`) and refuses other URLs.
  */
 import { join, posix } from "node:path";
-import type { Client, Container, Directory, File } from "../../index.js";
+import { isGitAddress, type Client, type Container, type Directory, type File } from "../../index.js";
+import { gitSourceDirectory } from "./git-source.js";
 import type { ConfigStepContext } from "./config-steps.js";
 import type { CopyRoot, StageState } from "./state.js";
 import { ContainerfileError } from "../../errors.js";
@@ -67,6 +69,12 @@ export async function applyCopy(client: Client, st: StageState, ins: CopyInstruc
       items.push({ kind: "new", name: doc.name, contents });
       continue;
     }
+    if (ins.kind === "ADD" && isGitAddress(src)) {
+      // BuildKit's ADD of a repository: its files (at the ref, below the subdir) go into the destination.
+      items.push({ kind: "dir", dir: gitSourceDirectory(client, src, { keepGitDir: ins.keepGitDir }) });
+      continue;
+    }
+    if (ins.kind === "ADD" && ins.keepGitDir) fail(`--keep-git-dir applies to a git repository source, and "${src}" is not one`);
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(src) || /^git@/.test(src)) {
       fail(
         ins.kind === "ADD"

@@ -4,7 +4,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
-import type { Client, Container, Secret } from "../../index.js";
+import type { Client, Container, Directory, Secret } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
 import { StageBuilder } from "./stages.js";
 import { contextExcludes } from "./context.js";
@@ -12,6 +12,7 @@ import { parseContainerfile } from "./parse.js";
 
 export { parseContainerfile, linesOfStep, lineOfError, type ParsedContainerfile, type Stage, type ContainerfileWarning } from "./parse.js";
 export type { Instruction, Command } from "./instructions.js";
+export { gitSourceDirectory } from "./git-source.js";
 
 export interface ContainerfileBuildOptions {
   /** Path of the Containerfile (read, and named in error messages). */
@@ -30,6 +31,12 @@ export interface ContainerfileBuildOptions {
   secrets?: Record<string, Secret>;
   /** Run every RUN again instead of taking cached results. */
   noCache?: boolean;
+  /**
+   * Named contexts, as `--build-context name=…`: `COPY --from=name` and
+   * `RUN --mount=from=name` read them (before any stage or image of that name).
+   * @example { docs: client.git("https://host/docs.git").branch("main").tree() }
+   */
+  contexts?: Record<string, Directory>;
   /**
    * Takes what docker would warn about (`Containerfile:3: MAINTAINER is
    * deprecated …`, a build arg read with no value), each once; the CLI prints them on stderr. Without it they
@@ -74,6 +81,7 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
     secrets: opts.secrets ?? {},
     noCache: opts.noCache ?? false,
     onWarning: opts.onWarning,
+    contexts: opts.contexts ?? {},
   });
   const target = builder.targetStage(opts.target);
   let c = await builder.build(target);

@@ -35,6 +35,8 @@ export type Instruction = Base &
         chmod?: string;
         exclude: string[];
         checksum?: string;
+        /** ADD of a git repository: keep its `.git` (`--keep-git-dir`). */
+        keepGitDir?: boolean;
       }
     | { kind: "RUN"; command: Command; heredocs: Heredoc[]; mounts: string[]; network?: string; security?: string }
     | { kind: "CMD" | "ENTRYPOINT"; command: Command }
@@ -58,6 +60,14 @@ export const KEYWORDS = new Set([
   "FROM", "ARG", "ENV", "LABEL", "COPY", "ADD", "RUN", "CMD", "ENTRYPOINT", "WORKDIR", "USER",
   "STOPSIGNAL", "EXPOSE", "VOLUME", "SHELL", "HEALTHCHECK", "ONBUILD", "MAINTAINER",
 ]);
+
+/** A boolean flag: `--x` or `--x=true` is true, `--x=false` or no flag false. */
+function boolFlag(value: string | undefined, given: boolean, name: string, fail: (m: string) => never): boolean {
+  if (!given) return false;
+  if (value === undefined || value === "true") return true;
+  if (value === "false") return false;
+  return fail(`--${name}=${value}: use true or false`);
+}
 
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -155,6 +165,7 @@ export function parseInstruction(l: LogicalLine, file: string, escape: string): 
         chmod: one("chmod"),
         exclude: all("exclude"),
         checksum,
+        ...(l.keyword === "ADD" ? { keepGitDir: boolFlag(one("keep-git-dir"), flags.some((f) => f.name === "keep-git-dir"), "keep-git-dir", fail) } : {}),
       };
     }
     case "RUN": {

@@ -97,6 +97,9 @@ export class StageBuilder implements RootResolver {
 
   /** `--from=<stage|image>`: the root filesystem to copy or mount from. */
   async rootOf(ref: string, line: number, platform: string): Promise<CopyRoot> {
+    // A named context (`--build-context name=…`) comes before stages and images of that name, as in BuildKit.
+    const named = this.in_.contexts[ref];
+    if (named) return { dir: named, label: `build context "${ref}"` };
     const s = this.findStage(ref, line);
     if (s) return { dir: await this.rootfsOf(s.index, line), container: (await this.stage(s.index, line)).c, label: `stage "${s.name ?? s.index}"` };
     const image = this.in_.client.container({ platform }).from(ref);

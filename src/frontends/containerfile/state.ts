@@ -33,6 +33,8 @@ export interface BuildInputs {
   noCache: boolean;
   /** Where warnings go (`file:line: …`, each once). */
   onWarning?: (message: string) => void;
+  /** Named contexts (`--build-context name=…`) for `COPY --from=name` and `RUN --mount=from=name`. */
+  contexts: Record<string, Directory>;
 }
 
 /** How a step reaches other stages or images (`--from`, `RUN --mount from=`). */

@@ -1,0 +1,148 @@
+/**
+ * Git sources in the engine: a ref resolves to a commit (from the lock's
+ * pins, a full commit as is, else one `git ls-remote` per remote and
+ * session), and a commit becomes a Tree read from a checkout in session
+ * temp space. The mirror of fetched commits lives in the store, so a
+ * commit fetched once is never fetched again.
+ *
+ * Files are made the same on every machine: mtimes are the commit's time,
+ * modes 0644/0755 from the executable bit (a checkout follows the umask),
+ * directories 0755, owners 0:0.
+ */
+import { randomBytes } from "node:crypto";
+import { LadingError } from "../../errors.js";
+import { sha256 } from "../../oci/digest.js";
+import { canonicalJson } from "../../oci/json.js";
+import * as git from "../../git/index.js";
+import type { GitAuthSpec, GitRefSpec } from "../ops.js";
+import type { Session } from "../session.js";
+import { makeTree, type Tree, type TreeEntry } from "../tree.js";
+import { readHostDirectory } from "./host.js";
+
+/**
+ * The address of a repository as lading keeps it (credentials out), and a
+ * session secret holding the basic-auth header for credentials written in
+ * an http URL (`https://user:token@host/…`), so they are still used.
+ */
+export function openGitAddress(session: Session, address: string): { url: string; urlAuth?: { name: string } } {
+  const remote = git.parseRemote(address);
+  if (!remote.userinfo) return { url: remote.url };
+  const name = `git-url-credentials-${randomBytes(8).toString("hex")}`;
+  session.secrets.set(name, Buffer.from(`Basic ${Buffer.from(`${remote.userinfo.username}:${remote.userinfo.password}`).toString("base64")}`));
+  return { url: remote.url, urlAuth: { name } };
+}
+
+export { isGitAddress, parseGitSource, type GitSourceSpec } from "../../git/index.js";
+
+export interface GitSourceRequest {
+  url: string;
+  ref: GitRefSpec;
+  auth: GitAuthSpec;
+}
+
+/** The commit `req.ref` names, and the remote ref to fetch it by. */
+export async function resolveGitRef(session: Session, req: GitSourceRequest): Promise<{ commit: string; ref?: string }> {
+  const { kind, name } = req.ref;
+  if (kind === "commit" || (kind === "ref" && git.FULL_SHA.test(name))) {
+    if (!git.FULL_SHA.test(name)) throw new LadingError("INVALID_ARGUMENT", `commit "${name}" of ${req.url}: give the full 40-character commit (a short one would need every branch fetched to look it up)`);
+    return { commit: name };
+  }
+  const source = gitPinKey(req.url, req.ref);
+  const pinned = session.config.sourcePins?.[source];
+  if (pinned) {
+    session.resolutions.set(source, pinned);
+    return { commit: pinned, ref: fullRefOf(req.ref) };
+  }
+  if (session.config.requirePins) throw new LadingError("NOT_FOUND", `${source} has no pin in the lock file and the lock is frozen; run the build with --lock=update to record one`);
+  const refs = await remoteRefs(session, req);
+  const found = git.resolveName(refs, kind, name, req.url);
+  session.resolutions.set(source, found.commit);
+  return found;
+}
+
+/** The remote's refs, listed once per session. */
+export async function remoteRefs(session: Session, req: Pick<GitSourceRequest, "url" | "auth">): Promise<git.RemoteRefs> {
+  let p = session.gitRemotes.get(req.url) as Promise<git.RemoteRefs> | undefined;
+  if (!p) {
+    p = (async () => {
+      const remote = git.parseRemote(req.url);
+      const place = await gitPlace(session);
+      session.debug(`git ls-remote ${remote.url}`);
+      return git.lsRemote(place, remote, await git.accessFor(place, remote, authOf(session, req.auth)));
+    })();
+    session.gitRemotes.set(req.url, p);
+    p.catch(() => session.gitRemotes.delete(req.url));
+  }
+  return p;
+}
+
+/** Short names of the remote's refs under `prefix` (`refs/tags/`), filtered by ls-remote patterns. */
+export async function remoteNames(session: Session, req: Pick<GitSourceRequest, "url" | "auth">, prefix: string, patterns?: readonly string[]): Promise<string[]> {
+  return git.namesUnder(await remoteRefs(session, req), prefix, patterns);
+}
+
+/** The files of `commit` as a Tree (`.git` only with keepGitDir). */
+export async function readGitTree(session: Session, req: GitSourceRequest & { commit: string; fetchRef?: string; keepGitDir: boolean }): Promise<Tree> {
+  const remote = git.parseRemote(req.url);
+  const place = await gitPlace(session);
+  const dest = await session.tempDir("git");
+  session.debug(`git checkout ${remote.url} ${req.commit}${req.keepGitDir ? " (keeping .git)" : ""}`);
+  const { time } = await git.checkout(place, { remote, access: await git.accessFor(place, remote, authOf(session, req.auth)), commit: req.commit, ref: req.fetchRef, dest, keepGitDir: req.keepGitDir });
+  const read = await readHostDirectory(dest);
+  const entries = read.entries.map((e) => normalise(e, time));
+  const tree = makeTree(entries);
+  // A kept .git holds an index with inode numbers and times: its bytes differ
+  // per checkout, but what it stands for is the commit, so the key is that.
+  return req.keepGitDir ? { key: sha256(canonicalJson({ git: req.commit, keepGitDir: true })), entries: tree.entries } : tree;
+}
+
+function normalise(e: TreeEntry, time: number): TreeEntry {
+  const mode = e.type === "directory" ? 0o755 : e.type === "symlink" ? 0o777 : e.mode & 0o111 ? 0o755 : 0o644;
+  return { ...e, mode, uid: 0, gid: 0, mtime: time };
+}
+
+/** The lock's key for a git source: the URL, and the name as written after `#` (none: the remote's HEAD). */
+export function gitPinKey(url: string, ref: GitRefSpec): string {
+  switch (ref.kind) {
+    case "head":
+      return url;
+    case "branch":
+      return `${url}#refs/heads/${ref.name.replace(/^refs\/heads\//, "")}`;
+    case "tag":
+      return `${url}#refs/tags/${ref.name.replace(/^refs\/tags\//, "")}`;
+    default:
+      return `${url}#${ref.name}`;
+  }
+}
+
+function fullRefOf(ref: GitRefSpec): string | undefined {
+  if (ref.kind === "branch") return `refs/heads/${ref.name.replace(/^refs\/heads\//, "")}`;
+  if (ref.kind === "tag") return `refs/tags/${ref.name.replace(/^refs\/tags\//, "")}`;
+  if (ref.kind === "head") return "HEAD";
+  return ref.name;
+}
+
+function authOf(session: Session, spec: GitAuthSpec): git.GitAuth {
+  const secret = (r: { name: string } | undefined, what: string) => {
+    if (!r) return undefined;
+    const v = session.secrets.get(r.name);
+    if (!v) throw new LadingError("NOT_FOUND", `the ${what} secret "${r.name}" is not known to this session`);
+    return v.toString("utf8");
+  };
+  return {
+    ...(spec.token ? { token: secret(spec.token, "httpAuthToken") } : {}),
+    ...(spec.header ? { header: secret(spec.header, "httpAuthHeader") } : {}),
+    ...(spec.sshAuthSocket ? { sshAuthSocket: spec.sshAuthSocket } : {}),
+    ...(spec.sshKnownHosts !== undefined ? { sshKnownHosts: spec.sshKnownHosts } : {}),
+  };
+}
+
+async function gitPlace(session: Session): Promise<git.GitPlace> {
+  return {
+    mirrors: await session.store.stateDir("git"),
+    privateDir: () => session.tempDir("git-auth"),
+    // A fetch of a large repository takes as long as it takes.
+    withLock: (name, fn) => session.store.withLock(name, fn, { waitForever: true }),
+    signal: session.config.signal,
+  };
+}
