@@ -25,6 +25,8 @@ import { prepareRootfs } from "./rootfs.js";
 import { runcKill, runcRun } from "./runc.js";
 import { ensureSnapshot } from "./snapshots.js";
 import { buildSpec, type SpecMount } from "./spec.js";
+import { chownTree } from "./chown-tree.js";
+import { runTool } from "./proc.js";
 import { createStubs, removeStubs, type StubTarget } from "./stubs.js";
 import { resolveUser } from "./user.js";
 import { ownerFile, runtimeStateRoot } from "./state.js";
@@ -117,6 +119,7 @@ export async function execJob(
     if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" }, { path: "/etc/mtab", kind: "symlink", linkname: "/proc/mounts" });
     const locks: string[] = [];
     let secretN = 0;
+    let ownedN = 0;
     for (const m of job.mounts) {
       const target = posix.resolve("/", m.target);
       if (m.type === "cache") {
@@ -128,15 +131,25 @@ export async function execJob(
           if (dir !== m.dir) debug(`cache ${target}: in use by another exec, a private copy is used (${posix.basename(dir)})`);
         }
         if (m.uid !== undefined) await chown(dir, m.uid, m.gid ?? m.uid).catch(() => {});
+        if (m.chownToUser) await chownTree(dir, user.uid, user.gid);
         if (m.sharing === "LOCKED") locks.push(cacheLockName(m.dir));
         extraMounts.push({ destination: target, type: "bind", source: dir, options: ["rbind", "rw"] });
         stubs.push({ path: target, kind: "dir" });
       } else if (m.type === "bind") {
         const isDir = (await stat(m.source)).isDirectory();
-        extraMounts.push({ destination: target, type: "bind", source: m.source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+        let source = m.source;
+        if (m.chownToUser) {
+          // A copy in the work dir, which this helper removes: rootless, the caller could not remove files it chowned to a subordinate id.
+          source = join(work, `owned-${ownedN++}`);
+          const cp = await runTool("cp", ["-a", "--reflink=auto", m.source, source]);
+          if (cp.code !== 0) throw new LadingError("INTERNAL", `copying the mount for ${target} (option U): ${cp.stderr.trim()}`);
+          await chownTree(source, user.uid, user.gid);
+        }
+        extraMounts.push({ destination: target, type: "bind", source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
         stubs.push({ path: target, kind: isDir ? "dir" : "file" });
       } else if (m.type === "tmpfs") {
-        extraMounts.push({ destination: target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
+        // runc's tmpcopyup extension fills the tmpfs with what the root filesystem has there.
+        extraMounts.push({ destination: target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", ...(m.copyUp ? ["tmpcopyup"] : [])] });
         stubs.push({ path: target, kind: "dir" });
       } else {
         const dir = join(bundle, "secrets");

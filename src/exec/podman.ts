@@ -103,7 +103,8 @@ function isUserMount(m: SpecMount): boolean {
 }
 
 function mountFlag(m: SpecMount): string[] {
-  if (m.type === "tmpfs") return ["--mount", `type=tmpfs,destination=${m.destination},tmpfs-mode=1777`];
+  // podman copies the image's content up into a tmpfs unless told not to; lading (as BuildKit) only when asked.
+  if (m.type === "tmpfs") return ["--mount", `type=tmpfs,destination=${m.destination},tmpfs-mode=1777,${m.options.includes("tmpcopyup") ? "tmpcopyup" : "notmpcopyup"}`];
   const ro = m.options.includes("ro") ? ",readonly=true" : "";
   return ["--mount", `type=bind,source=${m.source},destination=${m.destination}${ro}`];
 }
