@@ -1,10 +1,21 @@
 /**
- * The files a runtime binds over /etc/hosts, /etc/resolv.conf and
- * /etc/hostname, written into the bundle (docker writes its own too, and
- * they never reach a layer).
+ * /etc/hosts, /etc/resolv.conf and /etc/hostname for a RUN: docker writes
+ * its own, and they never reach a layer.
+ *
+ * Over an overlay root they come as a lower layer of their own, above the
+ * image's snapshot, rather than as bind mounts: a bind-mounted file cannot
+ * be removed or renamed (EBUSY), so `RUN mv /etc /usr/` (a copy and a
+ * removal, since overlayfs will not rename a lower directory) failed.
+ * buildah, on its vfs storage, renames /etc with the mounts inside it.
+ * As with docker's bind mounts, what the command writes to these files
+ * does not persist (runtimeFileVerdict); copies of them elsewhere become
+ * the image's own version of the file, or nothing when it had none. Over
+ * a copied root (no overlayfs), where a rename moves the mounts along,
+ * they stay bind mounts.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { BigIntStats } from "node:fs";
+import { chmod, chown, lstat, mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { join, posix } from "node:path";
 
 export const HOSTNAME = "lading";
 
@@ -33,4 +44,54 @@ export async function writeEtcFiles(bundle: string): Promise<Array<{ destination
     out.push({ destination, source });
   }
   return out;
+}
+
+/** The three files as a lower layer at `dir` (its etc/ as the image's /etc is: mode and owner), with their contents by name. */
+export async function writeEtcLayer(dir: string, snapshot: string): Promise<Map<string, Buffer> | undefined> {
+  const etc = await lstat(join(snapshot, "etc")).catch(() => undefined);
+  // A linked /etc (rare) keeps the bind mounts, which the runtime resolves inside the root.
+  if (etc && !etc.isDirectory()) return undefined;
+  await mkdir(join(dir, "etc"), { recursive: true, mode: 0o755 });
+  if (etc) await chown(join(dir, "etc"), etc.uid, etc.gid);
+  if (etc) await chmod(join(dir, "etc"), etc.mode & 0o7777);
+  const bundleLike = join(dir, ".files");
+  await mkdir(bundleLike);
+  const payloads = new Map<string, Buffer>();
+  for (const f of await writeEtcFiles(bundleLike)) {
+    const data = await readFile(f.source);
+    const name = posix.basename(f.destination);
+    await writeFile(join(dir, "etc", name), data, { mode: 0o644 });
+    payloads.set(name, data);
+  }
+  await rm(bundleLike, { recursive: true });
+  // A copy-up takes /etc's times from this layer: the image's own, so a changed /etc keeps them as before.
+  if (etc) await utimes(join(dir, "etc"), etc.atime, etc.mtime);
+  return payloads;
+}
+
+/**
+ * What a layer gets for a changed path, given the runtime's files:
+ * `undefined` keeps the entry; "drop" leaves it out; a lower path and stat
+ * put the image's own /etc file there instead. At /etc/<name> every change
+ * but a removal of the image's own file is dropped (docker's bind mounts
+ * keep writes out of the image); elsewhere a file with exactly the
+ * runtime's content under the same name is a copy of it (`mv /etc …`).
+ */
+export async function runtimeFileVerdict(
+  payloads: Map<string, Buffer>,
+  lower: string,
+  path: string,
+  abs: string,
+  st: BigIntStats,
+  whiteout: boolean,
+): Promise<undefined | "drop" | { abs: string; st: BigIntStats }> {
+  const name = posix.basename(path);
+  const payload = payloads.get(name);
+  if (!payload) return undefined;
+  const own = join(lower, "etc", name);
+  const ownSt = await lstat(own, { bigint: true }).catch(() => undefined);
+  if (path === `etc/${name}`) return whiteout && ownSt ? undefined : "drop";
+  if (whiteout || !st.isFile() || st.size !== BigInt(payload.length)) return undefined;
+  if (!(await readFile(abs)).equals(payload)) return undefined;
+  return ownSt?.isFile() ? { abs: own, st: ownSt } : "drop";
 }

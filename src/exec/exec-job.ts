@@ -15,7 +15,7 @@ import { LadingError } from "../errors.js";
 import type { LayerEntry } from "../oci/layer-entry.js";
 import { Store } from "../store/store.js";
 import { copyDiff, overlayDiff } from "./diff.js";
-import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
+import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, writeEtcLayer } from "./etc-files.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
@@ -91,11 +91,15 @@ export async function execJob(
   let owner: string | undefined;
   const releases: Array<() => Promise<void>> = [];
   let answered = false;
+  let etcPayloads: Map<string, Buffer> | undefined;
   try {
     // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
     const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
-      prepareRootfs(snapshot, work, inUserns, job.overlay, debug).then((r) => ((unmount = r.unmount), r)),
+      // The /etc files as a layer over the snapshot (see etc-files.ts); made first, the overlay mount needs it.
+      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot) : Promise.resolve(undefined))
+        .then((p) => ((etcPayloads = p), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, p ? join(work, "etc-layer") : undefined)))
+        .then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
       runtimeStateRoot(store, tag, job.runtime.name === "crun" ? "crun" : "runc"),
       mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle)),
@@ -107,13 +111,14 @@ export async function execJob(
     }
 
     const extraMounts: SpecMount[] = [];
+    // Over overlayfs the /etc files are a layer (rootfs.above); bind mounts only over a copied root.
+    const etcLayered = !!rootfs.above;
+    if (!etcLayered) etcPayloads = undefined;
     const stubs: StubTarget[] = [
       { path: "/proc", kind: "dir" },
       { path: "/dev", kind: "dir" },
       { path: "/sys", kind: "dir" },
-      { path: "/etc/hosts", kind: "file" },
-      { path: "/etc/resolv.conf", kind: "file" },
-      { path: "/etc/hostname", kind: "file" },
+      ...(etcLayered ? [] : etcFiles.map((f): StubTarget => ({ path: f.destination, kind: "file" }))),
     ];
     // podman adds these to any --rootfs it runs; made and removed here, they leave no trace.
     if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" }, { path: "/etc/mtab", kind: "symlink", linkname: "/proc/mounts" });
@@ -180,7 +185,7 @@ export async function execJob(
       inUserns,
       singleId,
       hostname: HOSTNAME,
-      etcFiles,
+      etcFiles: etcLayered ? [] : etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
       ...(cgroup && !hideCgroups ? { cgroupsPath: cgroup.containerPath } : {}),
@@ -215,7 +220,9 @@ export async function execJob(
     }
     await removeStubs(rootfs.merged, created, stubs);
     let entries: LayerEntry[];
-    if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged, debug);
+    const payloads = etcPayloads;
+    const verdict = payloads ? (path: string, abs: string, st: import("node:fs").BigIntStats, wh: boolean) => runtimeFileVerdict(payloads, rootfs.lower, path, abs, st, wh) : undefined;
+    if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged, debug, verdict);
     else entries = await copyDiff(rootfs.merged, rootfs.lower, debug);
     debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
     // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.

@@ -64,6 +64,8 @@ export async function podmanRun(r: PodmanRun): Promise<number> {
     ...globals, "run", "--rm", "-i", "--name", r.id, "--rootfs",
     "--user", `${s.process.user.uid}:${s.process.user.gid}`, "--workdir", s.process.cwd,
     "--env-file", bundleEnv, "--hostname", s.hostname,
+    // /etc/hosts and /etc/resolv.conf already in the root filesystem (lading's layer of them, etc-files.ts): podman binds none over them.
+    ...(s.mounts.some((m) => m.destination === "/etc/hosts") ? [] : ["--no-hosts", "--dns", "none"]),
     "--network", s.linux.namespaces.some((n) => n.type === "network") ? "none" : "host",
     "--cap-drop", "all", ...s.process.capabilities.bounding.flatMap((c) => ["--cap-add", c]),
     ...(s.process.noNewPrivileges ? ["--security-opt", "no-new-privileges"] : []),
