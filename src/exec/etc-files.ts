@@ -11,7 +11,10 @@
  * does not persist (runtimeFileVerdict); copies of them elsewhere become
  * the image's own version of the file, or nothing when it had none. Over
  * a copied root (no overlayfs), where a rename moves the mounts along,
- * they stay bind mounts.
+ * they stay bind mounts. The podman backend is told to bind no hosts or
+ * resolv.conf of its own (--no-hosts, --dns none), but podman 4 always
+ * binds its /etc/hostname (--no-hostname came later), so there
+ * `mv /etc` still fails on that one file.
  */
 import type { BigIntStats } from "node:fs";
 import { chmod, chown, lstat, mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
