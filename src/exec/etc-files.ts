@@ -12,12 +12,13 @@
  * the image's own version of the file, or nothing when it had none. Over
  * a copied root (no overlayfs), where a rename moves the mounts along,
  * they stay bind mounts. The podman backend is told to bind no hosts or
- * resolv.conf of its own (--no-hosts, --dns none), but podman 4 always
- * binds its /etc/hostname (--no-hostname came later), so there
- * `mv /etc` still fails on that one file.
+ * resolv.conf of its own (--no-hosts, --dns none); podman 4 always binds
+ * its /etc/hostname (--no-hostname came later), so for podman the layer's
+ * /etc/hostname is a link into the container's /dev, where the runtime,
+ * resolving the link inside the root, puts that mount: /etc stays movable.
  */
 import type { BigIntStats } from "node:fs";
-import { chmod, chown, lstat, mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readFile, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 
 export const HOSTNAME = "lading";
@@ -50,7 +51,13 @@ export async function writeEtcFiles(bundle: string): Promise<Array<{ destination
 }
 
 /** The three files as a lower layer at `dir` (its etc/ as the image's /etc is: mode and owner), with their contents by name. */
-export async function writeEtcLayer(dir: string, snapshot: string): Promise<Map<string, Buffer> | undefined> {
+/** podman 4 binds its own /etc/hostname, always: the layer's is a link into the container's /dev, where that mount then lands. */
+export const PODMAN_HOSTNAME_LINK = "/dev/.lading-hostname";
+
+/** The runtime's files by name: their contents, or (podman's hostname) the link that stands for them. */
+export type EtcPayloads = Map<string, Buffer | { link: string }>;
+
+export async function writeEtcLayer(dir: string, snapshot: string, hostnameAsLink: boolean): Promise<EtcPayloads | undefined> {
   const etc = await lstat(join(snapshot, "etc")).catch(() => undefined);
   // A linked /etc (rare) keeps the bind mounts, which the runtime resolves inside the root.
   if (etc && !etc.isDirectory()) return undefined;
@@ -59,10 +66,15 @@ export async function writeEtcLayer(dir: string, snapshot: string): Promise<Map<
   if (etc) await chmod(join(dir, "etc"), etc.mode & 0o7777);
   const bundleLike = join(dir, ".files");
   await mkdir(bundleLike);
-  const payloads = new Map<string, Buffer>();
+  const payloads: EtcPayloads = new Map();
   for (const f of await writeEtcFiles(bundleLike)) {
     const data = await readFile(f.source);
     const name = posix.basename(f.destination);
+    if (name === "hostname" && hostnameAsLink) {
+      await symlink(PODMAN_HOSTNAME_LINK, join(dir, "etc", name));
+      payloads.set(name, { link: PODMAN_HOSTNAME_LINK });
+      continue;
+    }
     await writeFile(join(dir, "etc", name), data, { mode: 0o644 });
     payloads.set(name, data);
   }
@@ -81,7 +93,7 @@ export async function writeEtcLayer(dir: string, snapshot: string): Promise<Map<
  * runtime's content under the same name is a copy of it (`mv /etc …`).
  */
 export async function runtimeFileVerdict(
-  payloads: Map<string, Buffer>,
+  payloads: EtcPayloads,
   lower: string,
   path: string,
   abs: string,
@@ -94,7 +106,9 @@ export async function runtimeFileVerdict(
   const own = join(lower, "etc", name);
   const ownSt = await lstat(own, { bigint: true }).catch(() => undefined);
   if (path === `etc/${name}`) return whiteout && ownSt ? undefined : "drop";
-  if (whiteout || !st.isFile() || st.size !== BigInt(payload.length)) return undefined;
-  if (!(await readFile(abs)).equals(payload)) return undefined;
+  if (whiteout) return undefined;
+  if (Buffer.isBuffer(payload)) {
+    if (!st.isFile() || st.size !== BigInt(payload.length) || !(await readFile(abs)).equals(payload)) return undefined;
+  } else if (!st.isSymbolicLink() || (await readlink(abs)) !== payload.link) return undefined;
   return ownSt?.isFile() ? { abs: own, st: ownSt } : "drop";
 }

@@ -15,7 +15,7 @@ import { LadingError } from "../errors.js";
 import type { LayerEntry } from "../oci/layer-entry.js";
 import { Store } from "../store/store.js";
 import { copyDiff, overlayDiff } from "./diff.js";
-import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, writeEtcLayer } from "./etc-files.js";
+import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, writeEtcLayer, type EtcPayloads } from "./etc-files.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
@@ -91,13 +91,13 @@ export async function execJob(
   let owner: string | undefined;
   const releases: Array<() => Promise<void>> = [];
   let answered = false;
-  let etcPayloads: Map<string, Buffer> | undefined;
+  let etcPayloads: EtcPayloads | undefined;
   try {
     // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
     const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
       // The /etc files as a layer over the snapshot (see etc-files.ts); made first, the overlay mount needs it.
-      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot) : Promise.resolve(undefined))
+      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot, job.runtime.name === "podman") : Promise.resolve(undefined))
         .then((p) => ((etcPayloads = p), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, p ? join(work, "etc-layer") : undefined)))
         .then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
