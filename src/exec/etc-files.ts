@@ -57,7 +57,8 @@ export const PODMAN_HOSTNAME_LINK = "/dev/.lading-hostname";
 /** The runtime's files by name: their contents, or (podman's hostname) the link that stands for them. */
 export type EtcPayloads = Map<string, Buffer | { link: string }>;
 
-export async function writeEtcLayer(dir: string, snapshot: string, hostnameAsLink: boolean): Promise<EtcPayloads | undefined> {
+/** `podman`: its hostname as a link (above), and the /etc/mtab link podman wants when the image has none. */
+export async function writeEtcLayer(dir: string, snapshot: string, podman: boolean): Promise<EtcPayloads | undefined> {
   const etc = await lstat(join(snapshot, "etc")).catch(() => undefined);
   // A linked /etc (rare) keeps the bind mounts, which the runtime resolves inside the root.
   if (etc && !etc.isDirectory()) return undefined;
@@ -70,7 +71,7 @@ export async function writeEtcLayer(dir: string, snapshot: string, hostnameAsLin
   for (const f of await writeEtcFiles(bundleLike)) {
     const data = await readFile(f.source);
     const name = posix.basename(f.destination);
-    if (name === "hostname" && hostnameAsLink) {
+    if (name === "hostname" && podman) {
       await symlink(PODMAN_HOSTNAME_LINK, join(dir, "etc", name));
       payloads.set(name, { link: PODMAN_HOSTNAME_LINK });
       continue;
@@ -79,6 +80,10 @@ export async function writeEtcLayer(dir: string, snapshot: string, hostnameAsLin
     payloads.set(name, data);
   }
   await rm(bundleLike, { recursive: true });
+  if (podman && !(await lstat(join(snapshot, "etc", "mtab")).catch(() => undefined))) {
+    await symlink("/proc/mounts", join(dir, "etc", "mtab"));
+    payloads.set("mtab", { link: "/proc/mounts" });
+  }
   // A copy-up takes /etc's times from this layer: the image's own, so a changed /etc keeps them as before.
   if (etc) await utimes(join(dir, "etc"), etc.atime, etc.mtime);
   return payloads;

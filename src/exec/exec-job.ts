@@ -120,8 +120,8 @@ export async function execJob(
       { path: "/sys", kind: "dir" },
       ...(etcLayered ? [] : etcFiles.map((f): StubTarget => ({ path: f.destination, kind: "file" }))),
     ];
-    // podman adds these to any --rootfs it runs; made and removed here, they leave no trace.
-    if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" }, { path: "/etc/mtab", kind: "symlink", linkname: "/proc/mounts" });
+    // podman adds these to any --rootfs it runs; made and removed here, they leave no trace (over overlayfs, /etc/mtab is in the /etc layer).
+    if (job.runtime.name === "podman") stubs.push({ path: "/run/.containerenv", kind: "file" }, ...(etcLayered ? [] : [{ path: "/etc/mtab", kind: "symlink", linkname: "/proc/mounts" } as StubTarget]));
     const locks: string[] = [];
     let secretN = 0;
     let ownedN = 0;
