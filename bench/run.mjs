@@ -24,7 +24,8 @@ and results.`;
 /** The benchmarks: every bench/<name>/run.mjs, with its opening comment as the description. */
 function benchmarks() {
   return readdirSync(here, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(here, d.name, "run.mjs")))
+    // compat/ is the compatibility runner (it takes folders of Containerfiles), not a benchmark.
+    .filter((d) => d.isDirectory() && d.name !== "compat" && existsSync(join(here, d.name, "run.mjs")))
     .map((d) => d.name)
     .sort()
     .map((name) => {

@@ -6,14 +6,6 @@
 // lading-ci). test/skip-reporter.mjs records the skips; run.mjs checks them.
 import { readFileSync } from "node:fs";
 
-/** Cases of buildah-parity where buildah 1.28 is no reference (BUILDAH_DIFFERS in that test says how). */
-const BUILDAH_DIFFERS = [
-  "14-heredoc-copy", "15-heredoc-two-files", "20-config-fields", "21-shell-form-uses-shell", "23-healthcheck", "24-onbuild",
-  "25-escape-backtick", "30-expansion-modifiers", "32-run-heredoc-and-mounts", "33-ignore-file-beside-containerfile",
-  "35-copy-exclude", "37-run-secret-mount", "38-run-network-none-and-shell", "43-heredoc-into-existing-dir", "48-run-heredoc-shebang-and-shell",
-  "55-volume-then-chmod",
-];
-
 /** Test → why it may skip in CI. */
 export const ALLOWED_IN_CI = {
   "root: exec/single-id.test.js › rootless with a single id":
@@ -29,10 +21,6 @@ export const ALLOWED_IN_CI = {
   ].map((name) => [
     `rootless: exec/podman-state.test.js › ${name}`,
     "it makes mounts and files as another user, so it needs root; the root pass runs it, and it runs the rootless case itself through setpriv",
-  ])),
-  ...Object.fromEntries(BUILDAH_DIFFERS.map((name) => [
-    `root: frontends/buildah-parity.test.js › ok/${name} gives the same files and config as buildah`,
-    "buildah 1.28 is no reference for this case (the reason is in BUILDAH_DIFFERS); the corpus test still builds it against its expected image",
   ])),
 };
 

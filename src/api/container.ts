@@ -20,6 +20,7 @@ import type {
   ContainerWithLabelOpts,
   ContainerWithMountedDirectoryOpts,
   ContainerWithMountedFileOpts,
+  ContainerWithMountedTempOpts,
   ContainerWithMountedSecretOpts,
   ContainerWithNewFileOpts,
   ContainerWithOnBuildOpts,
@@ -47,6 +48,12 @@ export interface ContainerWithMountedCacheOpts {
   source?: Directory;
   /** "uid[:gid]" or "user[:group]" (resolved in the image) given to the volume's top directory. */
   owner?: string;
+  /**
+   * podman's `U`: before each command, the mount's contents are chowned
+   * (recursively) to the uid and gid that command runs as. Part of the
+   * cache key.
+   */
+  userOwned?: boolean;
 }
 
 /** Options of `Container.export` and `Container.exportLayout`. */
@@ -469,7 +476,7 @@ export class Container {
    * @example c.withMountedCache("/root/.npm", client.cacheVolume("npm"), { sharing: "LOCKED" })
    */
   withMountedCache(path: string, cache: CacheVolume, opts: ContainerWithMountedCacheOpts = {}): Container {
-    return this.mount(path, { type: "cache", volume: cache.key, sharing: opts.sharing ?? "SHARED", source: opts.source?.node, owner: opts.owner });
+    return this.mount(path, { type: "cache", volume: cache.key, sharing: opts.sharing ?? "SHARED", source: opts.source?.node, owner: opts.owner, ...(opts.userOwned ? { userOwned: true } : {}) });
   }
   /**
    * Mounts a directory at `path` while later commands run (a copy: the
@@ -481,7 +488,7 @@ export class Container {
    * @example c.withMountedDirectory("/src", client.host().directory("."), { readOnly: true })
    */
   withMountedDirectory(path: string, dir: Directory, opts: ContainerWithMountedDirectoryOpts = {}): Container {
-    return this.mount(path, { type: "directory", dir: dir.node, owner: opts.owner, readOnly: opts.readOnly });
+    return this.mount(path, { type: "directory", dir: dir.node, owner: opts.owner, readOnly: opts.readOnly, ...(opts.userOwned ? { userOwned: true } : {}) });
   }
   /**
    * Mounts a file at `path` while later commands run (a copy; nothing written to it enters the image).
@@ -491,15 +498,16 @@ export class Container {
    * @example c.withMountedFile("/etc/pip.conf", client.host().file("./pip.conf"))
    */
   withMountedFile(path: string, file: File, opts: ContainerWithMountedFileOpts = {}): Container {
-    return this.mount(path, { type: "file", file: file.node, owner: opts.owner });
+    return this.mount(path, { type: "file", file: file.node, owner: opts.owner, ...(opts.userOwned ? { userOwned: true } : {}) });
   }
   /**
    * Mounts an empty tmpfs at `path` while later commands run.
    * @param path Mount point (relative to the working directory).
+   * @param opts See {@link ContainerWithMountedTempOpts}.
    * @example c.withMountedTemp("/tmp")
    */
-  withMountedTemp(path: string): Container {
-    return this.mount(path, { type: "temp" });
+  withMountedTemp(path: string, opts: ContainerWithMountedTempOpts = {}): Container {
+    return this.mount(path, opts.copyUp ? { type: "temp", copyUp: true } : { type: "temp" });
   }
   /**
    * Mounts a secret as a read-only file at `path` while later commands run.

@@ -197,6 +197,12 @@ export interface ContainerWithMountedDirectoryOpts {
   owner?: string;
   /** Mount read-only. Default false: the command may write, but what it writes is dropped after the exec. */
   readOnly?: boolean;
+  /**
+   * podman's `U`: before each command, the mount's contents are chowned
+   * (recursively) to the uid and gid that command runs as. Part of the
+   * cache key.
+   */
+  userOwned?: boolean;
 }
 
 /** Options of `Container.withMountedFile`. */
@@ -206,6 +212,21 @@ export interface ContainerWithMountedFileOpts {
    * cache key) but not applied yet: the mounted file keeps its own owner.
    */
   owner?: string;
+  /**
+   * podman's `U`: before each command, the mount's contents are chowned
+   * (recursively) to the uid and gid that command runs as. Part of the
+   * cache key.
+   */
+  userOwned?: boolean;
+}
+
+/** Options of `Container.withMountedTemp`. */
+export interface ContainerWithMountedTempOpts {
+  /**
+   * podman's `tmpcopyup`: the tmpfs starts with a copy of what the image
+   * has at the mount point (default: empty, as BuildKit mounts it).
+   */
+  copyUp?: boolean;
 }
 
 /** Options of `Container.withMountedSecret`. */

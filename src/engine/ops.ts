@@ -30,10 +30,10 @@ export type ConfigEdit =
   | { field: "author"; author: string };
 
 export type MountSpec =
-  | { type: "cache"; volume: string; sharing: CacheSharingMode; source?: DirectoryNode; owner?: string }
-  | { type: "directory"; dir: DirectoryNode; owner?: string; readOnly?: boolean }
-  | { type: "file"; file: FileNode; owner?: string }
-  | { type: "temp" }
+  | { type: "cache"; volume: string; sharing: CacheSharingMode; source?: DirectoryNode; owner?: string; userOwned?: true }
+  | { type: "directory"; dir: DirectoryNode; owner?: string; readOnly?: boolean; userOwned?: true }
+  | { type: "file"; file: FileNode; owner?: string; userOwned?: true }
+  | { type: "temp"; copyUp?: true }
   | { type: "secret"; secret: SecretRef; mode: number; owner?: string };
 
 export interface ExecSpec {

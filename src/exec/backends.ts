@@ -24,6 +24,8 @@ export interface RuntimeBackend {
   cgroups(asRoot: boolean): "own" | "runtime" | "hidden";
   /** Paths the runtime adds to any root filesystem it runs: made as stubs before and removed after, they leave no trace. */
   readonly addedPaths: readonly StubTarget[];
+  /** It binds its own /etc/hostname whatever it is told (podman 4): the /etc layer's hostname is then a link to where that bind lands. */
+  readonly bindsOwnHostname: boolean;
   /** Which runtime-state folder (runtimeStateRoot) keeps its containers' owner notes; the reaper sweeps both. */
   readonly stateFolder: "runc" | "crun";
   /** The helper must not take another job after this backend's (mounts it leaves in the helper's namespace). */
@@ -38,6 +40,7 @@ function ociRuntime(name: "runc" | "crun", path: string): RuntimeBackend {
     name,
     cgroups: (asRoot) => (hidden() ? "hidden" : asRoot ? "own" : "runtime"),
     addedPaths: [],
+    bindsOwnHostname: false,
     stateFolder: name,
     retiresHelper: false,
     async run(r) {
@@ -60,6 +63,7 @@ function podman(path: string): RuntimeBackend {
       { path: "/run/.containerenv", kind: "file" },
       { path: "/etc/mtab", kind: "symlink", linkname: "/proc/mounts" },
     ],
+    bindsOwnHostname: true,
     stateFolder: "runc",
     // Its tmpfs mounts stay in the helper's namespace.
     retiresHelper: true,

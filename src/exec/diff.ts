@@ -74,7 +74,10 @@ function sameMeta(a: BigIntStats, b: BigIntStats): boolean {
   return (a.mode & 0o170000n) === (b.mode & 0o170000n) && (a.mode & 0o7777n) === (b.mode & 0o7777n) && a.uid === b.uid && a.gid === b.gid;
 }
 
-export async function overlayDiff(upperDir: string, lowerDir: string, merged: string, note?: DiffNote): Promise<LayerEntry[]> {
+/** Decides a changed path's fate in the layer (etc-files.ts runtimeFileVerdict): kept, dropped, or replaced by a file of the lower dir. */
+export type PathVerdict = (path: string, abs: string, st: BigIntStats, whiteout: boolean) => Promise<undefined | "drop" | { abs: string; st: BigIntStats }>;
+
+export async function overlayDiff(upperDir: string, lowerDir: string, merged: string, note?: DiffNote, verdict?: PathVerdict): Promise<LayerEntry[]> {
   // Normalised, so that paths built here match the ones getfattr prints.
   const upper = resolve(upperDir);
   const lower = resolve(lowerDir);
@@ -87,6 +90,7 @@ export async function overlayDiff(upperDir: string, lowerDir: string, merged: st
       const st = await lst(abs);
       if (!st) continue;
       if (isWhiteout(st)) {
+        if ((await verdict?.(path, abs, st, true)) === "drop") continue;
         found.push({ path, abs, st, entry: whiteoutEntry(path) });
         emitted++;
         continue;
@@ -96,7 +100,9 @@ export async function overlayDiff(upperDir: string, lowerDir: string, merged: st
       const low = st.isDirectory() || scratch ? await lst(join(lower, path)) : undefined;
       if (!low && scratch) continue;
       if (!st.isDirectory()) {
-        found.push({ path, abs, st });
+        const v = await verdict?.(path, abs, st, false);
+        if (v === "drop") continue;
+        found.push({ path, ...(v ?? { abs, st }) });
         emitted++;
         continue;
       }

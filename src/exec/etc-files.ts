@@ -1,10 +1,26 @@
 /**
- * The files a runtime binds over /etc/hosts, /etc/resolv.conf and
- * /etc/hostname, written into the bundle (docker writes its own too, and
- * they never reach a layer).
+ * /etc/hosts, /etc/resolv.conf and /etc/hostname for a RUN: docker writes
+ * its own, and they never reach a layer.
+ *
+ * Over an overlay root they come as a lower layer of their own, above the
+ * image's snapshot, rather than as bind mounts: a bind-mounted file cannot
+ * be removed or renamed (EBUSY), so `RUN mv /etc /usr/` (a copy and a
+ * removal, since overlayfs will not rename a lower directory) failed.
+ * buildah, on its vfs storage, renames /etc with the mounts inside it.
+ * As with docker's bind mounts, what the command writes to these files
+ * does not persist (runtimeFileVerdict); copies of them elsewhere become
+ * the image's own version of the file, or nothing when it had none. Over
+ * a copied root (no overlayfs), where a rename moves the mounts along,
+ * they stay bind mounts. The podman backend is told to bind no hosts or
+ * resolv.conf of its own (--no-hosts, --dns none); podman 4 always binds
+ * its /etc/hostname (--no-hostname came later), so for podman the layer's
+ * /etc/hostname is a link into the container's /dev, where the runtime,
+ * resolving the link inside the root, puts that mount: /etc stays movable.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { BigIntStats } from "node:fs";
+import { chmod, chown, lstat, mkdir, readFile, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import type { RuntimeBackend } from "./backends.js";
 
 export const HOSTNAME = "lading";
 
@@ -33,4 +49,79 @@ export async function writeEtcFiles(bundle: string): Promise<Array<{ destination
     out.push({ destination, source });
   }
   return out;
+}
+
+/** podman 4 binds its own /etc/hostname, always: the layer's is a link into the container's /dev, where that mount then lands. */
+export const PODMAN_HOSTNAME_LINK = "/dev/.lading-hostname";
+
+/** The runtime's files by name: their contents, or (podman's hostname) the link that stands for them. */
+export type EtcPayloads = Map<string, Buffer | { link: string }>;
+
+/**
+ * The three files as a lower layer at `dir` (its etc/ as the image's /etc
+ * is: mode and owner), with their contents by name. `backend.bindsOwnHostname`:
+ * the hostname is a link (above); the links a backend adds in /etc
+ * (podman's /etc/mtab) are made when the image has none.
+ */
+export async function writeEtcLayer(dir: string, snapshot: string, backend: Pick<RuntimeBackend, "bindsOwnHostname" | "addedPaths">): Promise<EtcPayloads | undefined> {
+  const etc = await lstat(join(snapshot, "etc")).catch(() => undefined);
+  // A linked /etc (rare) keeps the bind mounts, which the runtime resolves inside the root.
+  if (etc && !etc.isDirectory()) return undefined;
+  await mkdir(join(dir, "etc"), { recursive: true, mode: 0o755 });
+  if (etc) await chown(join(dir, "etc"), etc.uid, etc.gid);
+  if (etc) await chmod(join(dir, "etc"), etc.mode & 0o7777);
+  const bundleLike = join(dir, ".files");
+  await mkdir(bundleLike);
+  const payloads: EtcPayloads = new Map();
+  for (const f of await writeEtcFiles(bundleLike)) {
+    const data = await readFile(f.source);
+    const name = posix.basename(f.destination);
+    if (name === "hostname" && backend.bindsOwnHostname) {
+      await symlink(PODMAN_HOSTNAME_LINK, join(dir, "etc", name));
+      payloads.set(name, { link: PODMAN_HOSTNAME_LINK });
+      continue;
+    }
+    await writeFile(join(dir, "etc", name), data, { mode: 0o644 });
+    payloads.set(name, data);
+  }
+  await rm(bundleLike, { recursive: true });
+  for (const added of backend.addedPaths) {
+    const name = added.path.slice("/etc/".length);
+    if (!added.path.startsWith("/etc/") || name.includes("/") || added.kind !== "symlink" || !added.linkname) continue;
+    if (await lstat(join(snapshot, "etc", name)).catch(() => undefined)) continue;
+    await symlink(added.linkname, join(dir, "etc", name));
+    payloads.set(name, { link: added.linkname });
+  }
+  // A copy-up takes /etc's times from this layer: the image's own, so a changed /etc keeps them as before.
+  if (etc) await utimes(join(dir, "etc"), etc.atime, etc.mtime);
+  return payloads;
+}
+
+/**
+ * What a layer gets for a changed path, given the runtime's files:
+ * `undefined` keeps the entry; "drop" leaves it out; a lower path and stat
+ * put the image's own /etc file there instead. At /etc/<name> every change
+ * but a removal of the image's own file is dropped (docker's bind mounts
+ * keep writes out of the image); elsewhere a file with exactly the
+ * runtime's content under the same name is a copy of it (`mv /etc …`).
+ */
+export async function runtimeFileVerdict(
+  payloads: EtcPayloads,
+  lower: string,
+  path: string,
+  abs: string,
+  st: BigIntStats,
+  whiteout: boolean,
+): Promise<undefined | "drop" | { abs: string; st: BigIntStats }> {
+  const name = posix.basename(path);
+  const payload = payloads.get(name);
+  if (!payload) return undefined;
+  const own = join(lower, "etc", name);
+  const ownSt = await lstat(own, { bigint: true }).catch(() => undefined);
+  if (path === `etc/${name}`) return whiteout && ownSt ? undefined : "drop";
+  if (whiteout) return undefined;
+  if (Buffer.isBuffer(payload)) {
+    if (!st.isFile() || st.size !== BigInt(payload.length) || !(await readFile(abs)).equals(payload)) return undefined;
+  } else if (!st.isSymbolicLink() || (await readlink(abs)) !== payload.link) return undefined;
+  return ownSt?.isFile() ? { abs: own, st: ownSt } : "drop";
 }

@@ -16,7 +16,7 @@ import type { LayerEntry } from "../oci/layer-entry.js";
 import { backendFor } from "./backends.js";
 import { copyDiff, overlayDiff } from "./diff.js";
 import type { ExecStore, OpenExecStore } from "./exec-store.js";
-import { HOSTNAME, writeEtcFiles } from "./etc-files.js";
+import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, writeEtcLayer, type EtcPayloads } from "./etc-files.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
@@ -25,6 +25,8 @@ import { childrenCpu, openCgroup } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
 import { ensureSnapshot } from "./snapshots.js";
 import { buildSpec, type SpecMount } from "./spec.js";
+import { chownTree } from "./chown-tree.js";
+import { runTool } from "./proc.js";
 import { createStubs, removeStubs, type StubTarget } from "./stubs.js";
 import { resolveUser } from "./user.js";
 import { ownerFile, runtimeStateRoot } from "./state.js";
@@ -93,11 +95,15 @@ export async function execJob(
   let owner: string | undefined;
   const releases: Array<() => Promise<void>> = [];
   let answered = false;
+  let etcPayloads: EtcPayloads | undefined;
   try {
     // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
     const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
-      prepareRootfs(snapshot, work, inUserns, job.overlay, debug).then((r) => ((unmount = r.unmount), r)),
+      // The /etc files as a layer over the snapshot (see etc-files.ts); made first, the overlay mount needs it.
+      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot, backend) : Promise.resolve(undefined))
+        .then((p) => ((etcPayloads = p), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, p ? join(work, "etc-layer") : undefined)))
+        .then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
       runtimeStateRoot(store, tag, backend.stateFolder),
       mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle)),
@@ -109,17 +115,20 @@ export async function execJob(
     }
 
     const extraMounts: SpecMount[] = [];
+    // Over overlayfs the /etc files are a layer (rootfs.above); bind mounts only over a copied root.
+    const etcLayered = !!rootfs.above;
+    if (!etcLayered) etcPayloads = undefined;
     const stubs: StubTarget[] = [
       { path: "/proc", kind: "dir" },
       { path: "/dev", kind: "dir" },
       { path: "/sys", kind: "dir" },
-      { path: "/etc/hosts", kind: "file" },
-      { path: "/etc/resolv.conf", kind: "file" },
-      { path: "/etc/hostname", kind: "file" },
-      ...backend.addedPaths,
+      ...(etcLayered ? [] : etcFiles.map((f): StubTarget => ({ path: f.destination, kind: "file" }))),
+      // What the runtime adds to any root it runs; over overlayfs, what it adds in /etc is in the /etc layer.
+      ...backend.addedPaths.filter((p) => !(etcLayered && p.path.startsWith("/etc/"))),
     ];
     const locks: string[] = [];
     let secretN = 0;
+    let ownedN = 0;
     for (const m of job.mounts) {
       const target = posix.resolve("/", m.target);
       if (m.type === "cache") {
@@ -131,15 +140,25 @@ export async function execJob(
           if (dir !== m.dir) debug(`cache ${target}: in use by another exec, a private copy is used (${posix.basename(dir)})`);
         }
         if (m.uid !== undefined) await chown(dir, m.uid, m.gid ?? m.uid).catch(() => {});
+        if (m.chownToUser) await chownTree(dir, user.uid, user.gid);
         if (m.sharing === "LOCKED") locks.push(cacheLockName(m.dir));
         extraMounts.push({ destination: target, type: "bind", source: dir, options: ["rbind", "rw"] });
         stubs.push({ path: target, kind: "dir" });
       } else if (m.type === "bind") {
         const isDir = (await stat(m.source)).isDirectory();
-        extraMounts.push({ destination: target, type: "bind", source: m.source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+        let source = m.source;
+        if (m.chownToUser) {
+          // A copy in the work dir, which this helper removes: rootless, the caller could not remove files it chowned to a subordinate id.
+          source = join(work, `owned-${ownedN++}`);
+          const cp = await runTool("cp", ["-a", "--reflink=auto", m.source, source]);
+          if (cp.code !== 0) throw new LadingError("INTERNAL", `copying the mount for ${target} (option U): ${cp.stderr.trim()}`);
+          await chownTree(source, user.uid, user.gid);
+        }
+        extraMounts.push({ destination: target, type: "bind", source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
         stubs.push({ path: target, kind: isDir ? "dir" : "file" });
       } else if (m.type === "tmpfs") {
-        extraMounts.push({ destination: target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
+        // runc's tmpcopyup extension fills the tmpfs with what the root filesystem has there.
+        extraMounts.push({ destination: target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", ...(m.copyUp ? ["tmpcopyup"] : [])] });
         stubs.push({ path: target, kind: "dir" });
       } else {
         const dir = join(bundle, "secrets");
@@ -169,7 +188,7 @@ export async function execJob(
       inUserns,
       singleId,
       hostname: HOSTNAME,
-      etcFiles,
+      etcFiles: etcLayered ? [] : etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
       ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),
@@ -193,7 +212,9 @@ export async function execJob(
     }
     await removeStubs(rootfs.merged, created, stubs);
     let entries: LayerEntry[];
-    if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged, debug);
+    const payloads = etcPayloads;
+    const verdict = payloads ? (path: string, abs: string, st: import("node:fs").BigIntStats, wh: boolean) => runtimeFileVerdict(payloads, rootfs.lower, path, abs, st, wh) : undefined;
+    if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged, debug, verdict);
     else entries = await copyDiff(rootfs.merged, rootfs.lower, debug);
     debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
     // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.

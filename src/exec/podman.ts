@@ -54,6 +54,8 @@ export async function podmanRun(r: PodmanRun): Promise<number> {
     ...globals, "run", "--rm", "-i", "--name", r.id, "--rootfs",
     "--user", `${s.process.user.uid}:${s.process.user.gid}`, "--workdir", s.process.cwd,
     "--env-file", bundleEnv, "--hostname", s.hostname,
+    // /etc/hosts and /etc/resolv.conf already in the root filesystem (lading's layer of them, etc-files.ts): podman binds none over them.
+    ...(s.mounts.some((m) => m.destination === "/etc/hosts") ? [] : ["--no-hosts", "--dns", "none"]),
     "--network", s.linux.namespaces.some((n) => n.type === "network") ? "none" : "host",
     "--cap-drop", "all", ...s.process.capabilities.bounding.flatMap((c) => ["--cap-add", c]),
     ...(s.process.noNewPrivileges ? ["--security-opt", "no-new-privileges"] : []),
@@ -93,7 +95,8 @@ function isUserMount(m: SpecMount): boolean {
 }
 
 function mountFlag(m: SpecMount): string[] {
-  if (m.type === "tmpfs") return ["--mount", `type=tmpfs,destination=${m.destination},tmpfs-mode=1777`];
+  // podman copies the image's content up into a tmpfs unless told not to; lading (as BuildKit) only when asked.
+  if (m.type === "tmpfs") return ["--mount", `type=tmpfs,destination=${m.destination},tmpfs-mode=1777,${m.options.includes("tmpcopyup") ? "tmpcopyup" : "notmpcopyup"}`];
   const ro = m.options.includes("ro") ? ",readonly=true" : "";
   return ["--mount", `type=bind,source=${m.source},destination=${m.destination}${ro}`];
 }

@@ -16,6 +16,8 @@ export interface Rootfs {
   merged: string;
   /** The snapshot underneath. */
   lower: string;
+  /** overlay only: the layer laid over the snapshot, when one was given. */
+  above?: string;
   /** overlay only: the dir holding the changes. */
   upper?: string;
   /** Unmounts (if mounted); the work dir itself is removed by the caller. */
@@ -23,25 +25,27 @@ export interface Rootfs {
 }
 
 /** `allowOverlay` false (LADING_OVERLAY=0) forces the copy path. */
-export async function prepareRootfs(lower: string, work: string, inUserns: boolean, allowOverlay: boolean, debug: (m: string) => void): Promise<Rootfs> {
+/** `above`: a directory laid over the snapshot as one more (read-only) layer, overlay only; the copy path ignores it. */
+export async function prepareRootfs(lower: string, work: string, inUserns: boolean, allowOverlay: boolean, debug: (m: string) => void, above?: string): Promise<Rootfs> {
   const merged = join(work, "rootfs");
   const upper = join(work, "upper");
   const ovlWork = join(work, "ovlwork");
   await mkdir(merged, { recursive: true, mode: 0o755 });
   // overlay's option parser splits on "," and ":"; such paths go the copy way.
-  const safe = ![lower, upper, ovlWork].some((p) => /[,:]/.test(p));
+  const safe = ![lower, upper, ovlWork, ...(above ? [above] : [])].some((p) => /[,:]/.test(p));
   const attempts = inUserns ? ["userxattr"] : ["index=off,redirect_dir=off,metacopy=off", ""];
   const why: string[] = [];
   if (safe && allowOverlay) {
     for (const extra of attempts) {
       await mkdir(upper, { mode: 0o755 });
       await mkdir(ovlWork, { mode: 0o700 });
-      const opts = `lowerdir=${lower},upperdir=${upper},workdir=${ovlWork}${extra ? "," + extra : ""}`;
+      const opts = `lowerdir=${above ? above + ":" : ""}${lower},upperdir=${upper},workdir=${ovlWork}${extra ? "," + extra : ""}`;
       const r = await runTool("mount", ["-t", "overlay", "overlay", "-o", opts, merged]);
       if (r.code === 0) {
         debug(`rootfs: overlayfs ${inUserns ? "in a user namespace (userxattr)" : "as root"} over ${lower}`);
         return {
           kind: "overlay",
+          above,
           merged,
           lower,
           upper,

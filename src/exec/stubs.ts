@@ -20,30 +20,52 @@ export interface StubTarget {
   linkname?: string;
 }
 
+/** Linux's limit on links followed while resolving one path. */
+const MAX_LINKS = 40;
+
 /**
  * Creates what is missing of each target and its parents under `rootfs`.
- * Stops at a symlink component (the runtime resolves those inside the
- * root itself). Returns the created paths, parents first.
+ * Symbolic links on the way are followed inside the root, as the runtime
+ * resolves a mount destination (a link to /real makes the stub /real/…),
+ * so what the runtime would otherwise create itself, and leave in the
+ * layer, is made and removed here. A symlink target's last component is
+ * not followed. Returns the created paths (relative to `rootfs`), parents
+ * first.
  */
 export async function createStubs(rootfs: string, targets: StubTarget[]): Promise<string[]> {
   const created: string[] = [];
   for (const t of targets) {
-    const parts = t.path.split("/").filter((p) => p && p !== ".");
-    if (parts.includes("..")) continue;
-    let rel = "";
-    for (let i = 0; i < parts.length; i++) {
-      rel = rel ? `${rel}/${parts[i]}` : parts[i]!;
-      const abs = join(rootfs, rel);
-      const st = lstatQuiet(abs);
-      if (st) {
-        if (st.isSymbolicLink() || (!st.isDirectory() && i < parts.length - 1)) break;
+    const pending = t.path.split("/").filter((p) => p && p !== ".");
+    const done: string[] = [];
+    let links = 0;
+    while (pending.length) {
+      const part = pending.shift()!;
+      if (part === "..") {
+        done.pop();
         continue;
       }
-      const last = i === parts.length - 1;
+      const rel = [...done, part].join("/");
+      const abs = join(rootfs, rel);
+      const last = pending.length === 0;
+      const st = lstatQuiet(abs);
+      if (st?.isSymbolicLink() && !(last && t.kind === "symlink")) {
+        // A loop is the runtime's to report; the stub stops here.
+        if (++links > MAX_LINKS) break;
+        const target = readlinkSync(abs);
+        if (target.startsWith("/")) done.length = 0;
+        pending.unshift(...target.split("/").filter((p) => p && p !== "."));
+        continue;
+      }
+      if (st) {
+        if (!st.isDirectory() && !last) break;
+        done.push(part);
+        continue;
+      }
       if (last && t.kind === "file") writeFileSync(abs, "", { mode: 0o644 });
       else if (last && t.kind === "symlink") symlinkSync(t.linkname ?? "", abs);
       else mkdirSync(abs, { mode: 0o755 });
       created.push(rel);
+      done.push(part);
     }
   }
   return created;
@@ -52,6 +74,8 @@ export async function createStubs(rootfs: string, targets: StubTarget[]): Promis
 /** Removes the stubs that are still as made (empty, or the same link), deepest first. */
 export async function removeStubs(rootfs: string, created: string[], targets: StubTarget[] = []): Promise<void> {
   for (const rel of [...created].reverse()) {
+    // The command may have put a link where a parent was: never follow it out of the root.
+    if (throughLink(rootfs, rel)) continue;
     const abs = join(rootfs, rel);
     const st = lstatQuiet(abs);
     if (!st) continue;
@@ -63,6 +87,15 @@ export async function removeStubs(rootfs: string, created: string[], targets: St
     if (st.isDirectory() && readdirSync(abs).length === 0) quietly(() => rmdirSync(abs));
     else if (st.isFile() && st.size === 0) quietly(() => unlinkSync(abs));
   }
+}
+
+function throughLink(rootfs: string, rel: string): boolean {
+  const parts = rel.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const st = lstatQuiet(join(rootfs, ...parts.slice(0, i)));
+    if (!st?.isDirectory()) return true;
+  }
+  return false;
 }
 
 function lstatQuiet(p: string) {

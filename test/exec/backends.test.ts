@@ -33,6 +33,18 @@ describe("runtime backends", { skip }, () => {
     assert.equal(viaPodman.layer!.descriptor.digest, viaRunc.layer!.descriptor.digest);
   });
 
+  it("runc and podman let a step move /etc away, and give the same layer without their /etc files (issue 20)", async () => {
+    const step = "grep -q localhost /etc/hosts && test -s /etc/hostname && mv /etc /usr/ && mkdir /etc && echo new > /etc/new";
+    const viaRunc = await sh(b, b.layers, step, { runtime: "runc" });
+    const viaPodman = await sh(b, b.layers, step, { runtime: "podman" });
+    assert.equal(viaRunc.exitCode, 0, viaRunc.stderr);
+    assert.equal(viaPodman.exitCode, 0, viaPodman.stderr);
+    const names = (await layerItems(b.store, viaPodman.layer!)).map((i) => i.name);
+    // The image's /etc (passwd, group) moved; the runtime's hosts, hostname and resolv.conf did not come along.
+    assert.deepEqual(names, ["etc", "etc/.wh..wh..opq", "etc/new", "usr", "usr/etc", "usr/etc/group", "usr/etc/passwd"]);
+    assert.equal(viaPodman.layer!.descriptor.digest, viaRunc.layer!.descriptor.digest);
+  });
+
   it("podman reports the command's exit code and output", async () => {
     const r = await sh(b, b.layers, "echo out; echo err >&2; exit 7", { runtime: "podman" });
     assert.deepEqual([r.exitCode, r.stdout, r.stderr], [7, "out\n", "err\n"]);

@@ -52,10 +52,19 @@ test("parseWords keeps quotes inside words, as docker's ENV/LABEL parsing", () =
 
 test("RUN --mount options", () => {
   assert.deepEqual(parseMount("type=cache,target=/root/.cache,sharing=locked,id=pip"), {
-    type: "cache", target: "/root/.cache", id: "pip", sharing: "LOCKED", from: undefined, source: undefined, uid: undefined, gid: undefined,
+    type: "cache", target: "/root/.cache", id: "pip", sharing: "LOCKED", from: undefined, source: undefined, uid: undefined, gid: undefined, userOwned: false,
   });
   assert.deepEqual(parseMount("type=secret,id=tok,required"), { type: "secret", id: "tok", target: undefined, env: undefined, required: true, mode: undefined, uid: undefined, gid: undefined });
-  assert.deepEqual(parseMount("target=/src,rw"), { type: "bind", target: "/src", source: "/", from: undefined, readWrite: true });
+  assert.deepEqual(parseMount("target=/src,rw"), { type: "bind", target: "/src", source: "/", from: undefined, readWrite: true, userOwned: false });
+  // podman's options: z/Z are case-sensitive flags (relabel, a no-op here), U hands the mount to the command's user.
+  assert.deepEqual(parseMount("type=bind,source=x,target=/x,Z,U"), { type: "bind", target: "/x", source: "x", from: undefined, readWrite: false, userOwned: true });
+  assert.deepEqual(parseMount("type=cache,target=/c,z"), { type: "cache", target: "/c", id: undefined, sharing: "SHARED", from: undefined, source: undefined, uid: undefined, gid: undefined, userOwned: false });
+  assert.deepEqual(parseMount("type=tmpfs,target=/t,tmpcopyup"), { type: "tmpfs", target: "/t", copyUp: true });
+  assert.deepEqual(parseMount("type=tmpfs,target=/t,notmpcopyup"), { type: "tmpfs", target: "/t", copyUp: false });
+  assert.throws(() => parseMount("type=bind,target=/x,u"), /unknown --mount option "u"/);
+  assert.throws(() => parseMount("type=bind,target=/x,U=1"), /U takes no value/);
+  assert.throws(() => parseMount("type=bind,target=/x,relabel=maybe"), /shared or private/);
+  assert.throws(() => parseMount("type=tmpfs,target=/x,U"), /unknown --mount option "U"/);
   assert.throws(() => parseMount("type=ssh"), /not supported/);
   assert.throws(() => parseMount("type=cache"), /needs target/);
   assert.throws(() => parseMount("type=cache,target=/x,sharing=weird"), /shared, private or locked/);

@@ -5,7 +5,7 @@
  * Secret values never reach the cache key, the cached record, progress or
  * errors: they are scrubbed from output like Dagger does.
  */
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { ExecError, LadingError } from "../../errors.js";
 import { hexOf, sha256, type Digest } from "../../oci/digest.js";
@@ -115,14 +115,16 @@ async function buildMounts(ev: StepContext, state: ImageState) {
           const tree = await ev.directory(mount.source);
           await materializeTree(tree, dir, { onlyIfEmpty: true });
         }
-        mounts.push({ type: "cache", target, dir, sharing: mount.sharing, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) });
+        mounts.push({ type: "cache", target, dir, sharing: mount.sharing, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}), ...(mount.userOwned ? { chownToUser: true } : {}) });
         break;
       }
       case "directory": {
         const tree = await ev.directory(mount.dir);
         const dir = await session.tempDir("mount");
         await materializeTree(tree, dir, {});
-        mounts.push({ type: "bind", target, source: dir, readOnly: !!mount.readOnly });
+        // mkdtemp makes it 0700: the mount point must be as open as docker's (a directory of the context), or a USER other than root cannot enter it.
+        if (!tree.entries.some((e) => e.path === "" || e.path === ".")) await chmod(dir, 0o755);
+        mounts.push({ type: "bind", target, source: dir, readOnly: !!mount.readOnly, ...(mount.userOwned ? { chownToUser: true } : {}) });
         break;
       }
       case "file": {
@@ -130,11 +132,11 @@ async function buildMounts(ev: StepContext, state: ImageState) {
         const dir = await session.tempDir("mount");
         const p = join(dir, posix.basename(target) || "file");
         await materializeTree({ key: f.contentDigest ?? sha256(""), entries: [{ ...f, path: posix.basename(p) }] }, dir, {});
-        mounts.push({ type: "bind", target, source: p, readOnly: false });
+        mounts.push({ type: "bind", target, source: p, readOnly: false, ...(mount.userOwned ? { chownToUser: true } : {}) });
         break;
       }
       case "temp":
-        mounts.push({ type: "tmpfs", target });
+        mounts.push({ type: "tmpfs", target, ...(mount.copyUp ? { copyUp: true } : {}) });
         break;
       case "secret": {
         const ids = mount.owner ? await resolveOwner(session.store, state.layers, mount.owner) : { uid: 0, gid: 0 };

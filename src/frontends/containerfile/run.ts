@@ -58,7 +58,7 @@ export async function applyRun(st: StageState, ins: RunInstruction, in_: BuildIn
       const target = posix.resolve(st.workdir, m.target);
       const source = m.from !== undefined ? subdir((await roots.rootOf(m.from, ins.line, st.platform)).dir, relativeInRoot(m.source ?? "/")) : undefined;
       // BuildKit's cache id defaults to the target path.
-      c = c.withMountedCache(target, in_.client.cacheVolume(m.id ?? target), { sharing: m.sharing, source, owner });
+      c = c.withMountedCache(target, in_.client.cacheVolume(m.id ?? target), { sharing: m.sharing, source, owner, userOwned: m.userOwned });
       undo.push((k) => k.withoutMount(target));
     } else if (m.type === "secret") {
       const id = m.id ?? (m.target ? posix.basename(m.target) : m.env!);
@@ -90,11 +90,11 @@ export async function applyRun(st: StageState, ins: RunInstruction, in_: BuildIn
         rel = (await resolveInRoot(in_.contextPath, rel)) ?? rel; // a symlinked source is followed, inside the context
         isFile = rel !== "" && (await stat(join(in_.contextPath, rel)).then((s) => s.isFile(), () => false));
       }
-      c = isFile ? c.withMountedFile(target, dir.file(rel)) : c.withMountedDirectory(target, subdir(dir, rel), { readOnly: !m.readWrite });
+      c = isFile ? c.withMountedFile(target, dir.file(rel), { userOwned: m.userOwned }) : c.withMountedDirectory(target, subdir(dir, rel), { readOnly: !m.readWrite, userOwned: m.userOwned });
       undo.push((k) => k.withoutMount(target));
     } else {
       const target = posix.resolve(st.workdir, m.target);
-      c = c.withMountedTemp(target);
+      c = c.withMountedTemp(target, { copyUp: m.copyUp });
       undo.push((k) => k.withoutMount(target));
     }
   }
