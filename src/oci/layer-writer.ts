@@ -24,8 +24,8 @@ export interface WriteLayerOptions {
   mediaTypes?: "OCI" | "Docker";
   /** See TarOptions.sourceDateEpoch. */
   sourceDateEpoch?: number;
-  /** Sort entries by path (default true). */
-  sort?: boolean;
+  /** Sort entries by path (default true); see TarOptions.sort. */
+  sort?: boolean | "presorted";
   signal?: AbortSignal;
 }
 

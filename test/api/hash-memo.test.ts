@@ -1,0 +1,53 @@
+// The host-file digest memo (src/engine/hash-cache.ts): read and written as
+// the walk goes, in walk order; an unchanged file is not read again, a
+// changed one is; rows of files a walk leaves out stay for the next one.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "../../src/index.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const t = tempDir("lading-hash-memo-");
+after(t.cleanup);
+
+const T = 1_700_000_000;
+
+function memoRows(store: string): Array<[string, number, number, number, number, string]> {
+  const dir = join(store, "lading", "hashcache");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".rows"));
+  assert.equal(files.length, 1, files.join(", "));
+  return readFileSync(join(dir, files[0]!), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+}
+
+function writeRows(store: string, rows: unknown[]): void {
+  const dir = join(store, "lading", "hashcache");
+  const file = readdirSync(dir).find((f) => f.endsWith(".rows"))!;
+  writeFileSync(join(dir, file), rows.map((r) => JSON.stringify(r) + "\n").join(""));
+}
+
+test("an unchanged file's digest comes from the memo, a changed one is read; rows a walk leaves out are kept", async () => {
+  const ctx = join(t.path, "ctx");
+  mkdirSync(join(ctx, "a"), { recursive: true });
+  for (const [p, c] of [["a/x", "x\n"], ["a.b", "ab\n"], ["z", "z\n"], ["\u00e9t\u00e9", "e\n"]]) {
+    writeFileSync(join(ctx, p!), c!);
+    utimesSync(join(ctx, p!), T, T);
+  }
+  const store = join(t.path, "store");
+  const key = (exclude: string[] = []) => connect((c) => c.host().directory(ctx, { exclude }).digest(), { store });
+  const first = await key();
+  const rows = memoRows(store);
+  assert.deepEqual(rows.map((r) => r[0]), ["a.b", "a/x", "z", "\u00e9t\u00e9"], "in walk (tar) order, by path in the directory");
+
+  // A wrong digest in the memo for an unchanged file is believed: the file was not read.
+  writeRows(store, rows.map((r) => (r[0] === "z" ? [...r.slice(0, 5), `sha256:${"0".repeat(64)}`] : r)));
+  assert.notEqual(await key(), first);
+  // Once the file changes (its ctime does, even with size and mtime kept), it is read again.
+  writeFileSync(join(ctx, "z"), "z\n");
+  utimesSync(join(ctx, "z"), T, T);
+  assert.equal(await key(), first);
+
+  // A walk that leaves a.b out keeps its row for the next walk.
+  await key(["a.b"]);
+  assert.deepEqual(memoRows(store).map((r) => r[0]), ["a.b", "a/x", "z", "\u00e9t\u00e9"]);
+});
