@@ -11,7 +11,7 @@
  * (a Map of a million rows was ~200 MB, and its JSON a string as large).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256, hexOf, type Digest } from "../oci/digest.js";
@@ -27,9 +27,9 @@ const IO_CHUNK = 256 * 1024;
 
 /**
  * The memo of host directory `root` for one walk (one file per root, so
- * unrelated contexts never contend). Rows of paths this walk does not
- * visit (excluded this time) are carried over; when two walks of one root
- * save, the last one's file stays.
+ * unrelated contexts never contend). The new file holds the rows of the
+ * files this walk visited (rows of files deleted or left out go); when two
+ * walks of one root save, the last one's file stays.
  */
 export async function openHashCache(store: Store, root: string): Promise<HashCache> {
   const dir = await store.stateDir("hashcache");
@@ -43,7 +43,9 @@ class MergedHashCache implements HashCache {
   private readonly old: RowReader;
   private readonly out: RowWriter;
   private readonly tmp: string;
-  private last = "";
+  private lastGet = "";
+  private lastPut = "";
+  /** Whether the new file differs from the old one (a row added, dropped or changed). */
   private changed = false;
 
   constructor(private readonly file: string) {
@@ -53,29 +55,34 @@ class MergedHashCache implements HashCache {
   }
 
   get(path: string, s: StatKey): Digest | undefined {
-    if (!this.advance(path)) return undefined;
-    const r = this.old.row;
-    if (!r || r[0] !== path) return undefined;
-    this.old.next();
-    if (r[1] === s.size && r[2] === s.mtimeMs && r[3] === s.ctimeMs && r[4] === s.ino) {
-      this.out.write(r);
-      return r[5];
+    if (!inOrder(this.lastGet, path)) return undefined;
+    this.lastGet = path;
+    let r = this.old.row;
+    for (; r && comparePaths(r[0], path) < 0; r = this.old.next()) this.changed = true;
+    if (!r || r[0] !== path) {
+      this.changed = true;
+      return undefined;
     }
+    this.old.next();
+    if (r[1] === s.size && r[2] === s.mtimeMs && r[3] === s.ctimeMs && r[4] === s.ino) return r[5];
     this.changed = true;
     return undefined;
   }
 
-  set(path: string, s: StatKey, digest: Digest): void {
-    if (!this.advance(path)) return;
+  put(path: string, s: StatKey, digest: Digest): void {
+    if (!inOrder(this.lastPut, path)) return;
+    this.lastPut = path;
     // A file modified within the last 2 s may change again within the same mtime tick: do not trust it later.
-    if (Date.now() - s.mtimeMs < 2000) return;
+    if (Date.now() - s.mtimeMs < 2000) {
+      this.changed = true;
+      return;
+    }
     this.out.write([path, s.size, s.mtimeMs, s.ctimeMs, s.ino, digest]);
-    this.changed = true;
   }
 
   async save(): Promise<void> {
     try {
-      for (; this.old.row; this.old.next()) this.out.write(this.old.row);
+      if (this.old.row) this.changed = true;
       this.old.close();
       this.out.close();
       if (!this.changed) return;
@@ -86,16 +93,16 @@ class MergedHashCache implements HashCache {
     }
   }
 
-  /**
-   * Carries the old rows before `path` over; false when `path` comes out of
-   * walk order (the memo is then not used for it: it is only a memo).
-   */
-  private advance(path: string): boolean {
-    if (this.last !== "" && comparePaths(path, this.last) < 0) return false;
-    this.last = path;
-    for (let r = this.old.row; r && comparePaths(r[0], path) < 0; r = this.old.next()) this.out.write(r);
-    return true;
+  discard(): void {
+    this.old.close();
+    this.out.close();
+    rmSync(this.tmp, { force: true });
   }
+}
+
+/** Whether `path` comes after `last` in walk order; a memo asked out of order is not used (it is only a memo). */
+function inOrder(last: string, path: string): boolean {
+  return last === "" || comparePaths(path, last) > 0;
 }
 
 /** The rows of a memo file, one at a time (none when it is absent or unreadable: it is only a memo). */

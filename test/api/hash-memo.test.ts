@@ -1,12 +1,13 @@
 // The host-file digest memo (src/engine/hash-cache.ts): read and written as
 // the walk goes, in walk order; an unchanged file is not read again, a
-// changed one is; rows of files a walk leaves out stay for the next one.
+// changed one is; rows of files a walk no longer visits go.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../../src/index.js";
 import { tempDir } from "../helpers/tmp.js";
+import { sha256 } from "../../src/oci/digest.js";
 
 const t = tempDir("lading-hash-memo-");
 after(t.cleanup);
@@ -26,7 +27,7 @@ function writeRows(store: string, rows: unknown[]): void {
   writeFileSync(join(dir, file), rows.map((r) => JSON.stringify(r) + "\n").join(""));
 }
 
-test("an unchanged file's digest comes from the memo, a changed one is read; rows a walk leaves out are kept", async () => {
+test("an unchanged file's digest comes from the memo, a changed one is read; rows of files no longer walked go", async () => {
   const ctx = join(t.path, "ctx");
   mkdirSync(join(ctx, "a"), { recursive: true });
   for (const [p, c] of [["a/x", "x\n"], ["a.b", "ab\n"], ["z", "z\n"], ["\u00e9t\u00e9", "e\n"]]) {
@@ -47,7 +48,29 @@ test("an unchanged file's digest comes from the memo, a changed one is read; row
   utimesSync(join(ctx, "z"), T, T);
   assert.equal(await key(), first);
 
-  // A walk that leaves a.b out keeps its row for the next walk.
+  // A walk that leaves a.b out forgets it (as it would a deleted file); the others stay.
   await key(["a.b"]);
-  assert.deepEqual(memoRows(store).map((r) => r[0]), ["a.b", "a/x", "z", "\u00e9t\u00e9"]);
+  assert.deepEqual(memoRows(store).map((r) => r[0]), ["a/x", "z", "\u00e9t\u00e9"]);
+});
+
+test("files hashed on the hashing thread (a context of thousands) get their own digests, in walk order", async () => {
+  const ctx = join(t.path, "many");
+  const expected = new Map<string, string>();
+  for (let d = 0; d < 5; d++) {
+    mkdirSync(join(ctx, `d${d}`), { recursive: true });
+    for (let f = 0; f < 600; f++) {
+      const p = `d${d}/f${f}`;
+      const content = `file ${p}\n`.repeat(1 + (f % 7));
+      writeFileSync(join(ctx, p), content);
+      utimesSync(join(ctx, p), T, T);
+      expected.set(p, sha256(Buffer.from(content)));
+    }
+  }
+  const store = join(t.path, "store-many");
+  const first = await connect((c) => c.host().directory(ctx).digest(), { store });
+  const rows = memoRows(store);
+  assert.equal(rows.length, 3000);
+  for (const r of rows) assert.equal(r[5], expected.get(r[0]), r[0]);
+  // From the memo alone, the same key.
+  assert.equal(await connect((c) => c.host().directory(ctx).digest(), { store }), first);
 });

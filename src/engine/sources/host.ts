@@ -13,7 +13,8 @@ import { LadingError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
 import { openListedFile } from "../../fsutil/listed-file.js";
 import { TreeKey, type TreeEntry, type WalkedTree } from "../tree.js";
-import { walkHost, type HostWalkOptions, type StatKey } from "./host-walk.js";
+import { walkHost, type HostWalkOptions, type StatKey, type WalkedEntry } from "./host-walk.js";
+import { FileHasher, type PendingDigest } from "./file-hasher.js";
 
 export type { StatKey } from "./host-walk.js";
 
@@ -26,14 +27,18 @@ export interface HostDirectoryOptions extends HostWalkOptions {
 }
 
 /**
- * A file-digest memo keyed by what changes when a file's bytes do. Paths
- * are relative to the walked root and come in walk order.
+ * A file-digest memo keyed by what changes when a file's bytes do, for one
+ * walk. Paths are relative to the walked root; get() is asked for each file
+ * in walk order, and put() told each file's digest in walk order (after its
+ * get, perhaps some files later).
  */
 export interface HashCache {
   get(path: string, stat: StatKey): Digest | undefined;
-  set(path: string, stat: StatKey, digest: Digest): void;
-  /** Keeps what was learnt (called once, after the walk). */
+  put(path: string, stat: StatKey, digest: Digest): void;
+  /** Keeps what this walk put (called once, after it): the files it did not visit are forgotten. */
   save(): Promise<void>;
+  /** Leaves the memo as it was (a walk that failed). */
+  discard(): void;
 }
 
 /** Entries walked between turns of the event loop (~1 ms of lstat calls). */
@@ -67,23 +72,50 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
   };
 }
 
-/** Walks `abs`, giving each entry to `take` with its content digest (from the memo, else read). */
+/** Files hashed on this thread before the hashing thread is started (starting it costs ~30 ms). */
+const INLINE_FILES = 2000;
+/** Entries walked ahead of the oldest one still waiting for its digest. */
+const MAX_AHEAD = 4096;
+
+/**
+ * Walks `abs`, giving each entry to `take`, in walk order, with its content
+ * digest: from the memo, else read. Past the first INLINE_FILES files the
+ * reading and hashing is done by a thread while this one walks on.
+ */
 async function digestWalk(abs: string, walkOpts: HostWalkOptions, memo: HostDirectoryOptions["hashCache"], take: (e: TreeEntry) => void): Promise<void> {
   const cache = await memo?.();
   const buf = Buffer.allocUnsafe(HASH_READ_SIZE);
+  let hasher: FileHasher | undefined;
+  let inline = 0;
+  const ahead: Array<{ e: WalkedEntry; pending?: PendingDigest }> = [];
+  const finish = async (): Promise<void> => {
+    const { e, pending } = ahead.shift()!;
+    if (pending) e.contentDigest = (await pending.batch)[pending.index];
+    if (e.stat) cache?.put(e.path, e.stat, e.contentDigest!);
+    take(e);
+  };
+  let ok = false;
   try {
     let sinceTurn = 0;
     for (const e of walkHost(abs, walkOpts)) {
       const stat = e.stat;
+      let pending: PendingDigest | undefined;
       if (stat) {
         e.contentDigest = cache?.get(e.path, stat);
         if (e.contentDigest === undefined) {
-          e.contentDigest = await hashFile((e.content as { path: string }).path, buf);
-          cache?.set(e.path, stat, e.contentDigest);
+          const path = (e.content as { path: string }).path;
+          if (inline < INLINE_FILES) {
+            inline++;
+            e.contentDigest = await hashFile(path, buf);
+            sinceTurn += stat.size;
+          } else pending = (hasher ??= new FileHasher()).add(path, stat.size);
         }
-        sinceTurn += stat.size;
       }
-      take(e);
+      ahead.push({ e, pending });
+      if (ahead.length > MAX_AHEAD) {
+        hasher?.flush();
+        while (ahead.length > MAX_AHEAD / 2) await finish();
+      }
       // The walk and the hashing block; the event loop gets a turn every few ms of either.
       sinceTurn += TURN_BYTES / YIELD_EVERY;
       if (sinceTurn >= TURN_BYTES) {
@@ -91,9 +123,14 @@ async function digestWalk(abs: string, walkOpts: HostWalkOptions, memo: HostDire
         await nextTurn();
       }
     }
+    hasher?.flush();
+    while (ahead.length > 0) await finish();
+    ok = true;
   } finally {
-    // What was learnt before a failure is kept too: the rows not reached are carried over.
-    await cache?.save();
+    await hasher?.close();
+    // A failed walk keeps what the memo had: it may have stopped anywhere.
+    if (ok) await cache?.save();
+    else cache?.discard();
   }
 }
 
