@@ -2,9 +2,10 @@
 // Big build contexts (issue 22): lading's withDirectory of a host directory
 // into a fresh store (bench/bigctx/lading-copy.mjs: connect → withDirectory →
 // digest) against `umoci insert` of the same directory, run back to back,
-// RUNS times each (default 3): medians of wall time and peak RSS, and the
-// median of the per-pair wall ratios (each pair ran in the same minute, so
-// the ratio holds up when other work shares the CPU).
+// RUNS times each (default 3): medians of wall time, CPU time (user+sys)
+// and peak RSS, and the median of the per-pair wall ratios (each pair ran
+// in the same minute, so the ratio holds up better when other work shares
+// the CPU; CPU time is the steadiest figure then).
 // Usage: npx tsc -p tsconfig.json && node bench/bigctx/run.mjs [RUNS] [CASE...]
 //   CASE: payload (20k files), copies:2 (40k), copies:4 (80k), links:4 (80k
 //   hard-linked), small:1000000 (1M small files); default: all five.
@@ -23,13 +24,13 @@ const repo = new URL("../..", import.meta.url).pathname;
 const contexts = process.env.BENCH_CONTEXTS ?? "/var/tmp/lading-bigctx";
 const work = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), "lading-bench-bigctx-"));
 
-/** Runs a command under GNU time; returns wall s and peak RSS MB. */
+/** Runs a command under GNU time; returns wall s, CPU s and peak RSS MB. */
 function timed(cmd, cmdArgs) {
-  const r = spawnSync("/usr/bin/time", ["-f", "BENCH %e %M", cmd, ...cmdArgs], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync("/usr/bin/time", ["-f", "BENCH %e %U %S %M", cmd, ...cmdArgs], { encoding: "utf8", maxBuffer: 1 << 26 });
   const line = r.stderr.split("\n").find((l) => l.startsWith("BENCH "));
   if (r.status !== 0 || !line) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed (${r.status}): ${r.stderr}`);
-  const [, wall, rssKb] = line.split(" ").map(Number);
-  return { wall, rss: rssKb / 1024 };
+  const [, wall, user, sys, rssKb] = line.split(" ").map(Number);
+  return { wall, cpu: user + sys, rss: rssKb / 1024 };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -37,7 +38,7 @@ const du = (dir) => execFileSync("du", ["-sb", "--apparent-size", dir], { encodi
 const files = (dir) => Number(execFileSync("sh", ["-c", 'find "$1" -type f | wc -l', "sh", dir], { encoding: "utf8" }).trim());
 
 try {
-  console.log(`| context | lading wall s / peak RSS MB | umoci insert wall s / peak RSS MB | lading / umoci wall (median of pairs) |`);
+  console.log(`| context | lading wall s / CPU s / peak RSS MB | umoci insert wall s / CPU s / peak RSS MB | lading / umoci wall (median of pairs) |`);
   console.log("|---|---:|---:|---:|");
   for (const kind of cases) {
     const dir = join(contexts, kind.replace(":", "-"));
@@ -59,7 +60,7 @@ try {
       ratios.push(a.wall / b.wall);
     }
     const label = `${kind}: ${Math.round(du(dir))} MB, ${files(dir)} files`;
-    const fmt = (rs) => `${median(rs.map((r) => r.wall)).toFixed(2)} / ${median(rs.map((r) => r.rss)).toFixed(0)}`;
+    const fmt = (rs) => `${median(rs.map((r) => r.wall)).toFixed(2)} / ${median(rs.map((r) => r.cpu)).toFixed(2)} / ${median(rs.map((r) => r.rss)).toFixed(0)}`;
     console.log(`| ${label} | ${fmt(l)} | ${fmt(u)} | ${median(ratios).toFixed(2)}× (${ratios.map((r) => r.toFixed(2)).join(", ")}) |`);
   }
 } finally {

@@ -2,7 +2,7 @@ import { rename, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LadingError } from "../errors.js";
 import { directoryNode, fileNode, type DirectoryNode, type DirectoryOp } from "../engine/ops.js";
-import { cleanRelPath, treeEntries } from "../engine/tree.js";
+import { cleanRelPath, treeWalk } from "../engine/tree.js";
 import { materializeTree } from "../engine/materialize.js";
 import { tempNameFor } from "../fsutil/atomic.js";
 import type { ApiContext } from "./context.js";
@@ -131,8 +131,9 @@ export class Directory {
     return this.ctx.evaluator.directory(this.node);
   }
 
+  /** Names and types only: a host directory is walked, not hashed. */
   private async listing() {
-    return treeEntries(await this.tree());
+    return [...treeWalk(await this.tree())];
   }
 
   /**

@@ -51,9 +51,14 @@ export function isWalked(tree: Tree): tree is WalkedTree {
   return "walk" in tree;
 }
 
-/** The tree's entries, sorted by path. */
+/** The tree's entries, sorted by path, with content digests. */
 export function treeEntries(tree: Tree): Promise<readonly TreeEntry[]> {
   return isWalked(tree) ? tree.list() : Promise.resolve(tree.entries);
+}
+
+/** The tree's entries in path order, without content digests: for what needs only names, metadata and bytes (no file is read). */
+export function treeWalk(tree: Tree): Iterable<TreeEntry> {
+  return isWalked(tree) ? tree.walk() : tree.entries;
 }
 
 /**
