@@ -58,6 +58,8 @@ try {
       l.push(a);
       u.push(b);
       ratios.push(a.wall / b.wall);
+      // Each pair as it ends, for runs cut short (a million files takes minutes per pair on a busy machine).
+      console.error(`${kind} run ${i + 1}: lading ${a.wall} s / ${a.cpu.toFixed(2)} s CPU / ${a.rss.toFixed(0)} MB; umoci ${b.wall} s / ${b.cpu.toFixed(2)} s CPU / ${b.rss.toFixed(0)} MB`);
     }
     const label = `${kind}: ${Math.round(du(dir))} MB, ${files(dir)} files`;
     const fmt = (rs) => `${median(rs.map((r) => r.wall)).toFixed(2)} / ${median(rs.map((r) => r.cpu)).toFixed(2)} / ${median(rs.map((r) => r.rss)).toFixed(0)}`;
