@@ -168,3 +168,9 @@ test("names that sort across a directory's contents (a, a.b, a/x) come out in ta
   assert.deepEqual(paths, sorted);
   assert.deepEqual(paths, ["a", "a-c", "a-c/y", "a.b", "a/x", "a0", "é", "\uFFFD", "\u{1F600}"]);
 });
+
+test("withDirectory's own exclude: the first name left is the file", async () => {
+  const dir = makeTree(fresh("excl"), { "a/one": "1\n" }, [["b", "a/one"], ["c", "a/one"]]);
+  const layout = await exportLayout((c) => c.container().withDirectory("/x", c.host().directory(dir), { exclude: ["a"] }));
+  assert.deepEqual(listing(layout), ["- x/b 2", "h x/c -> x/b"]);
+});

@@ -18,7 +18,7 @@ import type { ImageState } from "../image-state.js";
 import type { Session } from "../session.js";
 import { missingPaths } from "../layer-files.js";
 import { resolveOwner } from "../owner.js";
-import { cleanRelPath, isWalked, streamLayerEntries, treeEntries, treeToLayerEntries, type Tree, type TreeEntry } from "../tree.js";
+import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type Tree, type TreeEntry } from "../tree.js";
 import { filterTree } from "../filter.js";
 import { cachedLayerStep } from "./step.js";
 import { LadingError } from "../../errors.js";
@@ -90,7 +90,8 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
       })();
       return writeLayer(session.store, entries, { ...layerOptions(session), sort: "presorted" });
     }
-    const entries = filterTree(await treeEntries(tree), op.exclude, op.include);
+    // The layer needs no content digests: a walked tree is walked again, no file read.
+    const entries = filterTree([...treeWalk(tree)], op.exclude, op.include);
     const layerEntries = treeToLayerEntries([...root, ...entries], dest, opts).filter((e) => e.path !== "");
     return writeLayer(session.store, [...parents, ...layerEntries], layerOptions(session));
   });
