@@ -3,7 +3,7 @@
 // changed one is; rows of files a walk no longer visits go.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../../src/index.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -66,10 +66,17 @@ test("files hashed on the hashing thread (a context of thousands) get their own 
       expected.set(p, sha256(Buffer.from(content)));
     }
   }
+  // Other names of files hashed before (on this thread, d0, and on the hashing thread, d3): their digests are the same.
+  for (let f = 0; f < 50; f++) {
+    for (const [name, target] of [[`d4/l${f}`, `d0/f${f}`], [`d4/z${f}`, `d3/f${f + 500}`]] as const) {
+      linkSync(join(ctx, target), join(ctx, name));
+      expected.set(name, expected.get(target)!);
+    }
+  }
   const store = join(t.path, "store-many");
   const first = await connect((c) => c.host().directory(ctx).digest(), { store });
   const rows = memoRows(store);
-  assert.equal(rows.length, 3000);
+  assert.equal(rows.length, 3100);
   for (const r of rows) assert.equal(r[5], expected.get(r[0]), r[0]);
   // From the memo alone, the same key.
   assert.equal(await connect((c) => c.host().directory(ctx).digest(), { store }), first);

@@ -88,9 +88,15 @@ async function digestWalk(abs: string, walkOpts: HostWalkOptions, memo: HostDire
   let hasher: FileHasher | undefined;
   let inline = 0;
   const ahead: Array<{ e: WalkedEntry; pending?: PendingDigest }> = [];
+  /** The digest (or the hashing) of each inode with several names, by its first name met. */
+  const linked = new Map<string, Digest | PendingDigest>();
   const finish = async (): Promise<void> => {
     const { e, pending } = ahead.shift()!;
-    if (pending) e.contentDigest = (await pending.batch)[pending.index];
+    if (pending) {
+      e.contentDigest = (await pending.batch)[pending.index];
+      // Later names take the digest itself: the batch's array can go.
+      if (e.linkId !== undefined && linked.get(e.linkId) === pending) linked.set(e.linkId, e.contentDigest!);
+    }
     if (e.stat) cache?.put(e.path, e.stat, e.contentDigest!);
     take(e);
   };
@@ -102,7 +108,11 @@ async function digestWalk(abs: string, walkOpts: HostWalkOptions, memo: HostDire
       let pending: PendingDigest | undefined;
       if (stat) {
         e.contentDigest = cache?.get(e.path, stat);
-        if (e.contentDigest === undefined) {
+        // Another name of an inode met before has its bytes: hashing them again (a pnpm store, a tree of hard-linked copies) is waste.
+        const same = e.contentDigest === undefined && e.linkId !== undefined ? linked.get(e.linkId) : undefined;
+        if (typeof same === "string") e.contentDigest = same;
+        else if (same) pending = same;
+        else if (e.contentDigest === undefined) {
           const path = (e.content as { path: string }).path;
           if (inline < INLINE_FILES) {
             inline++;
@@ -110,6 +120,7 @@ async function digestWalk(abs: string, walkOpts: HostWalkOptions, memo: HostDire
             sinceTurn += stat.size;
           } else pending = (hasher ??= new FileHasher()).add(path, stat.size);
         }
+        if (e.linkId !== undefined && !same) linked.set(e.linkId, pending ?? e.contentDigest!);
       }
       ahead.push({ e, pending });
       if (ahead.length > MAX_AHEAD) {
