@@ -13,7 +13,7 @@ import type { ContainerNode, ContainerOp, DirectoryNode, FileNode, MountSpec } f
 import type { Session } from "./session.js";
 import { applyConfigEdit, formatPlatform, parsePlatform, type ImageState } from "./image-state.js";
 import { platformMatches } from "../oci/platform-match.js";
-import { EMPTY_TREE, cleanRelPath, makeTree, overlayTree, subTree, treeEntries, withoutPath, type Tree, type TreeEntry } from "./tree.js";
+import { EMPTY_TREE, cleanRelPath, isWalked, makeTree, overlayTree, subTree, treeEntries, withoutPath, type Tree, type TreeEntry } from "./tree.js";
 import { loadImage, resolveImage } from "./steps/from.js";
 import { readHostDirectory } from "./sources/host.js";
 import { runStep } from "./steps/step.js";
@@ -297,9 +297,10 @@ export class Evaluator implements StepContext {
         return { name: s.name, path: "", type: "file", mode: s.permissions, uid: 0, gid: 0, size: data.length, content: { kind: "bytes", data }, contentDigest: sha256(data) };
       }
       case "dirPath": {
-        const entries = await treeEntries(await this.directory(s.dir));
+        const tree = await this.directory(s.dir);
         const p = cleanRelPath(s.path);
-        const e = entries.find((x) => x.path === p);
+        // A host directory's file is looked up alone (a COPY of one file must not walk a large context).
+        const e = isWalked(tree) ? await tree.find(p) : tree.entries.find((x) => x.path === p);
         if (!e) throw new LadingError("NOT_FOUND", `file ${s.path} not found`);
         if (e.type !== "file") throw new LadingError("INVALID_ARGUMENT", `${s.path} is a ${e.type}, not a file`);
         return { ...e, name: posix.basename(p) };

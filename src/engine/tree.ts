@@ -43,6 +43,8 @@ export interface WalkedTree {
   walk(): Iterable<TreeEntry>;
   /** Every entry, with content digests, in memory (for what needs the whole listing). */
   list(): Promise<readonly TreeEntry[]>;
+  /** The entry at `path` (relative, clean), with its content digest, found without a walk. */
+  find(path: string): Promise<TreeEntry | undefined>;
 }
 
 export type Tree = ListedTree | WalkedTree;

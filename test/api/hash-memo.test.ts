@@ -81,3 +81,16 @@ test("files hashed on the hashing thread (a context of thousands) get their own 
   // From the memo alone, the same key.
   assert.equal(await connect((c) => c.host().directory(ctx).digest(), { store }), first);
 });
+
+test("one file of a host directory is found alone, with the directory's exclusions", async () => {
+  const ctx = join(t.path, "one");
+  mkdirSync(join(ctx, "keep", "deep"), { recursive: true });
+  mkdirSync(join(ctx, "gone"), { recursive: true });
+  for (const p of ["keep/deep/a.txt", "keep/b.log", "gone/c.txt", "gone/back.txt"]) writeFileSync(join(ctx, p), `${p}\n`);
+  const got = await connect(async (c) => {
+    const d = c.host().directory(ctx, { exclude: ["**/*.log", "gone", "!gone/back.txt"] });
+    const read = (p: string) => d.file(p).contents().catch((e: { code?: string }) => e.code);
+    return [await read("keep/deep/a.txt"), await read("keep/b.log"), await read("gone/c.txt"), await read("gone/back.txt"), await read("nope"), await read("keep")];
+  }, { store: join(t.path, "store-one") });
+  assert.deepEqual(got, ["keep/deep/a.txt\n", "NOT_FOUND", "NOT_FOUND", "gone/back.txt\n", "NOT_FOUND", "INVALID_ARGUMENT"]);
+});

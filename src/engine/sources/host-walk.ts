@@ -19,6 +19,8 @@ export interface HostWalkOptions {
   include?: readonly string[];
   /** "reset" (default) writes owners as 0:0; "keep" records the files' own uid/gid (for unpacked image content). */
   owners?: "reset" | "keep";
+  /** Only this path (relative, clean), if the walk would give it: a lookup without a walk. */
+  only?: string;
 }
 
 /** What a file digest memo is keyed by: what changes when a file's bytes do. */
@@ -72,6 +74,29 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
       } else if (writable(c.st) && keptFile(r)) return true;
     }
     return false;
+  }
+
+  if (opts.only !== undefined) {
+    // One path: its ancestors are gone through as the walk would (entered or not), then it is judged alone.
+    const parts = opts.only.split("/");
+    let dir = root === "/" ? "" : root;
+    for (let i = 0; i < parts.length; i++) {
+      const r = parts.slice(0, i + 1).join("/");
+      const p = `${dir}/${parts[i]}`;
+      let s: Stats;
+      try {
+        s = lstatSync(p);
+      } catch {
+        return;
+      }
+      if (i === parts.length - 1) {
+        if (s.isDirectory() ? keptDir(r, excluded ? excluded(r, true) : false) || anyKept(p, r) : writable(s) && keptFile(r)) yield entryOf(p, r, s, keep);
+        return;
+      }
+      if (!s.isDirectory() || !enters(r, excluded ? excluded(r, true) : false)) return;
+      dir = p;
+    }
+    return;
   }
 
   function* walk(dir: string, rel: string): Generator<WalkedEntry> {

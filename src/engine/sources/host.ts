@@ -69,6 +69,14 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
       await digestWalk(abs, walkOpts, opts.hashCache, (e) => entries.push(e));
       return entries;
     },
+    find: async (path) => {
+      if (path === "") return undefined;
+      for (const e of walkHost(abs, { ...walkOpts, only: path })) {
+        if (e.type === "file") e.contentDigest = await hashFile((e.content as { path: string }).path);
+        return e;
+      }
+      return undefined;
+    },
   };
 }
 
