@@ -2,7 +2,7 @@ import { rename, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LadingError } from "../errors.js";
 import { directoryNode, fileNode, type DirectoryNode, type DirectoryOp } from "../engine/ops.js";
-import { cleanRelPath } from "../engine/tree.js";
+import { cleanRelPath, treeWalk } from "../engine/tree.js";
 import { materializeTree } from "../engine/materialize.js";
 import { tempNameFor } from "../fsutil/atomic.js";
 import { compilePattern } from "../fsutil/pattern-compile.js";
@@ -132,6 +132,11 @@ export class Directory {
     return this.ctx.evaluator.directory(this.node);
   }
 
+  /** Names and types only: a host directory is walked, not hashed. */
+  private async listing() {
+    return [...treeWalk(await this.tree())];
+  }
+
   /**
    * Names of the entries directly inside a directory (default: the top), sorted.
    * @param opts See {@link DirectoryEntriesOpts}; a plain string is taken as `path` too.
@@ -140,11 +145,11 @@ export class Directory {
    */
   async entries(opts: DirectoryEntriesOpts | string = {}): Promise<string[]> {
     const path = typeof opts === "string" ? opts : (opts.path ?? "");
-    const tree = await this.tree();
+    const entries = await this.listing();
     const p = cleanRelPath(path);
-    if (p && !tree.entries.some((e) => e.path === p && e.type === "directory")) throw new LadingError("NOT_FOUND", `directory ${path} not found`);
+    if (p && !entries.some((e) => e.path === p && e.type === "directory")) throw new LadingError("NOT_FOUND", `directory ${path} not found`);
     const prefix = p ? p + "/" : "";
-    return tree.entries.filter((e) => e.path.startsWith(prefix) && e.path.length > prefix.length && !e.path.slice(prefix.length).includes("/")).map((e) => e.path.slice(prefix.length));
+    return entries.filter((e) => e.path.startsWith(prefix) && e.path.length > prefix.length && !e.path.slice(prefix.length).includes("/")).map((e) => e.path.slice(prefix.length));
   }
 
   /**
@@ -155,8 +160,7 @@ export class Directory {
    */
   async glob(pattern: string): Promise<string[]> {
     const matches = compilePattern(cleanRelPath(pattern));
-    const tree = await this.tree();
-    return tree.entries.filter((e) => matches(e.path)).map((e) => (e.type === "directory" ? e.path + "/" : e.path));
+    return (await this.listing()).filter((e) => matches(e.path)).map((e) => (e.type === "directory" ? e.path + "/" : e.path));
   }
 
   /**
@@ -168,7 +172,7 @@ export class Directory {
   async exists(path: string, opts: DirectoryExistsOpts = {}): Promise<boolean> {
     const p = cleanRelPath(path);
     if (p === "") return !opts.expectedType || opts.expectedType === "DIRECTORY";
-    const e = (await this.tree()).entries.find((x) => x.path === p);
+    const e = (await this.listing()).find((x) => x.path === p);
     if (!e) return false;
     const t = { directory: "DIRECTORY", file: "REGULAR", symlink: "SYMLINK" }[e.type as string];
     return !opts.expectedType || opts.expectedType === t;

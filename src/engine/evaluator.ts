@@ -4,7 +4,7 @@
  * once at a time (memo by cache key), so identical sub-graphs are computed
  * once; independent inputs are evaluated concurrently.
  */
-import { posix } from "node:path";
+import { posix, resolve } from "node:path";
 import { LadingError } from "../errors.js";
 import { sha256, type Digest } from "../oci/digest.js";
 import { canonicalJson } from "../oci/json.js";
@@ -13,7 +13,7 @@ import type { ContainerNode, ContainerOp, DirectoryNode, FileNode, MountSpec } f
 import type { Session } from "./session.js";
 import { applyConfigEdit, formatPlatform, parsePlatform, type ImageState } from "./image-state.js";
 import { platformMatches } from "../oci/platform-match.js";
-import { EMPTY_TREE, cleanRelPath, makeTree, overlayTree, subTree, withoutPath, type Tree, type TreeEntry } from "./tree.js";
+import { EMPTY_TREE, cleanRelPath, isWalked, makeTree, overlayTree, subTree, treeEntries, withoutPath, type Tree, type TreeEntry } from "./tree.js";
 import { loadImage, resolveImage } from "./steps/from.js";
 import { readHostDirectory } from "./sources/host.js";
 import { runStep } from "./steps/step.js";
@@ -238,11 +238,9 @@ export class Evaluator implements StepContext {
         return EMPTY_TREE;
       case "host":
         return this.once(`host:${op.path}:${canonicalJson([op.exclude, op.include])}`, async () => {
-          const { StoreHashCache } = await import("./hash-cache.js");
-          const hashCache = await StoreHashCache.load(this.session.store, op.path);
-          const tree = await readHostDirectory(op.path, { exclude: op.exclude, include: op.include, hashCache });
-          await hashCache.save();
-          return tree;
+          const { openHashCache } = await import("./hash-cache.js");
+          const root = resolve(op.path);
+          return readHostDirectory(root, { exclude: op.exclude, include: op.include, hashCache: () => openHashCache(this.session.store, root) });
         });
       case "containerPath": {
         const state = await this.container(op.container);
@@ -263,38 +261,38 @@ export class Evaluator implements StepContext {
         );
       }
       case "sub": {
-        const parent = await parentP;
+        const parent = await treeEntries(await parentP);
         const p = cleanRelPath(op.path);
-        if (p !== "" && !parent.entries.some((e) => e.path === p && e.type === "directory")) {
+        if (p !== "" && !parent.some((e) => e.path === p && e.type === "directory")) {
           throw new LadingError("NOT_FOUND", `directory ${op.path} not found`);
         }
         return makeTree(subTree(parent, p));
       }
       case "newFile": {
-        const parent = await parentP;
+        const parent = await treeEntries(await parentP);
         const data = Buffer.from(op.contents);
         const e: TreeEntry = { path: "", type: "file", mode: op.permissions, uid: 0, gid: 0, size: data.length, content: { kind: "bytes", data }, contentDigest: sha256(data) };
-        return makeTree(overlayTree(parent.entries, [e], op.path));
+        return makeTree(overlayTree(parent, [e], op.path));
       }
       case "newDirectory": {
-        const parent = await parentP;
+        const parent = await treeEntries(await parentP);
         const e: TreeEntry = { path: "", type: "directory", mode: op.permissions, uid: 0, gid: 0 };
-        return makeTree(overlayTree(parent.entries, [e], op.path));
+        return makeTree(overlayTree(parent, [e], op.path));
       }
       case "file": {
-        const [parent, f] = await Promise.all([parentP, this.file(op.file)]);
+        const [parent, f] = await Promise.all([parentP.then(treeEntries), this.file(op.file)]);
         const e: TreeEntry = { ...f, path: "", mode: op.permissions ?? f.mode };
-        return makeTree(overlayTree(parent.entries, [e], op.path));
+        return makeTree(overlayTree(parent, [e], op.path));
       }
       case "directory": {
-        const [parent, src] = await Promise.all([parentP, this.directory(op.dir)]);
-        const add = filterTree(src.entries, op.exclude, op.include);
+        const [parent, src] = await Promise.all([parentP.then(treeEntries), this.directory(op.dir).then(treeEntries)]);
+        const add = filterTree(src, op.exclude, op.include);
         const root: TreeEntry = { path: "", type: "directory", mode: 0o755, uid: 0, gid: 0 };
-        return makeTree(overlayTree(parent.entries, [root, ...add], op.path));
+        return makeTree(overlayTree(parent, [root, ...add], op.path));
       }
       case "without": {
-        const parent = await parentP;
-        return makeTree(withoutPath(parent.entries, op.path));
+        const parent = await treeEntries(await parentP);
+        return makeTree(withoutPath(parent, op.path));
       }
     }
   }
@@ -311,7 +309,8 @@ export class Evaluator implements StepContext {
       case "dirPath": {
         const tree = await this.directory(s.dir);
         const p = cleanRelPath(s.path);
-        const e = tree.entries.find((x) => x.path === p);
+        // A host directory's file is looked up alone (a COPY of one file must not walk a large context).
+        const e = isWalked(tree) ? await tree.find(p) : tree.entries.find((x) => x.path === p);
         if (!e) throw new LadingError("NOT_FOUND", `file ${s.path} not found`);
         if (e.type !== "file") throw new LadingError("INVALID_ARGUMENT", `${s.path} is a ${e.type}, not a file`);
         return { ...e, name: posix.basename(p) };

@@ -1,7 +1,7 @@
 /** Writes a Tree out as real files (for mounts: directories and files bound into an exec). */
 import { chmod, copyFile, lutimes, mkdir, readdir, symlink, writeFile, lchown } from "node:fs/promises";
 import { join } from "node:path";
-import type { Tree } from "./tree.js";
+import { treeWalk, type Tree } from "./tree.js";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -9,7 +9,7 @@ export async function materializeTree(tree: Tree, dir: string, opts: { onlyIfEmp
   await mkdir(dir, { recursive: true });
   if (opts.onlyIfEmpty && (await readdir(dir)).length > 0) return;
   const dirs: Array<{ p: string; mode: number; mtime?: number }> = [];
-  for (const e of tree.entries) {
+  for (const e of treeWalk(tree)) {
     const p = join(dir, e.path);
     switch (e.type) {
       case "directory":

@@ -17,23 +17,102 @@ export type ContentSource = { kind: "host"; path: string } | { kind: "bytes"; da
 export interface TreeEntry extends Omit<LayerEntry, "open"> {
   contentDigest?: Digest;
   content?: ContentSource;
+  /**
+   * Files with more than one name on disk: the inode's identity. Names with
+   * the same one become one file and hard links to it when written (see
+   * HardLinks), whatever trees they pass through on the way.
+   */
+  linkId?: string;
 }
 
-export interface Tree {
+/** A listing held in memory. */
+export interface ListedTree {
   readonly key: Digest;
   readonly entries: readonly TreeEntry[];
 }
 
-export function makeTree(entries: TreeEntry[]): Tree {
+/**
+ * A directory on disk whose listing is not held: only its key is kept, and
+ * its entries are walked again when wanted. Why: a build context of a
+ * million files held as entries is over a gigabyte, and a layer needs them
+ * one at a time.
+ */
+export interface WalkedTree {
+  readonly key: Digest;
+  /** The entries in path order (tar order), one at a time, without content digests. */
+  walk(): Iterable<TreeEntry>;
+  /** Every entry, with content digests, in memory (for what needs the whole listing). */
+  list(): Promise<readonly TreeEntry[]>;
+  /** The entry at `path` (relative, clean), with its content digest, found without a walk. */
+  find(path: string): Promise<TreeEntry | undefined>;
+}
+
+export type Tree = ListedTree | WalkedTree;
+
+export function isWalked(tree: Tree): tree is WalkedTree {
+  return "walk" in tree;
+}
+
+/** The tree's entries, sorted by path, with content digests. */
+export function treeEntries(tree: Tree): Promise<readonly TreeEntry[]> {
+  return isWalked(tree) ? tree.list() : Promise.resolve(tree.entries);
+}
+
+/** The tree's entries in path order, without content digests: for what needs only names, metadata and bytes (no file is read). */
+export function treeWalk(tree: Tree): Iterable<TreeEntry> {
+  return isWalked(tree) ? tree.walk() : tree.entries;
+}
+
+/**
+ * Who is a hard link: the first name of an inode met in path order is the
+ * file, each later one links to it (docker, BuildKit and umoci do the same;
+ * taking the first in order keeps a layer the same whatever order the
+ * inodes were made in). Names outside what is written never count: the
+ * first one written is the file.
+ */
+export class HardLinks {
+  private readonly first = new Map<string, string>();
+
+  /** The path `e` (written at `path`) links to, or undefined when it is the inode's first name. */
+  target(e: TreeEntry, path: string): string | undefined {
+    if (e.linkId === undefined || e.type !== "file") return undefined;
+    const first = this.first.get(e.linkId);
+    if (first === undefined) this.first.set(e.linkId, path);
+    return first;
+  }
+}
+
+/**
+ * The tree key, fed entry by entry in path order: the digest of the
+ * canonical JSON of the whole listing, hashed row by row (one string for a
+ * 20,000-file tree was ~6 MB held at once; a walked tree is never held).
+ * A later name of a linked inode is a "hardlink" row naming the first, so
+ * the key changes with the link structure as the layer does.
+ */
+export class TreeKey {
+  private readonly hash = createHash("sha256").update("[");
+  private rows = 0;
+  private readonly links = new HardLinks();
+
+  add(e: TreeEntry): void {
+    const to = this.links.target(e, e.path);
+    const row =
+      to === undefined
+        ? [e.path, e.type, e.mode, e.uid, e.gid, e.mtime ?? null, e.size ?? null, e.linkname ?? null, e.contentDigest ?? null, xattrsKey(e.xattrs), e.devmajor ?? null, e.devminor ?? null]
+        : [e.path, "hardlink", e.mode, e.uid, e.gid, e.mtime ?? null, null, to, null, xattrsKey(e.xattrs), null, null];
+    this.hash.update((this.rows++ ? "," : "") + canonicalJson(row));
+  }
+
+  digest(): Digest {
+    return `sha256:${this.hash.update("]").digest("hex")}` as Digest;
+  }
+}
+
+export function makeTree(entries: TreeEntry[]): ListedTree {
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  // The digest of the canonical JSON of the whole listing, hashed row by row:
-  // one string for a 20,000-file tree was ~6 MB held at once.
-  const hash = createHash("sha256").update("[");
-  entries.forEach((e, i) => {
-    const row = [e.path, e.type, e.mode, e.uid, e.gid, e.mtime ?? null, e.size ?? null, e.linkname ?? null, e.contentDigest ?? null, xattrsKey(e.xattrs), e.devmajor ?? null, e.devminor ?? null];
-    hash.update((i ? "," : "") + canonicalJson(row));
-  });
-  return { key: `sha256:${hash.update("]").digest("hex")}` as Digest, entries };
+  const key = new TreeKey();
+  for (const e of entries) key.add(e);
+  return { key: key.digest(), entries };
 }
 
 /** Xattrs for the key: text as it is (keys made before byte values existed stay the same), bytes as base64. */
@@ -42,7 +121,7 @@ function xattrsKey(x: TreeEntry["xattrs"]): unknown {
   return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, typeof v === "string" ? v : { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") }]));
 }
 
-export const EMPTY_TREE: Tree = makeTree([]);
+export const EMPTY_TREE: ListedTree = makeTree([]);
 
 /** Normalises a user path inside a tree or image: "/a/b/" → "a/b", "/" → "". Refuses to climb out. */
 export function cleanRelPath(p: string): string {
@@ -52,11 +131,11 @@ export function cleanRelPath(p: string): string {
 }
 
 /** Entries below `prefix` (a directory path in the tree), re-rooted there. */
-export function subTree(tree: Tree, prefix: string): TreeEntry[] {
+export function subTree(entries: readonly TreeEntry[], prefix: string): TreeEntry[] {
   const p = cleanRelPath(prefix);
-  if (p === "") return tree.entries.map((e) => ({ ...e }));
+  if (p === "") return entries.map((e) => ({ ...e }));
   const out: TreeEntry[] = [];
-  for (const e of tree.entries) {
+  for (const e of entries) {
     if (e.path.startsWith(p + "/")) out.push({ ...e, path: e.path.slice(p.length + 1) });
   }
   return out;
@@ -101,40 +180,57 @@ export function openContent(c: ContentSource | undefined): Readable {
   return createReadStream(c.path);
 }
 
+/** What treeToLayerEntries may replace: owners (COPY --chown) and modes of files and directories (COPY --chmod). */
+export interface LayerEntryOptions {
+  uid?: number;
+  gid?: number;
+  permissions?: number;
+}
+
 /**
- * The layer entries that put `entries` at `dest` in an image. `owner`
- * replaces owners (COPY --chown); `permissions` replaces modes of files
- * and directories (COPY --chmod).
+ * The layer entries that put `entries` (in path order) at `dest` in an
+ * image; later names of a linked inode become hard links to the first.
  */
-export function treeToLayerEntries(
-  entries: readonly TreeEntry[],
-  dest: string,
-  opts: { uid?: number; gid?: number; permissions?: number } = {},
-): LayerEntry[] {
+export function treeToLayerEntries(entries: readonly TreeEntry[], dest: string, opts: LayerEntryOptions = {}): LayerEntry[] {
   const prefix = cleanRelPath(dest);
-  return entries.map((e) => {
-    const path = prefix ? (e.path ? `${prefix}/${e.path}` : prefix) : e.path;
-    const mode = opts.permissions !== undefined && e.type !== "symlink" ? opts.permissions : e.mode;
-    const file = e.type === "file";
-    // A host file is read by the tar writer from its path: no open() closure
-    // per entry (20,000 closures and their contexts for a large context).
-    const hostPath = file && e.content?.kind === "host" ? e.content.path : undefined;
-    // One literal with every field: properties added later would live in a separate array per entry.
-    const le: LayerEntry = {
-      path,
-      type: e.type,
-      mode,
-      uid: opts.uid ?? e.uid,
-      gid: opts.gid ?? e.gid,
-      mtime: e.mtime,
-      size: file ? e.size ?? 0 : undefined,
-      linkname: e.type === "hardlink" && e.linkname !== undefined && prefix ? `${prefix}/${e.linkname}` : e.linkname,
-      devmajor: e.devmajor,
-      devminor: e.devminor,
-      xattrs: e.xattrs,
-      open: file && hostPath === undefined ? () => openContent(e.content) : undefined,
-      hostPath,
-    };
-    return le;
-  });
+  const links = new HardLinks();
+  return entries.map((e) => toLayerEntry(e, prefix, opts, links));
+}
+
+/** treeToLayerEntries one at a time, for a tree walked rather than held. */
+export function* streamLayerEntries(entries: Iterable<TreeEntry>, dest: string, opts: LayerEntryOptions = {}): Generator<LayerEntry> {
+  const prefix = cleanRelPath(dest);
+  const links = new HardLinks();
+  for (const e of entries) yield toLayerEntry(e, prefix, opts, links);
+}
+
+function toLayerEntry(e: TreeEntry, prefix: string, opts: LayerEntryOptions, links: HardLinks): LayerEntry {
+  const path = prefix ? (e.path ? `${prefix}/${e.path}` : prefix) : e.path;
+  const mode = opts.permissions !== undefined && e.type !== "symlink" ? opts.permissions : e.mode;
+  const to = links.target(e, path);
+  if (to !== undefined) {
+    // A later name of the inode: the data travels with the first name (xattrs too, as for RUN diffs).
+    return { path, type: "hardlink", mode, uid: opts.uid ?? e.uid, gid: opts.gid ?? e.gid, mtime: e.mtime, size: undefined, linkname: to, devmajor: undefined, devminor: undefined, xattrs: undefined, open: undefined, hostPath: undefined };
+  }
+  const file = e.type === "file";
+  // A host file is read by the tar writer from its path: no open() closure
+  // per entry (20,000 closures and their contexts for a large context).
+  const hostPath = file && e.content?.kind === "host" ? e.content.path : undefined;
+  // One literal with every field: properties added later would live in a separate array per entry.
+  const le: LayerEntry = {
+    path,
+    type: e.type,
+    mode,
+    uid: opts.uid ?? e.uid,
+    gid: opts.gid ?? e.gid,
+    mtime: e.mtime,
+    size: file ? e.size ?? 0 : undefined,
+    linkname: e.type === "hardlink" && e.linkname !== undefined && prefix ? `${prefix}/${e.linkname}` : e.linkname,
+    devmajor: e.devmajor,
+    devminor: e.devminor,
+    xattrs: e.xattrs,
+    open: file && hostPath === undefined ? () => openContent(e.content) : undefined,
+    hostPath,
+  };
+  return le;
 }

@@ -24,7 +24,7 @@ export function sharedPool(size: number): WorkerPool {
 }
 
 /** A copy of `env` without NODE_OPTIONS, which a worker would parse as its flags. */
-function withoutNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withoutNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _, ...rest } = env;
   return rest;
 }

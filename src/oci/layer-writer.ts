@@ -26,8 +26,8 @@ export interface WriteLayerOptions {
   sourceDateEpoch?: number;
   /** See TarOptions.clampMtime. */
   clampMtime?: boolean;
-  /** Sort entries by path (default true). */
-  sort?: boolean;
+  /** Sort entries by path (default true); see TarOptions.sort. */
+  sort?: boolean | "presorted";
   signal?: AbortSignal;
 }
 

@@ -141,9 +141,24 @@ test("invalid paths, duplicates and wrong sizes are refused with INVALID_ARGUMEN
     [{ path: "h", type: "hardlink", mode: 0, uid: 0, gid: 0, linkname: "../x" }],
   ];
   for (const entries of bad) {
-    for (const sort of [true, false]) {
+    for (const sort of [true, false, "presorted"] as const) {
       await assert.rejects(buffer(tarStream(entries, { sort })), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT", JSON.stringify(entries[0].path));
     }
+  }
+});
+
+test("presorted entries, taken one at a time, give the sorted bytes; one out of order is refused", async () => {
+  const entries = () => [dir("a"), file("a-b", "x"), file("a.c", "y"), file("a/c", "c"), dir("b"), file("b/\u{1F600}", "e"), file("b/\uFFFD", "r")].sort((x, y) => Buffer.compare(Buffer.from(x.path), Buffer.from(y.path)));
+  const sorted = await buffer(tarStream(entries()));
+  // A generator (nothing held) and an async one give the same bytes as sorting.
+  assert.deepEqual(await buffer(tarStream((function* () { yield* entries(); })(), { sort: "presorted" })), sorted);
+  assert.deepEqual(await buffer(tarStream((async function* () { yield* entries(); })(), { sort: "presorted" })), sorted);
+  const store = await Store.open(join(t.path, "presorted-store"));
+  const a = await writeLayer(store, entries(), {});
+  const b = await writeLayer(store, (function* () { yield* entries(); })(), { sort: "presorted" });
+  assert.deepEqual(b, a);
+  for (const wrong of [[file("b", "1"), file("a", "2")], [file("a/c", "1"), file("a.b", "2")], [file("b/\u{1F600}", "1"), file("b/\uFFFD", "2")]]) {
+    await assert.rejects(buffer(tarStream((function* () { yield* wrong; })(), { sort: "presorted" })), (e: unknown) => e instanceof LadingError && e.code === "INVALID_ARGUMENT" && /sorts before it/.test(e.message));
   }
 });
 

@@ -89,7 +89,7 @@ export async function readGitTree(session: Session, req: GitSourceRequest & { co
   session.debug(`git checkout ${remote.url} ${req.commit}${req.keepGitDir ? " (keeping .git)" : ""}`);
   const { time } = await git.checkout(place, { remote, access: await git.accessFor(place, remote, authOf(session, req.auth)), commit: req.commit, ref: req.fetchRef, dest, keepGitDir: req.keepGitDir });
   const read = await readHostDirectory(dest);
-  const entries = read.entries.map((e) => normalise(e, time));
+  const entries = (await read.list()).map((e) => normalise(e, time));
   const tree = makeTree(entries);
   // A kept .git holds an index with inode numbers and times: its bytes differ
   // per checkout, but what it stands for is the commit, so the key is that.

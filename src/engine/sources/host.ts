@@ -1,48 +1,55 @@
 /**
- * Reads a host directory into a Tree (metadata plus content digests), with
- * docker's .dockerignore semantics for `exclude` and `include`.
+ * Reads a host directory into a Tree (its key: metadata plus content
+ * digests), with docker's .dockerignore semantics for `exclude` and
+ * `include`. The listing is not held: the key is hashed as the walk goes,
+ * and the tree walks the directory again when its entries are wanted.
  */
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { join, resolve } from "node:path";
-import { LadingError, wrapFsError } from "../../errors.js";
+import { resolve } from "node:path";
+import { LadingError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
 import { openListedFile } from "../../fsutil/listed-file.js";
-import { createIncludeMatcher, createMatcher, mayContainIncluded } from "../../fsutil/patterns.js";
-import { makeTree, type Tree, type TreeEntry } from "../tree.js";
+import { TreeKey, type TreeEntry, type WalkedTree } from "../tree.js";
+import { walkHost, type HostWalkOptions, type StatKey, type WalkedEntry } from "./host-walk.js";
+import { FileHasher, type PendingDigest } from "./file-hasher.js";
 
-export interface HostDirectoryOptions {
-  exclude?: readonly string[];
-  include?: readonly string[];
-  /** "reset" (default) writes owners as 0:0; "keep" records the files' own uid/gid (for unpacked image content). */
-  owners?: "reset" | "keep";
-  /** Remembers file digests by (path, size, mtime, inode, ctime) so unchanged files are not read again. */
-  hashCache?: HashCache;
+export type { StatKey } from "./host-walk.js";
+
+export interface HostDirectoryOptions extends HostWalkOptions {
+  /**
+   * Remembers file digests by (path, size, mtime, inode, ctime) so unchanged
+   * files are not read again; one memo per walk, asked in walk order.
+   */
+  hashCache?: () => Promise<HashCache>;
 }
 
-/** A file-digest memo keyed by what changes when a file's bytes do. */
+/**
+ * A file-digest memo keyed by what changes when a file's bytes do, for one
+ * walk. Paths are relative to the walked root; get() is asked for each file
+ * in walk order, and put() told each file's digest in walk order (after its
+ * get, perhaps some files later).
+ */
 export interface HashCache {
   get(path: string, stat: StatKey): Digest | undefined;
-  set(path: string, stat: StatKey, digest: Digest): void;
-}
-export interface StatKey {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
+  put(path: string, stat: StatKey, digest: Digest): void;
+  /** Keeps what this walk put (called once, after it): the files it did not visit are forgotten. */
+  save(): Promise<void>;
+  /** Leaves the memo as it was (a walk that failed). */
+  discard(): void;
 }
 
 /** Entries walked between turns of the event loop (~1 ms of lstat calls). */
 const YIELD_EVERY = 500;
 
 /**
- * Walks `root` (not following symlinks) into a Tree. Owners are reset to
- * 0:0, as docker's COPY does: the building user's ids must not leak into
- * images. Sockets are skipped.
+ * `root` (not following symlinks) as a Tree. Owners are reset to 0:0, as
+ * docker's COPY does: the building user's ids must not leak into images.
+ * Sockets are skipped.
  */
-export async function readHostDirectory(root: string, opts: HostDirectoryOptions = {}): Promise<Tree> {
+export async function readHostDirectory(root: string, opts: HostDirectoryOptions = {}): Promise<WalkedTree> {
   const abs = resolve(root);
   let st;
   try {
@@ -51,107 +58,105 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
     throw new LadingError("NOT_FOUND", `host directory ${abs} does not exist`, { cause: err });
   }
   if (!st.isDirectory()) throw new LadingError("INVALID_ARGUMENT", `host path ${abs} is not a directory`);
-  const excluded = opts.exclude?.length ? createMatcher([...opts.exclude]) : undefined;
-  const included = opts.include?.length ? createIncludeMatcher([...opts.include]) : undefined;
-  const entries: TreeEntry[] = [];
-  // Files still to hash, with what the hash cache is keyed by (parallel
-  // arrays: no Map entry or Stats object held per file).
-  const files: TreeEntry[] = [];
-  const fileStats: StatKey[] = [];
-  const cache = opts.hashCache;
-  const keep = opts.owners === "keep";
-
-  // Blocking calls (an async lstat is a thread-pool round trip: ~15× the
-  // CPU); the event loop gets a turn every YIELD_EVERY entries.
-  let sinceYield = 0;
-  async function walk(dir: string, rel: string): Promise<boolean> {
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch (err) {
-      throw wrapFsError(`reading host directory ${dir}`, err);
-    }
-    sinceYield += names.length;
-    if (sinceYield >= YIELD_EVERY) {
-      sinceYield = 0;
-      await nextTurn();
-    }
-    let any = false;
-    for (const name of names) {
-      const p = join(dir, name);
-      const r = rel ? `${rel}/${name}` : name;
-      const s = lstatSync(p);
-      const isDir = s.isDirectory();
-      const ex = excluded ? excluded(r, isDir) : false;
-      if (isDir) {
-        // An excluded directory is entered only when an exception ("!…") may bring something back.
-        if (ex && !mayContainIncluded(opts.exclude ?? [], r)) continue;
-        const start = entries.length;
-        const dirEntry: TreeEntry = { path: r, type: "directory", mode: s.mode & 0o7777, uid: keep ? s.uid : 0, gid: keep ? s.gid : 0, mtime: Math.floor(s.mtimeMs / 1000) };
-        entries.push(dirEntry);
-        const childAny = await walk(p, r);
-        const self = !ex && (!included || included(r, true) || ancestorIncluded(included, r));
-        if (!self && !childAny) entries.splice(start, 1);
-        else any = true;
-        continue;
+  const walkOpts: HostWalkOptions = { exclude: opts.exclude, include: opts.include, owners: opts.owners };
+  const key = new TreeKey();
+  await digestWalk(abs, walkOpts, opts.hashCache, (e) => key.add(e));
+  return {
+    key: key.digest(),
+    walk: () => walkHost(abs, walkOpts),
+    list: async () => {
+      const entries: TreeEntry[] = [];
+      await digestWalk(abs, walkOpts, opts.hashCache, (e) => entries.push(e));
+      return entries;
+    },
+    find: async (path) => {
+      if (path === "") return undefined;
+      for (const e of walkHost(abs, { ...walkOpts, only: path })) {
+        if (e.type === "file") e.contentDigest = await hashFile((e.content as { path: string }).path);
+        return e;
       }
-      if (ex) continue;
-      if (included && !included(r, false) && !ancestorIncluded(included, r)) continue;
-      // Each entry is made whole in one literal (adding fields later gives
-      // it a separate property array), with only what the Tree needs.
-      const mode = s.mode & 0o7777;
-      const uid = keep ? s.uid : 0;
-      const gid = keep ? s.gid : 0;
-      const mtime = Math.floor(s.mtimeMs / 1000);
-      let e: TreeEntry;
-      if (s.isFile()) {
-        const key: StatKey = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
-        e = { path: r, type: "file", mode, uid, gid, mtime, size: s.size, content: { kind: "host", path: p }, contentDigest: cache?.get(p, key) };
-        if (e.contentDigest === undefined) {
-          files.push(e);
-          fileStats.push(key);
-        }
-      } else if (s.isSymbolicLink()) {
-        e = { path: r, type: "symlink", mode, uid, gid, mtime, linkname: readlinkSync(p) };
-      } else if (s.isFIFO()) {
-        e = { path: r, type: "fifo", mode, uid, gid, mtime };
-      } else continue; // sockets and device nodes do not belong in a build context
-      entries.push(e);
-      any = true;
-    }
-    return any;
-  }
-  await walk(abs, "");
-  await hashAll(files, fileStats, cache);
-  return makeTree(entries);
+      return undefined;
+    },
+  };
 }
 
-function ancestorIncluded(included: (p: string, d: boolean) => boolean, rel: string): boolean {
-  const parts = rel.split("/");
-  for (let i = 1; i < parts.length; i++) if (included(parts.slice(0, i).join("/"), true)) return true;
-  return false;
+/** Files hashed on this thread before the hashing thread is started (starting it costs ~30 ms). */
+const INLINE_FILES = 2000;
+/** Entries walked ahead of the oldest one still waiting for its digest. */
+const MAX_AHEAD = 4096;
+
+/**
+ * Walks `abs`, giving each entry to `take`, in walk order, with its content
+ * digest: from the memo, else read. Past the first INLINE_FILES files the
+ * reading and hashing is done by a thread while this one walks on.
+ */
+async function digestWalk(abs: string, walkOpts: HostWalkOptions, memo: HostDirectoryOptions["hashCache"], take: (e: TreeEntry) => void): Promise<void> {
+  const cache = await memo?.();
+  const buf = Buffer.allocUnsafe(HASH_READ_SIZE);
+  let hasher: FileHasher | undefined;
+  let inline = 0;
+  const ahead: Array<{ e: WalkedEntry; pending?: PendingDigest }> = [];
+  /** The digest (or the hashing) of each inode with several names, by its first name met. */
+  const linked = new Map<string, Digest | PendingDigest>();
+  const finish = async (): Promise<void> => {
+    const { e, pending } = ahead.shift()!;
+    if (pending) {
+      e.contentDigest = (await pending.batch)[pending.index];
+      // Later names take the digest itself: the batch's array can go.
+      if (e.linkId !== undefined && linked.get(e.linkId) === pending) linked.set(e.linkId, e.contentDigest!);
+    }
+    if (e.stat) cache?.put(e.path, e.stat, e.contentDigest!);
+    take(e);
+  };
+  let ok = false;
+  try {
+    let sinceTurn = 0;
+    for (const e of walkHost(abs, walkOpts)) {
+      const stat = e.stat;
+      let pending: PendingDigest | undefined;
+      if (stat) {
+        e.contentDigest = cache?.get(e.path, stat);
+        // Another name of an inode met before has its bytes: hashing them again (a pnpm store, a tree of hard-linked copies) is waste.
+        const same = e.contentDigest === undefined && e.linkId !== undefined ? linked.get(e.linkId) : undefined;
+        if (typeof same === "string") e.contentDigest = same;
+        else if (same) pending = same;
+        else if (e.contentDigest === undefined) {
+          const path = (e.content as { path: string }).path;
+          if (inline < INLINE_FILES) {
+            inline++;
+            e.contentDigest = await hashFile(path, buf);
+            sinceTurn += stat.size;
+          } else pending = (hasher ??= new FileHasher()).add(path, stat.size);
+        }
+        if (e.linkId !== undefined && !same) linked.set(e.linkId, pending ?? e.contentDigest!);
+      }
+      ahead.push({ e, pending });
+      if (ahead.length > MAX_AHEAD) {
+        hasher?.flush();
+        while (ahead.length > MAX_AHEAD / 2) await finish();
+      }
+      // The walk and the hashing block; the event loop gets a turn every few ms of either.
+      sinceTurn += TURN_BYTES / YIELD_EVERY;
+      if (sinceTurn >= TURN_BYTES) {
+        sinceTurn = 0;
+        await nextTurn();
+      }
+    }
+    hasher?.flush();
+    while (ahead.length > 0) await finish();
+    ok = true;
+  } finally {
+    await hasher?.close();
+    // A failed walk keeps what the memo had: it may have stopped anywhere.
+    if (ok) await cache?.save();
+    else cache?.discard();
+  }
 }
 
 /** Read size for hashing: one buffer, reused for every file. */
 const HASH_READ_SIZE = 256 * 1024;
 /** Bytes hashed between turns of the event loop (a few ms of work). */
 const TURN_BYTES = 8 * 1024 * 1024;
-
-async function hashAll(files: TreeEntry[], stats: StatKey[], cache?: HashCache): Promise<void> {
-  const buf = Buffer.allocUnsafe(HASH_READ_SIZE);
-  let sinceTurn = 0;
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i]!;
-    const path = (f.content as { path: string }).path;
-    f.contentDigest = await hashFile(path, buf);
-    cache?.set(path, stats[i]!, f.contentDigest);
-    sinceTurn += (f.size ?? 0) + 4096;
-    if (sinceTurn >= TURN_BYTES) {
-      sinceTurn = 0;
-      await nextTurn();
-    }
-  }
-}
 
 /**
  * The sha256 of a file's bytes. `buf` is scratch space to read into (reused
@@ -180,3 +185,4 @@ export async function hashFile(path: string, buf: Buffer = Buffer.allocUnsafe(HA
   }
   return `sha256:${h.digest("hex")}`;
 }
+

@@ -18,6 +18,7 @@ import { materializeTree } from "../materialize.js";
 import { layerCacheKey, runStep } from "./step.js";
 import { layerTimes } from "../session.js";
 import { EXEC_HELPER } from "../exec-helper-path.js";
+import { treeWalk, type Tree } from "../tree.js";
 
 export interface ExecStepResult extends ExecOutcome {
   layer?: LayerRef;
@@ -123,7 +124,7 @@ async function buildMounts(ev: StepContext, state: ImageState) {
         const dir = await session.tempDir("mount");
         await materializeTree(tree, dir, {});
         // mkdtemp makes it 0700: the mount point must be as open as docker's (a directory of the context), or a USER other than root cannot enter it.
-        if (!tree.entries.some((e) => e.path === "" || e.path === ".")) await chmod(dir, 0o755);
+        if (!hasRootEntry(tree)) await chmod(dir, 0o755);
         mounts.push({ type: "bind", target, source: dir, readOnly: !!mount.readOnly, ...(mount.userOwned ? { chownToUser: true } : {}) });
         break;
       }
@@ -148,3 +149,8 @@ async function buildMounts(ev: StepContext, state: ImageState) {
   return mounts;
 }
 
+/** Whether the tree gives its top directory's own mode: "" comes first in path order when it is there. */
+function hasRootEntry(tree: Tree): boolean {
+  for (const e of treeWalk(tree)) return e.path === "" || e.path === ".";
+  return false;
+}

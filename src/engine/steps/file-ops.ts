@@ -26,7 +26,7 @@ import { layerTimes, type Session } from "../session.js";
 import { imageLinks, missingPaths } from "../layer-files.js";
 import { followInScope } from "../../fsutil/scoped-path.js";
 import { resolveOwner } from "../owner.js";
-import { cleanRelPath, treeToLayerEntries, type Tree, type TreeEntry } from "../tree.js";
+import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type Tree, type TreeEntry } from "../tree.js";
 import { filterTree } from "../filter.js";
 import { cachedLayerStep } from "./step.js";
 import { LadingError } from "../../errors.js";
@@ -102,10 +102,21 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
   return cachedLayerStep(session, key, name, async () => {
     const ids = await ownerOf(session, state, op.owner);
     const dest = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), true);
-    const entries = filterTree(tree.entries, op.exclude, op.include);
-    const withRoot: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }, ...entries] : entries;
-    const layerEntries = treeToLayerEntries(withRoot, dest, { uid: ids?.uid, gid: ids?.gid, permissions: op.permissions }).filter((e) => e.path !== "");
+    const root: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }] : [];
+    const opts = { uid: ids?.uid, gid: ids?.gid, permissions: op.permissions };
     const parents = dest ? await ownedMissingParents(session, state, dest, ids) : [];
+    if (isWalked(tree) && !op.exclude.length && !op.include.length) {
+      // Walked in tar order and written as it goes: nothing held per file.
+      const entries = (function* () {
+        yield* parents;
+        yield* streamLayerEntries(root, dest, opts);
+        yield* streamLayerEntries(tree.walk(), dest, opts);
+      })();
+      return writeLayer(session.store, entries, { ...layerOptions(session), sort: "presorted" });
+    }
+    // The layer needs no content digests: a walked tree is walked again, no file read.
+    const entries = filterTree([...treeWalk(tree)], op.exclude, op.include);
+    const layerEntries = treeToLayerEntries([...root, ...entries], dest, opts).filter((e) => e.path !== "");
     return writeLayer(session.store, [...parents, ...layerEntries], layerOptions(session));
   });
 }

@@ -11,7 +11,7 @@ import { chainIds, hexOf } from "../../oci/digest.js";
 import type { LayerRef } from "../../oci/types.js";
 import type { Session } from "../session.js";
 import type { ImageState } from "../image-state.js";
-import { EMPTY_TREE, makeTree, type Tree } from "../tree.js";
+import { EMPTY_TREE, type Tree } from "../tree.js";
 import { readHostDirectory } from "../sources/host.js";
 import { hostFileEntry } from "../sources/host-file.js";
 import type { FileValue, StepContext } from "../step-context.js";
@@ -67,8 +67,7 @@ export async function readContainerPath(ev: StepContext, state: ImageState, path
   const root = await ev.once(`rootfs:${state.key}`, () => materializeRootfs(ev.session, state.layers));
   const p = await resolveInRoot(root, abs);
   if (!(await isDir(p))) throw new LadingError("NOT_FOUND", `directory ${path} not found in the container`);
-  const tree = await readHostDirectory(p, { owners: isRoot ? "keep" : "reset" });
-  return makeTree([...tree.entries]);
+  return readHostDirectory(p, { owners: isRoot ? "keep" : "reset" });
 }
 
 export async function readContainerFile(ev: StepContext, state: ImageState, path: string): Promise<FileValue> {

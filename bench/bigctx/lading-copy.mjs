@@ -1,0 +1,9 @@
+// What a user with a large repository runs: connect() → withDirectory("/p",
+// host dir) → digest(), into STORE (fresh: every file is hashed and packed).
+// Prints the image digest.
+// Usage: node bench/bigctx/lading-copy.mjs DIR STORE
+import { connect } from "../../dist/src/index.js";
+
+const [dir, store] = process.argv.slice(2);
+const digest = await connect((client) => client.container().withDirectory("/p", client.host().directory(dir)).digest(), { store });
+process.stdout.write(digest + "\n");
