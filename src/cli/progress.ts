@@ -35,6 +35,8 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
       listener: (e) => {
         if (e.type === "debug") {
           if (debug) stderr.write(`debug: ${e.message}\n`);
+        } else if (e.type === "step" && e.kind) {
+          // Spans and blobs of a push are for traces and tools; the lines stay one per step.
         } else if (e.type === "log") {
           for (const line of e.text.split("\n")) if (line) stderr.write(`  │ ${line}\n`);
         } else if (e.status === "running" && !e.metrics) stderr.write(`=> ${e.name}\n`);
@@ -69,7 +71,7 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
         }
         return;
       }
-      if (e.type === "log") return;
+      if (e.type === "log" || e.kind) return;
       const prev = steps.get(e.id);
       if (e.status === "running") {
         steps.set(e.id, { ...e, metrics: e.metrics ?? prev?.metrics, start: prev?.start ?? performance.now() });

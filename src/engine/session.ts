@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "../store/store.js";
@@ -29,6 +30,8 @@ export interface SessionConfig {
   readonly sourcePins?: Readonly<Record<string, string>>;
   /** Fail when a tag has no pin (a frozen lock). */
   readonly requirePins?: boolean;
+  /** The W3C traceparent of a running step's span (set by tracing): an exec gives it to its processes as $TRACEPARENT. */
+  readonly traceparent?: (stepId: string) => string | undefined;
 }
 
 /**
@@ -41,6 +44,12 @@ export class Session {
   /** Every registry source resolved in this session → the digest it resolved to (for lock files). */
   readonly resolutions = new Map<string, string>();
   private tempRoot?: Promise<string>;
+  /**
+   * The step (or span) whose work is running, followed through awaits: a
+   * step event emitted inside it names it as its parent, so traces nest as
+   * the work did without any step passing ids around.
+   */
+  private readonly scope = new AsyncLocalStorage<string>();
 
   constructor(config: SessionConfig) {
     this.config = config;
@@ -51,11 +60,20 @@ export class Session {
   }
 
   emit(e: ProgressEvent): void {
+    if (e.type === "step" && e.parent === undefined) {
+      const parent = this.scope.getStore();
+      if (parent !== undefined && parent !== e.id) e = { ...e, parent };
+    }
     try {
       this.config.onEvent?.(e);
     } catch {
       // A listener's failure must not break a build.
     }
+  }
+
+  /** Runs `fn` as the work of step `id`: steps it emits are that step's children. */
+  within<T>(id: string, fn: () => T): T {
+    return this.scope.run(id, fn);
   }
 
   debug(message: string): void {
