@@ -41,7 +41,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
   const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
   const progress = await createProgress(opts.progress, io.stderr, io.env.LADING_DEBUG === "1");
-  const client = await openClient({ ...opts, noCache: !opts.cache, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts);
+  const client = await openClient({ ...opts, noCache: !opts.cache, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts, "lading build");
   try {
     const secrets: Record<string, Secret> = {};
     for (const spec of opts.secret) {
