@@ -20,7 +20,7 @@ import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
 import { cacheLockName, claimPrivateCache } from "./cache-claim.js";
-import { childrenCpu, isHybridCgroups, openCgroup } from "./metrics.js";
+import { childrenCpu, hostCpuPressure, isHybridCgroups, openCgroup, withPressure } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
 import { runcKill, runcRun } from "./runc.js";
 import { ensureSnapshot } from "./snapshots.js";
@@ -174,6 +174,7 @@ export async function execJob(
     });
     await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
     const before = childrenCpu();
+    const hostBefore = hostCpuPressure();
     const started = process.hrtime.bigint();
     const run = async (): Promise<number> => {
       if (job.runtime.name === "podman") {
@@ -200,6 +201,7 @@ export async function execJob(
       const after = childrenCpu();
       metrics = { source: "rusage", cpuUserSeconds: round(after.user - before.user), cpuSystemSeconds: round(after.system - before.system) };
     }
+    metrics = withPressure(metrics, hostBefore);
     await removeStubs(rootfs.merged, created, stubs);
     let entries: LayerEntry[];
     if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged, debug);
