@@ -69,7 +69,7 @@ test("the --trace-file page in headless Chromium: every step listed, the failing
   const steps = [
     "RUN echo 'fetching https://example.com/pkg.tar.gz and //cdn.example.org/x.js'; echo '</script><img src=x>'",
     "RUN for i in 1 2 3; do echo line $i; done >&2",
-    "RUN echo about to fail; exit 3",
+    "RUN echo about to fail; yes 0123456789 | head -c 100000 >&2; exit 3",
   ];
   writeFileSync(join(ctx, "Containerfile"), `${base}${steps.join("\n")}\n`);
   const page = join(t.path, "build-trace.html");
@@ -92,11 +92,14 @@ test("the --trace-file page in headless Chromium: every step listed, the failing
     assert.ok(names.includes(want), `the page lists ${want}; it lists ${names.join(" | ")}`);
   }
   const failing = shown.filter((x) => x.classes.includes("failed") && !x.name.startsWith("lading build"));
-  assert.deepEqual(failing.map((x) => x.name), ["RUN echo about to fail; exit 3"]);
+  assert.deepEqual(failing.map((x) => x.name), [steps[2]]);
   assert.deepEqual(shown.filter((x) => x.classes.includes("cached")).map((x) => x.name).sort(), ["COPY --from=build /b.txt /b.txt", "COPY a.txt /a.txt", "RUN cat /a.txt > /b.txt"]);
   // The failing step is selected on open: its error and its log are on screen.
   assert.match(dom, /<div class="error">[^<]*exit code: 3/);
   assert.match(dom, /<pre class="log">about to fail\n<\/pre>/);
+  // 100000 characters of stderr: the last 64 KiB are kept, and the page says what was cut.
+  assert.match(dom, /truncated: the first 34464 characters of this log were cut/);
+  assert.match(dom, /<pre class="log">(0123456789\n)*0123456789\n?<\/pre>|<pre class="log">[0-9\n]{65536}<\/pre>/);
   assert.match(dom, /<b class="total-failed">1<\/b>/);
   assert.match(dom, /<b class="total-cached">3<\/b>/);
   assert.deepEqual(fetchingAttributes(dom), [], "the scripts made no element that fetches (the log's <img src=x> is text)");
