@@ -143,12 +143,25 @@ export async function startOtelTracing(opts: TraceOptions, env: Env, writeFile: 
       root.setAttributes(totals.attributes() as Attributes);
       if (totals.failed > 0) root.setStatus({ code: SpanStatusCode.ERROR, message: `${totals.failed} step(s) failed` });
       root.end();
-      await provider.forceFlush().catch(() => {});
-      await provider.shutdown().catch(() => {});
+      // Shutdown flushes; a collector that does not answer costs the standard OTLP timeout once, not once per retry and flush.
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), exportTimeoutMs(env));
+        timer.unref();
+      });
+      const ended = await Promise.race([provider.shutdown().catch(() => "failed" as const), limit]);
+      clearTimeout(timer);
+      if (ended === "timeout" && failures.length === 0) failures.push(`the collector did not take the spans within ${exportTimeoutMs(env)} ms (OTEL_EXPORTER_OTLP_TIMEOUT)`);
       if (keep) await writeFile(keep.spans);
       return failures;
     },
   };
+}
+
+/** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else OTEL_EXPORTER_OTLP_TIMEOUT, else the specification's 10 s. */
+function exportTimeoutMs(env: Env): number {
+  const v = Number(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT || env.OTEL_EXPORTER_OTLP_TIMEOUT || 10000);
+  return Number.isFinite(v) && v > 0 ? v : 10000;
 }
 
 /** OTLP/JSON of these spans, as an OTLP/HTTP collector would receive it. */
