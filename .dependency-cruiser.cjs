@@ -24,7 +24,7 @@ module.exports = {
       name: "api-on-engine", severity: "error",
       comment: "api/ records ops; it reaches the store, registries and runtimes only through engine/",
       from: { path: part("api") },
-      to: { path: "^src/", pathNot: [part("api"), part("engine"), "^src/(errors|env-config)\\.ts$", "^src/oci/types\\.ts$", part("fsutil")] },
+      to: { path: "^src/", pathNot: [part("api"), part("engine"), "^src/telemetry/index\\.ts$", "^src/(errors|env-config)\\.ts$", "^src/oci/types\\.ts$", part("fsutil")] },
     },
     {
       name: "parts-below-engine", severity: "error",
@@ -41,6 +41,23 @@ module.exports = {
       name: "store-knows-no-network-or-runtime", severity: "error",
       from: { path: part("store") },
       to: { path: [part("registry"), part("exec"), part("git"), part("engine"), part("api"), part("frontends"), "^src/index\\.ts$"] },
+    },
+    {
+      name: "telemetry-listens-to-events", severity: "error",
+      comment: "telemetry/ builds spans from the engine's progress events: of the engine it knows only engine/events.ts",
+      from: { path: part("telemetry") },
+      to: { path: "^src/", pathNot: [part("telemetry"), "^src/engine/events\\.ts$", "^src/errors\\.ts$", part("fsutil")] },
+    },
+    {
+      name: "telemetry-through-its-door", severity: "error",
+      comment: "only api/ (through telemetry/index.ts) and the public index start tracing; the engine never calls telemetry",
+      from: { path: "^src/", pathNot: [part("telemetry"), part("api"), "^src/index\\.ts$"] },
+      to: { path: part("telemetry") },
+    },
+    {
+      name: "telemetry-index-only", severity: "error",
+      from: { path: part("api") },
+      to: { path: part("telemetry"), pathNot: "^src/telemetry/index\\.ts$" },
     },
     { name: "fsutil-is-neutral", severity: "error", from: { path: part("fsutil") }, to: { path: "^src/", pathNot: [part("fsutil"), "^src/errors\\.ts$"] } },
   ],

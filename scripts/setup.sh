@@ -6,6 +6,7 @@ PKGS=(runc crun tini podman buildah skopeo umoci oci-image-tool docker-registry 
       debootstrap zstd xz-utils bzip2 openssl ca-certificates iproute2 util-linux procps hyperfine time attr
       g++ make python3)  # the last three: npm ci builds the native deflate (node-gyp)
 PKGS+=(lighttpd openssh-server openssh-client)  # git source tests: git http-backend behind lighttpd, sshd with git-shell
+PKGS+=(chromium)  # test/telemetry: the trace page opened in a real headless browser
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -35,6 +35,8 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { name: "LADING_GC_MAX_USED", meaning: "disk policy: the most the store may use", unset: "as above" },
   { name: "LADING_GC_MIN_FREE", meaning: "disk policy: free space to leave on the disk", unset: "as above" },
   { name: "LADING_DEBUG", meaning: "`1`: debug lines and stack traces", unset: "off" },
+  { name: "OTEL_*", meaning: "OpenTelemetry's standard settings (`OTEL_EXPORTER_OTLP_ENDPOINT`, `…_PROTOCOL`, `…_HEADERS`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`, …): see \"Traces\"", unset: "no OTLP export" },
+  { name: "TRACEPARENT", meaning: "a W3C trace context: the session's trace joins it (see \"Traces\")", unset: "a new trace" },
   { name: "REGISTRY_AUTH_FILE", meaning: "registry credentials file (podman's auth.json format), read and written instead of the defaults", unset: "`$XDG_RUNTIME_DIR/containers/auth.json`, `~/.config/containers/auth.json`, then docker's" },
   { name: "XDG_RUNTIME_DIR", meaning: "where podman's per-session auth.json is looked for", unset: "not looked for" },
   { name: "XDG_CONFIG_HOME", meaning: "where podman's auth.json is looked for (`<it>/containers/auth.json`)", unset: "`~/.config`" },
@@ -60,7 +62,11 @@ export interface EnvConfig {
   xdgRuntimeDir?: string;
   xdgConfigHome?: string;
   dockerConfig?: string;
+  /** Every OTEL_* variable, and TRACEPARENT, for telemetry/ (the OpenTelemetry SDK reads the same names). */
+  otel: Record<string, string>;
 }
+
+const OTEL_PREFIX = "OTEL_";
 
 /** The settings in `env` (default: this process's environment) as one object; empty values count as unset. */
 export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
@@ -76,8 +82,13 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     subids: !off("LADING_SUBIDS"),
     gc: { off: gc === "off" || gc === "0" || gc === "false" },
     debug: get("LADING_DEBUG") === "1",
+    otel: {},
   };
-  const optional: Array<[Exclude<keyof EnvConfig, "gc">, string]> = [
+  for (const name of Object.keys(env)) {
+    const v = get(name);
+    if (v !== undefined && (name.startsWith(OTEL_PREFIX) || name === "TRACEPARENT")) out.otel[name] = v;
+  }
+  const optional: Array<[Exclude<keyof EnvConfig, "gc" | "otel">, string]> = [
     ["home", "LADING_HOME"],
     ["xdgDataHome", "XDG_DATA_HOME"],
     ["runtime", "LADING_RUNTIME"],

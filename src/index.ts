@@ -22,7 +22,8 @@ export { Secret, CacheVolume } from "./api/secret.js";
 export { GitRepository, GitRef, isGitAddress, parseGitSource, type GitSourceSpec, type ClientGitOpts, type GitRefTreeOpts, type GitRepositoryTagsOpts } from "./api/git.js";
 export type * from "./api/options.js";
 export type { ImageInspection } from "./engine/inspect.js";
-export type { ProgressEvent, StepEvent, LogEvent, ProgressListener } from "./engine/events.js";
+export type { ProgressEvent, StepEvent, LogEvent, ProgressListener, StepAttribute } from "./engine/events.js";
+export type { TraceOptions, SpanExporterLike } from "./telemetry/index.js";
 export type { PullPolicy } from "./engine/session.js";
 export { LadingError, ExecError, RegistryError, ContainerfileError, type LadingErrorCode } from "./errors.js";
 export type { Platform, Descriptor, ImageManifest, ImageIndex, ImageConfig, RuntimeConfig, HealthConfig } from "./oci/types.js";
@@ -54,4 +55,16 @@ export async function login(registry: string, username: string, secret: string, 
 export async function logout(registry: string): Promise<boolean> {
   const m = await import("./registry/login.js");
   return m.logout(registry);
+}
+
+/**
+ * The trace page for an OTLP/JSON trace (what `--trace-file X.json` or a
+ * collector's export holds): one self-contained HTML file, as `--trace-file X.html` writes.
+ * @param otlpJson An OTLP/JSON `ExportTraceServiceRequest`.
+ * @returns The page.
+ * @example await writeFile("trace.html", await traceHtml(await readFile("trace.json", "utf8")));
+ */
+export async function traceHtml(otlpJson: string): Promise<string> {
+  const m = await import("./telemetry/html.js");
+  return m.renderTraceHtml(otlpJson);
 }

@@ -18,6 +18,8 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ImageInspection } from "../engine/inspect.js";
 import { readEnvConfig } from "../env-config.js";
+import { runStep } from "../engine/steps/step.js";
+import { startTracing, type TraceOptions, type Tracing } from "../telemetry/index.js";
 
 /** Options of `connect`: resolved once, when the client opens; an unknown field is an `INVALID_ARGUMENT` error. */
 export interface ConnectOpts {
@@ -67,6 +69,15 @@ export interface ConnectOpts {
   sourcePins?: Record<string, string>;
   /** With sourcePins: a registry tag without a pin is an error (a frozen lock). */
   requirePins?: boolean;
+  /**
+   * Traces this session as OpenTelemetry spans (one per step, nested as the
+   * work is): to an OTLP collector set by the standard OTEL_EXPORTER_OTLP_*
+   * variables (on by itself when $OTEL_EXPORTER_OTLP_ENDPOINT is set), and/or
+   * to a file written on close (`.html` to open in a browser, `.json` as
+   * OTLP/JSON). With $TRACEPARENT set, the session joins that trace.
+   * @example connect({ trace: { file: "build-trace.html" } })
+   */
+  trace?: TraceOptions;
 }
 
 /** One registry source resolved in a session (`Client.sources`). */
@@ -181,7 +192,19 @@ export class Client {
     // Resolved before the store is opened: a bad value leaves nothing behind.
     const sourceDateEpoch = resolveEpoch(opts.sourceDateEpoch, env.sourceDateEpoch);
     const clampMtime = resolveClamp(opts.clampMtime, env.clampMtime);
-    const { store, gc } = await openStore(opts.store, opts.gc, env);
+    // Checked (and the OpenTelemetry modules loaded, when tracing is on) before the store is opened.
+    const tracing = await startTracing(opts.trace, env.otel);
+    const log = opts.log;
+    const onEvent: ProgressListener | undefined = tracing
+      ? (e) => {
+          tracing.listener(e);
+          log?.(e);
+        }
+      : log;
+    const { store, gc } = await openStore(opts.store, opts.gc, env).catch(async (err) => {
+      await tracing?.close();
+      throw err;
+    });
     const session = new Session({
       store,
       env,
@@ -193,12 +216,14 @@ export class Client {
       noCache: opts.noCache ?? false,
       runtime,
       registry: { insecureRegistries: opts.insecureRegistries, caFiles: opts.registryCAs, concurrency: opts.registryConcurrency },
-      onEvent: opts.log,
+      onEvent,
       signal: opts.signal,
       sourcePins: opts.sourcePins,
       requirePins: opts.requirePins,
+      ...(tracing ? { traceparent: (id: string) => tracing.traceparent(id) } : {}),
     });
     const client = new Client({ session, evaluator: new Evaluator(session) });
+    client.tracing = tracing;
     client.lease = await leaseStore(store);
     client.gc = gc;
     return client;
@@ -387,8 +412,12 @@ export class Client {
    * @example await client.close();
    */
   async close(): Promise<void> {
-    await this.ctx.session.close();
     try {
+      try {
+        await this.closeTrace();
+      } finally {
+        await this.ctx.session.close();
+      }
       // While our lease holds, nothing this client made or used can be collected.
       await collectIfDue({ store: this.ctx.session.store, gc: this.gc });
     } finally {
@@ -396,6 +425,35 @@ export class Client {
       this.lease = undefined;
     }
   }
+
+  /** Ends the trace: spans flushed to the collector, the trace file written. An export that failed is a warning, never the build's failure. */
+  private async closeTrace(): Promise<void> {
+    const tracing = this.tracing;
+    this.tracing = undefined;
+    if (!tracing) return;
+    const failures = await tracing.close();
+    if (failures.length) process.emitWarning(`lading: the trace was not (fully) exported: ${failures[0]}`, { code: "LADING_TRACE_EXPORT" });
+  }
+
+  /**
+   * Runs `fn` as a phase of its own in the trace (and in JSON progress):
+   * every step it causes appears under it, so a script's own phases
+   * ("test", "package") show in the same trace as the build. Without
+   * tracing it just runs `fn`.
+   * @param name The phase's name.
+   * @param fn The work; its result is span's.
+   * @returns What `fn` returned.
+   * @example await client.span("test", () => ctr.withExec(["npm", "test"]).sync());
+   */
+  async span<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+    if (!name) throw new LadingError("INVALID_ARGUMENT", "a span needs a name");
+    return runStep(this.ctx.session, { id: `span:${++this.spans}:${name}`, name, kind: "span" }, async () => fn(), false);
+  }
+
+  /** @internal Tracing of this session, while it is open. */
+  private tracing?: Tracing;
+  /** @internal Spans opened so far (their ids are unique per session). */
+  private spans = 0;
 
   /** @internal The lease this client holds on its store (see store/leases.ts). */
   private lease?: Lease;
@@ -443,7 +501,7 @@ export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneRepo
 export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../engine/store-session.js";
 export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../engine/store-session.js";
 
-const KNOWN_OPTS = new Set(["sourcePins", "requirePins", "store", "sourceDateEpoch", "clampMtime", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
+const KNOWN_OPTS = new Set(["trace", "sourcePins", "requirePins", "store", "sourceDateEpoch", "clampMtime", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
 
 /**
  * Files and directories of the machine lading runs on, from `client.host()`.

@@ -25,6 +25,8 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 const storeOption = () => new Option("--store <dir>", "store folder (default: $LADING_HOME or ~/.local/share/lading)");
+const traceFileOption = () => new Option("--trace-file <file>", "write the trace: FILE.html (one page, opens offline) or FILE.json (OTLP/JSON)");
+const noTracePropagateOption = () => new Option("--no-trace-propagate", "do not set $TRACEPARENT inside RUN steps");
 const progressOption = () => new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json", "quiet"]).default("auto");
 
 const program = new Command("lading")
@@ -54,6 +56,8 @@ program
   .addOption(new Option("--lock <mode>", "lading.lock handling").choices(["auto", "frozen", "update", "off"]).default("auto"))
   .option("--runtime <name>", "runc, crun or podman")
   .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(traceFileOption())
+  .addOption(noTracePropagateOption())
   .addOption(progressOption())
   .addOption(storeOption())
   .addHelpText("after", "\nExamples:\n  lading build -t myapp:1.0 -o myapp.tar .\n  lading build -f Containerfile --build-arg VERSION=2 --target runtime -o type=docker,dest=img.tar .\n  lading build -o app.tar https://git.example.com/team/app.git#main:docker")
@@ -91,6 +95,7 @@ program
   .option("-o, --output <dest>", "also write it: img.tar, type=oci|docker,dest=FILE, type=oci-layout,dest=DIR")
   .option("--platform <os/arch>", "platform to pick from an index")
   .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(traceFileOption())
   .addOption(progressOption())
   .addOption(storeOption())
   .action(async (ref: string, opts) => (await import("./commands/transfer.js")).pull(ref, opts, io));
@@ -102,6 +107,7 @@ program
   .argument("[ref]", "destination reference (default: SOURCE when it is a registry name)")
   .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
   .addOption(new Option("--format <type>", "media types to push").choices(["oci", "docker"]))
+  .addOption(traceFileOption())
   .addOption(progressOption())
   .addOption(storeOption())
   .action(async (source: string, ref: string | undefined, opts) => (await import("./commands/transfer.js")).push(source, ref, opts, io));
@@ -146,6 +152,14 @@ program
   .option("--json", "one JSON object")
   .addOption(storeOption())
   .action(async (opts) => (await import("./commands/store.js")).fsck(opts, io));
+
+const traceCommand = program.command("trace").description("Look at trace files (from --trace-file)");
+traceCommand
+  .command("view")
+  .description("Serve a trace file (.html or OTLP .json) on 127.0.0.1 to open in a browser; Ctrl-C stops")
+  .argument("<file>", "a trace file written by --trace-file, or any OTLP/JSON trace")
+  .option("--port <n>", "port to listen on (default: any free one)", "0")
+  .action(async (file: string, opts) => (await import("./commands/trace.js")).viewTrace(file, opts, io));
 
 async function main(): Promise<number> {
   try {

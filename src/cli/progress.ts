@@ -35,6 +35,8 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
       listener: (e) => {
         if (e.type === "debug") {
           if (debug) stderr.write(`debug: ${e.message}\n`);
+        } else if (e.type === "step" && e.kind) {
+          // Spans and blobs of a push are for traces and tools; the lines stay one per step.
         } else if (e.type === "log") {
           for (const line of e.text.split("\n")) if (line) stderr.write(`  │ ${line}\n`);
         } else if (e.status === "running" && !e.metrics) stderr.write(`=> ${e.name}\n`);
@@ -69,7 +71,7 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
         }
         return;
       }
-      if (e.type === "log") return;
+      if (e.type === "log" || e.kind) return;
       const prev = steps.get(e.id);
       if (e.status === "running") {
         steps.set(e.id, { ...e, metrics: e.metrics ?? prev?.metrics, start: prev?.start ?? performance.now() });
@@ -96,8 +98,26 @@ function stepLine(e: StepEvent, prefix: string): string {
   const mark = e.status === "error" ? "✘" : "✔";
   const cached = e.status === "cached" ? " CACHED" : "";
   const t = e.duration !== undefined ? ` ${e.duration.toFixed(1)}s` : "";
-  const psi = e.metrics?.cpuPressureSomeSeconds;
-  const cpu = typeof psi === "number" ? ` | CPU pressure (some): ${psi.toFixed(1)}s` : "";
+  const cpu = cpuText(e.metrics);
   const err = e.status === "error" && e.error ? `: ${e.error.split("\n")[0]}` : "";
   return `${prefix}${mark}${cached} ${e.name}${t}${cpu}${err}`;
+}
+
+/**
+ * An exec's CPU figures as a line shows them: the same numbers JSON progress
+ * carries in `metrics`, with where the pressure comes from (the exec's own
+ * cgroup, or the whole host when it has none).
+ */
+function cpuText(m: Record<string, unknown> | undefined): string {
+  if (!m) return "";
+  const n = (k: string) => (typeof m[k] === "number" ? (m[k] as number) : undefined);
+  const parts: string[] = [];
+  const user = n("cpuUserSeconds");
+  const sys = n("cpuSystemSeconds");
+  if (user !== undefined || sys !== undefined) parts.push(`CPU user ${(user ?? 0).toFixed(2)}s sys ${(sys ?? 0).toFixed(2)}s`);
+  const own = n("cpuPressureSomeSeconds");
+  const host = n("hostPressureSomeSeconds");
+  if (own !== undefined) parts.push(`CPU pressure (some): ${own.toFixed(1)}s`);
+  else if (host !== undefined) parts.push(`CPU pressure (some, host-wide): ${host.toFixed(1)}s`);
+  return parts.length ? ` | ${parts.join(" | ")}` : "";
 }

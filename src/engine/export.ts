@@ -6,6 +6,7 @@ import type { Descriptor, ImageIndex } from "../oci/types.js";
 import type { ContainerNode } from "./ops.js";
 import type { StepContext } from "./step-context.js";
 import { finalizeImage, type FinalizeOptions } from "./finalize.js";
+import { runStep } from "./steps/step.js";
 
 export interface ImageOutputOptions extends FinalizeOptions {
   /** Other platforms' builds of the same image: with them, an index is written. */
@@ -39,15 +40,20 @@ export async function finalizeRoot(ev: StepContext, node: ContainerNode, opts: I
 
 export async function exportContainer(ev: StepContext, node: ContainerNode, path: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
   const root = await finalizeRoot(ev, node, opts);
-  await writeImageArchive(ev.session.store, root, path, { refName: opts.tag, signal: ev.session.config.signal });
+  const attributes = { "lading.output.digest": root.digest, "lading.output.path": path };
+  await runStep(ev.session, { id: `export:${path}`, name: `export ${path}`, attributes }, () => writeImageArchive(ev.session.store, root, path, { refName: opts.tag, signal: ev.session.config.signal }), false);
   return root;
 }
 
 /** Writes the image into an OCI image layout folder (created if missing), named `tag` there. */
 export async function exportLayout(ev: StepContext, node: ContainerNode, dir: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
+  const root = await finalizeRoot(ev, node, opts);
+  return runStep(ev.session, { id: `export:${dir}`, name: `export ${dir}`, attributes: { "lading.output.digest": root.digest, "lading.output.path": dir } }, () => writeLayout(ev, root, dir, opts.tag), false);
+}
+
+async function writeLayout(ev: StepContext, root: Descriptor, dir: string, tag: string | undefined): Promise<Descriptor> {
   const { Store } = await import("../store/store.js");
   const { collectBlobs } = await import("../oci/archive-export.js");
-  const root = await finalizeRoot(ev, node, opts);
   const target = await Store.openLayout(dir);
   const src = ev.session.store;
   if (target.root !== src.root) {
@@ -56,7 +62,7 @@ export async function exportLayout(ev: StepContext, node: ContainerNode, dir: st
       if (!(await target.hasBlob(b.digest, b.size))) await target.putBlob(src.openBlob(b.digest), { digest: b.digest, size: b.size });
     }
   }
-  if (opts.tag) await target.tag(opts.tag, root);
+  if (tag) await target.tag(tag, root);
   else await target.tag(root.digest, root);
   return root;
 }

@@ -3,6 +3,7 @@ import type { StepContext } from "./step-context.js";
 import { finalizeRoot, type ImageOutputOptions } from "./export.js";
 import { runStep } from "./steps/step.js";
 import { registryCredentials } from "./registry-auth.js";
+import { transferEvents } from "./transfer-events.js";
 
 /** Pushes the image (or index of platform variants) to `address`; returns `address@sha256:…` like Dagger. */
 export async function publishContainer(ev: StepContext, node: ContainerNode, address: string, opts: ImageOutputOptions = {}): Promise<string> {
@@ -12,9 +13,10 @@ export async function publishContainer(ev: StepContext, node: ContainerNode, add
   const root = await finalizeRoot(ev, node, opts);
   const session = ev.session;
   const auth = registryCredentials(session, await ev.container(node));
-  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env });
+  const id = `push:${address}`;
+  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env, onProgress: transferEvents(session, id, "push") });
   try {
-    const digest = await runStep(session, { id: `push:${address}`, name: `push ${formatReference(ref)}` }, () => client.push(session.store, root, ref, { signal: session.config.signal }), false);
+    const digest = await runStep(session, { id, name: `push ${formatReference(ref)}`, attributes: { "lading.input.digest": root.digest, "lading.input.size": root.size } }, () => client.push(session.store, root, ref, { signal: session.config.signal }), false);
     return `${formatReference({ ...ref, digest: undefined })}@${digest}`;
   } finally {
     await client.close();

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { EnvConfig } from "../env-config.js";
@@ -34,6 +35,8 @@ export interface SessionConfig {
   readonly sourcePins?: Readonly<Record<string, string>>;
   /** Fail when a tag has no pin (a frozen lock). */
   readonly requirePins?: boolean;
+  /** The W3C traceparent of a running step's span (set by tracing): an exec gives it to its processes as $TRACEPARENT. */
+  readonly traceparent?: (stepId: string) => string | undefined;
 }
 
 /**
@@ -59,6 +62,12 @@ export class Session {
   /** Each git remote's refs, listed once per session (remote URL → listing in flight or done). */
   readonly gitRemotes = new Map<string, Promise<unknown>>();
   private tempRoot?: Promise<string>;
+  /**
+   * The step (or span) whose work is running, followed through awaits: a
+   * step event emitted inside it names it as its parent, so traces nest as
+   * the work did without any step passing ids around.
+   */
+  private readonly scope = new AsyncLocalStorage<string>();
 
   constructor(config: SessionConfig) {
     this.config = config;
@@ -69,11 +78,20 @@ export class Session {
   }
 
   emit(e: ProgressEvent): void {
+    if (e.type === "step" && e.parent === undefined) {
+      const parent = this.scope.getStore();
+      if (parent !== undefined && parent !== e.id) e = { ...e, parent };
+    }
     try {
       this.config.onEvent?.(e);
     } catch {
       // A listener's failure must not break a build.
     }
+  }
+
+  /** Runs `fn` as the work of step `id`: steps it emits are that step's children. */
+  within<T>(id: string, fn: () => T): T {
+    return this.scope.run(id, fn);
   }
 
   debug(message: string): void {

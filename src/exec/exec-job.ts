@@ -21,7 +21,7 @@ import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
 import { cacheLockName, claimPrivateCache } from "./cache-claim.js";
-import { childrenCpu, openCgroup } from "./metrics.js";
+import { childrenCpu, hostCpuPressure, openCgroup, withPressure } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
 import { ensureSnapshot } from "./snapshots.js";
 import { buildSpec, type SpecMount } from "./spec.js";
@@ -195,6 +195,7 @@ export async function execJob(
     });
     await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
     const before = childrenCpu();
+    const hostBefore = hostCpuPressure();
     const started = process.hrtime.bigint();
     const run = () => backend.run({ store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, stateRoot, output, setRunning, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
     const exitCode = await withLocks(store, locks, run);
@@ -210,6 +211,7 @@ export async function execJob(
       const after = childrenCpu();
       metrics = { source: "rusage", cpuUserSeconds: round(after.user - before.user), cpuSystemSeconds: round(after.system - before.system) };
     }
+    metrics = withPressure(metrics, hostBefore);
     await removeStubs(rootfs.merged, created, stubs);
     let entries: LayerEntry[];
     const payloads = etcPayloads;

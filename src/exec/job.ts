@@ -60,7 +60,13 @@ export interface HelperMetrics {
   cpuSystemSeconds?: number;
   cpuPressureSomeSeconds?: number;
   cpuPressureFullSeconds?: number;
+  /** Where the CPU seconds come from. */
   source: "cgroup2-psi" | "cgroup2" | "cgroup1-cpuacct" | "rusage" | "runtime";
+  /** Where the pressure figures come from: the exec's own cgroup (cpuPressure*), or the whole host (hostPressure*) when it has none. */
+  pressureSource?: "cgroup" | "host";
+  /** Host-wide /proc/pressure/cpu over the exec (seconds some / all non-idle tasks waited for a CPU): other work on the machine counts too. */
+  hostPressureSomeSeconds?: number;
+  hostPressureFullSeconds?: number;
 }
 
 export type OutputStream = "stdout" | "stderr";

@@ -7,6 +7,10 @@
  *   to the cgroup tree, which real root has; rootless users mostly do not.
  * - rusage: the CPU time of the helper's waited-for children (runtime,
  *   container init and what it waited for), from /proc/self/stat.
+ * CPU pressure without a cgroup of the exec's own (rootless, cgroup v1):
+ * the host's /proc/pressure/cpu totals before and after, labelled
+ * host-wide — other work on the machine counts in it too, so it says how
+ * contended the CPU was while the step ran, not what the step cost.
  */
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
@@ -137,4 +141,35 @@ export function childrenCpu(): { user: number; system: number } {
   } catch {
     return { user: 0, system: 0 };
   }
+}
+
+/** The host's CPU pressure totals so far (seconds), from /proc/pressure/cpu; undefined without PSI (kernel < 4.20 or psi=0). */
+export function hostCpuPressure(): { some: number; full?: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync("/proc/pressure/cpu", "utf8");
+  } catch {
+    return undefined;
+  }
+  const some = /^some .*total=(\d+)$/m.exec(text);
+  if (!some) return undefined;
+  const full = /^full .*total=(\d+)$/m.exec(text);
+  return { some: Number(some[1]) / 1e6, ...(full ? { full: Number(full[1]) / 1e6 } : {}) };
+}
+
+/**
+ * Adds the host-wide pressure over an exec to `m` when `m` has no pressure
+ * of the exec's own; `pressureSource` says which one a reader has.
+ */
+export function withPressure(m: HelperMetrics, hostBefore: { some: number; full?: number } | undefined): HelperMetrics {
+  if (m.cpuPressureSomeSeconds !== undefined) return { ...m, pressureSource: "cgroup" };
+  const after = hostCpuPressure();
+  if (!hostBefore || !after) return m;
+  const round = (x: number) => Math.round(x * 1e6) / 1e6;
+  return {
+    ...m,
+    pressureSource: "host",
+    hostPressureSomeSeconds: round(after.some - hostBefore.some),
+    ...(after.full !== undefined && hostBefore.full !== undefined ? { hostPressureFullSeconds: round(after.full - hostBefore.full) } : {}),
+  };
 }

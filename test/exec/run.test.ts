@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectRuntime } from "../../src/exec/run.js";
 import { readEnvConfig } from "../../src/env-config.js";
@@ -133,6 +133,19 @@ describe("runExec", () => {
       assert.equal(typeof r.metrics.cpuPressureFullSeconds, "number");
     }
     if (process.getuid!() !== 0) assert.equal(r.metrics.source, "rusage");
+  });
+
+  it("gives CPU pressure with its source: the exec's own cgroup, else host-wide /proc/pressure/cpu over the exec, labelled so", async () => {
+    const r = await sh(b, b.layers, "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done");
+    if (r.metrics.source === "cgroup2-psi") {
+      assert.equal(r.metrics.pressureSource, "cgroup");
+      assert.equal(r.metrics.hostPressureSomeSeconds, undefined, "a cgroup's own pressure is not mixed with the host's");
+    } else if (existsSync("/proc/pressure/cpu")) {
+      assert.equal(r.metrics.pressureSource, "host", JSON.stringify(r.metrics));
+      assert.equal(typeof r.metrics.hostPressureSomeSeconds, "number");
+      assert.ok(r.metrics.hostPressureSomeSeconds! >= 0);
+      assert.equal(r.metrics.cpuPressureSomeSeconds, undefined, "host-wide figures never pose as the exec's own");
+    }
   });
 
   it("runs with docker's default capabilities and no_new_privileges, all of them with insecureRootCapabilities", async () => {

@@ -45,16 +45,18 @@ test("no file in src/ but env-config.ts reads a variable from process.env", () =
 test("the README's Environment table lists exactly the variables env-config.ts reads", () => {
   const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
   const section = readme.split(/^### Environment$/m)[1]?.split(/^#{2,3} /m)[0] ?? "";
-  const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+  const documented = [...section.matchAll(/^\| `([A-Z_*]+)` \|/gm)].map((m) => m[1]);
   assert.deepEqual(documented.sort(), ENV_SETTINGS.map((s) => s.name).sort());
   const code = readFileSync(join(SRC, "env-config.ts"), "utf8");
-  const readInCode = new Set([...code.split("export interface EnvConfig")[1]!.matchAll(/"([A-Z][A-Z_]+)"/g)].map((m) => m[1]));
+  // A prefix read in code ("OTEL_") stands for its row ("OTEL_*").
+  const readInCode = new Set([...code.split("export interface EnvConfig")[1]!.matchAll(/"([A-Z][A-Z_]+)"/g)].map((m) => (m[1]!.endsWith("_") ? m[1] + "*" : m[1])));
   assert.deepEqual([...readInCode].sort(), ENV_SETTINGS.map((s) => s.name).sort(), "every variable read is in ENV_SETTINGS, and the other way round");
 });
 
 test("readEnvConfig: empty means unset, `0` turns a default off, nothing else is invented", () => {
   const d = readEnvConfig({});
-  assert.deepEqual(d, { sharedStore: false, deflate: "native", overlay: true, cgroup: true, spareHelper: true, subids: true, gc: { off: false }, debug: false });
+  assert.deepEqual(d, { sharedStore: false, deflate: "native", overlay: true, cgroup: true, spareHelper: true, subids: true, gc: { off: false }, debug: false, otel: {} });
+  assert.deepEqual(readEnvConfig({ OTEL_SERVICE_NAME: "ci", TRACEPARENT: "00-x", OTELX: "no", HOME: "/h" }).otel, { OTEL_SERVICE_NAME: "ci", TRACEPARENT: "00-x" });
   const c = readEnvConfig({ LADING_HOME: "", LADING_OVERLAY: "0", LADING_SUBIDS: "0", LADING_SHARED_STORE: "1", LADING_DEFLATE: "wasm", LADING_GC: "OFF", LADING_GC_MAX_USED: "60%", SOURCE_DATE_EPOCH: "0", LADING_DEBUG: "1", DOCKER_CONFIG: "/d" });
   assert.equal(c.home, undefined);
   assert.deepEqual([c.overlay, c.subids, c.cgroup, c.sharedStore, c.deflate, c.debug], [false, false, true, true, "wasm", true]);

@@ -96,6 +96,7 @@ function phaseOf(line: string): string {
   if (/^(running|done) FROM /.test(line)) return "base image";
   if (/withExec/.test(line)) return "exec";
   if (/^running with/.test(line)) return "layer write";
+  if (/^(running|done) export /.test(line)) return "export"; // the export's own step events, inside the script's "export" phase
   if (/^done with/.test(line)) return "between steps";
   return line; // "export", "exported"
 }

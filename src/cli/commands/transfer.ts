@@ -6,7 +6,7 @@ import { readEnvConfig } from "../../env-config.js";
 
 export async function pull(ref: string, opts: CommonOpts & { output?: string; platform?: string; progress: ProgressMode }, io: CliIO): Promise<void> {
   const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
-  const client = await openClient({ ...opts, pull: "always" }, io, progress.listener);
+  const client = await openClient({ ...opts, pull: "always" }, io, progress.listener, {}, "lading pull");
   try {
     const image = client.container(opts.platform ? { platform: opts.platform } : {}).from(ref);
     const digest = await image.digest();
@@ -26,7 +26,7 @@ export async function pull(ref: string, opts: CommonOpts & { output?: string; pl
 
 export async function push(source: string, ref: string | undefined, opts: CommonOpts & { format?: "oci" | "docker"; progress: ProgressMode }, io: CliIO): Promise<void> {
   const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
-  const client = await openClient({ ...opts, pull: "never" }, io, progress.listener);
+  const client = await openClient({ ...opts, pull: "never" }, io, progress.listener, {}, "lading push");
   try {
     const image = client.container().from(source);
     const pushed = await image.publish(ref ?? source, opts.format ? { mediaTypes: opts.format === "docker" ? "Docker" : "OCI" } : {});

@@ -15,7 +15,7 @@ import type { ImageState, ExecOutcome } from "../image-state.js";
 import type { StepContext } from "../step-context.js";
 import { resolveOwner } from "../owner.js";
 import { materializeTree } from "../materialize.js";
-import { layerCacheKey, runStep } from "./step.js";
+import { inputAttributes, layerCacheKey, outputAttributes, runStep } from "./step.js";
 import { layerTimes } from "../session.js";
 import { EXEC_HELPER } from "../exec-helper-path.js";
 import { treeWalk, type Tree } from "../tree.js";
@@ -42,11 +42,12 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   const secrets = collectSecretValues(ev, state);
   const scrub = (s: string) => secrets.reduce((acc, v) => (v.length >= 1 ? acc.split(v).join("***") : acc), s);
   const cacheKey = layerCacheKey(session, key);
+  const attributes = { ...inputAttributes(state), "lading.cache.key": key };
   if (!session.config.noCache && !exec.cacheBuster) {
     const hit = await store.getCached<ExecStepResult>(cacheKey);
     if (hit && (!hit.layer || (await store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
       await store.touch({ cacheKey }, ...(hit.layer ? [{ blob: hit.layer.descriptor.digest }] : []));
-      session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
+      session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attributes, ...outputAttributes(hit) } });
       return hit;
     }
   }
@@ -54,7 +55,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   if (exec.useEntrypoint && state.config.Entrypoint?.length) args = [...state.config.Entrypoint, ...args];
   if (args.length === 0) throw new LadingError("INVALID_ARGUMENT", `${name}: no command given (withExec needs at least one argument)`);
 
-  const result = await runStep(session, { id: key, name }, async () => {
+  const result = await runStep(session, { id: key, name, attributes }, async () => {
     const { runExec, reapLeftovers } = await import("../../exec/run.js");
     // Containers, mounts and runtime state left by a crashed earlier run go before the first exec.
     await ev.once("reap-leftovers", () => reapLeftovers(store, EXEC_HELPER, session.config.env));
@@ -67,7 +68,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
       settings: session.config.env,
       layers: [...state.layers],
       args,
-      env: [...(state.config.Env ?? [])],
+      env: withTraceparent(state.config.Env ?? [], session.config.traceparent?.(key)),
       secretEnv,
       cwd: state.config.WorkingDir || "/",
       user: state.config.User ?? "",
@@ -88,6 +89,12 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   });
   if (!exec.cacheBuster) await store.putCached(cacheKey, result);
   return result;
+}
+
+/** The image's environment, with $TRACEPARENT naming this step's span when traced (never part of the cache key). */
+function withTraceparent(env: readonly string[], traceparent: string | undefined): string[] {
+  if (!traceparent) return [...env];
+  return [...env.filter((e) => !e.startsWith("TRACEPARENT=")), `TRACEPARENT=${traceparent}`];
 }
 
 function secretValue(ev: StepContext, name: string): Buffer {

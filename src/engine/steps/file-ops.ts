@@ -28,7 +28,7 @@ import { followInScope } from "../../fsutil/scoped-path.js";
 import { resolveOwner } from "../owner.js";
 import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type Tree, type TreeEntry } from "../tree.js";
 import { filterTree } from "../filter.js";
-import { cachedLayerStep } from "./step.js";
+import { cachedLayerStep, inputAttributes } from "./step.js";
 import { LadingError } from "../../errors.js";
 
 type Op<T extends ContainerOp["type"]> = Extract<ContainerOp, { type: T }>;
@@ -85,7 +85,7 @@ export function writeNewFileStep(session: Session, state: ImageState, op: Op<"ne
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withNewFile: "${op.path}" is not a file path`);
     const entry: LayerEntry = { path, type: "file", mode: op.permissions, uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, size: data.length, open: () => Readable.from([data]) };
     return writeLayer(session.store, [...(await ownedMissingParents(session, state, path, ids)), entry], layerOptions(session));
-  });
+  }, inputAttributes(state));
 }
 
 export function writeFileStep(session: Session, state: ImageState, op: Op<"file">, file: TreeEntry & { name: string }, key: Digest, name: string): Promise<LayerRef> {
@@ -95,7 +95,7 @@ export function writeFileStep(session: Session, state: ImageState, op: Op<"file"
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withFile: "${op.path}" is not a file path`);
     const entries = treeToLayerEntries([{ ...file, path: "" }], path, { uid: ids?.uid ?? 0, gid: ids?.gid ?? 0, permissions: op.permissions });
     return writeLayer(session.store, [...(await ownedMissingParents(session, state, path, ids)), ...entries], layerOptions(session));
-  });
+  }, { ...inputAttributes(state), ...(file.contentDigest ? { "lading.input.source.digest": file.contentDigest } : {}), ...(file.size !== undefined ? { "lading.input.source.size": file.size } : {}) });
 }
 
 export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"directory">, tree: Tree, key: Digest, name: string): Promise<LayerRef> {
@@ -118,7 +118,7 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
     const entries = filterTree([...treeWalk(tree)], op.exclude, op.include);
     const layerEntries = treeToLayerEntries([...root, ...entries], dest, opts).filter((e) => e.path !== "");
     return writeLayer(session.store, [...parents, ...layerEntries], layerOptions(session));
-  });
+  }, { ...inputAttributes(state), "lading.input.source.digest": tree.key, ...(isWalked(tree) ? {} : { "lading.input.source.entries": tree.entries.length }) });
 }
 
 export function writeRemoveStep(session: Session, state: ImageState, op: Op<"remove">, key: Digest, name: string): Promise<LayerRef> {
@@ -126,5 +126,5 @@ export function writeRemoveStep(session: Session, state: ImageState, op: Op<"rem
     const path = cleanRelPath(absTarget(state, op.path));
     if (!path) throw new LadingError("INVALID_ARGUMENT", `cannot remove the root directory`);
     return writeLayer(session.store, [whiteoutEntry(path)], layerOptions(session));
-  });
+  }, inputAttributes(state));
 }

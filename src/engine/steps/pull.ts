@@ -30,7 +30,8 @@ export async function pullImage(session: Session, address: string, platform: Pla
     throw new LadingError("NOT_FOUND", `${source} has no pin in the lock file and the lock is frozen; run the build with --lock=update to record one`);
   }
   const effective = locked ? { ...ref, digest: locked as `sha256:${string}` } : ref;
-  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env });
+  const { transferEvents } = await import("../transfer-events.js");
+  const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env, onProgress: transferEvents(session, `pull:${address}`, "pull") });
   try {
     const manifest = await pullIfMissing(client, session.store, effective, session.config.pull, { platform, signal: session.config.signal });
     const pin = effective.digest ?? (await session.store.getPin(pinKey(ref)))?.digest ?? manifest.digest;

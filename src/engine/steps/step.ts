@@ -1,29 +1,54 @@
-import { LadingError } from "../../errors.js";
+import { ExecError, LadingError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
 import type { LayerRef } from "../../oci/types.js";
 import { canonicalJson } from "../../oci/json.js";
 import { sha256 } from "../../oci/digest.js";
 import { layerTimes, type Session } from "../session.js";
+import type { StepAttribute } from "../events.js";
 
 export interface StepInfo {
   id: string;
   name: string;
   /** True for steps that never write a layer (resolving a base image). */
   metadataOnly?: boolean;
+  /** "span" for a tool's own phase (client.span): progress lines leave it out. */
+  kind?: "span";
+  /** What the step starts from (cache key, input digests): shown on every event of it. */
+  attributes?: Record<string, StepAttribute>;
+}
+
+/** The image a step starts from, for traces: how many layers, and the top one. */
+export function inputAttributes(state: { layers: readonly LayerRef[] }): Record<string, StepAttribute> {
+  const top = state.layers[state.layers.length - 1];
+  return { "lading.input.layers": state.layers.length, ...(top ? { "lading.input.top_layer": top.descriptor.digest } : {}) };
+}
+
+/** What a step's result says about its output, for traces: the layer written, the exit code. */
+export function outputAttributes(out: unknown): Record<string, StepAttribute> {
+  const o = out as { descriptor?: LayerRef["descriptor"]; layer?: LayerRef; manifest?: LayerRef["descriptor"]; exitCode?: number } | undefined;
+  const layer = o?.descriptor ?? o?.layer?.descriptor ?? o?.manifest;
+  return {
+    ...(layer ? { "lading.output.digest": layer.digest, "lading.output.size": layer.size } : {}),
+    ...(typeof o?.exitCode === "number" ? { "lading.exec.exit_code": o.exitCode } : {}),
+    ...(typeof out === "string" && out.startsWith("sha256:") ? { "lading.output.digest": out } : {}),
+  };
 }
 
 /** Runs one step, reporting running → done (or error) with its duration. */
 export async function runStep<T>(session: Session, info: StepInfo, fn: () => Promise<T>, layerWork = !info.metadataOnly): Promise<T> {
   const t0 = performance.now();
-  session.emit({ type: "step", id: info.id, name: info.name, status: "running" });
+  const attrs = info.attributes ?? {};
+  const kind = info.kind ? { kind: info.kind } : {};
+  session.emit({ type: "step", id: info.id, name: info.name, status: "running", ...kind, attributes: attrs });
   try {
-    const out = await fn();
+    const out = await session.within(info.id, fn);
     // Exec results carry CPU figures; they belong on the step's done event.
     const metrics = (out as { metrics?: Record<string, unknown> } | undefined)?.metrics;
-    session.emit({ type: "step", id: info.id, name: info.name, status: "done", duration: (performance.now() - t0) / 1000, layerWork, ...(metrics ? { metrics } : {}) });
+    session.emit({ type: "step", id: info.id, name: info.name, status: "done", ...kind, duration: (performance.now() - t0) / 1000, layerWork, ...(metrics ? { metrics } : {}), attributes: { ...attrs, ...outputAttributes(out) } });
     return out;
   } catch (err) {
-    session.emit({ type: "step", id: info.id, name: info.name, status: "error", duration: (performance.now() - t0) / 1000, error: (err as Error).message });
+    const exit: Record<string, StepAttribute> = err instanceof ExecError ? { "lading.exec.exit_code": err.exitCode } : {};
+    session.emit({ type: "step", id: info.id, name: info.name, status: "error", ...kind, duration: (performance.now() - t0) / 1000, error: (err as Error).message, attributes: { ...attrs, ...exit } });
     throw err;
   }
 }
@@ -46,17 +71,18 @@ interface CachedLayer {
  * the store is reported CACHED and does no layer work; a miss runs
  * `produce` and records its result.
  */
-export async function cachedLayerStep(session: Session, key: Digest, name: string, produce: () => Promise<LayerRef>): Promise<LayerRef> {
+export async function cachedLayerStep(session: Session, key: Digest, name: string, produce: () => Promise<LayerRef>, attributes: Record<string, StepAttribute> = {}): Promise<LayerRef> {
+  const attrs = { ...attributes, "lading.cache.key": key };
   const cacheKey = layerCacheKey(session, key);
   if (!session.config.noCache) {
     const hit = await session.store.getCached<CachedLayer>(cacheKey);
     if (hit?.layer && (await session.store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size))) {
       await session.store.touch({ cacheKey }, { blob: hit.layer.descriptor.digest });
-      session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false });
+      session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attrs, ...outputAttributes(hit.layer) } });
       return hit.layer;
     }
   }
-  const layer = await runStep(session, { id: key, name }, produce);
+  const layer = await runStep(session, { id: key, name, attributes: attrs }, produce);
   if (!layer?.descriptor) throw new LadingError("INTERNAL", `step ${name} produced no layer`);
   await session.store.putCached(cacheKey, { layer } satisfies CachedLayer);
   return layer;

@@ -1,0 +1,131 @@
+// The shareable trace page, opened in a real browser (headless Chromium):
+// after its scripts ran, the DOM lists every step, marks the failing one
+// and the cache hits; the file names no URL at all, so nothing can leave the
+// page; a screenshot lands in the test output for people to look at.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect } from "../../src/index.js";
+import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
+import { tempDir } from "../helpers/tmp.js";
+import { lading } from "../helpers/cli.js";
+import { dumpDom, haveChromium, screenshot } from "../helpers/chromium.js";
+
+const t = tempDir("lading-tracehtml-");
+let busybox: TestImage;
+const noBrowser = haveChromium() ? false : "needs Debian's chromium (scripts/setup.sh)";
+
+before(async () => {
+  busybox = await makeBusyboxLayout(join(t.path, "busybox"));
+});
+after(() => t.cleanup());
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OTEL_") && k !== "TRACEPARENT") env[k] = v;
+  return env;
+}
+
+function decodeEntities(s: string): string {
+  return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+}
+
+/** Each waterfall row of the DOM: its classes and the step name it shows. */
+function rows(dom: string): Array<{ classes: string[]; name: string }> {
+  const out: Array<{ classes: string[]; name: string }> = [];
+  for (const m of dom.matchAll(/<div class="(row [^"]*)"[^>]*>.*?<span class="name">(.*?)<\/span>/g)) out.push({ classes: m[1]!.split(" "), name: decodeEntities(m[2]!) });
+  return out;
+}
+
+/** Attributes that would make a browser fetch, on the DOM's elements (quoted attribute values read as values, as a parser does). */
+function fetchingAttributes(dom: string): string[] {
+  const found: string[] = [];
+  for (const tag of dom.matchAll(/<([a-z][a-z0-9-]*)((?:\s+[^\s=>"\/]+(?:="[^"]*")?)*)\s*\/?>/gi)) {
+    for (const a of tag[2]!.matchAll(/\s([^\s=>"\/]+)(?:="[^"]*")?/g)) if (/^(src|href|srcset|poster|action|data)$/i.test(a[1]!)) found.push(`${tag[1]} ${a[1]}`);
+  }
+  return found;
+}
+
+/** Where screenshots go and stay after the run ($LADING_TEST_OUTPUT, else a folder in the temp dir). */
+function outputDir(): string {
+  const dir = process.env.LADING_TEST_OUTPUT ?? join(tmpdir(), "lading-test-output");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+test("the --trace-file page in headless Chromium: every step listed, the failing one marked with its error, cache hits set apart, no URL anywhere, and a screenshot", { skip: noBrowser }, async (tc) => {
+  const ctx = join(t.path, "ctx");
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, "a.txt"), "hello\n");
+  const base = `FROM ${busybox.ref} AS build\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\n\nFROM ${busybox.ref}\nCOPY --from=build /b.txt /b.txt\n`;
+  writeFileSync(join(ctx, "Containerfile"), base);
+  const store = join(t.path, "store");
+  const warm = await lading(["build", "--store", store, "--progress", "quiet", ctx], { env: cleanEnv() });
+  assert.equal(warm.code, 0, warm.stderr);
+  // The log names URLs and markup: the page must show them as text, never load or parse them.
+  const steps = [
+    "RUN echo 'fetching https://example.com/pkg.tar.gz and //cdn.example.org/x.js'; echo '</script><img src=x>'",
+    "RUN for i in 1 2 3; do echo line $i; done >&2",
+    "RUN echo about to fail; yes 0123456789 | head -c 100000 >&2; exit 3",
+  ];
+  writeFileSync(join(ctx, "Containerfile"), `${base}${steps.join("\n")}\n`);
+  const page = join(t.path, "build-trace.html");
+  const r = await lading(["build", "--store", store, "--progress", "quiet", "--trace-file", page, ctx], { env: cleanEnv() });
+  assert.equal(r.code, 1, r.stderr);
+
+  const text = readFileSync(page, "utf8");
+  assert.ok(!/[a-z][a-z0-9+.-]*:\/\//i.test(text), "no URL of any scheme anywhere in the file, data included");
+  assert.ok(!/(^|[^\\])\/\//.test(text), "no protocol-relative //host either");
+  // The data is one JSON text inside a non-executed script element; the markup around it is what a browser would act on.
+  const markup = text.replace(/<script type="application\/json" id="trace-data">[^<]*<\/script>/, "");
+  assert.notEqual(markup, text, "the trace data sits in its own element, with no '<' inside it");
+  assert.ok(!/\s(src|href|action|poster|srcset)\s*=/i.test(markup), "no attribute that would fetch");
+  assert.ok(!/url\(|@import/i.test(markup), "no style that would fetch");
+
+  const dom = dumpDom(page);
+  const shown = rows(dom);
+  const names = shown.map((x) => x.name);
+  for (const want of [`FROM ${busybox.ref} AS build`, "COPY a.txt /a.txt", "RUN cat /a.txt > /b.txt", "COPY --from=build /b.txt /b.txt", ...steps]) {
+    assert.ok(names.includes(want), `the page lists ${want}; it lists ${names.join(" | ")}`);
+  }
+  const failing = shown.filter((x) => x.classes.includes("failed") && !x.name.startsWith("lading build"));
+  assert.deepEqual(failing.map((x) => x.name), [steps[2]]);
+  assert.deepEqual(shown.filter((x) => x.classes.includes("cached")).map((x) => x.name).sort(), ["COPY --from=build /b.txt /b.txt", "COPY a.txt /a.txt", "RUN cat /a.txt > /b.txt"]);
+  // The failing step is selected on open: its error and its log are on screen.
+  assert.match(dom, /<div class="error">[^<]*exit code: 3/);
+  assert.match(dom, /<pre class="log">about to fail\n<\/pre>/);
+  // 100000 characters of stderr: the last 64 KiB are kept, and the page says what was cut.
+  assert.match(dom, /truncated: the first 34464 characters of this log were cut/);
+  assert.match(dom, /<pre class="log">(0123456789\n)*0123456789\n?<\/pre>|<pre class="log">[0-9\n]{65536}<\/pre>/);
+  assert.match(dom, /<b class="total-failed">1<\/b>/);
+  assert.match(dom, /<b class="total-cached">3<\/b>/);
+  assert.deepEqual(fetchingAttributes(dom), [], "the scripts made no element that fetches (the log's <img src=x> is text)");
+  assert.match(dom, /&lt;\/script&gt;&lt;img src=x&gt;/, "markup in a step's text is shown as text");
+
+  const png = join(outputDir(), "trace-page.png");
+  screenshot(page, png, "1280,560");
+  const bytes = readFileSync(png);
+  assert.equal(bytes.subarray(1, 4).toString("latin1"), "PNG");
+  tc.diagnostic(`screenshot of the trace page: ${png}`);
+  // Regenerates the README's picture on request (it is committed small, not on every run).
+  if (process.env.LADING_UPDATE_DOCS === "1") copyFileSync(png, fileURLToPath(new URL("../../../docs/trace-page.png", import.meta.url)));
+});
+
+test("a 500-step build's trace page stays under 2 MB (it has no logs)", async () => {
+  const page = join(t.path, "big.html");
+  const client = await connect({ store: join(t.path, "store-big"), trace: { file: page } });
+  try {
+    let c = client.container().from(busybox.ref);
+    for (let i = 0; i < 500; i++) c = c.withNewFile(`/f/${i}`, `${i}\n`);
+    await c.sync();
+  } finally {
+    await client.close();
+  }
+  const size = statSync(page).size;
+  const spans = (readFileSync(page, "utf8").match(/withNewFile \\\/f\\\/\d+/g) ?? []).length;
+  assert.ok(spans >= 500, `the page holds the 500 steps (found ${spans})`);
+  assert.ok(size < 2_000_000, `${size} bytes`);
+});
