@@ -101,6 +101,7 @@ export class GitRepository {
 
   /**
    * A commit by its full name (40 hex digits; 64 in a sha256 repository). Asks the remote nothing when it was fetched before.
+   * @param sha The commit's full name, lower-case hex.
    * @throws LadingError `INVALID_ARGUMENT` at once for anything but a full commit name.
    * @example repo.commit("1f0c9a3e5b2d4c6a8e0f1a2b3c4d5e6f7a8b9c0d").tree()
    */
@@ -111,6 +112,7 @@ export class GitRepository {
 
   /**
    * Any ref (`refs/pull/7/head`), or a name looked up as git does (full ref, then tag, then branch), or a full commit.
+   * @param name A full ref, a short tag or branch name, or a full commit name.
    * @example repo.ref("refs/pull/7/head").tree()
    */
   ref(name: string): GitRef {

@@ -102,8 +102,10 @@ export async function writeEtcLayer(dir: string, snapshot: string, backend: Pick
  * `undefined` keeps the entry; "drop" leaves it out; a lower path and stat
  * put the image's own /etc file there instead. At /etc/<name> every change
  * but a removal of the image's own file is dropped (docker's bind mounts
- * keep writes out of the image); elsewhere a file with exactly the
- * runtime's content under the same name is a copy of it (`mv /etc …`).
+ * keep writes out of the image); in another folder named etc (`mv /etc
+ * /usr/`, `cp -a /etc /backup/`) a file with exactly the runtime's content
+ * under the same name is a copy of it. Anywhere else a file is the
+ * command's own (`hostname > /work/hostname` stays).
  */
 export async function runtimeFileVerdict(
   payloads: EtcPayloads,
@@ -119,7 +121,7 @@ export async function runtimeFileVerdict(
   const own = join(lower, "etc", name);
   const ownSt = await lstat(own, { bigint: true }).catch(() => undefined);
   if (path === `etc/${name}`) return whiteout && ownSt ? undefined : "drop";
-  if (whiteout) return undefined;
+  if (whiteout || posix.basename(posix.dirname(path)) !== "etc") return undefined;
   if (Buffer.isBuffer(payload)) {
     if (!st.isFile() || st.size !== BigInt(payload.length) || !(await readFile(abs)).equals(payload)) return undefined;
   } else if (!st.isSymbolicLink() || (await readlink(abs)) !== payload.link) return undefined;
