@@ -5,6 +5,7 @@
  * message per ~100 files, not per file) and answered in order.
  */
 import { Worker } from "node:worker_threads";
+import { LadingError, wrapFsError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
 import { withoutNodeOptions } from "../../oci/gzip-pool.js";
 import type { HashBatch, HashResult } from "./hash-worker.js";
@@ -62,7 +63,7 @@ export class FileHasher {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    this.fail(new Error("the file hasher was closed"));
+    this.fail(new LadingError("INTERNAL", "the file hasher was closed"));
     await w?.terminate();
   }
 
@@ -80,10 +81,11 @@ export class FileHasher {
       this.waiting.delete(r.id);
       if (!job) return;
       if ("digests" in r) job.resolve(r.digests as Digest[]);
-      else job.reject(Object.assign(new Error(r.error), r.code ? { code: r.code } : {}));
+      // The thread's fs error, its errno code kept (ENOENT, ENOSPC: what to do differs).
+      else job.reject(wrapFsError("hashing a file of the directory", Object.assign(new Error(r.error), r.code ? { code: r.code } : {})));
     });
     w.on("error", (err) => this.fail(err));
-    w.on("exit", (code) => this.fail(new Error(`the file hashing thread ended (exit code ${code})`)));
+    w.on("exit", (code) => this.fail(new LadingError("INTERNAL", `the file hashing thread ended (exit code ${code})`)));
     this.worker = w;
     return w;
   }
