@@ -44,7 +44,9 @@ export function reportError(err: unknown, stderr: { write(s: string): unknown },
     stderr.write(`  command: ${JSON.stringify(e.cmd)}\n  exit code: ${e.exitCode}\n`);
   }
   for (const cause of causeChain(e)) stderr.write(`  caused by: ${cause}\n`);
-  if (row?.hint && !e.message.includes(row.hint)) stderr.write(`  hint: ${row.hint}\n`);
+  // A git source's AUTH error (src/git/auth.ts remoteError, "git <command> <url>: …") says what to do itself; `lading login` is for registries.
+  const gitAuth = e instanceof LadingError && e.code === "AUTH" && /^git [a-z-]+ /.test(e.message);
+  if (row?.hint && !gitAuth && !e.message.includes(row.hint)) stderr.write(`  hint: ${row.hint}\n`);
   if (debug && e.stack) stderr.write(e.stack + "\n");
   return row?.exit ?? EXIT.failure;
 }

@@ -7,13 +7,18 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
+import { utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import { runGit } from "./command.js";
 import { remoteError, type RemoteAccess } from "./auth.js";
 import type { GitRemote } from "./url.js";
 
-/** The bare repository for `url` under `root` (made when missing). */
+/**
+ * The bare repository for `url` under `root` (made when missing). Its
+ * folder's mtime is its last use: the store's collection keeps a mirror
+ * used since the oldest running session started, and frees the others.
+ */
 export async function openMirror(root: string, url: string): Promise<string> {
   const dir = join(root, createHash("sha256").update(url).digest("hex").slice(0, 32) + ".git");
   if (!existsSync(join(dir, "HEAD"))) {
@@ -21,6 +26,9 @@ export async function openMirror(root: string, url: string): Promise<string> {
     if (r.code !== 0) throw new LadingError("INTERNAL", `cannot make the git cache ${dir}: ${r.stderr.trim()}`);
     // Lading's refs keep what it needs; git must not pack or prune behind a reader's back.
     await runGit(["--git-dir", dir, "config", "gc.auto", "0"]);
+  } else {
+    const now = new Date();
+    await utimes(dir, now, now).catch(() => {});
   }
   return dir;
 }

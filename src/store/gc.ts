@@ -1,7 +1,7 @@
 /**
  * Garbage collection: frees what the store can rebuild or refetch
  * (op-cache records, unpacked root filesystems and snapshots, cache
- * volumes, blobs no named image reaches), never what a named image holds
+ * volumes, git mirrors, blobs no named image reaches), never what a named image holds
  * and never anything created or used since the oldest live lease started.
  *
  * Order (issue 6): cache volumes and snapshots unused for 48 h first, then
@@ -142,7 +142,7 @@ export async function removeItems(store: Store, inv: Inventory, plan: StoreItem[
   const removed: RemovedItem[] = [];
   let freed = 0;
   for (const item of plan) {
-    if (keep.has(item.id) || (await usedSince(item.paths, cutoff)) || !(await removeUnlessUsed(store, item.paths, cutoff))) {
+    if (keep.has(item.id) || (await usedSince(item.paths, cutoff)) || !(await removeItemUnlessUsed(store, item, cutoff))) {
       for (const r of item.refs) keep.add(r);
       continue;
     }
@@ -159,6 +159,21 @@ async function usedSince(paths: readonly string[], cutoff: number): Promise<bool
     if (st && st.mtimeMs >= cutoff) return true;
   }
   return false;
+}
+
+/**
+ * A git mirror is removed only under the lock a fetch into it holds
+ * (src/git/index.ts ensureCommit); one being fetched right now stays.
+ */
+async function removeItemUnlessUsed(store: Store, item: StoreItem, cutoff: number): Promise<boolean> {
+  if (item.kind !== "gitmirror") return removeUnlessUsed(store, item.paths, cutoff);
+  const release = await store.tryLock(`git-mirror-${item.id}`);
+  if (!release) return false;
+  try {
+    return await removeUnlessUsed(store, item.paths, cutoff);
+  } finally {
+    await release().catch(() => {});
+  }
 }
 
 /**

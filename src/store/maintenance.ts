@@ -46,7 +46,7 @@ export async function maybeCollect(store: Store, config: GcConfig, opts: { now?:
 }
 
 export interface DiskUsageReport {
-  /** Bytes by kind: images (what named images hold), layers (other blobs), snapshots, op cache, cache volumes, other state (not collectable). */
+  /** Bytes by kind: images (what named images hold), layers (other blobs), snapshots, op cache, cache volumes, git mirrors, other state (not collectable). */
   usage: UsageByKind;
   /** Bytes a full `prune` would free now. */
   reclaimable: number;

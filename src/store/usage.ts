@@ -18,9 +18,11 @@ import type { Store } from "./store.js";
  * image: a blob reachable from a named image (a root: never collected);
  * layer: any other blob (layers, configs, manifests of unnamed results);
  * snapshot: an unpacked root filesystem or exec snapshot;
- * opcache: a cached step result; volume: a cache volume.
+ * opcache: a cached step result; volume: a cache volume;
+ * gitmirror: a bare repository of commits fetched from one git remote
+ * (refetched when gone; its id names its lock `git-mirror-<id>`).
  */
-export type ItemKind = "image" | "layer" | "snapshot" | "opcache" | "volume";
+export type ItemKind = "image" | "layer" | "snapshot" | "opcache" | "volume" | "gitmirror";
 
 export interface StoreItem {
   kind: ItemKind;
@@ -56,7 +58,7 @@ export interface Inventory {
 }
 
 /** The folders under lading/ that scanStore lists item by item; everything else there counts as other state. */
-const ITEM_DIRS = new Set(["opcache", "rootfs", "snapshots", "volumes"]);
+const ITEM_DIRS = new Set(["opcache", "rootfs", "snapshots", "volumes", "git"]);
 
 /** Blobs larger than this are never parsed as manifests (manifests and indexes are small). */
 const MAX_JSON_BLOB = 4 * 1024 * 1024;
@@ -120,6 +122,16 @@ export async function scanStore(store: Store): Promise<Inventory> {
     const st = await lstat(path).catch(() => undefined);
     if (!st) continue;
     items.push({ kind: "volume", id: name, paths: [path], size: await treeSize(path, seenInodes), lastUsed: st.mtimeMs, refs: [], rooted: false });
+  }
+
+  // Git mirrors: git/<hash>.git, its folder's mtime bumped on every use (src/git/mirror.ts openMirror).
+  const gitDir = join(store.root, "lading", "git");
+  for (const name of await readdir(gitDir).catch(() => [] as string[])) {
+    if (!name.endsWith(".git") || name.startsWith(".")) continue;
+    const path = join(gitDir, name);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    items.push({ kind: "gitmirror", id: name.slice(0, -4), paths: [path], size: await treeSize(path, seenInodes), lastUsed: st.mtimeMs, refs: [], rooted: false });
   }
 
   const pins = new Map<Digest, string[]>();
@@ -245,15 +257,17 @@ export interface UsageByKind {
   snapshots: number;
   opCache: number;
   cacheVolumes: number;
+  /** Git mirrors (lading/git). */
+  gitMirrors: number;
   /** lading's other state (Inventory.otherBytes). */
   other: number;
   total: number;
 }
 
 export function usageByKind(inv: Inventory): UsageByKind {
-  const u: UsageByKind = { images: 0, layers: 0, snapshots: 0, opCache: 0, cacheVolumes: 0, other: inv.otherBytes, total: inv.otherBytes };
+  const u: UsageByKind = { images: 0, layers: 0, snapshots: 0, opCache: 0, cacheVolumes: 0, gitMirrors: 0, other: inv.otherBytes, total: inv.otherBytes };
   for (const i of inv.items) {
-    const k = ({ image: "images", layer: "layers", snapshot: "snapshots", opcache: "opCache", volume: "cacheVolumes" } as const)[i.kind];
+    const k = ({ image: "images", layer: "layers", snapshot: "snapshots", opcache: "opCache", volume: "cacheVolumes", gitmirror: "gitMirrors" } as const)[i.kind];
     u[k] += i.size;
     u.total += i.size;
   }

@@ -10,7 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../../src/index.js";
 import { lading } from "../helpers/cli.js";
@@ -115,4 +115,66 @@ test("lading.lock pins a git source to its commit; after the branch moves, --loc
   const unpinned = await lading(["build", "--lock", "frozen", "-o", join(dir, "d.tar"), dir], { env });
   assert.notEqual(unpinned.code, 0);
   assert.match(unpinned.stderr, /no pin in the lock file/);
+});
+
+test("git mirrors in the store: lading df shows them, prune (until=, default, --all) removes them, the next build fetches again", async () => {
+  const dir = join(t.path, "mirrors");
+  mkdirSync(dir);
+  const storeEnv = { ...env, LADING_HOME: join(dir, "store"), LADING_GC: "off" };
+  const mirrors = () => readdirSync(join(dir, "store", "lading", "git")).filter((n) => n.endsWith(".git"));
+  // Pinned by the first build: a frozen build then asks the server only for what the store lacks.
+  writeFileSync(join(dir, "Containerfile"), `FROM scratch\nADD ${repos.url}#main /src/\n`);
+  const build = async (name: string, lock = "frozen") => {
+    const r = await lading(["build", "--lock", lock, "-o", join(dir, name), dir], { env: storeEnv });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await fileIn(join(dir, name), "/src/docker/Containerfile"), "FROM scratch\nCOPY . /ctx/\n");
+  };
+  const df = async () => {
+    const r = await lading(["df", "--json"], { env: storeEnv });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { usage: { gitMirrors: number }; reclaimable: number };
+  };
+  const prune = async (args: string[]) => {
+    const r = await lading(["prune", ...args], { env: storeEnv });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+
+  await build("a.tar", "update");
+  const made = mirrors().length;
+  assert.ok(made > 0, "the build made a mirror (one per repository: the app and its submodule)");
+  assert.ok((await df()).usage.gitMirrors > 0, "the mirror's bytes are counted as their own kind");
+  const text = await lading(["df"], { env: storeEnv });
+  assert.match(text.stdout, /^git mirrors\s+\d/m);
+
+  // Used just now: --filter until=48h keeps it; once it was last used three days ago, it goes.
+  assert.doesNotMatch(await prune(["--filter", "until=48h"]), /gitmirror/);
+  assert.equal(mirrors().length, made);
+  // Time passes (collection leaves alone what was used in the last seconds).
+  const age = () => {
+    const old = new Date(Date.now() - 3 * 24 * 3600_000);
+    for (const m of mirrors()) utimesSync(join(dir, "store", "lading", "git", m), old, old);
+  };
+  age();
+  const idle = await df();
+  assert.ok(idle.reclaimable >= idle.usage.gitMirrors, "an idle mirror is reclaimable");
+  assert.match(await prune(["--filter", "until=48h"]), /removed gitmirror/);
+  assert.deepEqual(mirrors(), []);
+  assert.equal((await df()).usage.gitMirrors, 0);
+
+  // The next build fetches again (a frozen build of a pinned commit still in the store sends no request), and works.
+  const before = (await server.accessLog()).length;
+  await build("b.tar");
+  assert.ok((await server.accessLog()).length > before, "the commit is fetched again");
+  const after = (await server.accessLog()).length;
+  await build("b2.tar");
+  assert.equal((await server.accessLog()).length, after, "and kept in the store again");
+  assert.equal(mirrors().length, made);
+  age();
+  assert.match(await prune([]), /removed gitmirror/, "a plain prune removes a mirror no running session uses");
+  assert.deepEqual(mirrors(), []);
+  await build("c.tar");
+  age();
+  assert.match(await prune(["--all"]), /removed gitmirror/);
+  assert.deepEqual(mirrors(), []);
 });

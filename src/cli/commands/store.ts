@@ -29,6 +29,7 @@ export async function df(opts: CommonOpts & { json?: boolean }, io: CliIO): Prom
       ["snapshots", r.usage.snapshots],
       ["op cache", r.usage.opCache],
       ["cache volumes", r.usage.cacheVolumes],
+      ["git mirrors", r.usage.gitMirrors],
       ["other", r.usage.other],
       ["total", r.usage.total],
       ["reclaimable", r.reclaimable],
