@@ -61,14 +61,20 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
   const walkOpts: HostWalkOptions = { exclude: opts.exclude, include: opts.include, owners: opts.owners };
   const key = new TreeKey();
   await digestWalk(abs, walkOpts, opts.hashCache, (e) => key.add(e));
+  // Listed once: a Containerfile's COPY of each sub-folder asks for the whole listing again.
+  let listed: Promise<readonly TreeEntry[]> | undefined;
   return {
     key: key.digest(),
     walk: () => walkHost(abs, walkOpts),
-    list: async () => {
-      const entries: TreeEntry[] = [];
-      await digestWalk(abs, walkOpts, opts.hashCache, (e) => entries.push(e));
-      return entries;
-    },
+    list: () =>
+      (listed ??= (async () => {
+        const entries: TreeEntry[] = [];
+        await digestWalk(abs, walkOpts, opts.hashCache, (e) => entries.push(e));
+        return entries;
+      })().catch((err: unknown) => {
+        listed = undefined; // a walk that failed (a file vanished) is tried afresh next time
+        throw err;
+      })),
     find: async (path) => {
       if (path === "") return undefined;
       for (const e of walkHost(abs, { ...walkOpts, only: path })) {
