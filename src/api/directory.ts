@@ -2,7 +2,7 @@ import { rename, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LadingError } from "../errors.js";
 import { directoryNode, fileNode, type DirectoryNode, type DirectoryOp } from "../engine/ops.js";
-import { cleanRelPath, treeWalk } from "../engine/tree.js";
+import { cleanRelPath, treeLookup, treeWalk } from "../engine/tree.js";
 import { materializeTree } from "../engine/materialize.js";
 import { tempNameFor } from "../fsutil/atomic.js";
 import { compilePattern } from "../fsutil/pattern-compile.js";
@@ -172,7 +172,7 @@ export class Directory {
   async exists(path: string, opts: DirectoryExistsOpts = {}): Promise<boolean> {
     const p = cleanRelPath(path);
     if (p === "") return !opts.expectedType || opts.expectedType === "DIRECTORY";
-    const e = (await this.listing()).find((x) => x.path === p);
+    const e = treeLookup(await this.tree(), p);
     if (!e) return false;
     const t = { directory: "DIRECTORY", file: "REGULAR", symlink: "SYMLINK" }[e.type as string];
     return !opts.expectedType || opts.expectedType === t;

@@ -45,6 +45,8 @@ export interface WalkedTree {
   list(): Promise<readonly TreeEntry[]>;
   /** The entry at `path` (relative, clean), with its content digest, found without a walk. */
   find(path: string): Promise<TreeEntry | undefined>;
+  /** The entry at `path` (relative, clean) without its content digest: one lookup, no walk and no read. */
+  lookup(path: string): TreeEntry | undefined;
 }
 
 export type Tree = ListedTree | WalkedTree;
@@ -56,6 +58,11 @@ export function isWalked(tree: Tree): tree is WalkedTree {
 /** The tree's entries, sorted by path, with content digests. */
 export function treeEntries(tree: Tree): Promise<readonly TreeEntry[]> {
   return isWalked(tree) ? tree.list() : Promise.resolve(tree.entries);
+}
+
+/** The entry at `path` (relative, clean), without its content digest when the tree is walked: for what asks whether a path is there. */
+export function treeLookup(tree: Tree, path: string): TreeEntry | undefined {
+  return isWalked(tree) ? tree.lookup(path) : tree.entries.find((e) => e.path === path);
 }
 
 /** The tree's entries in path order, without content digests: for what needs only names, metadata and bytes (no file is read). */

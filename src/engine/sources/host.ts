@@ -75,6 +75,11 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
         listed = undefined; // a walk that failed (a file vanished) is tried afresh next time
         throw err;
       })),
+    lookup: (path) => {
+      if (path === "") return undefined;
+      for (const e of walkHost(abs, { ...walkOpts, only: path })) return e;
+      return undefined;
+    },
     find: async (path) => {
       if (path === "") return undefined;
       for (const e of walkHost(abs, { ...walkOpts, only: path })) {
