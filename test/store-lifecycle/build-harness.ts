@@ -29,7 +29,7 @@ export interface BuildRun {
 /** When to send SIGKILL: `afterMs` after "ready", or after the first phase line that starts with `phase`. */
 export interface KillAt {
   killAfterMs?: number;
-  killOnPhase?: { phase: string; afterMs: number };
+  killOnPhase?: { phase: string | RegExp; afterMs: number };
 }
 
 export interface BuildInputs {
@@ -102,7 +102,7 @@ function runScript(args: string[], opts: KillAt & { env?: NodeJS.ProcessEnv }): 
           if (opts.killAfterMs !== undefined) killIn(opts.killAfterMs);
         } else if (line.startsWith("lading-phase ")) {
           phase = line.slice("lading-phase ".length);
-          if (opts.killOnPhase && !timer && phase.startsWith(opts.killOnPhase.phase)) killIn(opts.killOnPhase.afterMs);
+          if (opts.killOnPhase && !timer && phaseMatches(phase, opts.killOnPhase.phase)) killIn(opts.killOnPhase.afterMs);
         }
       }
     });
@@ -142,4 +142,8 @@ export async function killSweep(points: number, referenceMs: number, run: (atMs:
     await after(result, at, k);
   }
   return point;
+}
+
+function phaseMatches(phase: string, want: string | RegExp): boolean {
+  return typeof want === "string" ? phase.startsWith(want) : want.test(phase);
 }
