@@ -147,12 +147,14 @@ export async function execJob(
       } else if (m.type === "bind") {
         const isDir = (await stat(m.source)).isDirectory();
         let source = m.source;
-        if (m.chownToUser) {
+        // An explicit owner wins over option U, as for cache mounts: the caller named the ids.
+        const owner = m.uid !== undefined ? { uid: m.uid, gid: m.gid ?? m.uid } : m.chownToUser ? user : undefined;
+        if (owner) {
           // A copy in the work dir, which this helper removes: rootless, the caller could not remove files it chowned to a subordinate id.
           source = join(work, `owned-${ownedN++}`);
           const cp = await runTool("cp", ["-a", "--reflink=auto", m.source, source]);
-          if (cp.code !== 0) throw new LadingError("INTERNAL", `copying the mount for ${target} (option U): ${cp.stderr.trim()}`);
-          await chownTree(source, user.uid, user.gid);
+          if (cp.code !== 0) throw new LadingError("INTERNAL", `copying the mount for ${target} (owner): ${cp.stderr.trim()}`);
+          await chownTree(source, owner.uid, owner.gid);
         }
         extraMounts.push({ destination: target, type: "bind", source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
         stubs.push({ path: target, kind: isDir ? "dir" : "file" });

@@ -15,7 +15,7 @@ import type { Identity } from "./identity.js";
 /** One mount of an exec, as the caller asks for it and as the helper gets it (a secret's bytes cross the channel as they are). */
 export type ExecMount =
   | { type: "cache"; target: string; dir: string; sharing: "SHARED" | "PRIVATE" | "LOCKED"; uid?: number; gid?: number; chownToUser?: boolean }
-  | { type: "bind"; target: string; source: string; readOnly: boolean; chownToUser?: boolean }
+  | { type: "bind"; target: string; source: string; readOnly: boolean; chownToUser?: boolean; uid?: number; gid?: number }
   | { type: "tmpfs"; target: string; copyUp?: boolean }
   | { type: "secret"; target: string; data: Uint8Array; mode: number; uid: number; gid: number };
 

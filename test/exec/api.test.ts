@@ -143,3 +143,24 @@ test("secrets reach the command but never a layer, the cache, the progress outpu
   assert.deepEqual(grep(join(t.path, "store")), []);
   assert.ok(!JSON.stringify(events).includes(SECRET), "the secret reached progress events");
 });
+
+test("withMountedDirectory/withMountedFile owner: the mounted tree belongs to that user inside, the host files stay as they were", async () => {
+  const src = join(t.path, "owned-src");
+  mkdirSync(join(src, "sub"), { recursive: true });
+  writeFileSync(join(src, "sub", "a.txt"), "a\n");
+  const before = statSync(join(src, "sub", "a.txt"));
+  const dir = client.host().directory(src);
+  const file = client.host().directory(src).file("sub/a.txt");
+  const out = await client
+    .container()
+    .from(busybox.ref)
+    .withMountedDirectory("/m", dir, { owner: "1234:5678" })
+    .withMountedFile("/f.txt", file, { owner: "4321" })
+    .withMountedDirectory("/plain", dir)
+    .withExec(["sh", "-c", "stat -c '%u:%g %n' /m /m/sub /m/sub/a.txt /f.txt /plain/sub/a.txt"])
+    .stdout();
+  assert.equal(out, "1234:5678 /m\n1234:5678 /m/sub\n1234:5678 /m/sub/a.txt\n4321:4321 /f.txt\n0:0 /plain/sub/a.txt\n");
+  const after = statSync(join(src, "sub", "a.txt"));
+  assert.equal(after.uid, before.uid);
+  assert.equal(after.gid, before.gid);
+});

@@ -132,7 +132,8 @@ async function buildMounts(ev: StepContext, state: ImageState) {
         await materializeTree(tree, dir, {});
         // mkdtemp makes it 0700: the mount point must be as open as docker's (a directory of the context), or a USER other than root cannot enter it.
         if (!hasRootEntry(tree)) await chmod(dir, 0o755);
-        mounts.push({ type: "bind", target, source: dir, readOnly: !!mount.readOnly, ...(mount.userOwned ? { chownToUser: true } : {}) });
+        const ids = mount.owner ? await resolveOwner(session.store, state.layers, mount.owner) : undefined;
+        mounts.push({ type: "bind", target, source: dir, readOnly: !!mount.readOnly, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}), ...(mount.userOwned ? { chownToUser: true } : {}) });
         break;
       }
       case "file": {
@@ -140,7 +141,8 @@ async function buildMounts(ev: StepContext, state: ImageState) {
         const dir = await session.tempDir("mount");
         const p = join(dir, posix.basename(target) || "file");
         await materializeTree({ key: f.contentDigest ?? sha256(""), entries: [{ ...f, path: posix.basename(p) }] }, dir, {});
-        mounts.push({ type: "bind", target, source: p, readOnly: false, ...(mount.userOwned ? { chownToUser: true } : {}) });
+        const ids = mount.owner ? await resolveOwner(session.store, state.layers, mount.owner) : undefined;
+        mounts.push({ type: "bind", target, source: p, readOnly: false, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}), ...(mount.userOwned ? { chownToUser: true } : {}) });
         break;
       }
       case "temp":
