@@ -419,7 +419,7 @@ export class Client {
         await this.ctx.session.close();
       }
       // While our lease holds, nothing this client made or used can be collected.
-      await collectIfDue({ store: this.ctx.session.store, gc: this.gc });
+      await collectIfDue({ store: this.ctx.session.store, gc: this.gc }, this.ctx.session.config.env);
     } finally {
       await this.lease?.release();
       this.lease = undefined;
@@ -482,7 +482,7 @@ export class Client {
    */
   async prune(opts: PruneOpts = {}): Promise<PruneResult> {
     for (const k of Object.keys(opts)) if (!["all", "keepStorage", "until"].includes(k)) throw new LadingError("INVALID_ARGUMENT", `unsupported prune option "${k}"`);
-    return pruneStore(this.ctx.session.store, opts);
+    return pruneStore(this.ctx.session.store, opts, this.ctx.session.config.env);
   }
 
   /**

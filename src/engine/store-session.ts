@@ -10,6 +10,7 @@ import type { EnvConfig } from "../env-config.js";
 import { defaultStoreDir } from "../store/paths.js";
 import type { GcConfig } from "../store/policy.js";
 import type { Lease } from "../store/leases.js";
+import type { ReclaimTrees } from "../store/gc.js";
 import type { DiskUsageReport, PruneOptions, PruneReport } from "../store/maintenance.js";
 import type { FsckReport } from "../store/fsck.js";
 import { Store } from "../store/store.js";
@@ -38,9 +39,9 @@ export async function leaseStore(store: Store): Promise<Lease> {
 }
 
 /** Collects garbage if the disk policy says it is due; a failure here never fails the caller. */
-export async function collectIfDue(o: OpenedStore): Promise<void> {
+export async function collectIfDue(o: OpenedStore, env: EnvConfig): Promise<void> {
   const { maybeCollect } = await import("../store/maintenance.js");
-  await maybeCollect(o.store, o.gc).catch(() => {});
+  await maybeCollect(o.store, o.gc, { reclaim: reclaimerFor(o.store, env) }).catch(() => {});
 }
 
 export async function storeDiskUsage(o: OpenedStore): Promise<DiskUsageReport> {
@@ -48,9 +49,22 @@ export async function storeDiskUsage(o: OpenedStore): Promise<DiskUsageReport> {
   return diskUsage(o.store, o.gc);
 }
 
-export async function pruneStore(store: Store, opts: PruneOptions): Promise<PruneReport> {
+export async function pruneStore(store: Store, opts: PruneOptions, env: EnvConfig): Promise<PruneReport> {
   const m = await import("../store/maintenance.js");
-  return m.pruneStore(store, opts);
+  return m.pruneStore(store, opts, reclaimerFor(store, env));
+}
+
+/**
+ * Rootless, what an exec wrote as another user of the image (a cache volume
+ * filled by `USER 1000`) is owned by a subordinate id: only the exec helper,
+ * inside lading's namespace, can hand it back so the store can remove it.
+ * Loaded only when the store meets such a tree.
+ */
+function reclaimerFor(store: Store, env: EnvConfig): ReclaimTrees {
+  return async (paths) => {
+    const [{ reclaimTrees }, { EXEC_HELPER }] = await Promise.all([import("../exec/run.js"), import("./exec-helper-path.js")]);
+    await reclaimTrees(store.root, EXEC_HELPER, env, paths);
+  };
 }
 
 export async function fsckStore(store: Store, opts: { repair?: boolean }): Promise<FsckReport> {

@@ -53,7 +53,15 @@ export interface ReapJob {
   runtimePaths: Partial<Record<"runc" | "crun", string>>;
 }
 
-export type HelperJob = ExecJob | ReapJob;
+/** Trees under the store that subordinate ids own, to hand back to the store's owner (see reclaim-job.ts). */
+export interface ReclaimJob {
+  kind: "reclaim";
+  storeRoot: string;
+  identity: Identity;
+  paths: string[];
+}
+
+export type HelperJob = ExecJob | ReapJob | ReclaimJob;
 
 export interface HelperMetrics {
   cpuUserSeconds?: number;
@@ -79,4 +87,5 @@ export type HelperMessage =
   | { type: "output"; stream: OutputStream; data: Uint8Array }
   | { type: "result"; exitCode: number; layer?: LayerRef; metrics: HelperMetrics }
   | { type: "reaped"; containers: string[] }
+  | { type: "reclaimed"; paths: number }
   | { type: "error"; code: string; message: string };

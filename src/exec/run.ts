@@ -225,3 +225,14 @@ export async function reapLeftovers(store: ExecStore, helper: string, settings: 
   }
   await runHelper(helper, settings.spareHelper, identity, { kind: "reap", storeRoot: store.root, identity, runtimePaths }, {});
 }
+
+/**
+ * Hands trees under the store that an exec left owned by subordinate ids
+ * back to the user (see reclaim-job.ts), so the store can remove them. As
+ * root there is nothing to hand back.
+ */
+export async function reclaimTrees(storeRoot: string, helper: string, settings: ExecSettings, paths: readonly string[]): Promise<void> {
+  const identity = currentIdentity(settings.subids);
+  if (identity.kind === "root" || paths.length === 0) return;
+  await runHelper(helper, settings.spareHelper, identity, { kind: "reclaim", storeRoot, identity, paths: [...paths] }, {});
+}

@@ -18,6 +18,7 @@ import { execJob, type Running } from "./exec-job.js";
 import type { OpenExecStore } from "./exec-store.js";
 import type { HelperJob, HelperMessage, OutputSink } from "./job.js";
 import { reapJob } from "./reap-job.js";
+import { reclaimJob } from "./reclaim-job.js";
 
 // What the helper makes in root filesystems (snapshot folders, parents a
 // layer leaves implicit, stubs) and what the runtime inherits must not
@@ -81,7 +82,12 @@ function serve(job: HelperJob, openStore: OpenExecStore): Promise<void> {
       send(m);
       answered();
     };
-    const work = job.kind === "exec" ? execJob(job, openStore, send, reply, output, (r) => (running = r), () => stopping, whenIdle) : reapJob(job, send, openStore);
+    const work =
+      job.kind === "exec"
+        ? execJob(job, openStore, send, reply, output, (r) => (running = r), () => stopping, whenIdle)
+        : job.kind === "reap"
+          ? reapJob(job, send, openStore)
+          : reclaimJob(job, send);
     work.then(answered, (err: unknown) => {
       const e = err as { message?: string };
       reply({ type: "error", code: err instanceof LadingError ? err.code : "INTERNAL", message: e?.message ?? String(err) });

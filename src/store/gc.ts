@@ -137,12 +137,12 @@ export interface CollectReport {
  * (its mtime moved past the cutoff) is kept, and so is everything it
  * points at.
  */
-export async function removeItems(store: Store, inv: Inventory, plan: StoreItem[], cutoff: number): Promise<CollectReport> {
+export async function removeItems(store: Store, inv: Inventory, plan: StoreItem[], cutoff: number, reclaim?: ReclaimTrees): Promise<CollectReport> {
   const keep = new Set<string>();
   const removed: RemovedItem[] = [];
   let freed = 0;
   for (const item of plan) {
-    if (keep.has(item.id) || (await usedSince(item.paths, cutoff)) || !(await removeItemUnlessUsed(store, item, cutoff))) {
+    if (keep.has(item.id) || (await usedSince(item.paths, cutoff)) || !(await removeItemUnlessUsed(store, item, cutoff, reclaim))) {
       for (const r of item.refs) keep.add(r);
       continue;
     }
@@ -165,12 +165,12 @@ async function usedSince(paths: readonly string[], cutoff: number): Promise<bool
  * A git mirror is removed only under the lock a fetch into it holds
  * (src/git/index.ts ensureCommit); one being fetched right now stays.
  */
-async function removeItemUnlessUsed(store: Store, item: StoreItem, cutoff: number): Promise<boolean> {
-  if (item.kind !== "gitmirror") return removeUnlessUsed(store, item.paths, cutoff);
+async function removeItemUnlessUsed(store: Store, item: StoreItem, cutoff: number, reclaim: ReclaimTrees | undefined): Promise<boolean> {
+  if (item.kind !== "gitmirror") return removeUnlessUsed(store, item.paths, cutoff, reclaim);
   const release = await store.tryLock(`git-mirror-${item.id}`);
   if (!release) return false;
   try {
-    return await removeUnlessUsed(store, item.paths, cutoff);
+    return await removeUnlessUsed(store, item.paths, cutoff, reclaim);
   } finally {
     await release().catch(() => {});
   }
@@ -184,12 +184,12 @@ async function removeItemUnlessUsed(store: Store, item: StoreItem, cutoff: numbe
  * claim after the move finds the path gone and writes it again. Only then
  * is anything deleted. Returns whether the item was removed.
  */
-async function removeUnlessUsed(store: Store, paths: readonly string[], cutoff: number): Promise<boolean> {
+async function removeUnlessUsed(store: Store, paths: readonly string[], cutoff: number, reclaim: ReclaimTrees | undefined): Promise<boolean> {
   const moved: Array<{ from: string; to: string }> = [];
   for (const p of paths) {
     const to = store.tempPath("gc");
     try {
-      await rename(p, to);
+      await reclaimingOnce(p, reclaim, () => rename(p, to));
       moved.push({ from: p, to });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
@@ -200,11 +200,33 @@ async function removeUnlessUsed(store: Store, paths: readonly string[], cutoff: 
     for (const m of moved) await rename(m.to, m.from).catch(() => rm(m.to, { recursive: true, force: true }));
     return false;
   }
-  for (const m of moved) await rm(m.to, { recursive: true, force: true });
+  for (const m of moved) await reclaimingOnce(m.to, reclaim, () => rm(m.to, { recursive: true, force: true }));
   return true;
 }
 
+/**
+ * Hands a tree under the store back to the store's owner (rootless, an exec
+ * may leave files owned by subordinate ids, which the user cannot move or
+ * remove from outside the namespace). The engine supplies it; without one,
+ * such a tree fails the collection with the permission error.
+ */
+export type ReclaimTrees = (paths: readonly string[]) => Promise<void>;
+
+/** Runs `op` on `path`; refused for permission, reclaims the tree once and tries again. */
+async function reclaimingOnce(path: string, reclaim: ReclaimTrees | undefined, op: () => Promise<void>): Promise<void> {
+  try {
+    await op();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!reclaim || (code !== "EACCES" && code !== "EPERM")) throw err;
+    await reclaim([path]);
+    await op();
+  }
+}
+
 export interface CollectOptions {
+  /** Hands back trees subordinate ids own (see ReclaimTrees). */
+  reclaim?: ReclaimTrees;
   bytesToFree?: number;
   unusedBefore?: number;
   now?: number;
@@ -224,7 +246,7 @@ export async function collectLocked(store: Store, opts: CollectOptions = {}): Pr
   const counts = await readUseCounts(store.root);
   for (const i of inv.items) i.uses = counts.get(i.id) ?? Math.max(0, ...i.paths.map((p) => counts.get(p) ?? 0));
   const plan = planCollection(inv, { cutoff, now, bytesToFree: opts.bytesToFree, unusedBefore: opts.unusedBefore });
-  const report = await removeItems(store, inv, plan, cutoff);
+  const report = await removeItems(store, inv, plan, cutoff, opts.reclaim);
   const removed = new Set(plan.flatMap((i) => [i.id, ...i.paths]));
   await compactUseCounts(store.root, counts, (id) => !removed.has(id));
   return report;

@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../fsutil/atomic.js";
 import { diskFacts } from "./disk.js";
 import { bytesToFree, policyFigures, parseSize, type DiskFacts, type GcConfig, type PolicyFigures } from "./policy.js";
 import { scanStore, usageByKind, type UsageByKind } from "./usage.js";
-import { collectGarbage, collectLocked, planCollection, type CollectReport } from "./gc.js";
+import { collectGarbage, collectLocked, planCollection, type CollectReport, type ReclaimTrees } from "./gc.js";
 import { collectionCutoff } from "./leases.js";
 
 /** Automatic collection runs at most this often across all processes sharing a store. */
@@ -22,7 +22,7 @@ export const AUTO_GC_INTERVAL_MS = 60_000;
  * another process is collecting, returns at once. Returns what was freed,
  * or undefined when nothing ran.
  */
-export async function maybeCollect(store: Store, config: GcConfig, opts: { now?: number; minIntervalMs?: number } = {}): Promise<CollectReport | undefined> {
+export async function maybeCollect(store: Store, config: GcConfig, opts: { now?: number; minIntervalMs?: number; reclaim?: ReclaimTrees } = {}): Promise<CollectReport | undefined> {
   if (config === false) return undefined;
   const release = await store.tryLock("gc").catch(() => undefined);
   if (!release) return undefined; // someone else is collecting right now
@@ -39,7 +39,7 @@ export async function maybeCollect(store: Store, config: GcConfig, opts: { now?:
     const used = usageByKind(await scanStore(store)).total;
     const n = bytesToFree(fig, used, disk);
     if (n <= 0) return undefined;
-    return await collectLocked(store, { bytesToFree: n, now });
+    return await collectLocked(store, { bytesToFree: n, now, reclaim: opts.reclaim });
   } finally {
     await release().catch(() => {});
   }
@@ -81,7 +81,7 @@ export interface PruneReport extends CollectReport {
   untagged: string[];
 }
 
-export async function pruneStore(store: Store, opts: PruneOptions = {}): Promise<PruneReport> {
+export async function pruneStore(store: Store, opts: PruneOptions = {}, reclaim?: ReclaimTrees): Promise<PruneReport> {
   const untagged: string[] = [];
   if (opts.all) for (const { name } of await store.listNames()) if (await store.untag(name)) untagged.push(name);
   const now = Date.now();
@@ -92,7 +92,7 @@ export async function pruneStore(store: Store, opts: PruneOptions = {}): Promise
     bytes = Math.max(0, usageByKind(await scanStore(store)).total - keep);
     if (bytes === 0) return { removed: [], freed: 0, untagged };
   }
-  const report = await collectGarbage(store, { bytesToFree: bytes, unusedBefore, now });
+  const report = await collectGarbage(store, { bytesToFree: bytes, unusedBefore, now, reclaim });
   return { ...report, untagged };
 }
 
