@@ -11,7 +11,7 @@ export interface CommonOpts {
   runtime?: string;
 }
 
-export function openClient(opts: CommonOpts & { noCache?: boolean; pull?: string; clampMtime?: boolean }, io: CliIO, log?: ProgressListener, extra: { sourcePins?: Record<string, string>; requirePins?: boolean } = {}, command = "lading"): Promise<Client> {
+export function openClient(opts: CommonOpts & { noCache?: boolean; pull?: string; clampMtime?: boolean; sourceDateEpoch?: number }, io: CliIO, log?: ProgressListener, extra: { sourcePins?: Record<string, string>; requirePins?: boolean } = {}, command = "lading"): Promise<Client> {
   return connect({
     ...extra,
     // The root span is named for the command; OTLP export follows the OTEL_* variables as for any connect().
@@ -19,6 +19,7 @@ export function openClient(opts: CommonOpts & { noCache?: boolean; pull?: string
     store: opts.store,
     noCache: opts.noCache,
     clampMtime: opts.clampMtime,
+    ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
     pull: opts.pull as "missing" | "always" | "never" | undefined,
     insecureRegistries: opts.insecureRegistry?.length ? opts.insecureRegistry : undefined,
     runtime: opts.runtime as "runc" | "crun" | "podman" | undefined,

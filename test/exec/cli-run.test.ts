@@ -1,12 +1,13 @@
 // `lading build` with RUN steps through the real runtime (as root, and in CI as an unprivileged user).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lading } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { validateArchive } from "../helpers/validate.js";
+import { run } from "../helpers/tools.js";
 
 const t = tempDir("lading-clirun-");
 let busybox: TestImage;
@@ -39,4 +40,33 @@ test("RUN steps build, show CPU figures in json progress, and a failing RUN name
   assert.match(bad.stderr, /^  exit code: 3$/m);
   // The located error wraps the step's own: its message already says all of it.
   assert.doesNotMatch(bad.stderr, /caused by:/);
+});
+
+test("SOURCE_DATE_EPOCH as BuildKit has it: the build arg dates the image, ARG exposes it to RUN, the environment gives the default", async () => {
+  const ctx = join(t.path, "ctx-epoch");
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, "Containerfile"), `FROM ${busybox.ref}\nARG SOURCE_DATE_EPOCH\nRUN echo "epoch=$SOURCE_DATE_EPOCH" > /epoch\n`);
+  const store = join(t.path, "store-epoch");
+  /** The image's config and the contents of /epoch in its top layer. */
+  const look = async (tar: string, name: string) => {
+    const dir = join(t.path, name);
+    await validateArchive(tar, dir);
+    const blob = (d: string) => readFileSync(join(dir, "blobs", "sha256", d.slice(7)));
+    const manifest = JSON.parse(blob(JSON.parse(readFileSync(join(dir, "index.json"), "utf8")).manifests[0].digest).toString("utf8"));
+    const config = JSON.parse(blob(manifest.config.digest).toString("utf8"));
+    const epoch = run("tar", ["-xzOf", join(dir, "blobs", "sha256", manifest.layers.at(-1).digest.slice(7)), "epoch"]);
+    return { created: config.created as string, epoch };
+  };
+  const fromEnv = join(t.path, "epoch-env.tar");
+  const r1 = await lading(["build", "--store", store, "-o", fromEnv, ctx], { env: { SOURCE_DATE_EPOCH: "1700000000" } });
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.deepEqual(await look(fromEnv, "epoch-env"), { created: "2023-11-14T22:13:20Z", epoch: "epoch=1700000000\n" });
+  const fromArg = join(t.path, "epoch-arg.tar");
+  const r2 = await lading(["build", "--store", store, "--build-arg", "SOURCE_DATE_EPOCH=1600000000", "-o", fromArg, ctx], { env: { SOURCE_DATE_EPOCH: "1700000000" } });
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(await look(fromArg, "epoch-arg"), { created: "2020-09-13T12:26:40Z", epoch: "epoch=1600000000\n" });
+  const bad = await lading(["build", "--store", store, "--build-arg", "SOURCE_DATE_EPOCH=yesterday", "-o", join(t.path, "bad-epoch.tar"), ctx]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /SOURCE_DATE_EPOCH=yesterday: give whole seconds/);
+  assert.equal(existsSync(join(t.path, "bad-epoch.tar")), false);
 });

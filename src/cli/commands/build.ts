@@ -40,6 +40,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   if (opts.push && opts.tag.length === 0) throw new UsageError("--push needs at least one -t REF to push to");
   const outputs = opts.output.map(parseOutput);
   const buildArgs = keyValues(opts.buildArg, "--build-arg");
+  const sourceDateEpoch = buildEpoch(buildArgs, readEnvConfig(io.env).sourceDateEpoch);
   const labels = keyValues(opts.label, "--label");
   const annotations = keyValues(opts.annotation, "--annotation");
   // A git context has no folder of the user's: its lock lives in the current directory (or beside a local -f file).
@@ -47,7 +48,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
   const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
   const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
-  const client = await openClient({ ...opts, noCache: !opts.cache, clampMtime: opts.clampMtime === false ? false : undefined, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts, "lading build");
+  const client = await openClient({ ...opts, noCache: !opts.cache, clampMtime: opts.clampMtime === false ? false : undefined, sourceDateEpoch, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts, "lading build");
   let checkout: string | undefined;
   try {
     let contextDir = ctx;
@@ -130,4 +131,18 @@ async function locate(file: string, err: unknown): Promise<unknown> {
   } catch {
     return err;
   }
+}
+
+/**
+ * BuildKit's SOURCE_DATE_EPOCH: the build arg is the build's epoch (layer
+ * mtimes, image dates), and a stage that declares `ARG SOURCE_DATE_EPOCH`
+ * sees it in RUN; as buildx does, the environment's value is the build
+ * arg's default. Fills `buildArgs` and returns the epoch for connect().
+ */
+function buildEpoch(buildArgs: Record<string, string>, fromEnv: string | undefined): number | undefined {
+  if (buildArgs.SOURCE_DATE_EPOCH === undefined && fromEnv) buildArgs.SOURCE_DATE_EPOCH = fromEnv;
+  const v = buildArgs.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH=${v}: give whole seconds since 1970 (e.g. $(git log -1 --pretty=%ct))`);
+  return Number(v);
 }
