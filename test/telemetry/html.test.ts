@@ -12,6 +12,7 @@ import { connect } from "../../src/index.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 import { lading } from "../helpers/cli.js";
+import { traceFreeEnv, warmMultiStage } from "./fixture.js";
 import { dumpDom, haveChromium, screenshot } from "../helpers/chromium.js";
 
 const t = tempDir("lading-tracehtml-");
@@ -22,12 +23,6 @@ before(async () => {
   busybox = await makeBusyboxLayout(join(t.path, "busybox"));
 });
 after(() => t.cleanup());
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OTEL_") && k !== "TRACEPARENT") env[k] = v;
-  return env;
-}
 
 function decodeEntities(s: string): string {
   return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
@@ -57,14 +52,8 @@ function outputDir(): string {
 }
 
 test("the --trace-file page in headless Chromium: every step listed, the failing one marked with its error, cache hits set apart, no URL anywhere, and a screenshot", { skip: noBrowser }, async (tc) => {
-  const ctx = join(t.path, "ctx");
-  mkdirSync(ctx);
-  writeFileSync(join(ctx, "a.txt"), "hello\n");
-  const base = `FROM ${busybox.ref} AS build\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\n\nFROM ${busybox.ref}\nCOPY --from=build /b.txt /b.txt\n`;
-  writeFileSync(join(ctx, "Containerfile"), base);
   const store = join(t.path, "store");
-  const warm = await lading(["build", "--store", store, "--progress", "quiet", ctx], { env: cleanEnv() });
-  assert.equal(warm.code, 0, warm.stderr);
+  const { ctx, stages: base, steps: staged } = await warmMultiStage(t.path, busybox.ref, store);
   // The log names URLs and markup: the page must show them as text, never load or parse them.
   const steps = [
     "RUN echo 'fetching https://example.com/pkg.tar.gz and //cdn.example.org/x.js'; echo '</script><img src=x>'",
@@ -73,7 +62,7 @@ test("the --trace-file page in headless Chromium: every step listed, the failing
   ];
   writeFileSync(join(ctx, "Containerfile"), `${base}${steps.join("\n")}\n`);
   const page = join(t.path, "build-trace.html");
-  const r = await lading(["build", "--store", store, "--progress", "quiet", "--trace-file", page, ctx], { env: cleanEnv() });
+  const r = await lading(["build", "--store", store, "--progress", "quiet", "--trace-file", page, ctx], { env: traceFreeEnv() });
   assert.equal(r.code, 1, r.stderr);
 
   const text = readFileSync(page, "utf8");
@@ -88,7 +77,7 @@ test("the --trace-file page in headless Chromium: every step listed, the failing
   const dom = dumpDom(page);
   const shown = rows(dom);
   const names = shown.map((x) => x.name);
-  for (const want of [`FROM ${busybox.ref} AS build`, "COPY a.txt /a.txt", "RUN cat /a.txt > /b.txt", "COPY --from=build /b.txt /b.txt", ...steps]) {
+  for (const want of [...staged, ...steps]) {
     assert.ok(names.includes(want), `the page lists ${want}; it lists ${names.join(" | ")}`);
   }
   const failing = shown.filter((x) => x.classes.includes("failed") && !x.name.startsWith("lading build"));
