@@ -69,7 +69,8 @@ export async function mirrorHas(place: GitPlace, remote: GitRemote, commit: stri
  */
 export async function checkout(place: GitPlace, req: { remote: GitRemote; access: RemoteAccess; commit: string; ref?: string; dest: string; keepGitDir: boolean }): Promise<{ time: number }> {
   const mirror = await ensureCommit(place, req.remote, req.access, req.commit, req.ref);
-  await checkoutCommit({ mirror, remote: req.remote, access: req.access, commit: req.commit, dest: req.dest, keepGitDir: req.keepGitDir, signal: place.signal });
+  const networkPhase = <T>(fn: () => Promise<T>) => inPhase(place, `git submodule update ${req.remote.url}`, { "lading.git.url": req.remote.url, "lading.git.commit": req.commit }, fn);
+  await checkoutCommit({ mirror, remote: req.remote, access: req.access, commit: req.commit, dest: req.dest, keepGitDir: req.keepGitDir, signal: place.signal, networkPhase });
   if (!req.keepGitDir) await checkoutSubmodules(place, req.remote, req.access, mirror, req.commit, req.dest, 0);
   return { time: await commitTime(mirror, req.commit) };
 }
