@@ -21,6 +21,7 @@ export { File } from "./api/file.js";
 export { Secret, CacheVolume } from "./api/secret.js";
 export { GitRepository, GitRef, isGitAddress, parseGitSource, type GitSourceSpec, type ClientGitOpts, type GitRefTreeOpts, type GitRepositoryTagsOpts } from "./api/git.js";
 export type * from "./api/options.js";
+export { ReturnType, CacheSharingMode, NetworkProtocol, ImageMediaTypes, ImageLayerCompression, ExistsType } from "./api/enums.js";
 export type { ImageInspection } from "./engine/inspect.js";
 export type { ProgressEvent, StepEvent, LogEvent, ProgressListener, StepAttribute } from "./engine/events.js";
 export type { TraceOptions, SpanExporterLike } from "./telemetry/index.js";

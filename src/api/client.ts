@@ -14,6 +14,7 @@ import { CacheVolume, Secret } from "./secret.js";
 import { GitRepository, type ClientGitOpts } from "./git.js";
 import { openGitAddress } from "../engine/sources/git.js";
 import type { ClientContainerOpts, ClientFsckOpts, ClientInspectImageOpts, HostDirectoryOpts } from "./options.js";
+import { mediaTypesFlavour, supportedCompression, type ImageLayerCompression, type ImageMediaTypes } from "./enums.js";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ImageInspection } from "../engine/inspect.js";
@@ -36,10 +37,10 @@ export interface ConnectOpts {
    * @example connect({ clampMtime: false }) // `make` in a later build sees real times
    */
   clampMtime?: boolean;
-  /** Layer compression for new layers. Default "Gzip". */
-  compression?: "Gzip" | "Zstd" | "Uncompressed";
-  /** Media types of written images. Default "OCI". */
-  mediaTypes?: "OCI" | "Docker";
+  /** Layer compression for new layers: `ImageLayerCompression.Gzip` / "Gzip" (the default), `.Zstd` or `.Uncompressed` (`.Estargz` is refused). */
+  compression?: ImageLayerCompression;
+  /** Media types of written images: `ImageMediaTypes.Ocimediatypes` (the default) or `.Dockermediatypes` (also "OCI", "Docker"). */
+  mediaTypes?: ImageMediaTypes;
   /** When from() contacts a registry: "missing" (default), "always", "never". */
   pull?: PullPolicy;
   /** Ignore cached results (every step runs). */
@@ -184,7 +185,8 @@ export class Client {
     for (const k of Object.keys(opts)) {
       if (!KNOWN_OPTS.has(k)) throw new LadingError("INVALID_ARGUMENT", `unsupported connect option "${k}"`);
     }
-    if (opts.compression && !(opts.compression in COMPRESSION)) throw new LadingError("INVALID_ARGUMENT", `invalid compression "${opts.compression}": use "Gzip", "Zstd" or "Uncompressed"`);
+    const compression = supportedCompression(opts.compression, "compression");
+    const mediaTypes = mediaTypesFlavour(opts.mediaTypes);
     if (opts.pull && !["missing", "always", "never"].includes(opts.pull)) throw new LadingError("INVALID_ARGUMENT", `invalid pull policy "${opts.pull}": use "missing", "always" or "never"`);
     const env = readEnvConfig();
     const runtime = opts.runtime ?? (env.runtime as ConnectOpts["runtime"]);
@@ -210,8 +212,8 @@ export class Client {
       env,
       sourceDateEpoch,
       clampMtime,
-      compression: COMPRESSION[opts.compression ?? "Gzip"],
-      mediaTypes: opts.mediaTypes ?? "OCI",
+      compression: COMPRESSION[compression ?? "Gzip"],
+      mediaTypes: mediaTypes ?? "OCI",
       pull: opts.pull ?? "missing",
       noCache: opts.noCache ?? false,
       runtime,

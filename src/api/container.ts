@@ -32,9 +32,9 @@ import type {
   ContainerWithWorkdirOpts,
   ContainerWithoutEntrypointOpts,
   ContainerWithoutExposedPortOpts,
-  CacheSharingMode,
   ImageFormatOpts,
 } from "./options.js";
+import { checkedSharing, mediaTypesFlavour, supportedCompression, type CacheSharingMode } from "./enums.js";
 import type { HealthConfig, RuntimeConfig } from "../oci/types.js";
 
 // These options name Container or Directory, so they live beside Container
@@ -42,7 +42,7 @@ import type { HealthConfig, RuntimeConfig } from "../oci/types.js";
 
 /** Options of `Container.withMountedCache`. */
 export interface ContainerWithMountedCacheOpts {
-  /** How concurrent execs share the volume: "SHARED" (default), "PRIVATE" or "LOCKED" (see {@link CacheSharingMode}). */
+  /** How concurrent execs share the volume (see {@link CacheSharingMode}): `CacheSharingMode.Shared` / "SHARED" (default), `.Private` / "PRIVATE" or `.Locked` / "LOCKED". */
   sharing?: CacheSharingMode;
   /** Contents to seed the volume with while it is empty. */
   source?: Directory;
@@ -473,10 +473,11 @@ export class Container {
    * @param path Mount point (relative to the working directory).
    * @param cache The volume, from `client.cacheVolume(name)`.
    * @param opts See {@link ContainerWithMountedCacheOpts}.
-   * @example c.withMountedCache("/root/.npm", client.cacheVolume("npm"), { sharing: "LOCKED" })
+   * @throws LadingError `INVALID_ARGUMENT` at once for a `sharing` outside {@link CacheSharingMode}.
+   * @example c.withMountedCache("/root/.npm", client.cacheVolume("npm"), { sharing: CacheSharingMode.Locked })
    */
   withMountedCache(path: string, cache: CacheVolume, opts: ContainerWithMountedCacheOpts = {}): Container {
-    return this.mount(path, { type: "cache", volume: cache.key, sharing: opts.sharing ?? "SHARED", source: opts.source?.node, owner: opts.owner, ...(opts.userOwned ? { userOwned: true } : {}) });
+    return this.mount(path, { type: "cache", volume: cache.key, sharing: checkedSharing(opts.sharing), source: opts.source?.node, owner: opts.owner, ...(opts.userOwned ? { userOwned: true } : {}) });
   }
   /**
    * Mounts a directory at `path` while later commands run (a copy: the
@@ -702,7 +703,7 @@ export class Container {
    */
   async digest(opts: ContainerDigestOpts = {}): Promise<string> {
     const { finalizeRoot } = await import("../engine/export.js");
-    return (await finalizeRoot(this.ctx.evaluator, this.node, opts)).digest;
+    return (await finalizeRoot(this.ctx.evaluator, this.node, imageFormat(opts))).digest;
   }
 
   /**
@@ -716,7 +717,7 @@ export class Container {
   async export(path: string, opts: ContainerExportOpts = {}): Promise<string> {
     const { exportContainer } = await import("../engine/export.js");
     const { resolve } = await import("node:path");
-    await exportContainer(this.ctx.evaluator, this.node, path, { mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, tag: opts.tag, platformVariants: opts.platformVariants?.map((c) => c.node) });
+    await exportContainer(this.ctx.evaluator, this.node, path, { ...imageFormat(opts), tag: opts.tag, platformVariants: opts.platformVariants?.map((c) => c.node) });
     return resolve(path);
   }
 
@@ -730,7 +731,7 @@ export class Container {
    */
   async exportLayout(dir: string, opts: ContainerExportLayoutOpts = {}): Promise<string> {
     const { exportLayout } = await import("../engine/export.js");
-    const root = await exportLayout(this.ctx.evaluator, this.node, dir, { mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, tag: opts.tag, platformVariants: opts.platformVariants?.map((c) => c.node) });
+    const root = await exportLayout(this.ctx.evaluator, this.node, dir, { ...imageFormat(opts), tag: opts.tag, platformVariants: opts.platformVariants?.map((c) => c.node) });
     return root.digest;
   }
 
@@ -740,7 +741,7 @@ export class Container {
    * @example await c.asTarball().export("./img.tar");
    */
   asTarball(opts: ContainerAsTarballOpts = {}): File {
-    return new File(this.ctx, fileNode({ type: "tarball", container: this.node, mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, platformVariants: opts.platformVariants?.map((c) => c.node) }));
+    return new File(this.ctx, fileNode({ type: "tarball", container: this.node, ...imageFormat(opts), platformVariants: opts.platformVariants?.map((c) => c.node) }));
   }
 
   /**
@@ -754,7 +755,7 @@ export class Container {
    */
   async publish(address: string, opts: ContainerPublishOpts = {}): Promise<string> {
     const { publishContainer } = await import("../engine/publish.js");
-    return publishContainer(this.ctx.evaluator, this.node, address, { mediaTypes: opts.mediaTypes, forcedCompression: opts.forcedCompression, platformVariants: opts.platformVariants?.map((c) => c.node) });
+    return publishContainer(this.ctx.evaluator, this.node, address, { ...imageFormat(opts), platformVariants: opts.platformVariants?.map((c) => c.node) });
   }
 
   /**
@@ -770,6 +771,11 @@ export class Container {
     await this.ctx.session.store.tag(storeName(name), root);
     return root.digest;
   }
+}
+
+/** An image format option in the engine's terms; an unknown or unsupported value fails at the call (before any work). */
+function imageFormat(opts: ImageFormatOpts): { mediaTypes?: "OCI" | "Docker"; forcedCompression?: "Gzip" | "Zstd" | "Uncompressed" } {
+  return { mediaTypes: mediaTypesFlavour(opts.mediaTypes), forcedCompression: supportedCompression(opts.forcedCompression, "forcedCompression") };
 }
 
 /** The registry host of an address ("ghcr.io/me/app:1" → "ghcr.io"; a bare host stays as it is). */

@@ -8,6 +8,7 @@ import { tempNameFor } from "../fsutil/atomic.js";
 import { compilePattern } from "../fsutil/pattern-compile.js";
 import type { ApiContext } from "./context.js";
 import { File } from "./file.js";
+import { existsKind, type ExistsType } from "./enums.js";
 import type {
   DirectoryEntriesOpts,
   DirectoryExistsOpts,
@@ -167,15 +168,17 @@ export class Directory {
    * Whether `path` exists (and, if asked, is of `expectedType`). Symlinks are not followed.
    * @param path Relative to the top ("" is the top itself, a directory).
    * @param opts See {@link DirectoryExistsOpts}.
-   * @example if (await dir.exists("package.json", { expectedType: "REGULAR" })) { … }
+   * @throws LadingError `INVALID_ARGUMENT` for an `expectedType` outside {@link ExistsType}.
+   * @example if (await dir.exists("package.json", { expectedType: ExistsType.RegularType })) { … }
    */
   async exists(path: string, opts: DirectoryExistsOpts = {}): Promise<boolean> {
+    const want = opts.expectedType === undefined ? undefined : existsKind(opts.expectedType);
     const p = cleanRelPath(path);
-    if (p === "") return !opts.expectedType || opts.expectedType === "DIRECTORY";
+    if (p === "") return !want || want === "DIRECTORY";
     const e = treeLookup(await this.tree(), p);
     if (!e) return false;
     const t = { directory: "DIRECTORY", file: "REGULAR", symlink: "SYMLINK" }[e.type as string];
-    return !opts.expectedType || opts.expectedType === t;
+    return !want || want === t;
   }
 
   /**

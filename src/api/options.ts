@@ -7,16 +7,14 @@
  * Container in container.ts: this file imports no API class, so no class
  * file ever imports it back into a cycle.
  */
-import type { CacheSharingMode, ExpectSpec } from "../engine/ops.js";
+import type { ExistsType, ImageLayerCompression, ImageMediaTypes, NetworkProtocol, ReturnType } from "./enums.js";
 
 /**
- * Which exit codes of a `withExec` command count as success (Dagger calls
- * this enum `ReturnType`; lading renames it so it never shadows
- * TypeScript's own `ReturnType<T>`):
+ * Which exit codes of a `withExec` command count as success:
  *
- * - `"SUCCESS"`: exit code 0 (the default)
- * - `"FAILURE"`: any non-zero code
- * - `"ANY"`: every code
+ * - {@link ReturnType}`.Success` or `"SUCCESS"`: exit code 0 (the default)
+ * - `ReturnType.Failure` or `"FAILURE"`: any non-zero code
+ * - `ReturnType.Any` or `"ANY"`: every code
  * - a non-empty list of codes 0–255, such as `[0, 42]`
  *
  * A command killed by signal N exits 128+N (137 for SIGKILL), as in docker.
@@ -24,29 +22,9 @@ import type { CacheSharingMode, ExpectSpec } from "../engine/ops.js";
  * `"EXEC_FAILED"`); an invalid value fails `withExec` itself with
  * `INVALID_ARGUMENT`.
  *
- * @example container.withExec(["grep", "-q", "x", "/etc/motd"], { expect: "ANY" })
+ * @example container.withExec(["grep", "-q", "x", "/etc/motd"], { expect: ReturnType.Any })
  */
-export type ExecExpect = ExpectSpec;
-
-/**
- * How concurrent execs share one cache volume:
- * `"SHARED"` (default: all at once), `"PRIVATE"` (an exec that finds the
- * volume in use gets a private copy of it), `"LOCKED"` (one exec at a time;
- * the others wait).
- */
-export type { CacheSharingMode };
-
-/** Transport protocol of an exposed port. */
-export type NetworkProtocol = "TCP" | "UDP";
-
-/** Media types of written images: OCI's (`application/vnd.oci.…`) or Docker's v2 schema 2. */
-export type ImageMediaTypes = "OCI" | "Docker";
-
-/** Layer compression of written images. */
-export type ImageLayerCompression = "Gzip" | "Zstd" | "Uncompressed";
-
-/** The kind of filesystem entry `Directory.exists` checks for. Symlinks are not followed. */
-export type ExistsType = "DIRECTORY" | "REGULAR" | "SYMLINK";
+export type ExecExpect = ReturnType | number[];
 
 /** Options of every step that appears in progress output and the image history. */
 interface Described {
@@ -74,8 +52,9 @@ export interface ContainerImportOpts {
 /** Options of `Container.withExec`. */
 export interface ContainerWithExecOpts extends Described {
   /**
-   * Which exit codes count as success (see {@link ExecExpect}): "SUCCESS"
-   * (0, the default), "FAILURE" (1–128), "ANY" (0–128), or a list such as
+   * Which exit codes count as success (see {@link ExecExpect}):
+   * `ReturnType.Success` / "SUCCESS" (0, the default), `ReturnType.Failure` /
+   * "FAILURE" (non-zero), `ReturnType.Any` / "ANY" (every code), or a list such as
    * `[0, 42]`. Outside it, evaluation fails with an `ExecError`
    * (code "EXEC_FAILED"); within it, the result is cached, non-zero too.
    */
@@ -239,9 +218,9 @@ export interface ContainerWithMountedSecretOpts {
 
 /** How a computed image is written (shared by `digest`, `export`, `publish`, `asTarball`). */
 export interface ImageFormatOpts {
-  /** Default: the client's `mediaTypes` ("OCI" unless set in `connect`). */
+  /** `ImageMediaTypes.Ocimediatypes` or `.Dockermediatypes` (also "OCI", "Docker"). Default: the client's `mediaTypes` (OCI unless set in `connect`). */
   mediaTypes?: ImageMediaTypes;
-  /** Recompress every layer to this. Default: layers keep the compression they have. */
+  /** Recompress every layer to this (`ImageLayerCompression.Gzip`, `.Zstd`, `.Uncompressed`; `.Estargz` is refused). Default: layers keep the compression they have. */
   forcedCompression?: ImageLayerCompression;
 }
 
@@ -256,7 +235,7 @@ export interface DirectoryEntriesOpts {
 
 /** Options of `Directory.exists`. */
 export interface DirectoryExistsOpts {
-  /** Also require the entry to be of this type. */
+  /** Also require the entry to be of this type (`ExistsType.DirectoryType`, `.RegularType`, `.SymlinkType`; also "DIRECTORY", "REGULAR", "SYMLINK"). */
   expectedType?: ExistsType;
 }
 

@@ -251,11 +251,11 @@ export class Evaluator implements StepContext {
         return readArchiveAsTree(this.session, f);
       }
       case "git": {
-        const { readGitTree, resolveGitRef } = await import("./sources/git.js");
+        const { gitAttributes, readGitTree, resolveGitRef } = await import("./sources/git.js");
         const { commit, ref } = await resolveGitRef(this.session, op);
         const id = `git:${op.url}:${commit}:${op.keepGitDir}`;
         return this.once(id, () =>
-          runStep(this.session, { id, name: `git ${op.url}${op.ref.kind === "head" ? "" : "#" + op.ref.name} (${commit.slice(0, 12)})`, metadataOnly: true }, () =>
+          runStep(this.session, { id, name: `git ${op.url}${op.ref.kind === "head" ? "" : "#" + op.ref.name} (${commit.slice(0, 12)})`, metadataOnly: true, attributes: gitAttributes(op, commit) }, () =>
             readGitTree(this.session, { ...op, commit, fetchRef: ref, keepGitDir: op.keepGitDir }),
           ),
         );

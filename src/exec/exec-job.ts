@@ -21,7 +21,7 @@ import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
 import { cacheLockName, claimPrivateCache } from "./cache-claim.js";
-import { childrenCpu, hostCpuPressure, openCgroup, withPressure } from "./metrics.js";
+import { childrenCpu, hostCpuPressure, openCgroup, withPressure, type CgroupProbe } from "./metrics.js";
 import { prepareRootfs } from "./rootfs.js";
 import { ensureSnapshot } from "./snapshots.js";
 import { buildSpec, type SpecMount } from "./spec.js";
@@ -91,7 +91,7 @@ export async function execJob(
   await mkdir(work, { mode: 0o700 });
   const bundle = join(work, "bundle");
   let unmount: (() => Promise<void>) | undefined;
-  let probe: Awaited<ReturnType<typeof openCgroup>>;
+  let probe: CgroupProbe | undefined;
   let owner: string | undefined;
   const releases: Array<() => Promise<void>> = [];
   let answered = false;

@@ -25,6 +25,8 @@ export interface CheckoutRequest {
   dest: string;
   keepGitDir: boolean;
   signal?: AbortSignal;
+  /** Wraps the one step that talks to servers (`git submodule update`), so the caller can report it. */
+  networkPhase?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export async function checkoutCommit(req: CheckoutRequest): Promise<void> {
@@ -51,7 +53,7 @@ export async function checkoutCommit(req: CheckoutRequest): Promise<void> {
   const submodules = (await runGit(["--git-dir", mirror, "cat-file", "-e", `${commit}:.gitmodules`])).code === 0;
   if (submodules) steps.push([["-c", "protocol.file.allow=user", "submodule", "update", "--quiet", "--init", "--recursive"], true]);
   for (const [args, network] of steps) {
-    const r = await inRepo(args, network);
+    const r = network && req.networkPhase ? await req.networkPhase(() => inRepo(args, network)) : await inRepo(args, network);
     if (r.code !== 0) {
       if (network) throw remoteError(`git submodule update (in ${req.remote.url} at ${commit})`, req.remote, req.access, r);
       throw new LadingError("INTERNAL", `checking out ${commit} of ${req.remote.url}: git ${args[0]}: ${r.stderr.trim()}`);

@@ -28,7 +28,21 @@ export interface GitPlace {
   privateDir(): Promise<string>;
   /** Runs `fn` holding a lock named `name`, across processes. */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn`, a talk with a remote (a ref listing, a fetch), as a phase the
+   * lender reports (traces show it, with `facts`); `fn` adds what it learns
+   * on the way through `learn`. Facts never hold credentials: they name
+   * `remote.url`, which has none. Without it, `fn` just runs.
+   */
+  phase?<T>(name: string, facts: Record<string, GitFact>, fn: (learn: (more: Record<string, GitFact>) => void) => Promise<T>): Promise<T>;
   signal?: AbortSignal;
+}
+
+/** A fact about a git phase for traces (`lading.git.*`). */
+export type GitFact = string | number | boolean;
+
+function inPhase<T>(place: GitPlace, name: string, facts: Record<string, GitFact>, fn: (learn: (more: Record<string, GitFact>) => void) => Promise<T>): Promise<T> {
+  return place.phase ? place.phase(name, facts, fn) : fn(() => {});
 }
 
 export function accessFor(place: GitPlace, remote: GitRemote, auth: GitAuth): Promise<RemoteAccess> {
@@ -36,7 +50,11 @@ export function accessFor(place: GitPlace, remote: GitRemote, auth: GitAuth): Pr
 }
 
 export function lsRemote(place: GitPlace, remote: GitRemote, access: RemoteAccess): Promise<RemoteRefs> {
-  return listRemote(remote, access, place.signal);
+  return inPhase(place, `git ls-remote ${remote.url}`, { "lading.git.url": remote.url }, async (learn) => {
+    const refs = await listRemote(remote, access, place.signal);
+    learn({ "lading.git.refs": refs.refs.size });
+    return refs;
+  });
 }
 
 /** Whether the local mirror of `remote` already holds `commit` (then nothing needs the server). */
@@ -51,7 +69,8 @@ export async function mirrorHas(place: GitPlace, remote: GitRemote, commit: stri
  */
 export async function checkout(place: GitPlace, req: { remote: GitRemote; access: RemoteAccess; commit: string; ref?: string; dest: string; keepGitDir: boolean }): Promise<{ time: number }> {
   const mirror = await ensureCommit(place, req.remote, req.access, req.commit, req.ref);
-  await checkoutCommit({ mirror, remote: req.remote, access: req.access, commit: req.commit, dest: req.dest, keepGitDir: req.keepGitDir, signal: place.signal });
+  const networkPhase = <T>(fn: () => Promise<T>) => inPhase(place, `git submodule update ${req.remote.url}`, { "lading.git.url": req.remote.url, "lading.git.commit": req.commit }, fn);
+  await checkoutCommit({ mirror, remote: req.remote, access: req.access, commit: req.commit, dest: req.dest, keepGitDir: req.keepGitDir, signal: place.signal, networkPhase });
   if (!req.keepGitDir) await checkoutSubmodules(place, req.remote, req.access, mirror, req.commit, req.dest, 0);
   return { time: await commitTime(mirror, req.commit) };
 }
@@ -79,7 +98,11 @@ async function checkoutSubmodules(place: GitPlace, remote: GitRemote, access: Re
 function ensureCommit(place: GitPlace, remote: GitRemote, access: RemoteAccess, commit: string, ref: string | undefined): Promise<string> {
   return place.withLock(`git-mirror-${createHash("sha256").update(remote.url).digest("hex").slice(0, 32)}`, async () => {
     const m = await openMirror(place.mirrors, remote.url);
-    await fetchCommit(m, remote, access, commit, ref, place.signal);
+    // Only a fetch that goes to the server is a phase: a commit the mirror holds costs nothing worth showing.
+    if (await hasCommit(m, commit)) return m;
+    await inPhase(place, `git fetch ${remote.url}`, { "lading.git.url": remote.url, "lading.git.commit": commit, ...(ref ? { "lading.git.ref": ref } : {}) }, async (learn) => {
+      learn({ "lading.git.fetch.by": await fetchCommit(m, remote, access, commit, ref, place.signal) });
+    });
     return m;
   });
 }

@@ -39,30 +39,33 @@ export async function hasCommit(mirror: string, commit: string): Promise<boolean
   return r.code === 0;
 }
 
+/** Which fetch brought a commit: by the ref it was resolved from, by its own name, or with every branch and tag. */
+export type FetchedBy = "ref" | "commit" | "all";
+
 /**
- * Fetches `commit` into the mirror unless it is there. `ref` is the remote
+ * Fetches `commit` into the mirror unless it is there, and says how. `ref` is the remote
  * ref it was resolved from (fetched by name: every server serves those);
  * when the ref has moved since, or there is none, the commit is fetched by
  * its name (protocol v2 servers allow it), and as a last resort every
  * branch and tag is fetched and searched.
  */
-export async function fetchCommit(mirror: string, remote: GitRemote, access: RemoteAccess, commit: string, ref: string | undefined, signal?: AbortSignal): Promise<void> {
-  if (await hasCommit(mirror, commit)) return;
+export async function fetchCommit(mirror: string, remote: GitRemote, access: RemoteAccess, commit: string, ref: string | undefined, signal?: AbortSignal): Promise<"present" | FetchedBy> {
+  if (await hasCommit(mirror, commit)) return "present";
   const run = (spec: string[]) =>
     runGit(["--git-dir", mirror, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote.url, ...spec], { config: access.config, env: access.env, redact: access.redact, signal });
-  const attempts: string[][] = [];
-  if (ref && ref !== commit) attempts.push([`+${ref}:refs/lading/fetch/${commit}`]);
-  attempts.push([`+${commit}:refs/lading/fetch/${commit}`]);
-  attempts.push(["+refs/heads/*:refs/lading/all/heads/*", "+refs/tags/*:refs/lading/all/tags/*"]);
+  const attempts: Array<[FetchedBy, string[]]> = [];
+  if (ref && ref !== commit) attempts.push(["ref", [`+${ref}:refs/lading/fetch/${commit}`]]);
+  attempts.push(["commit", [`+${commit}:refs/lading/fetch/${commit}`]]);
+  attempts.push(["all", ["+refs/heads/*:refs/lading/all/heads/*", "+refs/tags/*:refs/lading/all/tags/*"]]);
   let last;
-  for (const spec of attempts) {
+  for (const [by, spec] of attempts) {
     last = await run(spec);
     // Credentials refused or missing, or no server: another refspec will not help.
     if (last.code !== 0 && !/not our ref|couldn't find remote ref|upload-pack: not our ref|no such remote ref|want .* not valid|Server does not allow request/i.test(last.stderr)) break;
     if (last.code === 0 && (await hasCommit(mirror, commit))) {
       await runGit(["--git-dir", mirror, "update-ref", `refs/lading/${commit}`, commit]);
       await runGit(["--git-dir", mirror, "update-ref", "-d", `refs/lading/fetch/${commit}`]);
-      return;
+      return by;
     }
   }
   if (last && last.code !== 0) throw remoteError(`git fetch ${remote.url}`, remote, access, last);

@@ -20,8 +20,19 @@ const CONSUMER = `
 import { connect, Container, Directory, File, ExecError, type ConnectOpts, type ContainerWithExecOpts, type ContainerExportOpts,
   type ContainerWithMountedCacheOpts, type DirectoryEntriesOpts, type DirectoryExistsOpts, type HostDirectoryOpts, type ExecExpect } from "lading";
 import { buildContainerfile } from "lading/containerfile";
-// @ts-expect-error the old name shadowed TypeScript's own ReturnType<T>; it is not exported
-import type { ReturnType as OldName } from "lading";
+import { ReturnType, CacheSharingMode, ImageMediaTypes, ImageLayerCompression, NetworkProtocol, ExistsType } from "lading";
+
+// Each set is a scoped value and a literal type under one name (as Dagger's), and plain strings stay valid.
+const any: ReturnType = ReturnType.Any;
+const anyString: ReturnType = "ANY";
+const locked: CacheSharingMode = CacheSharingMode.Locked;
+const docker: ImageMediaTypes[] = [ImageMediaTypes.Dockermediatypes, "Docker", "OCIMediaTypes", "OCI"];
+const zstd: ImageLayerCompression = ImageLayerCompression.Zstd;
+const udp: NetworkProtocol = NetworkProtocol.Udp;
+const regular: ExistsType[] = [ExistsType.RegularType, "REGULAR"];
+// @ts-expect-error a value outside the set is a type error
+const wrong: CacheSharingMode = "locked";
+void [any, anyString, locked, docker, zstd, udp, regular, wrong];
 
 const expect: ExecExpect = [0, 42];
 const execOpts: ContainerWithExecOpts = { expect, stdin: "x", description: "RUN x" };

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { tempDir } from "../helpers/tmp.js";
 import { lading } from "../helpers/cli.js";
 import { startRegistry } from "../helpers/registry.js";
 import { flattenSpans, startOtlpReceiver, type OtlpRequest, type ReceivedSpan } from "../helpers/otlp-receiver.js";
+import { traceFreeEnv, warmMultiStage } from "./fixture.js";
 
 const t = tempDir("lading-otlp-");
 let busybox: TestImage;
@@ -23,13 +24,6 @@ before(async () => {
   busybox = await makeBusyboxLayout(join(t.path, "busybox"));
 });
 after(() => t.cleanup());
-
-/** Environment without any OTEL_* or TRACEPARENT of the machine running the tests. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OTEL_") && k !== "TRACEPARENT" && k !== "TRACESTATE") env[k] = v;
-  return { ...env, ...extra };
-}
 
 function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {
   const found = spans.filter((s) => s.name === name);
@@ -40,14 +34,8 @@ function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {
 test("lading build sends one trace over OTLP/protobuf: joins $TRACEPARENT, a span per step under the build, cache hits, the failing step's error and exit code, $TRACEPARENT inside a RUN naming its span, and no secret", async () => {
   const receiver = await startOtlpReceiver();
   try {
-    const ctx = join(t.path, "ctx");
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, "a.txt"), "hello\n");
-    const stages = `FROM ${busybox.ref} AS build\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\n\nFROM ${busybox.ref}\nCOPY --from=build /b.txt /b.txt\n`;
-    writeFileSync(join(ctx, "Containerfile"), stages);
     const store = join(t.path, "store");
-    const warm = await lading(["build", "--store", store, "--progress", "quiet", ctx], { env: cleanEnv({}) });
-    assert.equal(warm.code, 0, warm.stderr);
+    const { ctx, stages, steps: staged } = await warmMultiStage(t.path, busybox.ref, store);
 
     const run = 'RUN --mount=type=secret,id=tok echo "tp=$TRACEPARENT"; echo "token $(cat /run/secrets/tok)"';
     const fail = "RUN echo going down; exit 4";
@@ -57,7 +45,7 @@ test("lading build sends one trace over OTLP/protobuf: joins $TRACEPARENT, a spa
     const callerSpan = randomBytes(8).toString("hex");
     const traceFile = join(t.path, "build-trace.json");
     const r = await lading(["build", "--store", store, "--progress", "plain", "--secret", "id=tok,env=TOK", "--trace-file", traceFile, ctx], {
-      env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "lading-under-test", TRACEPARENT: `00-${traceId}-${callerSpan}-01`, TOK: secret }),
+      env: traceFreeEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "lading-under-test", TRACEPARENT: `00-${traceId}-${callerSpan}-01`, TOK: secret }),
     });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /exit code: 4/);
@@ -73,7 +61,7 @@ test("lading build sends one trace over OTLP/protobuf: joins $TRACEPARENT, a spa
 
     const steps = spans.filter((s) => s !== root);
     const names = steps.map((s) => s.name);
-    for (const want of [`FROM ${busybox.ref} AS build`, "COPY a.txt /a.txt", "RUN cat /a.txt > /b.txt", "COPY --from=build /b.txt /b.txt", run, fail]) {
+    for (const want of [...staged, run, fail]) {
       assert.ok(names.includes(want), `a span for ${want}; got ${names.join(" | ")}`);
     }
     for (const s of steps) assert.equal(s.parentSpanId, root.spanId, `${s.name} sits under the build`);
@@ -184,10 +172,10 @@ const loaded = Object.keys(createRequire(import.meta.url).cache).filter((p) => p
 console.log(JSON.stringify(loaded));
 `,
   );
-  const off = spawnSync(process.execPath, [script], { env: cleanEnv({}), encoding: "utf8" });
+  const off = spawnSync(process.execPath, [script], { env: traceFreeEnv({}), encoding: "utf8" });
   assert.equal(off.status, 0, off.stderr);
   assert.deepEqual(JSON.parse(off.stdout), []);
-  const on = spawnSync(process.execPath, [script, join(t.path, "probe.json")], { env: cleanEnv({}), encoding: "utf8" });
+  const on = spawnSync(process.execPath, [script, join(t.path, "probe.json")], { env: traceFreeEnv({}), encoding: "utf8" });
   assert.equal(on.status, 0, on.stderr);
   assert.ok((JSON.parse(on.stdout) as string[]).some((p) => p.includes("@opentelemetry/sdk-trace-base")), on.stdout);
 });

@@ -18,6 +18,8 @@ import type { GitAuthSpec, GitRefSpec } from "../ops.js";
 import type { Session } from "../session.js";
 import { makeTree, type Tree, type TreeEntry } from "../tree.js";
 import { readHostDirectory } from "./host.js";
+import { runStep } from "../steps/step.js";
+import type { StepAttribute } from "../events.js";
 
 /**
  * The address of a repository as lading keeps it (credentials out), and a
@@ -79,6 +81,11 @@ export async function remoteRefs(session: Session, req: Pick<GitSourceRequest, "
 /** Short names of the remote's refs under `prefix` (`refs/tags/`), filtered by ls-remote patterns. */
 export async function remoteNames(session: Session, req: Pick<GitSourceRequest, "url" | "auth">, prefix: string, patterns?: readonly string[]): Promise<string[]> {
   return git.namesUnder(await remoteRefs(session, req), prefix, patterns);
+}
+
+/** A git source's facts for traces: where (never with credentials: `url` has none), which ref, which commit. */
+export function gitAttributes(req: Pick<GitSourceRequest, "url" | "ref">, commit: string): Record<string, StepAttribute> {
+  return { "lading.git.url": req.url, ...(req.ref.kind === "head" ? {} : { "lading.git.ref": req.ref.name }), "lading.git.commit": commit };
 }
 
 /** The files of `commit` as a Tree (`.git` only with keepGitDir). */
@@ -144,5 +151,11 @@ async function gitPlace(session: Session): Promise<git.GitPlace> {
     // A fetch of a large repository takes as long as it takes.
     withLock: (name, fn) => session.store.withLock(name, fn, { waitForever: true }),
     signal: session.config.signal,
+    // Each talk with a server is a detail step (a span in traces) of the step it serves, with its lading.git.* facts.
+    phase: (name, facts, fn) => {
+      const attributes: Record<string, StepAttribute> = { ...facts };
+      const id = `${name}:${randomBytes(6).toString("hex")}`;
+      return runStep(session, { id, name, kind: "detail", metadataOnly: true, attributes }, () => fn((more) => Object.assign(attributes, more)));
+    },
   };
 }

@@ -11,9 +11,13 @@ export interface StepInfo {
   name: string;
   /** True for steps that never write a layer (resolving a base image). */
   metadataOnly?: boolean;
-  /** "span" for a tool's own phase (client.span): progress lines leave it out. */
-  kind?: "span";
-  /** What the step starts from (cache key, input digests): shown on every event of it. */
+  /** "span" for a tool's own phase (client.span), "detail" for one part of a step (a git fetch): progress lines leave both out. */
+  kind?: "span" | "detail";
+  /**
+   * What the step starts from (cache key, input digests): shown on every
+   * event of it. Read again when the step ends, so its work may add what it
+   * learns on the way (which refspec a fetch needed).
+   */
   attributes?: Record<string, StepAttribute>;
 }
 
@@ -39,7 +43,7 @@ export async function runStep<T>(session: Session, info: StepInfo, fn: () => Pro
   const t0 = performance.now();
   const attrs = info.attributes ?? {};
   const kind = info.kind ? { kind: info.kind } : {};
-  session.emit({ type: "step", id: info.id, name: info.name, status: "running", ...kind, attributes: attrs });
+  session.emit({ type: "step", id: info.id, name: info.name, status: "running", ...kind, attributes: { ...attrs } });
   try {
     const out = await session.within(info.id, fn);
     // Exec results carry CPU figures; they belong on the step's done event.
