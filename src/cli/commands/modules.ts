@@ -13,6 +13,8 @@ interface ModuleOpts extends CommonOpts {
 }
 
 export async function call(words: string[], opts: ModuleOpts, io: CliIO): Promise<void> {
+  // `--json` may also close the chain (`lading call tags --version 1 --json`), as it reads naturally there.
+  if (words.at(-1) === "--json") [words, opts] = [words.slice(0, -1), { ...opts, json: true }];
   const progress = await createProgress(opts.progress ?? "auto", io.stderr, readEnvConfig(io.env).debug);
   const client = await openClient(opts, io, progress.listener, {}, "lading call");
   try {

@@ -4,10 +4,10 @@
  * with `dag` standing for the session's client. A throw from module code is
  * reported with the module's own stack frames only, mapped to its sources.
  */
-import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Container, Directory, File, LadingError, Secret, withDag, type Client } from "../../index.js";
-import type { ChainStep } from "./chain.js";
+import { declaredAt, type ChainStep } from "./chain.js";
+import { shown } from "./shown.js";
 import type { LoadedModule } from "./load.js";
 import { kebab, type TypeRef } from "./schema.js";
 import { argValue } from "./values.js";
@@ -25,7 +25,7 @@ export async function runChain(client: Client, mod: LoadedModule, steps: ChainSt
   let value: unknown;
   if (root.isClass) {
     const Cls = mod.exports[rootName];
-    if (typeof Cls !== "function") throw new LadingError("MODULE", `${relative(process.cwd(), mod.entry)}: object ${rootName} is not exported by the code that runs`);
+    if (typeof Cls !== "function") throw new LadingError("MODULE", `${shown(mod.entry)}: object ${rootName} is not exported by the code that runs`);
     value = await guarded(mod, `new ${rootName}()`, () => withDag(client, () => new (Cls as new () => unknown)()));
   } else value = mod.exports;
   let type: TypeRef = { kind: "object", name: rootName };
@@ -34,7 +34,9 @@ export async function runChain(client: Client, mod: LoadedModule, steps: ChainSt
     const named: Record<string, unknown> = {};
     for (const a of step.fn.args) {
       const texts = step.given.get(a.name);
-      const v = texts ? await argValue(client, step.fn.name, a, texts) : undefined;
+      const v = texts ? await argValue(client, step.fn.name, a, texts).catch((err: unknown) => {
+        throw err instanceof LadingError && err.code === "INVALID_ARGUMENT" ? new LadingError(err.code, declaredAt(step.fn) + err.message) : err;
+      }) : undefined;
       args.push(v);
       named[a.name] = v;
     }
@@ -45,7 +47,7 @@ export async function runChain(client: Client, mod: LoadedModule, steps: ChainSt
     } else {
       const target = value as Record<string, unknown>;
       const method = target?.[step.fn.name];
-      if (typeof method !== "function") throw new LadingError("MODULE", `${relative(process.cwd(), mod.entry)}: function ${step.fn.name} is declared but not found in the code that runs`);
+      if (typeof method !== "function") throw new LadingError("MODULE", `${shown(mod.entry)}: function ${step.fn.name} is declared but not found in the code that runs`);
       const label = type.kind === "object" && mod.schema.objects[type.name]?.isClass ? `${type.name}.${step.fn.name}` : step.fn.name;
       value = await guarded(mod, label, () => withDag(client, () => (method as (...a: unknown[]) => unknown).apply(target, args)));
     }
@@ -74,8 +76,7 @@ export function ownFrames(err: Error, ownDirs: string[]): string[] {
     if (!m) continue;
     const file = m[2]!.startsWith("file://") ? fileURLToPath(m[2]!) : m[2]!;
     if (!ownDirs.some((d) => file.startsWith(d + "/"))) continue;
-    const rel = relative(process.cwd(), file);
-    const where = `${rel && !rel.startsWith("../../..") ? rel : file}:${m[3]}:${m[4]}`;
+    const where = `${shown(file)}:${m[3]}:${m[4]}`;
     out.push(m[1] ? `${m[1]} (${where})` : where);
   }
   return out;
@@ -88,7 +89,8 @@ export async function renderResult(mod: LoadedModule, result: CallResult, json: 
   if (json) return JSON.stringify(v, null, 2) + "\n";
   if (Array.isArray(v)) return v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x)) + "\n").join("");
   if (v !== null && typeof v === "object") return Object.entries(v).map(([k, x]) => `${k}: ${typeof x === "object" ? JSON.stringify(x) : String(x)}\n`).join("");
-  return String(v) + "\n";
+  // Text that ends its own line (a file's contents, a command's output) is printed as it is.
+  return typeof v === "string" && v.endsWith("\n") ? v : String(v) + "\n";
 }
 
 async function plain(mod: LoadedModule, v: unknown, t: TypeRef): Promise<unknown> {

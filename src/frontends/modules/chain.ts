@@ -6,6 +6,7 @@
  */
 import { LadingError } from "../../index.js";
 import { closestNames } from "./closest.js";
+import { shown } from "./shown.js";
 import { CORE_FUNCTIONS, type CoreFunction } from "./core-functions.js";
 import { kebab, typeText, type FunctionSchema, type ModuleSchema, type TypeRef } from "./schema.js";
 
@@ -60,12 +61,17 @@ export function parseChain(schema: ModuleSchema, tokens: readonly string[]): Cha
       given.set(a.name, [...(given.get(a.name) ?? []), value]);
     }
     for (const a of fn.args) {
-      if (!a.optional && !given.has(a.name)) throw new LadingError("INVALID_ARGUMENT", `${kebab(fn.name)}: missing --${kebab(a.name)} (${typeText(a.type)})${a.doc ? ": " + a.doc : ""}`);
+      if (!a.optional && !given.has(a.name)) throw new LadingError("INVALID_ARGUMENT", `${declaredAt(fn)}${kebab(fn.name)}: missing --${kebab(a.name)} (${typeText(a.type)})${a.doc ? ": " + a.doc : ""}`);
     }
     steps.push({ fn, core: offered.core, given });
     on = fn.returns;
   }
   return steps;
+}
+
+/** `ci/pipeline.ts:12: ` for a module function, nothing for an API value's. */
+export function declaredAt(fn: FunctionSchema | CoreFunction): string {
+  return "file" in fn ? `${shown(fn.file)}:${fn.line}: ` : "";
 }
 
 function flagList(fn: FunctionSchema | CoreFunction): string {

@@ -34,7 +34,7 @@ export interface FunctionSchema {
   doc: string;
   args: ArgSchema[];
   returns: TypeRef;
-  /** Where it is declared, for messages (`ci/pipeline.ts:12`). */
+  /** Where it is declared (absolute path and line), for messages. */
   file: string;
   line: number;
 }

@@ -8,6 +8,8 @@
 import { dirname, relative } from "node:path";
 import ts from "typescript";
 import { LadingError } from "../../index.js";
+import { closestNames } from "./closest.js";
+import { shown } from "./shown.js";
 import { CORE_TYPES, type ArgSchema, type CoreTypeName, type FunctionSchema, type ModuleSchema, type ObjectSchema, type TypeRef } from "./schema.js";
 
 export interface SignatureInput {
@@ -55,7 +57,7 @@ function schemaOf(program: ts.Program, input: SignatureInput): ModuleSchema {
   const exports = moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : [];
   const where = (node: ts.Node): { file: string; line: number } => {
     const sf = node.getSourceFile();
-    return { file: relative(input.dir, sf.fileName) || sf.fileName, line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1 };
+    return { file: sf.fileName, line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1 };
   };
   const objects: Record<string, ObjectSchema> = {};
   const reader = new TypeReader(checker, objects, where);
@@ -69,7 +71,8 @@ function schemaOf(program: ts.Program, input: SignatureInput): ModuleSchema {
     const s = classOf(input.object);
     if (!s) {
       const classes = [...exported].filter(([, v]) => v.flags & ts.SymbolFlags.Class).map(([k]) => k);
-      throw new LadingError("MODULE", `${relative(input.dir, input.entry)}: object "${input.object}" is not an exported class of the entry` + (classes.length ? ` (exported classes: ${classes.join(", ")})` : " (it exports no class)") + `; export it (\`export class ${input.object} { … }\`), or fix "object" in lading.json`);
+      const near = closestNames(input.object, classes);
+      throw new LadingError("MODULE", `${shown(input.entry)}: object "${input.object}" is not an exported class of the entry` + (near.length ? `; did you mean ${near.join(", ")}?` : "") + (classes.length ? ` (exported classes: ${classes.join(", ")})` : " (it exports no class)") + `; export it (\`export class ${input.object} { … }\`), or fix "object" in lading.json`);
     }
     return { root: reader.object(s), objects };
   }
@@ -78,7 +81,7 @@ function schemaOf(program: ts.Program, input: SignatureInput): ModuleSchema {
   const functions = [...exported].filter(([, s]) => s.flags & ts.SymbolFlags.Function);
   if (!functions.length) {
     const classes = [...exported].filter(([, v]) => v.flags & ts.SymbolFlags.Class).map(([k]) => k);
-    throw new LadingError("MODULE", `${relative(input.dir, input.entry)}: no functions: export a class ${input.defaultObject} (named after the module), or functions` + (classes.length ? `, or set "object" in lading.json to one of ${classes.join(", ")}` : ""));
+    throw new LadingError("MODULE", `${shown(input.entry)}: no functions: export a class ${input.defaultObject} (named after the module), or functions` + (classes.length ? `, or set "object" in lading.json to one of ${classes.join(", ")}` : ""));
   }
   const root: ObjectSchema = { name: input.defaultObject, doc: "", isClass: false, functions: [], fields: [] };
   objects[root.name] = root;
@@ -186,3 +189,4 @@ function isHidden(decl: ts.Declaration, p: ts.Symbol): boolean {
   if (mods & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected | ts.ModifierFlags.Static)) return true;
   return p.getName().startsWith("#") || p.getName().startsWith("_") || p.getName() === "constructor";
 }
+
