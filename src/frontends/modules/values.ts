@@ -81,8 +81,12 @@ async function secret(client: Client, flag: string, name: string, text: string):
   const [kind, rest] = colon < 0 ? ["", text] : [text.slice(0, colon), text.slice(colon + 1)];
   // Messages name the source (a variable, a path, "the command"), never the text after cmd: nor any value.
   if (kind === "env") {
-    if (process.env[rest] === undefined) throw new LadingError("INVALID_ARGUMENT", `${flag}: environment variable ${rest} is not set`);
-    return client.secretFromEnv(name, rest);
+    try {
+      return client.secretFromEnv(name, rest);
+    } catch (err) {
+      if (err instanceof LadingError && err.code === "NOT_FOUND") throw new LadingError("INVALID_ARGUMENT", `${flag}: environment variable ${rest} is not set`);
+      throw err;
+    }
   }
   if (kind === "file") {
     if (!existsSync(rest)) throw new LadingError("INVALID_ARGUMENT", `${flag}: secret file ${resolve(rest)} does not exist`);
