@@ -69,9 +69,20 @@ export async function loadModule(client: Client, dir: string): Promise<LoadedMod
 
 async function build(dir: string, manifest: ModuleManifest, entry: string, deps: Record<string, string>, outfile: string): Promise<CacheRecord> {
   const { transpile } = await import("./transpile.js");
-  const { code, inputs } = await transpile(entry, dir, deps, outfile, manifest.name);
+  // esbuild works in its own process: it transpiles while the TypeScript compiler (synchronous, here) reads the signatures.
+  const transpiled = transpile(entry, dir, deps, outfile, manifest.name);
+  transpiled.catch(() => {});
   const { readSignatures } = await import("./signatures.js");
-  const { schema, files } = readSignatures({ entry, dir, object: manifest.object, defaultObject: pascalCase(manifest.name), ladingTypes: LADING_TYPES, dependencies: deps });
+  let signatures: ReturnType<typeof readSignatures>;
+  try {
+    signatures = readSignatures({ entry, dir, object: manifest.object, defaultObject: pascalCase(manifest.name), ladingTypes: LADING_TYPES, dependencies: deps });
+  } catch (err) {
+    // Code that does not compile says so at its line, before any complaint about its object.
+    await transpiled;
+    throw err;
+  }
+  const { code, inputs } = await transpiled;
+  const { schema, files } = signatures;
   const hashes: Record<string, string> = {};
   for (const f of new Set([join(dir, MANIFEST_FILE), ...inputs, ...files])) hashes[f] = sha256(await readFile(f));
   return { inputs: hashes, code, schema };
