@@ -51,6 +51,10 @@ test("lading functions lists the object's functions with their TSDoc and argumen
   assert.match(r.stdout, /--token Secret  The secret\./);
   assert.match(r.stdout, /\nrelease → Release\n/);
   assert.ok(!/\n(constructor|channel)\b/.test(r.stdout), "fields and the constructor are not functions");
+  const help = await ci(["hello", "--help"]);
+  assert.equal(help.stdout, 'hello → string\n    Greets someone.\n    --name string (default "world")  Who to greet.\n    --times number (default 1)  How many times.\n    --shout boolean (optional)  Upper case.\n\n', help.stderr);
+  const chained = await ci(["notes", "--text", "x", "file", "--help"]);
+  assert.equal(chained.stdout, "file → File\n    A file of the directory.\n    --path string  Its path.\n\n", "help on a chained function: the type before it decides which");
 });
 
 test("scalar arguments: defaults, numbers, booleans, repeated and comma-separated lists, literal unions, enums by value or member name", async () => {

@@ -1,6 +1,6 @@
 /** `lading init|functions|call|install|update`: build modules on the command line (frontends/modules). */
 import { relative } from "node:path";
-import { callModule, describeFunctions, initModule, installDependency, openModule, renderResult, updateDependencies } from "../../frontends/modules/index.js";
+import { callModule, describeFunction, describeFunctions, parseChain, initModule, installDependency, openModule, renderResult, updateDependencies } from "../../frontends/modules/index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import type { CliIO } from "../io.js";
 import { createProgress, type ProgressMode } from "../progress.js";
@@ -20,6 +20,14 @@ export async function call(words: string[], opts: ModuleOpts, io: CliIO): Promis
   try {
     const source = opts.mod ?? ".";
     const mod = await client.span(`load module ${source}`, () => openModule(client, source));
+    const help = words.findIndex((w) => w === "--help" || w === "-h");
+    if (help >= 0) {
+      // Help on the function written last: its TSDoc and flags.
+      const steps = parseChain(mod.schema, words.slice(0, help), { partial: true });
+      progress.stop();
+      io.stdout.write(steps.length ? describeFunction(steps.at(-1)!.fn).join("\n") + "\n" : describeFunctions(mod.schema));
+      return;
+    }
     const result = await callModule(client, mod, words);
     const text = await renderResult(mod, result, opts.json ?? false);
     progress.stop();

@@ -25,7 +25,8 @@ export function functionsOf(schema: ModuleSchema, t: TypeRef): { fns: Array<Func
   return undefined;
 }
 
-export function parseChain(schema: ModuleSchema, tokens: readonly string[]): ChainStep[] {
+/** `partial`: leave required arguments unchecked (for help on a chain being written). */
+export function parseChain(schema: ModuleSchema, tokens: readonly string[], opts: { partial?: boolean } = {}): ChainStep[] {
   if (!tokens.length) throw new LadingError("INVALID_ARGUMENT", `no function given; \`lading functions\` lists them (${schema.objects[schema.root]!.functions.map((f) => kebab(f.name)).join(", ")})`);
   const steps: ChainStep[] = [];
   let on: TypeRef = { kind: "object", name: schema.root };
@@ -60,7 +61,7 @@ export function parseChain(schema: ModuleSchema, tokens: readonly string[]): Cha
       else throw new LadingError("INVALID_ARGUMENT", `${kebab(fn.name)} --${flag}: a value (${typeText(a.type)}) is missing`);
       given.set(a.name, [...(given.get(a.name) ?? []), value]);
     }
-    for (const a of fn.args) {
+    for (const a of opts.partial ? [] : fn.args) {
       if (!a.optional && !given.has(a.name)) throw new LadingError("INVALID_ARGUMENT", `${declaredAt(fn)}${kebab(fn.name)}: missing --${kebab(a.name)} (${typeText(a.type)})${a.doc ? ": " + a.doc : ""}`);
     }
     steps.push({ fn, core: offered.core, given });

@@ -10,7 +10,8 @@ export function describeFunctions(schema: ModuleSchema): string {
   return lines.join("\n") + "\n";
 }
 
-function describeFunction(f: FunctionSchema): string[] {
+/** One function's help: its TSDoc and flags (`lading call FN --help`). */
+export function describeFunction(f: Pick<FunctionSchema, "name" | "doc" | "args" | "returns">): string[] {
   const out = [`${kebab(f.name)}${f.returns.kind === "void" ? "" : ` → ${typeText(f.returns)}`}`];
   if (f.doc) for (const l of f.doc.split("\n")) out.push(`    ${l}`);
   for (const a of f.args) {

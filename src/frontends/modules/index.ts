@@ -12,7 +12,7 @@ import { loadModule, type LoadedModule } from "./load.js";
 export { loadModule, type LoadedModule } from "./load.js";
 export { parseChain, type ChainStep } from "./chain.js";
 export { runChain, renderResult, type CallResult } from "./call.js";
-export { describeFunctions } from "./describe.js";
+export { describeFunctions, describeFunction } from "./describe.js";
 export { initModule, type InitOpts } from "./init.js";
 export { installDependency, updateDependencies } from "./install.js";
 export { readManifest, type ModuleManifest, type ModuleDependency } from "./manifest.js";
