@@ -105,6 +105,15 @@ test("a dependency's objects type-check in an editor through the tsconfig paths 
   assert.match(wrong.out, /wrong\.ts\(2,14\): error TS2322: Type 'string' is not assignable to type 'number'/);
 });
 
+test("install of a repository that is not a module is refused, and lading.json is left as it was", async () => {
+  const mod = copyFixture("uses-tools", join(t.path, "uses-wrong"));
+  const before = readFileSync(join(mod, "lading.json"), "utf8");
+  const r = await lading(["install", `${server.base}/tools.git#main`, "-m", mod], { env });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /tools\.git#main is not a lading module: no lading.json at commit [0-9a-f]{40} \(a module in a sub-folder is given as URL#REF:SUBDIR\)/);
+  assert.equal(readFileSync(join(mod, "lading.json"), "utf8"), before);
+});
+
 test("-m and Directory arguments take git URLs", async () => {
   const viaGit = await lading(["call", "-m", source, "version"], { env });
   assert.equal(viaGit.code, 0, viaGit.stderr);

@@ -20,7 +20,10 @@ export async function installDependency(client: Client, dir: string, source: str
   const dep: ModuleDependency = { name: depName, source, pin };
   // It must be a module: fetch it now, so a wrong source fails here rather than at the first call.
   const depDir = await dependencyDir(client, dep);
-  const depEntry = resolveEntry(depDir, await readManifest(depDir));
+  const depManifest = await readManifest(depDir).catch((err: unknown) => {
+    throw new LadingError("INVALID_ARGUMENT", `${source} is not a lading module: no lading.json at commit ${pin}` + (parseGitSource(source).subdir ? "" : " (a module in a sub-folder is given as URL#REF:SUBDIR)"), { cause: err });
+  });
+  const depEntry = resolveEntry(depDir, depManifest);
   const others = manifest.dependencies.filter((d) => d.name !== depName);
   const next = { ...manifest, dependencies: [...others, dep].sort((a, b) => (a.name < b.name ? -1 : 1)) };
   await writeManifest(dir, next);
