@@ -11,6 +11,7 @@ export type LadingErrorCode =
   | "UNSAFE_STORE" // a store another user owns or others can write
   | "INVALID_IMAGE" // a manifest, index, config or layout that breaks the OCI rules
   | "CONTAINERFILE" // a build file that cannot be parsed or translated
+  | "MODULE" // a build module that cannot be loaded, or whose function threw
   | "EXEC_FAILED" // a command exited outside its `expect`
   | "RUNTIME_UNAVAILABLE" // no runc/crun/podman, or no way to get a root filesystem
   | "REGISTRY" // the registry answered with an error

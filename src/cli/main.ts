@@ -33,7 +33,9 @@ const program = new Command("lading")
   .description("Build, export and push OCI images: rootless, daemonless.")
   .version(version, "-v, --version")
   .showHelpAfterError("(run with --help for usage)")
-  .exitOverride();
+  .exitOverride()
+  // `lading call FN --flag` hands FN's flags to the module, not to lading.
+  .enablePositionalOptions();
 
 program
   .command("build")
@@ -152,6 +154,57 @@ program
   .option("--json", "one JSON object")
   .addOption(storeOption())
   .action(async (opts) => (await import("./commands/store.js")).fsck(opts, io));
+
+const moduleOption = () => new Option("-m, --mod <module>", "the module: a folder with lading.json, or a git URL (https://host/repo.git#ref:subdir); default: .");
+
+program
+  .command("call")
+  .description("Call a build module's function, then functions on what it returns (chaining)")
+  .argument("[function...]", "FUNCTION [--arg value]… [CHAINED-FUNCTION [--arg value]…]…")
+  .addOption(moduleOption())
+  .option("--json", "print the result as JSON")
+  .option("--runtime <name>", "runc, crun or podman")
+  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(traceFileOption())
+  .addOption(noTracePropagateOption())
+  .addOption(progressOption())
+  .addOption(storeOption())
+  .passThroughOptions()
+  .addHelpText("after", "\nExamples:\n  lading call build --src . export --path app.tar\n  lading call -m ./ci test --node-version 20 stdout\n  lading call build --src . publish --address 127.0.0.1:5000/app:1\n  lading call deploy --token env:DEPLOY_TOKEN")
+  .action(async (words: string[], opts) => (await import("./commands/modules.js")).call(words, opts, io));
+
+program
+  .command("functions")
+  .description("List a build module's functions with their docs and arguments")
+  .addOption(moduleOption())
+  .option("--json", "the module's schema as JSON")
+  .addOption(storeOption())
+  .action(async (opts) => (await import("./commands/modules.js")).functions(opts, io));
+
+program
+  .command("init")
+  .description("Make a build module: lading.json, a starter entry and tsconfig.json paths")
+  .argument("[dir]", "the module's folder", ".")
+  .option("--name <name>", "the module's name (default: the folder's)")
+  .option("--entry <path>", "the entry file (default: index.ts)")
+  .action(async (dir: string, opts) => (await import("./commands/modules.js")).init(dir, opts, io));
+
+program
+  .command("install")
+  .description("Add a dependency module from git, pinned to the commit its source names now")
+  .argument("<source>", "a git URL (https://host/tools.git#main:subdir), kept as given")
+  .option("--name <name>", "the name to import it by (lading:NAME); default: the repository's")
+  .addOption(moduleOption())
+  .addOption(storeOption())
+  .action(async (source: string, opts) => (await import("./commands/modules.js")).install(source, opts, io));
+
+program
+  .command("update")
+  .description("Move dependency pins to the commits their sources name now")
+  .argument("[names...]", "the dependencies to update (default: all)")
+  .addOption(moduleOption())
+  .addOption(storeOption())
+  .action(async (names: string[], opts) => (await import("./commands/modules.js")).update(names, opts, io));
 
 const traceCommand = program.command("trace").description("Look at trace files (from --trace-file)");
 traceCommand

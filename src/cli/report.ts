@@ -17,6 +17,7 @@ const BY_CODE: Record<LadingErrorCode, { exit: number; hint?: string }> = {
   UNSAFE_ARCHIVE: { exit: EXIT.failure },
   INVALID_IMAGE: { exit: EXIT.failure },
   CONTAINERFILE: { exit: EXIT.failure },
+  MODULE: { exit: EXIT.failure },
   EXEC_FAILED: { exit: EXIT.failure },
   RUNTIME_UNAVAILABLE: { exit: EXIT.failure, hint: "install runc (or crun, podman) and uidmap: bash scripts/setup.sh does" },
   REGISTRY: { exit: EXIT.failure },
