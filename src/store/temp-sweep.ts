@@ -31,6 +31,12 @@ export async function strayTempFiles(store: Store): Promise<string[]> {
       if (m && !pidAlive(Number(m[1]))) out.push(join(snaps, tag, n));
     }
   }
+  // build modules' half-made dependency checkouts: modules/deps/<pin>.tmp-<pid>-<rand>
+  const deps = join(store.root, "lading", "modules", "deps");
+  for (const n of await readdir(deps).catch(() => [] as string[])) {
+    const m = /\.tmp-(\d+)-/.exec(n);
+    if (m && !pidAlive(Number(m[1]))) out.push(join(deps, n));
+  }
   return out;
 }
 

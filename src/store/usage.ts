@@ -20,9 +20,12 @@ import type { Store } from "./store.js";
  * snapshot: an unpacked root filesystem or exec snapshot;
  * opcache: a cached step result; volume: a cache volume;
  * gitmirror: a bare repository of commits fetched from one git remote
- * (refetched when gone; its id names its lock `git-mirror-<id>`).
+ * (refetched when gone; its id names its lock `git-mirror-<id>`);
+ * module: what build modules derive from their sources (a dependency's
+ * checkout at its pin, a transpiled entry and its signatures), remade
+ * from the module or its pinned commit when gone.
  */
-export type ItemKind = "image" | "layer" | "snapshot" | "opcache" | "volume" | "gitmirror";
+export type ItemKind = "image" | "layer" | "snapshot" | "opcache" | "volume" | "gitmirror" | "module";
 
 export interface StoreItem {
   kind: ItemKind;
@@ -58,7 +61,7 @@ export interface Inventory {
 }
 
 /** The folders under lading/ that scanStore lists item by item; everything else there counts as other state. */
-const ITEM_DIRS = new Set(["opcache", "rootfs", "snapshots", "volumes", "git"]);
+const ITEM_DIRS = new Set(["opcache", "rootfs", "snapshots", "volumes", "git", "modules"]);
 
 /** Blobs larger than this are never parsed as manifests (manifests and indexes are small). */
 const MAX_JSON_BLOB = 4 * 1024 * 1024;
@@ -132,6 +135,18 @@ export async function scanStore(store: Store): Promise<Inventory> {
     const st = await lstat(path).catch(() => undefined);
     if (!st?.isDirectory()) continue;
     items.push({ kind: "gitmirror", id: name.slice(0, -4), paths: [path], size: await treeSize(path, seenInodes), lastUsed: st.mtimeMs, refs: [], rooted: false });
+  }
+
+  // Build modules (src/frontends/modules): deps/<pin>, entries/<key>.json, code/<hash>.mjs; each bumped on use.
+  for (const sub of ["deps", "entries", "code"]) {
+    const dir = join(store.root, "lading", "modules", sub);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith(".") || name.includes(".tmp-")) continue;
+      const path = join(dir, name);
+      const st = await lstat(path).catch(() => undefined);
+      if (!st) continue;
+      items.push({ kind: "module", id: `${sub}/${name}`, paths: [path], size: st.isDirectory() ? await treeSize(path, seenInodes) : st.size, lastUsed: st.mtimeMs, refs: [], rooted: false });
+    }
   }
 
   const pins = new Map<Digest, string[]>();
@@ -259,15 +274,17 @@ export interface UsageByKind {
   cacheVolumes: number;
   /** Git mirrors (lading/git). */
   gitMirrors: number;
+  /** Build modules' dependency checkouts and transpiled entries. */
+  modules: number;
   /** lading's other state (Inventory.otherBytes). */
   other: number;
   total: number;
 }
 
 export function usageByKind(inv: Inventory): UsageByKind {
-  const u: UsageByKind = { images: 0, layers: 0, snapshots: 0, opCache: 0, cacheVolumes: 0, gitMirrors: 0, other: inv.otherBytes, total: inv.otherBytes };
+  const u: UsageByKind = { images: 0, layers: 0, snapshots: 0, opCache: 0, cacheVolumes: 0, gitMirrors: 0, modules: 0, other: inv.otherBytes, total: inv.otherBytes };
   for (const i of inv.items) {
-    const k = ({ image: "images", layer: "layers", snapshot: "snapshots", opcache: "opCache", volume: "cacheVolumes", gitmirror: "gitMirrors" } as const)[i.kind];
+    const k = ({ image: "images", layer: "layers", snapshot: "snapshots", opcache: "opCache", volume: "cacheVolumes", gitmirror: "gitMirrors", module: "modules" } as const)[i.kind];
     u[k] += i.size;
     u.total += i.size;
   }

@@ -10,7 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lading } from "../helpers/cli.js";
@@ -135,4 +135,25 @@ test("a pin that no longer exists upstream: the call says which dependency and t
   const r = await lading(["call", "--store", join(t.path, "fresh-store"), "-m", mod, "tools-version"], { env });
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`dependency "node-tools": its pin ${pin} no longer exists at ${server.base}/tools.git \\(source ${goneSource.replace(/[.#]/g, "\\$&")}\\); run \`lading update node-tools\``));
+});
+
+test("df counts build modules' state as its own kind; prune frees what was idle and the next call remakes it", async () => {
+  const mod = copyFixture("uses-tools", join(t.path, "uses-gc"));
+  const store = join(t.path, "store-gc");
+  const genv = { LADING_HOME: store };
+  assert.equal((await lading(["install", source, "-m", mod], { env: genv })).code, 0);
+  assert.equal((await lading(["call", "-m", mod, "tools-version"], { env: genv })).stdout, "tools 2\n");
+  const df = async () => JSON.parse((await lading(["df", "--json"], { env: genv })).stdout) as { usage: { modules: number } };
+  assert.ok((await df()).usage.modules > 0, "the checkout and the transpiled entries are counted");
+  assert.match((await lading(["df"], { env: genv })).stdout, /^build modules\s+\d/m);
+  // Used just now: kept; three days idle: freed.
+  assert.doesNotMatch((await lading(["prune", "--filter", "until=48h"], { env: genv })).stdout, /removed module/);
+  const old = new Date(Date.now() - 3 * 24 * 3600_000);
+  for (const sub of ["deps", "entries", "code"]) {
+    for (const n of readdirSync(join(store, "lading", "modules", sub))) utimesSync(join(store, "lading", "modules", sub, n), old, old);
+  }
+  const pruned = await lading(["prune", "--filter", "until=48h"], { env: genv });
+  assert.match(pruned.stdout, /removed module\s+deps\//);
+  assert.equal((await df()).usage.modules, 0);
+  assert.equal((await lading(["call", "-m", mod, "tools-version"], { env: genv })).stdout, "tools 2\n");
 });

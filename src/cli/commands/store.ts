@@ -30,6 +30,7 @@ export async function df(opts: CommonOpts & { json?: boolean }, io: CliIO): Prom
       ["op cache", r.usage.opCache],
       ["cache volumes", r.usage.cacheVolumes],
       ["git mirrors", r.usage.gitMirrors],
+      ["build modules", r.usage.modules],
       ["other", r.usage.other],
       ["total", r.usage.total],
       ["reclaimable", r.reclaimable],

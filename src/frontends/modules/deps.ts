@@ -5,7 +5,7 @@
  * dependencies were fetched once asks no remote at all.
  */
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { LadingError, parseGitSource, type Client } from "../../index.js";
 import type { ModuleDependency } from "./manifest.js";
@@ -20,7 +20,11 @@ export async function dependencyDir(client: Client, dep: ModuleDependency): Prom
   const spec = parseGitSource(dep.source);
   const checkout = join(modulesStateDir(client), "deps", dep.pin);
   const dir = spec.subdir ? join(checkout, spec.subdir) : checkout;
-  if (existsSync(checkout)) return dir;
+  if (existsSync(checkout)) {
+    // Last use is the mtime: the store's collector frees what has been idle longest.
+    await touch(checkout);
+    return dir;
+  }
   await mkdir(join(modulesStateDir(client), "deps"), { recursive: true });
   const tmp = `${checkout}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
@@ -45,4 +49,10 @@ export async function resolveSource(client: Client, source: string): Promise<str
   const spec = parseGitSource(source);
   const repo = client.git(spec.url);
   return (spec.ref ? repo.ref(spec.ref) : repo.head()).commit();
+}
+
+/** Marks a file or folder of the modules' state as used now (see the store's collection: least recently used goes first). */
+export async function touch(path: string): Promise<void> {
+  const now = new Date();
+  await utimes(path, now, now).catch(() => {});
 }

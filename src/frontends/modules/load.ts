@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Client } from "../../index.js";
 import { writeFileAtomic } from "../../fsutil/atomic.js";
-import { dependencyDir, modulesStateDir } from "./deps.js";
+import { dependencyDir, modulesStateDir, touch } from "./deps.js";
+import type { ReadSignatures } from "./signatures.js";
 import { resolveEntry } from "./entry.js";
 import { MANIFEST_FILE, pascalCase, readManifest, type ModuleManifest } from "./manifest.js";
 import type { ModuleSchema } from "./schema.js";
@@ -53,7 +54,8 @@ export async function loadModule(client: Client, dir: string): Promise<LoadedMod
   const key = sha256(JSON.stringify([CACHE_FORMAT, dir, entry, LADING_ENTRIES, deps]));
   const recordFile = join(state, "entries", `${key}.json`);
   let record = await readRecord(recordFile);
-  if (!record) {
+  if (record) await touch(recordFile);
+  else {
     record = await build(dir, manifest, entry, deps, join(state, "code", "entry.mjs"));
     await mkdir(join(state, "entries"), { recursive: true });
     await writeFileAtomic(recordFile, JSON.stringify(record));
@@ -61,7 +63,7 @@ export async function loadModule(client: Client, dir: string): Promise<LoadedMod
   // Named by content: a changed module is a new URL, so a long-lived process never runs a stale import.
   const codeFile = join(state, "code", `${sha256(record.code)}.mjs`);
   await mkdir(join(state, "code"), { recursive: true });
-  await readFile(codeFile).catch(() => writeFileAtomic(codeFile, record.code));
+  await readFile(codeFile).then(() => touch(codeFile), () => writeFileAtomic(codeFile, record.code));
   process.setSourceMapsEnabled(true);
   const exports = (await import(pathToFileURL(codeFile).href)) as Record<string, unknown>;
   return { dir, manifest, entry, schema: record.schema, exports, ownDirs };
@@ -73,7 +75,7 @@ async function build(dir: string, manifest: ModuleManifest, entry: string, deps:
   const transpiled = transpile(entry, dir, deps, outfile, manifest.name);
   transpiled.catch(() => {});
   const { readSignatures } = await import("./signatures.js");
-  let signatures: ReturnType<typeof readSignatures>;
+  let signatures: ReadSignatures;
   try {
     signatures = readSignatures({ entry, dir, object: manifest.object, defaultObject: pascalCase(manifest.name), ladingTypes: LADING_TYPES, dependencies: deps });
   } catch (err) {

@@ -27,7 +27,13 @@ export interface SignatureInput {
 }
 
 /** The schema, and the files TypeScript read for it (the module's own and its dependencies', type-only imports included): what its cache entry depends on. */
-export function readSignatures(input: SignatureInput): { schema: ModuleSchema; files: string[] } {
+/** A module's functions and the files they were read from. */
+export interface ReadSignatures {
+  schema: ModuleSchema;
+  files: string[];
+}
+
+export function readSignatures(input: SignatureInput): ReadSignatures {
   const paths: Record<string, string[]> = { lading: [input.ladingTypes] };
   for (const [name, file] of Object.entries(input.dependencies)) paths[`lading:${name}`] = [file];
   const program = ts.createProgram([input.entry], {
