@@ -1,3 +1,68 @@
 #!/usr/bin/env node
-// Kept tiny: startup time is a feature (`lading --version` well under 150 ms).
-import "../dist/src/cli/main.js";
+// Start-up time is a feature: this file runs the one-file bundle of the CLI
+// (dist/lading-cli.cjs, made by scripts/bundle-cli.mjs) through V8's code
+// cache, so a command compiles almost nothing before it works; without a
+// bundle, or one older than dist/src (a checkout rebuilt with tsc alone),
+// dist/src as it is.
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import vm from "node:vm";
+
+const COMMANDS = new Set(["main", "build", "inspect", "images", "rmi", "pull", "push", "login", "logout", "df", "prune", "fsck", "trace"]);
+const bundle = fileURLToPath(new URL("../dist/lading-cli.cjs", import.meta.url));
+const entry = new URL("../dist/src/cli/main.js", import.meta.url);
+let st;
+try {
+  st = statSync(bundle);
+  // tsc rewrites every output: a main.js newer than the bundle means the bundle was made from older sources.
+  if (statSync(entry).mtimeMs > st.mtimeMs) st = undefined;
+} catch {
+  st = undefined;
+}
+if (!st) (await import(entry.href)).runCli();
+else {
+  const source = readFileSync(bundle, "utf8");
+  // One cache per command: V8 caches the functions a run has compiled, and each command runs different ones.
+  const command = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "main";
+  // V8 checks a cache against the source's length only: the bundle's size and mtime name the cache, so a rebuilt bundle never meets an old one.
+  const build = `${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}`;
+  const key = `${COMMANDS.has(command) ? command : "other"}-${build}`;
+  const dirs = [join(dirname(bundle), ".code-cache"), join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "lading", "code-cache")];
+  let cachedData;
+  for (const d of dirs) {
+    try {
+      cachedData = readFileSync(join(d, key));
+      break;
+    } catch {
+      // not cached there
+    }
+  }
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // Written at exit, when the run has compiled what this command needs; a failed write only means no cache next time.
+    process.once("exit", () => {
+      const data = script.createCachedData();
+      for (const d of dirs) {
+        try {
+          mkdirSync(d, { recursive: true });
+          const tmp = join(d, `.${key}.${process.pid}`);
+          const fd = openSync(tmp, "w", 0o644);
+          writeSync(fd, data);
+          closeSync(fd);
+          renameSync(tmp, join(d, key));
+          // Caches of other bundles or Node versions will never be read again.
+          for (const old of readdirSync(d)) if (!old.endsWith(build) && !old.startsWith(".")) rmSync(join(d, old), { force: true });
+          return;
+        } catch {
+          // read-only install: try the user's cache folder
+        }
+      }
+    });
+  }
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  module.exports.runCli();
+}

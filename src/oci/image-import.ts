@@ -7,10 +7,8 @@
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
 import { LadingError } from "../errors.js";
 import { readBlobHead, type BlobStore } from "./blob-store.js";
 import { assertDigest, isDigest, type Digest } from "./digest.js";
@@ -60,6 +58,9 @@ export async function importLayoutDir(store: BlobStore, dir: string, tag: string
  */
 export async function importArchive(store: BlobStore, file: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
   const abs = resolve(file);
+  // Only archives need a tar reader and gunzip: a layout import (every push of oci:DIR) loads neither.
+  const { default: tar } = await import("tar-stream");
+  const { createGunzip } = await import("node:zlib");
   const texts = new Map<string, Buffer>();
   const otherFiles = new Map<string, Digest>();
   const extract = tar.extract();
