@@ -4,16 +4,19 @@
 // cache, so a command compiles almost nothing before it works; without a
 // bundle, or one older than dist/src (a checkout rebuilt with tsc alone),
 // dist/src as it is.
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import vm from "node:vm";
+//
+// CommonJS (bin/package.json says so): an ES module entry would start Node's
+// ESM loader, and its facades of every built-in imported, for nothing.
+"use strict";
+const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } = require("node:fs");
+const { homedir } = require("node:os");
+const { dirname, join } = require("node:path");
+const { pathToFileURL } = require("node:url");
+const vm = require("node:vm");
 
 const COMMANDS = new Set(["main", "build", "inspect", "images", "rmi", "pull", "push", "login", "logout", "df", "prune", "fsck", "trace"]);
-const bundle = fileURLToPath(new URL("../dist/lading-cli.cjs", import.meta.url));
-const entry = new URL("../dist/src/cli/main.js", import.meta.url);
+const bundle = join(__dirname, "..", "dist", "lading-cli.cjs");
+const entry = join(__dirname, "..", "dist", "src", "cli", "main.js");
 let st;
 try {
   st = statSync(bundle);
@@ -22,7 +25,7 @@ try {
 } catch {
   st = undefined;
 }
-if (!st) (await import(entry.href)).runCli();
+if (!st) import(pathToFileURL(entry).href).then((m) => m.runCli());
 else {
   const source = readFileSync(bundle, "utf8");
   // One cache per command: V8 caches the functions a run has compiled, and each command runs different ones.
@@ -63,6 +66,6 @@ else {
     });
   }
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  script.runInThisContext()(module.exports, require("node:module").createRequire(bundle), module, bundle, dirname(bundle));
   module.exports.runCli();
 }
