@@ -10,10 +10,11 @@
 //             `buildah bud --layers` (vfs), both already built once
 //   exec      in-process withExec(["true", i]) per exec (a new step each), as
 //             root, against `runc run` of the same busybox rootfs
-// Usage: node bench/whole/run.mjs [RUNS=5] [SECTION...]   (root; `npx tsc` first)
+// Usage: node bench/whole/run.mjs [RUNS=5] [SECTION...]   (root; `npm run build`
+// first: after a bare `npx tsc` the command runs unbundled, which the header says)
 // BENCH_PAYLOAD_MB sets the push image's random layer (default 133: a 134 MB image).
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,20 +38,23 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const rows = [];
 
+/** Wall ms, and CPU ms (user+sys of the process and its children, from GNU time): steadier than wall on a shared machine. */
 function run(cmd, argv, opts = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { encoding: "utf8", maxBuffer: 1 << 24, ...opts });
+  const r = spawnSync("/usr/bin/time", ["-f", "@@cpu %U %S", cmd, ...argv], { encoding: "utf8", maxBuffer: 1 << 24, ...opts, stdio: ["ignore", opts.stdio === "ignore" ? "ignore" : "pipe", "pipe"] });
   const t = ms(t0);
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")}: exit ${r.status}\n${r.stderr}${r.stdout}`);
-  return t;
+  const m = /@@cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  return { ms: t, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined };
 }
 async function timed(fn) {
   const t0 = process.hrtime.bigint();
   await fn();
-  return ms(t0);
+  return { ms: ms(t0) };
 }
 function row(name, ours, anchorName, anchor) {
-  rows.push({ name, ours: median(ours), anchorName, anchor: median(anchor) });
+  const cpu = (xs) => (xs.every((x) => x.cpu !== undefined) ? median(xs.map((x) => x.cpu)) : undefined);
+  rows.push({ name, ours: median(ours.map((x) => x.ms)), oursCpu: cpu(ours), anchorName, anchor: median(anchor.map((x) => x.ms)), anchorCpu: cpu(anchor) });
 }
 
 async function startup() {
@@ -192,12 +196,21 @@ try {
     if (!all[s]) throw new Error(`unknown section ${s}; sections: ${Object.keys(all).join(", ")}`);
     await all[s]();
   }
-  const floor = median(Array.from({ length: RUNS }, () => run(process.execPath, ["-e", "0"])));
+  const floorRuns = Array.from({ length: RUNS }, () => run(process.execPath, ["-e", "0"]));
+  const floor = median(floorRuns.map((x) => x.ms));
+  const floorCpu = median(floorRuns.map((x) => x.cpu));
   const load1 = loadavg();
-  console.log(`whole-command bench, medians of ${RUNS} (exec, startup: more), ms; \`node -e 0\` (the floor): ${floor.toFixed(0)} ms; ${process.version}`);
+  console.log(`whole-command bench, medians of ${RUNS} (exec, startup: more), ms wall / ms CPU; \`node -e 0\` (the floor): ${floor.toFixed(0)} / ${floorCpu.toFixed(0)} ms; ${process.version}`);
+  const bundle = join(ladingRoot, "dist", "lading-cli.cjs");
+  const bundled = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(join(ladingRoot, "dist", "src", "cli", "main.js")).mtimeMs;
+  console.log(`lading at ${ladingRoot}: ${bundled ? "the bundled command (dist/lading-cli.cjs)" : "dist/src, unbundled"}`);
   console.log(`load average before ${load0.map((x) => x.toFixed(2)).join(" ")}, after ${load1.map((x) => x.toFixed(2)).join(" ")}`);
-  console.log("| path | lading ms | anchor | anchor ms | ratio |\n|---|---:|---|---:|---:|");
-  for (const r of rows) console.log(`| ${r.name} | ${r.ours.toFixed(0)} | ${r.anchorName} | ${r.anchor.toFixed(0)} | ${(r.ours / r.anchor).toFixed(2)}× |`);
+  const cell = (w, c) => `${w.toFixed(0)} / ${c === undefined ? "–" : c.toFixed(0)}`;
+  console.log("| path | lading wall / CPU | anchor | anchor wall / CPU | ratio wall (CPU) |\n|---|---:|---|---:|---:|");
+  for (const r of rows) {
+    const cpuRatio = r.oursCpu !== undefined && r.anchorCpu ? ` (${(r.oursCpu / r.anchorCpu).toFixed(2)}×)` : "";
+    console.log(`| ${r.name} | ${cell(r.ours, r.oursCpu)} | ${r.anchorName} | ${cell(r.anchor, r.anchorCpu)} | ${(r.ours / r.anchor).toFixed(2)}×${cpuRatio} |`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
