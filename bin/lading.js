@@ -14,7 +14,7 @@ const { dirname, join } = require("node:path");
 const { pathToFileURL } = require("node:url");
 const vm = require("node:vm");
 
-const COMMANDS = new Set(["main", "build", "inspect", "images", "rmi", "pull", "push", "login", "logout", "df", "prune", "fsck", "trace"]);
+const COMMANDS = new Set(["main", "help", "build", "inspect", "images", "rmi", "pull", "push", "login", "logout", "df", "prune", "fsck", "trace"]);
 const bundle = join(__dirname, "..", "dist", "lading-cli.cjs");
 const entry = join(__dirname, "..", "dist", "src", "cli", "main.js");
 let st;
@@ -28,8 +28,10 @@ try {
 if (!st) import(pathToFileURL(entry).href).then((m) => m.runCli());
 else {
   const source = readFileSync(bundle, "utf8");
-  // One cache per command: V8 caches the functions a run has compiled, and each command runs different ones.
-  const command = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "main";
+  // One cache per command: V8 caches the functions a run has compiled, and each command runs different ones
+  // (`push --help` compiles little of what a push does: help has its own).
+  const args = process.argv.slice(2);
+  const command = args.some((a) => a === "--help" || a === "-h") ? "help" : (args.find((a) => !a.startsWith("-")) ?? "main");
   // V8 checks a cache against the source's length only: the bundle's size and mtime name the cache, so a rebuilt bundle never meets an old one.
   const build = `${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}`;
   const key = `${COMMANDS.has(command) ? command : "other"}-${build}`;
@@ -46,7 +48,9 @@ else {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
     // Written at exit, when the run has compiled what this command needs; a failed write only means no cache next time.
-    process.once("exit", () => {
+    // Only after a run that worked: a usage error compiles next to nothing of its command.
+    process.once("exit", (code) => {
+      if (code !== 0) return;
       const data = script.createCachedData();
       for (const d of dirs) {
         try {
