@@ -1,6 +1,8 @@
 /**
  * The `lading` command. Only this file calls process.exit; commands are
- * loaded on demand so `lading --version` stays fast.
+ * loaded on demand so `lading --version` stays fast. bin/lading.js runs it
+ * from the bundle (dist/lading-cli.cjs, see scripts/bundle-cli.mjs) when
+ * there is one, else from dist/src: both call runCli().
  */
 import { Command, CommanderError, Option } from "commander";
 import { createRequire } from "node:module";
@@ -214,9 +216,9 @@ traceCommand
   .option("--port <n>", "port to listen on (default: any free one)", "0")
   .action(async (file: string, opts) => (await import("./commands/trace.js")).viewTrace(file, opts, io));
 
-async function main(): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(argv);
     return 0;
   } catch (err) {
     return report(err);
@@ -235,4 +237,7 @@ function report(err: unknown): number {
   return reportError(err, io.stderr, readEnvConfig(io.env).debug);
 }
 
-process.exit(await main());
+/** Runs the command line `argv` (process.argv's shape) and exits with its code. */
+export async function runCli(argv: string[] = process.argv): Promise<never> {
+  process.exit(await main(argv));
+}

@@ -15,16 +15,17 @@ import { applyConfigEdit, formatPlatform, parsePlatform, type ImageState } from 
 import { platformMatches } from "../oci/platform-match.js";
 import { EMPTY_TREE, cleanRelPath, isWalked, makeTree, overlayTree, subTree, treeEntries, withoutPath, type Tree, type TreeEntry } from "./tree.js";
 import { loadImage, resolveImage } from "./steps/from.js";
-import { readHostDirectory } from "./sources/host.js";
 import { runStep } from "./steps/step.js";
-import { writeFileStep, writeDirectoryStep, writeNewFileStep, writeRemoveStep } from "./steps/file-ops.js";
-import { execStep } from "./steps/exec.js";
-import { readContainerPath, readContainerFile } from "./steps/rootfs.js";
-import { readArchiveAsTree } from "./sources/archive.js";
 import { filterTree } from "./filter.js";
-import { hostFileEntry } from "./sources/host-file.js";
 import type { FileValue, StepContext } from "./step-context.js";
 import { registryCredentials } from "./registry-auth.js";
+
+// Steps load on first use: a push or a metadata-only rebuild never needs the
+// layer writers, the hashing workers, archives or a runtime (start-up time of
+// every command, and test/cli/startup-loads.test.ts checks what loads).
+const fileOps = () => import("./steps/file-ops.js");
+const hostSources = () => import("./sources/host.js");
+const rootfsReads = () => import("./steps/rootfs.js");
 
 /** Ops that leave the image itself as it was read (mounts and secrets exist only while commands run). */
 const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv", "registryAuth"]);
@@ -154,7 +155,7 @@ export class Evaluator implements StepContext {
       case "newFile": {
         const parent = await parentP;
         const key = childKey(parent.key, op);
-        const layer = await this.once(key, () => writeNewFileStep(this.session, parent, op, key, description));
+        const layer = await this.once(key, async () => (await fileOps()).writeNewFileStep(this.session, parent, op, key, description));
         return this.withLayer(parent, key, layer, description);
       }
       case "execOutput": {
@@ -162,38 +163,38 @@ export class Evaluator implements StepContext {
         if (!parent.lastExec) throw new LadingError("INTERNAL", "redirect without a command");
         const key = childKey(parent.key, op);
         const newFile = { type: "newFile" as const, path: op.path, contents: parent.lastExec[op.stream], permissions: 0o644 };
-        const layer = await this.once(key, () => writeNewFileStep(this.session, parent, newFile, key, description));
+        const layer = await this.once(key, async () => (await fileOps()).writeNewFileStep(this.session, parent, newFile, key, description));
         return this.withLayer(parent, key, layer, description);
       }
       case "file": {
         const [parent, file] = await Promise.all([parentP, this.file(op.file)]);
         const key = childKey(parent.key, { ...op, file: [file.contentDigest, file.mode, file.name] });
-        const layer = await this.once(key, () => writeFileStep(this.session, parent, op, file, key, description));
+        const layer = await this.once(key, async () => (await fileOps()).writeFileStep(this.session, parent, op, file, key, description));
         return this.withLayer(parent, key, layer, description);
       }
       case "directory": {
         const [parent, tree] = await Promise.all([parentP, this.directory(op.dir)]);
         const key = childKey(parent.key, { ...op, dir: tree.key });
-        const layer = await this.once(key, () => writeDirectoryStep(this.session, parent, op, tree, key, description));
+        const layer = await this.once(key, async () => (await fileOps()).writeDirectoryStep(this.session, parent, op, tree, key, description));
         return this.withLayer(parent, key, layer, description);
       }
       case "remove": {
         const parent = await parentP;
         const key = childKey(parent.key, op);
-        const layer = await this.once(key, () => writeRemoveStep(this.session, parent, op, key, description));
+        const layer = await this.once(key, async () => (await fileOps()).writeRemoveStep(this.session, parent, op, key, description));
         return this.withLayer(parent, key, layer, description);
       }
       case "rootfs": {
         const [parent, tree] = await Promise.all([parentP, this.directory(op.dir)]);
         const key = childKey(parent.key, { op: "rootfs", dir: tree.key });
         const base = { ...parent, layers: [], history: [] };
-        const layer = await this.once(key, () => writeDirectoryStep(this.session, base, { type: "directory", path: "/", dir: op.dir, exclude: [], include: [] }, tree, key, description));
+        const layer = await this.once(key, async () => (await fileOps()).writeDirectoryStep(this.session, base, { type: "directory", path: "/", dir: op.dir, exclude: [], include: [] }, tree, key, description));
         return this.withLayer(base, key, layer, description);
       }
       case "exec": {
         const parent = await parentP;
         const key = childKey(parent.key, op);
-        const outcome = await this.once(key, () => execStep(this, parent, op.exec, key, description));
+        const outcome = await this.once(key, async () => (await import("./steps/exec.js")).execStep(this, parent, op.exec, key, description));
         const layers = outcome.layer ? [...parent.layers, outcome.layer] : parent.layers;
         const history = [...parent.history, { ...historyEntry(this.session, description), ...(outcome.layer ? {} : { empty_layer: true }) }];
         return { ...parent, key, layers, history, lastExec: { exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr, metrics: outcome.metrics } };
@@ -240,15 +241,15 @@ export class Evaluator implements StepContext {
         return this.once(`host:${op.path}:${canonicalJson([op.exclude, op.include])}`, async () => {
           const { openHashCache } = await import("./hash-cache.js");
           const root = resolve(op.path);
-          return readHostDirectory(root, { exclude: op.exclude, include: op.include, hashCache: () => openHashCache(this.session.store, root) });
+          return (await hostSources()).readHostDirectory(root, { exclude: op.exclude, include: op.include, hashCache: () => openHashCache(this.session.store, root) });
         });
       case "containerPath": {
         const state = await this.container(op.container);
-        return readContainerPath(this, state, op.path);
+        return (await rootfsReads()).readContainerPath(this, state, op.path);
       }
       case "archive": {
         const f = await this.file(op.file);
-        return readArchiveAsTree(this.session, f);
+        return (await import("./sources/archive.js")).readArchiveAsTree(this.session, f);
       }
       case "git": {
         const { gitAttributes, readGitTree, resolveGitRef } = await import("./sources/git.js");
@@ -301,7 +302,7 @@ export class Evaluator implements StepContext {
     const s = node.source;
     switch (s.type) {
       case "host":
-        return hostFileEntry(s.path);
+        return (await import("./sources/host-file.js")).hostFileEntry(s.path);
       case "newFile": {
         const data = Buffer.from(s.contents);
         return { name: s.name, path: "", type: "file", mode: s.permissions, uid: 0, gid: 0, size: data.length, content: { kind: "bytes", data }, contentDigest: sha256(data) };
@@ -317,14 +318,14 @@ export class Evaluator implements StepContext {
       }
       case "containerPath": {
         const state = await this.container(s.container);
-        return readContainerFile(this, state, s.path);
+        return (await rootfsReads()).readContainerFile(this, state, s.path);
       }
       case "tarball": {
         const { exportContainer } = await import("./export.js");
         const dir = await this.session.tempDir("tarball");
         const out = posix.join(dir, "image.tar");
         await exportContainer(this, s.container, out, { mediaTypes: s.mediaTypes, forcedCompression: s.forcedCompression, platformVariants: s.platformVariants });
-        return { ...(await hostFileEntry(out)), name: "image.tar" };
+        return { ...(await (await import("./sources/host-file.js")).hostFileEntry(out)), name: "image.tar" };
       }
     }
   }

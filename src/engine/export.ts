@@ -1,6 +1,5 @@
 /** Export and publish: finalize one image (or an index of platform variants) and write it out. */
 import { LadingError } from "../errors.js";
-import { writeImageArchive } from "../oci/archive-export.js";
 import { MediaType } from "../oci/mediatypes.js";
 import type { Descriptor, ImageIndex } from "../oci/types.js";
 import type { ContainerNode } from "./ops.js";
@@ -41,6 +40,8 @@ export async function finalizeRoot(ev: StepContext, node: ContainerNode, opts: I
 export async function exportContainer(ev: StepContext, node: ContainerNode, path: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
   const root = await finalizeRoot(ev, node, opts);
   const attributes = { "lading.output.digest": root.digest, "lading.output.path": path };
+  // Loaded here, not with the module: a push finalizes through this file too and writes no archive.
+  const { writeImageArchive } = await import("../oci/archive-export.js");
   await runStep(ev.session, { id: `export:${path}`, name: `export ${path}`, attributes }, () => writeImageArchive(ev.session.store, root, path, { refName: opts.tag, signal: ev.session.config.signal }), false);
   return root;
 }

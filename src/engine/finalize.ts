@@ -75,6 +75,6 @@ async function recompress(session: Session, layer: LayerRef, to: "gzip" | "zstd"
   return out;
 }
 
-function isFlavour(manifestType: string, flavour: "OCI" | "Docker"): boolean {
+export function isFlavour(manifestType: string, flavour: "OCI" | "Docker"): boolean {
   return flavour === "Docker" ? manifestType.includes("docker") : !manifestType.includes("docker");
 }

@@ -10,13 +10,15 @@ export async function publishContainer(ev: StepContext, node: ContainerNode, add
   const { parseReference, formatReference } = await import("../registry/reference.js");
   const { RegistryClient } = await import("../registry/client.js");
   const ref = parseReference(address);
-  const root = await finalizeRoot(ev, node, opts);
   const session = ev.session;
-  const auth = registryCredentials(session, await ev.container(node));
+  const { layoutPush } = await import("./layout-push.js");
+  const direct = await layoutPush(ev, node, opts);
+  const root = direct?.root ?? (await finalizeRoot(ev, node, opts));
+  const auth = registryCredentials(session, direct?.parent ?? (await ev.container(node)));
   const id = `push:${address}`;
   const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env, onProgress: transferEvents(session, id, "push") });
   try {
-    const digest = await runStep(session, { id, name: `push ${formatReference(ref)}`, attributes: { "lading.input.digest": root.digest, "lading.input.size": root.size } }, () => client.push(session.store, root, ref, { signal: session.config.signal }), false);
+    const digest = await runStep(session, { id, name: `push ${formatReference(ref)}`, attributes: { "lading.input.digest": root.digest, "lading.input.size": root.size } }, () => client.push(direct?.store ?? session.store, root, ref, { signal: session.config.signal }), false);
     return `${formatReference({ ...ref, digest: undefined })}@${digest}`;
   } finally {
     await client.close();

@@ -72,6 +72,14 @@ export async function execJob(
   idle: () => Promise<void> = async () => {},
 ): Promise<void> {
   const debug = (msg: string) => send({ type: "debug", msg });
+  // Where an exec's time goes (the --debug line "exec phases"): what a no-op exec costs beyond the runtime's own run.
+  const phases: string[] = [];
+  let mark = process.hrtime.bigint();
+  const phase = (name: string) => {
+    const now = process.hrtime.bigint();
+    phases.push(`${name} ${(Number(now - mark) / 1e6).toFixed(1)}`);
+    mark = now;
+  };
   const store = await openOnce(openStore, job.storeRoot);
   const inUserns = job.identity.kind !== "root";
   const singleId = job.identity.kind === "single";
@@ -87,6 +95,7 @@ export async function execJob(
     }
     throw err;
   }
+  phase("snapshot");
   const work = store.tempPath("exec");
   await mkdir(work, { mode: 0o700 });
   const bundle = join(work, "bundle");
@@ -109,6 +118,7 @@ export async function execJob(
       mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle)),
       cgroups === "own" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
     ]);
+    phase("rootfs+user+cgroup");
     owner = ownerFile(stateRoot, job.containerId);
     if (singleId && (user.uid !== 0 || user.gid !== 0)) {
       throw new LadingError("RUNTIME_UNAVAILABLE", `cannot run as user "${job.user}" (uid ${user.uid}, gid ${user.gid}): ${subIdAdvice(job.identity)}`);
@@ -196,11 +206,13 @@ export async function execJob(
       ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),
     });
     await writeFile(owner, JSON.stringify({ ownerPid: job.ownerPid, helperPid: process.pid, work }));
+    phase("mounts+stubs+spec");
     const before = childrenCpu();
     const hostBefore = hostCpuPressure();
     const started = process.hrtime.bigint();
     const run = () => backend.run({ store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, stateRoot, output, setRunning, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
     const exitCode = await withLocks(store, locks, run);
+    phase(backend.name);
     // Free for the build's next step at once (the clean-up after the answer would be too late).
     await releaseAll(releases);
     // Cancelled or orphaned: the container was killed; its half-done changes make no layer.
@@ -215,14 +227,18 @@ export async function execJob(
     }
     metrics = withPressure(metrics, hostBefore);
     await removeStubs(rootfs.merged, created, stubs);
+    phase("metrics+stubs");
     let entries: LayerEntry[];
     const payloads = etcPayloads;
     const verdict = payloads ? (path: string, abs: string, st: import("node:fs").BigIntStats, wh: boolean) => runtimeFileVerdict(payloads, rootfs.lower, path, abs, st, wh) : undefined;
     if (rootfs.kind === "overlay") entries = await overlayDiff(rootfs.upper!, rootfs.lower, rootfs.merged, debug, verdict);
     else entries = await copyDiff(rootfs.merged, rootfs.lower, debug);
     debug(`diff: ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${rootfs.kind})`);
+    phase("diff");
     // Loaded only when needed: the helper starts for every exec, and most of its start-up is module loading.
     const layer = entries.length ? await (await import("../oci/layer-writer.js")).writeLayer(store, entries, job.layer) : undefined;
+    phase("layer");
+    debug(`exec phases (ms): ${phases.join(", ")}`);
     answer({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
     answered = true;
   } finally {

@@ -7,10 +7,8 @@
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
 import { LadingError } from "../errors.js";
 import { readBlobHead, type BlobStore } from "./blob-store.js";
 import { assertDigest, isDigest, type Digest } from "./digest.js";
@@ -23,11 +21,15 @@ interface BlobSource {
   readonly where: string;
   index(): Promise<ImageIndex>;
   /** Copies a blob into the store, verified. */
-  copy(store: BlobStore, d: Descriptor): Promise<void>;
+  copy(store: BlobStore, d: Descriptor, role: "manifest" | "config" | "layer"): Promise<void>;
 }
 
-/** Imports the image `tag` (or the only one) of the OCI layout at `dir`; returns its manifest descriptor as stored. */
-export async function importLayoutDir(store: BlobStore, dir: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+/**
+ * Imports the image `tag` (or the only one) of the OCI layout at `dir`; returns its manifest descriptor as stored.
+ * With `leaveLayers`, layers the store lacks are not copied but listed there (digest → size) after a check that
+ * the layout has them at that size: the caller reads them in place (oci/layout-blobs.ts).
+ */
+export async function importLayoutDir(store: BlobStore, dir: string, tag: string | undefined, platform: Platform, opts: { leaveLayers?: Map<Digest, number> } = {}): Promise<Descriptor> {
   const abs = resolve(dir);
   const same = resolve(store.location) === abs;
   const src: BlobSource = {
@@ -39,13 +41,19 @@ export async function importLayoutDir(store: BlobStore, dir: string, tag: string
         throw new LadingError("NOT_FOUND", `${abs} is not an OCI image layout (no readable index.json)`, { cause: err });
       }
     },
-    async copy(s, d) {
+    async copy(s, d, role) {
       if (same || (await s.claimBlob(d.digest, d.size))) return;
       const p = join(abs, "blobs", "sha256", d.digest.slice(7));
+      let size: number;
       try {
-        await stat(p);
+        size = (await stat(p)).size;
       } catch (err) {
         throw new LadingError("INVALID_IMAGE", `${abs}: blob ${d.digest} is referenced but missing`, { cause: err });
+      }
+      if (role === "layer" && opts.leaveLayers) {
+        if (size !== d.size) throw new LadingError("DIGEST_MISMATCH", `${abs}: blob ${d.digest} has ${size} bytes, its descriptor says ${d.size}`);
+        opts.leaveLayers.set(d.digest, d.size);
+        return;
       }
       await s.putBlob(createReadStream(p), { digest: d.digest, size: d.size });
     },
@@ -60,6 +68,9 @@ export async function importLayoutDir(store: BlobStore, dir: string, tag: string
  */
 export async function importArchive(store: BlobStore, file: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
   const abs = resolve(file);
+  // Only archives need a tar reader and gunzip: a layout import (every push of oci:DIR) loads neither.
+  const { default: tar } = await import("tar-stream");
+  const { createGunzip } = await import("node:zlib");
   const texts = new Map<string, Buffer>();
   const otherFiles = new Map<string, Digest>();
   const extract = tar.extract();
@@ -131,17 +142,17 @@ async function importFrom(store: BlobStore, src: BlobSource, tag: string | undef
   let chosen = candidates.length === 1 ? candidates[0]! : pickManifest(candidates, platform, src.where);
   // Walk nested indexes down to one image manifest for the platform.
   for (let depth = 0; isIndexType(chosen.mediaType) && depth < 4; depth++) {
-    await src.copy(store, chosen);
+    await src.copy(store, chosen, "manifest");
     const nested = parseJson<ImageIndex>(await store.readBlob(chosen.digest), `${src.where}: index ${chosen.digest}`);
     chosen = pickManifest(nested.manifests, platform, `${src.where} (index ${chosen.digest})`);
   }
   if (!isManifestType(chosen.mediaType)) throw new LadingError("INVALID_IMAGE", `${src.where}: unsupported manifest type ${chosen.mediaType}`);
   assertDigest(chosen.digest, "manifest digest");
-  await src.copy(store, chosen);
+  await src.copy(store, chosen, "manifest");
   const manifest = parseJson<ImageManifest>(await store.readBlob(chosen.digest), `${src.where}: manifest ${chosen.digest}`);
   for (const d of [manifest.config, ...manifest.layers]) {
     if (!d || !isDigest(d.digest)) throw new LadingError("INVALID_IMAGE", `${src.where}: manifest ${chosen.digest} has an invalid descriptor`);
-    await src.copy(store, d);
+    await src.copy(store, d, d === manifest.config ? "config" : "layer");
   }
   return { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size, ...(chosen.platform ? { platform: chosen.platform } : {}) };
 }

@@ -24,13 +24,16 @@ export const AUTO_GC_INTERVAL_MS = 60_000;
  */
 export async function maybeCollect(store: Store, config: GcConfig, opts: { now?: number; minIntervalMs?: number; reclaim?: ReclaimTrees } = {}): Promise<CollectReport | undefined> {
   if (config === false) return undefined;
+  const now = opts.now ?? Date.now();
+  const stamp = join(store.root, "lading", "gc-last");
+  const due = async () => now - (Number((await readFile(stamp, "utf8").catch(() => "0")).trim()) || 0) >= (opts.minIntervalMs ?? AUTO_GC_INTERVAL_MS);
+  // Looked at before the lock too: most sessions end well within the interval, and taking the lock
+  // (loading proper-lockfile, a lock folder made and removed) was a tenth of a short command's CPU.
+  if (!(await due())) return undefined;
   const release = await store.tryLock("gc").catch(() => undefined);
   if (!release) return undefined; // someone else is collecting right now
   try {
-    const now = opts.now ?? Date.now();
-    const stamp = join(store.root, "lading", "gc-last");
-    const last = Number((await readFile(stamp, "utf8").catch(() => "0")).trim()) || 0;
-    if (now - last < (opts.minIntervalMs ?? AUTO_GC_INTERVAL_MS)) return undefined;
+    if (!(await due())) return undefined;
     await writeFileAtomic(stamp, String(now));
     const disk = await diskFacts(store.root);
     const fig = policyFigures(config, disk.total);

@@ -13,11 +13,11 @@ import { randomBytes } from "node:crypto";
 import { LadingError } from "../../errors.js";
 import { sha256 } from "../../oci/digest.js";
 import { canonicalJson } from "../../oci/json.js";
-import * as git from "../../git/index.js";
+import type * as gitTypes from "../../git/index.js";
+import { parseRemote } from "../../git/url.js";
 import type { GitAuthSpec, GitRefSpec } from "../ops.js";
 import type { Session } from "../session.js";
 import { makeTree, type Tree, type TreeEntry } from "../tree.js";
-import { readHostDirectory } from "./host.js";
 import { runStep } from "../steps/step.js";
 import type { StepAttribute } from "../events.js";
 
@@ -27,14 +27,17 @@ import type { StepAttribute } from "../events.js";
  * an http URL (`https://user:token@host/…`), so they are still used.
  */
 export function openGitAddress(session: Session, address: string): { url: string; urlAuth?: { name: string } } {
-  const remote = git.parseRemote(address);
+  const remote = parseRemote(address);
   if (!remote.userinfo) return { url: remote.url };
   const name = `git-url-credentials-${randomBytes(8).toString("hex")}`;
   session.secrets.set(name, Buffer.from(`Basic ${Buffer.from(`${remote.userinfo.username}:${remote.userinfo.password}`).toString("base64")}`));
   return { url: remote.url, urlAuth: { name } };
 }
 
-export { isGitAddress, parseGitSource, type GitSourceSpec } from "../../git/index.js";
+export { isGitAddress, parseGitSource, type GitSourceSpec } from "../../git/url.js";
+
+/** The git part loads when a git source is read (it runs the git command): client.git() alone only parses. */
+const gitPart = () => import("../../git/index.js");
 
 export interface GitSourceRequest {
   url: string;
@@ -45,6 +48,7 @@ export interface GitSourceRequest {
 /** The commit `req.ref` names, and the remote ref to fetch it by. */
 export async function resolveGitRef(session: Session, req: GitSourceRequest): Promise<{ commit: string; ref?: string }> {
   const { kind, name } = req.ref;
+  const git = await gitPart();
   if (kind === "commit" || (kind === "ref" && git.FULL_SHA.test(name))) {
     if (!git.FULL_SHA.test(name)) throw new LadingError("INVALID_ARGUMENT", `commit "${name}" of ${req.url}: give the full 40-character commit (a short one would need every branch fetched to look it up)`);
     return { commit: name };
@@ -63,10 +67,11 @@ export async function resolveGitRef(session: Session, req: GitSourceRequest): Pr
 }
 
 /** The remote's refs, listed once per session. */
-export async function remoteRefs(session: Session, req: Pick<GitSourceRequest, "url" | "auth">): Promise<git.RemoteRefs> {
-  let p = session.gitRemotes.get(req.url) as Promise<git.RemoteRefs> | undefined;
+export async function remoteRefs(session: Session, req: Pick<GitSourceRequest, "url" | "auth">): Promise<gitTypes.RemoteRefs> {
+  let p = session.gitRemotes.get(req.url) as Promise<gitTypes.RemoteRefs> | undefined;
   if (!p) {
     p = (async () => {
+      const git = await gitPart();
       const remote = git.parseRemote(req.url);
       const place = await gitPlace(session);
       session.debug(`git ls-remote ${remote.url}`);
@@ -80,7 +85,8 @@ export async function remoteRefs(session: Session, req: Pick<GitSourceRequest, "
 
 /** Short names of the remote's refs under `prefix` (`refs/tags/`), filtered by ls-remote patterns. */
 export async function remoteNames(session: Session, req: Pick<GitSourceRequest, "url" | "auth">, prefix: string, patterns?: readonly string[]): Promise<string[]> {
-  return git.namesUnder(await remoteRefs(session, req), prefix, patterns);
+  const refs = await remoteRefs(session, req);
+  return (await gitPart()).namesUnder(refs, prefix, patterns);
 }
 
 /** A git source's facts for traces: where (never with credentials: `url` has none), which ref, which commit. */
@@ -90,12 +96,13 @@ export function gitAttributes(req: Pick<GitSourceRequest, "url" | "ref">, commit
 
 /** The files of `commit` as a Tree (`.git` only with keepGitDir). */
 export async function readGitTree(session: Session, req: GitSourceRequest & { commit: string; fetchRef?: string; keepGitDir: boolean }): Promise<Tree> {
+  const git = await gitPart();
   const remote = git.parseRemote(req.url);
   const place = await gitPlace(session);
   const dest = await session.tempDir("git");
   session.debug(`git checkout ${remote.url} ${req.commit}${req.keepGitDir ? " (keeping .git)" : ""}`);
   const { time } = await git.checkout(place, { remote, access: await git.accessFor(place, remote, authOf(session, req.auth)), commit: req.commit, ref: req.fetchRef, dest, keepGitDir: req.keepGitDir });
-  const read = await readHostDirectory(dest);
+  const read = await (await import("./host.js")).readHostDirectory(dest);
   const entries = (await read.list()).map((e) => normalise(e, time));
   const tree = makeTree(entries);
   // A kept .git holds an index with inode numbers and times: its bytes differ
@@ -129,7 +136,7 @@ function fullRefOf(ref: GitRefSpec): string | undefined {
   return ref.name;
 }
 
-function authOf(session: Session, spec: GitAuthSpec): git.GitAuth {
+function authOf(session: Session, spec: GitAuthSpec): gitTypes.GitAuth {
   const secret = (r: { name: string } | undefined, what: string) => {
     if (!r) return undefined;
     const v = session.secrets.get(r.name);
@@ -144,7 +151,7 @@ function authOf(session: Session, spec: GitAuthSpec): git.GitAuth {
   };
 }
 
-async function gitPlace(session: Session): Promise<git.GitPlace> {
+async function gitPlace(session: Session): Promise<gitTypes.GitPlace> {
   return {
     mirrors: await session.store.stateDir("git"),
     privateDir: () => session.tempDir("git-auth"),

@@ -21,12 +21,9 @@ export async function resolveImage(session: Session, address: string, platform: 
     const { pullImage } = await import("./pull.js");
     return pullImage(session, address.slice("docker://".length), platform, auth);
   }
-  const local = /^(oci|oci-archive|docker-archive):(.+)$/.exec(address);
+  const local = localAddress(address);
   if (local) {
-    const [, transport, rest] = local as unknown as [string, string, string];
-    const colon = rest.indexOf(":");
-    const path = colon < 0 ? rest : rest.slice(0, colon);
-    const tag = colon < 0 ? undefined : rest.slice(colon + 1) || undefined;
+    const { transport, path, tag } = local;
     const manifest = transport === "oci" ? await importLayoutDir(store, path, tag, platform) : await importArchive(store, path, tag, platform);
     return { manifest, name: address };
   }
@@ -36,6 +33,17 @@ export async function resolveImage(session: Session, address: string, platform: 
   }
   const { pullImage } = await import("./pull.js");
   return pullImage(session, address, platform, auth);
+}
+
+/** `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:TAG]` taken apart; undefined for other addresses. */
+export function localAddress(address: string): { transport: "oci" | "oci-archive" | "docker-archive"; path: string; tag?: string } | undefined {
+  const local = /^(oci|oci-archive|docker-archive):(.+)$/.exec(address);
+  if (!local) return undefined;
+  const [, transport, rest] = local as unknown as [string, "oci" | "oci-archive" | "docker-archive", string];
+  const colon = rest.indexOf(":");
+  const path = colon < 0 ? rest : rest.slice(0, colon);
+  const tag = colon < 0 ? undefined : rest.slice(colon + 1) || undefined;
+  return { transport, path, ...(tag ? { tag } : {}) };
 }
 
 /** Walks an index down to the platform's manifest (all in the store). */

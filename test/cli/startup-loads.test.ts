@@ -1,0 +1,140 @@
+// What a command loads, not how long it takes (issue 17): `lading --version`,
+// a push of an OCI layout and a no-op rebuild must not load the code they do
+// not use. Checked twice: through the sources as tsc leaves them (dist/src:
+// every ES module is seen by a loader hook, so the names are exact), and
+// through bin/lading.js and its bundle (only built-ins and worker threads
+// are visible there, and that no module of dist/src was loaded at all).
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LADING } from "../helpers/cli.js";
+import { tempDir } from "../helpers/tmp.js";
+import { makeBusyboxLayout } from "../helpers/images.js";
+import { startRegistry, type RegistryHandle } from "../helpers/registry.js";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const moduleLog = fileURLToPath(new URL("../helpers/module-log.js", import.meta.url));
+const mainJs = join(root, "dist", "src", "cli", "main.js");
+const bundle = join(root, "dist", "lading-cli.cjs");
+const t = tempDir("lading-loads-");
+let reg: RegistryHandle;
+let layoutRef: string;
+let store: string;
+let ctx: string;
+
+interface Loaded {
+  /** Modules of dist/src, relative to it (`cli/main.js`). */
+  sources: string[];
+  /** Packages from node_modules (`tar-stream`, `@opentelemetry/api`). */
+  packages: Set<string>;
+  builtins: Set<string>;
+  workers: string[];
+}
+
+let runs = 0;
+async function loads(how: "sources" | "bundle", args: string[]): Promise<Loaded> {
+  const log = join(t.path, `modules-${++runs}.log`);
+  writeFileSync(log, "");
+  const argv =
+    how === "bundle"
+      ? ["--import", moduleLog, LADING, ...args]
+      : ["--import", moduleLog, "--input-type=module", "-e", `(await import(${JSON.stringify(mainJs)})).runCli(["node", "lading", ...${JSON.stringify(args)}]);`];
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { env: { ...process.env, LADING_MODULE_LOG: log }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 0, `lading ${args.join(" ")} (${how}): ${r.stderr}`);
+  const lines = readFileSync(log, "utf8").trim().split("\n");
+  const urls = lines.filter((l) => l.startsWith("url ")).map((l) => l.slice(4));
+  const src = "file://" + join(root, "dist", "src") + "/";
+  return {
+    sources: urls.filter((u) => u.startsWith(src)).map((u) => u.slice(src.length)),
+    packages: new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p)),
+    builtins: new Set(lines.filter((l) => l.startsWith("builtin ")).map((l) => l.slice(8))),
+    workers: lines.filter((l) => l.startsWith("worker ")).map((l) => l.slice(7)),
+  };
+}
+
+/**
+ * Built-ins are checked in the bundle only: from dist/src, commander's own
+ * index loads child_process (the bundle defers it), and the preload itself
+ * loads worker_threads (workers started are checked instead).
+ */
+function noneOf(loaded: Loaded, how: "sources" | "bundle", what: string, forbidden: { sources?: RegExp; packages?: RegExp; builtins?: string[] }): void {
+  what = `${what} (${how})`;
+  if (forbidden.sources) assert.deepEqual(loaded.sources.filter((s) => forbidden.sources!.test(s)), [], `${what} loaded sources it does not need`);
+  if (forbidden.packages) assert.deepEqual([...loaded.packages].filter((p) => forbidden.packages!.test(p)), [], `${what} loaded packages it does not need`);
+  if (how === "bundle") for (const b of forbidden.builtins ?? []) assert.ok(!loaded.builtins.has(b), `${what} loaded node:${b}`);
+  assert.deepEqual(loaded.workers, [], `${what} started worker threads`);
+}
+
+before(async () => {
+  // The bundle as `npm run build` makes it, when tsc has rewritten dist/src since (bin/lading.js would not use it).
+  const fresh = (() => {
+    try {
+      return statSync(bundle).mtimeMs >= statSync(mainJs).mtimeMs;
+    } catch {
+      return false;
+    }
+  })();
+  if (!fresh) {
+    const b = spawnSync(process.execPath, [join(root, "scripts", "bundle-cli.mjs")], { encoding: "utf8" });
+    assert.equal(b.status, 0, `bundling the CLI: ${b.stderr}`);
+  }
+  reg = await startRegistry();
+  layoutRef = (await makeBusyboxLayout(join(t.path, "layout"))).ref;
+  store = join(t.path, "store");
+  await makeBusyboxLayout(store, "bb");
+  ctx = join(t.path, "ctx");
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, "hello.txt"), "hello\n");
+  writeFileSync(join(ctx, "Containerfile"), "FROM bb\nRUN echo built > /built.txt\nCOPY hello.txt /hello.txt\n");
+});
+after(async () => {
+  await reg?.stop();
+  t.cleanup();
+});
+
+test("lading --version loads the command line and nothing of the engine", async () => {
+  for (const how of ["sources", "bundle"] as const) {
+    const l = await loads(how, ["--version"]);
+    noneOf(l, how, "--version", { sources: /^(api|engine|store|registry|oci|exec|frontends|telemetry|git)\//, packages: /^(?!commander$)/, builtins: ["zlib", "child_process", "http", "crypto"] });
+    if (how === "bundle") assert.deepEqual(l.sources, [], "bin/lading.js did not run the bundle");
+  }
+});
+
+test("lading push of an OCI layout loads no Containerfile parser, layer writer, compressor, runtime, git or tracing", async () => {
+  const args = ["push", "--progress", "quiet", "--store", join(t.path, "push-store"), "--insecure-registry", reg.host, layoutRef, `${reg.host}/loads/push:1`];
+  for (const how of ["sources", "bundle"] as const) {
+    const l = await loads(how, args);
+    noneOf(l, how, "push", {
+      sources: /^(frontends|exec)\/|^git\/(?!url\.js)|^oci\/(gzip|deflate|layer-writer|tar-|compress)|^engine\/(steps\/(exec|file-ops|rootfs)|sources\/(host|archive|file-hasher)|layer-files)|^telemetry\/(?!index|options)/,
+      packages: /^(tar-stream|@opentelemetry\/|log-update)/,
+      builtins: ["zlib", "child_process"],
+    });
+    if (how === "sources") assert.ok(l.sources.includes("registry/push.js"), "the push itself was not seen: the loader hook saw nothing");
+    else assert.deepEqual(l.sources, [], "bin/lading.js did not run the bundle");
+  }
+});
+
+test("a no-op lading build of FROM + RUN + COPY starts no worker, runtime or tracing", async () => {
+  const args = ["build", "--progress", "quiet", "--store", store, "-t", "out:1", ctx];
+  const first = spawnSync(process.execPath, [LADING, ...args], { encoding: "utf8" });
+  assert.equal(first.status, 0, first.stderr);
+  for (const how of ["sources", "bundle"] as const) {
+    const l = await loads(how, args);
+    noneOf(l, how, "no-op build", {
+      sources: /^exec\/(run|runc|podman|backends|backend-run|rootfs|snapshots|diff)\.js|^telemetry\/(?!index|options)/,
+      packages: /^@opentelemetry\//,
+      builtins: ["http", "https"],
+    });
+    if (how === "sources") assert.ok(l.sources.includes("frontends/containerfile/parse.js"), "the build itself was not seen: the loader hook saw nothing");
+    else assert.deepEqual(l.sources, [], "bin/lading.js did not run the bundle");
+  }
+});
