@@ -151,8 +151,9 @@ test("the transpiled entry is cached by content: an unchanged module is not tran
   const made = statSync(record);
   await lading(["call", "--store", store, "-m", mod, "hi", "--name", "b"], { env });
   assert.deepEqual(codeFiles().length, 1);
-  // Rebuilding writes a new file and renames it over the record: a new inode, even with the same bytes.
-  assert.deepEqual([statSync(record).ino, statSync(record).mtimeMs], [made.ino, made.mtimeMs], "the record was not rebuilt");
+  // Rebuilding writes a new file and renames it over the record: a new inode, even with the same bytes
+  // (its mtime moves on every use: it is the record's last use, for the store's collector).
+  assert.equal(statSync(record).ino, made.ino, "the record was not rebuilt");
   writeFileSync(join(mod, "src", "index.ts"), readFileSync(join(mod, "src", "index.ts"), "utf8").replace("`hi ${name}`", "`hello ${name}`"));
   const edited = await lading(["call", "--store", store, "-m", mod, "hi", "--name", "c"], { env });
   assert.equal(edited.stdout, "hello c\n", edited.stderr);
