@@ -22,7 +22,7 @@ export { Secret, CacheVolume } from "./api/secret.js";
 export { GitRepository, GitRef, isGitAddress, parseGitSource, type GitSourceSpec, type ClientGitOpts, type GitRefTreeOpts, type GitRepositoryTagsOpts } from "./api/git.js";
 export type * from "./api/options.js";
 export type { ImageInspection } from "./engine/inspect.js";
-export type { ProgressEvent, StepEvent, LogEvent, ProgressListener, StepAttribute } from "./engine/events.js";
+export type { ProgressEvent, StepEvent, LogEvent, WarningEvent, ProgressListener, StepAttribute } from "./engine/events.js";
 export type { TraceOptions, SpanExporterLike } from "./telemetry/index.js";
 export type { PullPolicy } from "./engine/session.js";
 export { LadingError, ExecError, RegistryError, ContainerfileError, type LadingErrorCode } from "./errors.js";

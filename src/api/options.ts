@@ -317,3 +317,14 @@ export interface LoginOpts {
   /** Registries reached over plain HTTP or without TLS verification when checking the credentials (loopback ones always are). */
   insecureRegistries?: string[];
 }
+
+/** Options of `Container.exportCache`. */
+export interface ContainerExportCacheOpts {
+  /**
+   * Which steps the cache holds: "min" (default) the steps of this image
+   * (its chain, the stages it is built FROM included); "max" every step this
+   * client took or ran, so a build's other stages are cached too.
+   * @example await image.exportCache("registry.example.com/app:buildcache", { mode: "max" })
+   */
+  mode?: "min" | "max";
+}

@@ -1,6 +1,6 @@
 import type { ContainerNode } from "./ops.js";
 import type { StepContext } from "./step-context.js";
-import { finalizeRoot, type ImageOutputOptions } from "./export.js";
+import { finalizeComplete, type ImageOutputOptions } from "./export.js";
 import { runStep } from "./steps/step.js";
 import { registryCredentials } from "./registry-auth.js";
 import { transferEvents } from "./transfer-events.js";
@@ -10,7 +10,7 @@ export async function publishContainer(ev: StepContext, node: ContainerNode, add
   const { parseReference, formatReference } = await import("../registry/reference.js");
   const { RegistryClient } = await import("../registry/client.js");
   const ref = parseReference(address);
-  const root = await finalizeRoot(ev, node, opts);
+  const root = await finalizeComplete(ev, node, opts);
   const session = ev.session;
   const auth = registryCredentials(session, await ev.container(node));
   const id = `push:${address}`;
