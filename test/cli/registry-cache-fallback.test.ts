@@ -90,3 +90,18 @@ test("a cache whose record list is damaged, or of another format version, or for
   await plant("arm", { ...config, platform: { os: "linux", architecture: "arm64" } });
   await fallsBack(`${reg.host}/app:arm`, /is for linux\/arm64, not linux\//);
 });
+
+test("a --cache-from or --cache-to lading cannot take is a usage error, before any work", async () => {
+  for (const [flag, spec, why] of [
+    ["--cache-to", "type=local,dest=/tmp/x", /type=registry is the only cache type/],
+    ["--cache-to", `type=registry,ref=${"127.0.0.1:1"}/a:b,mode=all`, /mode must be min or max/],
+    ["--cache-from", "type=registry", /ref= is required/],
+    ["--cache-from", "type=registry,ref=x,mode=max", /unknown field "mode"/],
+    ["--cache-from", "type=registry,ref=Bad Ref", /build cache "Bad Ref"/],
+  ] as const) {
+    const s = store();
+    const r = await lading(["build", "--lock", "off", "--store", s, flag, spec, ctx]);
+    assert.equal(r.code, 2, `${flag} ${spec}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+  }
+});
