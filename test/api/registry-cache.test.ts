@@ -58,6 +58,19 @@ test("exportCache from one client, cacheFrom in another: the steps are taken, th
   assert.equal(viaImport, digest);
   assert.deepEqual(layerSteps(events2).map(([, s]) => s), ["cached", "cached"]);
 
+  // A runner that took every step (no layer fetched) writes the cache back to the same tag and to another
+  // repository: the first leaves the layers where they are, the second fetches them to push them there.
+  const other = `${reg.host}/api-copy:cache`;
+  const rewritten = await connect(async (c) => {
+    const image = make(c);
+    return [await image.exportCache(ref), await image.exportCache(other)];
+  }, { store: store(), cacheFrom: [ref] });
+  assert.equal(rewritten[0], pushed);
+  assert.equal(rewritten[1]!.split("@")[1], pushed.split("@")[1]);
+  const events4: ProgressEvent[] = [];
+  assert.equal(await connect((c) => make(c).digest(), { store: store(), cacheFrom: [other], log: (e) => events4.push(e) }), digest);
+  assert.deepEqual(layerSteps(events4).map(([, s]) => s), ["cached", "cached"]);
+
   const cfRef = `${reg.host}/api:containerfile`;
   const cfDigest = await connect(async (c) => {
     const image = await buildContainerfile(c, { file: join(ctx, "Containerfile"), context: ctx });
