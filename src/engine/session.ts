@@ -6,7 +6,7 @@ import type { Store } from "../store/store.js";
 import type { PullPolicy } from "../registry/pull-policy.js";
 import type { ProgressEvent, ProgressListener } from "./events.js";
 import type { Digest } from "../oci/digest.js";
-import type { LayerRef } from "../oci/types.js";
+import type { LayerRef, Platform } from "../oci/types.js";
 
 export type { PullPolicy };
 
@@ -45,6 +45,8 @@ export interface SessionConfig {
 export interface CacheLogEntry {
   readonly cacheKey: Digest;
   readonly kind: "layer" | "exec";
+  /** The platform of the image the step built (a cache is written per platform). */
+  readonly platform: Platform;
   /** The op cache record: `{ layer }` for a layer step, an exec's outcome (exit code, output, layer) for an exec. */
   readonly record: { layer?: LayerRef; exitCode?: number; stdout?: string; stderr?: string };
 }

@@ -51,60 +51,60 @@ export interface ImportedRecord {
   exec?: { exitCode: number; stdout: string | Descriptor; stderr: string | Descriptor };
 }
 
-/** Why a cache artifact is not taken; the message is the user's notice. */
+/** Why a cache artifact is not taken; the message ends the user's notice ("build cache REF is not used: …"). */
 export class CacheRejected extends Error {}
 
 /** The manifest's claim to be a lading cache, checked before its config is fetched. */
-export function checkCacheManifest(m: Partial<ImageManifest> & { artifactType?: string }, where: string): void {
+export function checkCacheManifest(m: Partial<ImageManifest> & { artifactType?: string }): void {
   if (m.artifactType !== CACHE_ARTIFACT_TYPE || m.config?.mediaType !== CACHE_CONFIG_TYPE) {
-    throw new CacheRejected(`${where} is not a lading build cache (artifactType ${JSON.stringify(m.artifactType ?? m.config?.mediaType ?? "none")})`);
+    throw new CacheRejected(`it is not a lading build cache (artifactType ${JSON.stringify(m.artifactType ?? m.config?.mediaType ?? "none")})`);
   }
   const version = m.annotations?.[VERSION_ANNOTATION];
   if (version !== undefined && version !== String(CACHE_FORMAT_VERSION)) {
-    throw new CacheRejected(`${where} has cache format ${version}; this lading reads format ${CACHE_FORMAT_VERSION}`);
+    throw new CacheRejected(`it has cache format ${version}; this lading reads format ${CACHE_FORMAT_VERSION}`);
   }
-  if (!Array.isArray(m.layers)) throw new CacheRejected(`${where}: its manifest has no layers list`);
+  if (!Array.isArray(m.layers)) throw new CacheRejected(`its manifest has no layers list`);
 }
 
 /**
  * Reads a cache config against its manifest's layers. Every field is
  * checked: a config that is not exactly what lading writes is refused whole.
  */
-export function readCacheConfig(bytes: Buffer, layers: readonly Descriptor[], where: string): { platform: Platform; records: ImportedRecord[] } {
+export function readCacheConfig(bytes: Buffer, layers: readonly Descriptor[]): { platform: Platform; records: ImportedRecord[] } {
   let cfg: CacheConfig;
   try {
     cfg = JSON.parse(bytes.toString("utf8")) as CacheConfig;
   } catch {
-    throw new CacheRejected(`${where}: its record list is not JSON`);
+    throw new CacheRejected(`its record list is not JSON`);
   }
-  if (!cfg || typeof cfg !== "object") throw new CacheRejected(`${where}: its record list is not an object`);
-  if (cfg.formatVersion !== CACHE_FORMAT_VERSION) throw new CacheRejected(`${where} has cache format ${JSON.stringify(cfg.formatVersion)}; this lading reads format ${CACHE_FORMAT_VERSION}`);
+  if (!cfg || typeof cfg !== "object") throw new CacheRejected(`its record list is not an object`);
+  if (cfg.formatVersion !== CACHE_FORMAT_VERSION) throw new CacheRejected(`it has cache format ${JSON.stringify(cfg.formatVersion)}; this lading reads format ${CACHE_FORMAT_VERSION}`);
   const p = cfg.platform;
-  if (!p || typeof p.os !== "string" || typeof p.architecture !== "string" || (p.variant !== undefined && typeof p.variant !== "string")) throw new CacheRejected(`${where}: its platform is missing or malformed`);
-  if (!Array.isArray(cfg.records)) throw new CacheRejected(`${where}: it has no records`);
+  if (!p || typeof p.os !== "string" || typeof p.architecture !== "string" || (p.variant !== undefined && typeof p.variant !== "string")) throw new CacheRejected(`its platform is missing or malformed`);
+  if (!Array.isArray(cfg.records)) throw new CacheRejected(`it has no records`);
   const blob = (i: unknown): Descriptor => {
-    if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= layers.length) throw new CacheRejected(`${where}: a record points at blob ${JSON.stringify(i)}, which the manifest does not list`);
+    if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= layers.length) throw new CacheRejected(`a record points at blob ${JSON.stringify(i)}, which the manifest does not list`);
     const d = layers[i as number]!;
-    if (!isDigest(d.digest) || !Number.isInteger(d.size) || d.size < 0) throw new CacheRejected(`${where}: blob ${String(i)} has no valid digest or size`);
+    if (!isDigest(d.digest) || !Number.isInteger(d.size) || d.size < 0) throw new CacheRejected(`blob ${String(i)} has no valid digest or size`);
     return d;
   };
   const output = (o: WireOutput | undefined): string | Descriptor => {
     if (o && typeof (o as { text?: unknown }).text === "string") return (o as { text: string }).text;
     if (o && "blob" in o) return blob(o.blob);
-    throw new CacheRejected(`${where}: a record has a malformed output`);
+    throw new CacheRejected(`a record has a malformed output`);
   };
   const records = cfg.records.map((r): ImportedRecord => {
-    if (!r || !isDigest(r.cacheKey)) throw new CacheRejected(`${where}: a record has no valid cache key`);
+    if (!r || !isDigest(r.cacheKey)) throw new CacheRejected(`a record has no valid cache key`);
     let layer: LayerRef | undefined;
     if (r.layer !== undefined) {
-      if (!isDigest(r.layer.diffId)) throw new CacheRejected(`${where}: a record's layer has no valid diff id`);
+      if (!isDigest(r.layer.diffId)) throw new CacheRejected(`a record's layer has no valid diff id`);
       layer = { descriptor: blob(r.layer.index), diffId: r.layer.diffId };
     }
     if (r.exec !== undefined) {
-      if (!Number.isInteger(r.exec.exitCode)) throw new CacheRejected(`${where}: a record has no valid exit code`);
+      if (!Number.isInteger(r.exec.exitCode)) throw new CacheRejected(`a record has no valid exit code`);
       return { cacheKey: r.cacheKey, ...(layer ? { layer } : {}), exec: { exitCode: r.exec.exitCode, stdout: output(r.exec.stdout), stderr: output(r.exec.stderr) } };
     }
-    if (!layer) throw new CacheRejected(`${where}: a record has neither a layer nor an exec result`);
+    if (!layer) throw new CacheRejected(`a record has neither a layer nor an exec result`);
     return { cacheKey: r.cacheKey, layer };
   });
   return { platform: { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) }, records };

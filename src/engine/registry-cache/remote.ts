@@ -101,13 +101,13 @@ async function readCache(session: Session, ref: string): Promise<LoadedCache | u
     try {
       manifest = JSON.parse(got.bytes.toString("utf8")) as typeof manifest;
     } catch {
-      throw new CacheRejected(`${ref}: its manifest is not JSON`);
+      throw new CacheRejected("its manifest is not JSON");
     }
-    checkCacheManifest(manifest, ref);
+    checkCacheManifest(manifest);
     const config = manifest.config!;
-    if (!Number.isInteger(config.size) || config.size < 0) throw new CacheRejected(`${ref}: its record list has no valid size`);
+    if (!Number.isInteger(config.size) || config.size < 0) throw new CacheRejected("its record list has no valid size");
     await probe.fetchBlob(reference, config, session.store, signal);
-    const { platform, records } = readCacheConfig(await session.store.readBlob(config.digest), manifest.layers!, ref);
+    const { platform, records } = readCacheConfig(await session.store.readBlob(config.digest), manifest.layers!);
     return { ref, reference, platform, records: new Map(records.map((r) => [r.cacheKey, r])) };
   } catch (err) {
     if (session.config.signal?.aborted) throw err;

@@ -9,7 +9,7 @@ import { chmod, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { ExecError, LadingError } from "../../errors.js";
 import { hexOf, sha256, type Digest } from "../../oci/digest.js";
-import type { LayerRef } from "../../oci/types.js";
+import type { LayerRef, Platform } from "../../oci/types.js";
 import type { ExecSpec, ExpectSpec } from "../ops.js";
 import type { ImageState, ExecOutcome } from "../image-state.js";
 import type { StepContext } from "../step-context.js";
@@ -49,7 +49,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
     if (hit && (!hit.layer || (await store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
       await store.touch({ cacheKey }, ...(hit.layer ? [{ blob: hit.layer.descriptor.digest }] : []));
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attributes, ...outputAttributes(hit) } });
-      return logged(session, key, cacheKey, hit);
+      return logged(session, state.platform, key, cacheKey, hit);
     }
     if (session.cacheSources.length > 0) {
       const { takeRemote } = await import("../registry-cache/remote.js");
@@ -57,7 +57,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
       if (remote && typeof remote.record.exitCode === "number") {
         const r = remote.record as ExecStepResult;
         session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attributes, ...outputAttributes(r), "lading.cache.source": remote.source } });
-        return logged(session, key, cacheKey, r);
+        return logged(session, state.platform, key, cacheKey, r);
       }
     }
   }
@@ -101,14 +101,14 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   });
   if (!exec.cacheBuster) {
     await store.putCached(cacheKey, result);
-    logged(session, key, cacheKey, result);
+    logged(session, state.platform, key, cacheKey, result);
   }
   return result;
 }
 
 /** Notes an exec's result for a build cache export (its CPU figures stay here: they describe this run), and returns it. */
-function logged(session: Session, key: Digest, cacheKey: Digest, r: ExecStepResult): ExecStepResult {
-  session.cacheLog.set(key, { cacheKey, kind: "exec", record: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...(r.layer ? { layer: r.layer } : {}) } });
+function logged(session: Session, platform: Platform, key: Digest, cacheKey: Digest, r: ExecStepResult): ExecStepResult {
+  session.cacheLog.set(key, { cacheKey, kind: "exec", platform, record: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...(r.layer ? { layer: r.layer } : {}) } });
   return r;
 }
 

@@ -1,6 +1,6 @@
 import { ExecError, LadingError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
-import type { LayerRef } from "../../oci/types.js";
+import type { LayerRef, Platform } from "../../oci/types.js";
 import { canonicalJson } from "../../oci/json.js";
 import { sha256 } from "../../oci/digest.js";
 import { layerTimes, type Session } from "../session.js";
@@ -83,14 +83,14 @@ export async function cachedLayerStep(session: Session, state: Pick<ImageState, 
     if (hit?.layer && (await session.store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size))) {
       await session.store.touch({ cacheKey }, { blob: hit.layer.descriptor.digest });
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attrs, ...outputAttributes(hit.layer) } });
-      return logged(session, key, cacheKey, hit.layer);
+      return logged(session, state.platform, key, cacheKey, hit.layer);
     }
     if (session.cacheSources.length > 0) {
       const { takeRemote } = await import("../registry-cache/remote.js");
       const remote = await takeRemote(session, cacheKey, state.platform);
       if (remote?.record.layer) {
         session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attrs, ...outputAttributes(remote.record.layer), "lading.cache.source": remote.source } });
-        return logged(session, key, cacheKey, remote.record.layer);
+        return logged(session, state.platform, key, cacheKey, remote.record.layer);
       }
     }
   }
@@ -100,11 +100,11 @@ export async function cachedLayerStep(session: Session, state: Pick<ImageState, 
   });
   if (!layer?.descriptor) throw new LadingError("INTERNAL", `step ${name} produced no layer`);
   await session.store.putCached(cacheKey, { layer } satisfies CachedLayer);
-  return logged(session, key, cacheKey, layer);
+  return logged(session, state.platform, key, cacheKey, layer);
 }
 
 /** Notes a layer step's result for a build cache export, and returns it. */
-function logged(session: Session, key: Digest, cacheKey: Digest, layer: LayerRef): LayerRef {
-  session.cacheLog.set(key, { cacheKey, kind: "layer", record: { layer } });
+function logged(session: Session, platform: Platform, key: Digest, cacheKey: Digest, layer: LayerRef): LayerRef {
+  session.cacheLog.set(key, { cacheKey, kind: "layer", platform, record: { layer } });
   return layer;
 }
