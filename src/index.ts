@@ -13,6 +13,7 @@ export {
   type ContainerExportOpts,
   type ContainerExportLayoutOpts,
   type ContainerPublishOpts,
+  type ContainerExportCacheOpts,
   type ContainerAsTarballOpts,
   type ContainerWithMountedCacheOpts,
 } from "./api/container.js";

@@ -7,7 +7,6 @@ import { File } from "./file.js";
 import type { CacheVolume, Secret } from "./secret.js";
 import type {
   ContainerDigestOpts,
-  ContainerExportCacheOpts,
   ContainerFromOpts,
   ContainerImportOpts,
   ContainerWithDefaultArgsOpts,
@@ -71,6 +70,20 @@ export type ContainerExportLayoutOpts = ContainerExportOpts;
 /** Options of `Container.publish`. */
 export interface ContainerPublishOpts extends ImageFormatOpts {
   /** Other platforms' builds of this image: with them, an image index is pushed under the tag. */
+  platformVariants?: Container[];
+}
+
+/** Options of `Container.exportCache`. */
+export interface ContainerExportCacheOpts {
+  /**
+   * Which steps the cache holds: "min" (default) the steps of this image
+   * (its chain, the stages it is built FROM included); "max" every step this
+   * client took or ran for the image's platform, so a build's other stages
+   * are cached too.
+   * @example await image.exportCache("registry.example.com/app:buildcache", { mode: "max" })
+   */
+  mode?: "min" | "max";
+  /** Other platforms' builds of this image: one cache per platform, under an index of lading's cache type. */
   platformVariants?: Container[];
 }
 
@@ -785,9 +798,9 @@ export class Container {
    * @example await image.exportCache("registry.example.com/app:buildcache", { mode: "max" })
    */
   async exportCache(address: string, opts: ContainerExportCacheOpts = {}): Promise<string> {
-    for (const k of Object.keys(opts)) if (k !== "mode") throw new LadingError("INVALID_ARGUMENT", `unsupported exportCache option "${k}"`);
+    for (const k of Object.keys(opts)) if (k !== "mode" && k !== "platformVariants") throw new LadingError("INVALID_ARGUMENT", `unsupported exportCache option "${k}"`);
     const { exportCache } = await import("../engine/registry-cache/export.js");
-    return exportCache(this.ctx.evaluator, this.node, address, opts.mode ?? "min");
+    return exportCache(this.ctx.evaluator, this.node, address, opts.mode ?? "min", opts.platformVariants?.map((c) => c.node));
   }
 }
 

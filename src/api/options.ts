@@ -318,13 +318,3 @@ export interface LoginOpts {
   insecureRegistries?: string[];
 }
 
-/** Options of `Container.exportCache`. */
-export interface ContainerExportCacheOpts {
-  /**
-   * Which steps the cache holds: "min" (default) the steps of this image
-   * (its chain, the stages it is built FROM included); "max" every step this
-   * client took or ran, so a build's other stages are cached too.
-   * @example await image.exportCache("registry.example.com/app:buildcache", { mode: "max" })
-   */
-  mode?: "min" | "max";
-}

@@ -112,3 +112,27 @@ test("a fresh checkout (same files, new mtimes) keeps its COPY steps cached; wit
   assert.notEqual(kept2.digest, kept1.digest);
   assert.deepEqual(layerSteps(kept2.events).map(([, st]) => st), ["done"]);
 });
+
+test("platform variants: one cache per platform under an index; each platform takes its own, another gets one notice", async () => {
+  const ref = `${reg.host}/api:multi`;
+  const make = (c: Client, platform: string) => c.container({ platform }).withNewFile("/p", platform).withNewFile("/q", "q");
+  const host = `linux/${process.arch === "x64" ? "amd64" : process.arch}`;
+  const other = host === "linux/arm64" ? "linux/amd64" : "linux/arm64";
+  const digests = await connect(async (c) => {
+    const [a, b] = [make(c, host), make(c, other)];
+    await a.exportCache(ref, { platformVariants: [b] });
+    return [await a.digest(), await b.digest()];
+  }, { store: store() });
+  const idx = await getManifest(reg.host, "api", "multi");
+  assert.equal(idx.json.mediaType, "application/vnd.oci.image.index.v1+json");
+  assert.equal(idx.json.artifactType, "application/vnd.lading.buildcache.v1");
+  assert.deepEqual(idx.json.manifests.map((m: { platform: { os: string; architecture: string } }) => `${m.platform.os}/${m.platform.architecture}`), [host, other]);
+
+  const events: ProgressEvent[] = [];
+  const again = await connect(async (c) => [await make(c, host).digest(), await make(c, other).digest(), await make(c, "linux/s390x").digest()], { store: store(), cacheFrom: [ref], log: (e) => events.push(e) });
+  assert.deepEqual(again.slice(0, 2), digests);
+  assert.deepEqual(layerSteps(events).map(([, s]) => s), ["cached", "cached", "cached", "cached", "done", "done"]);
+  const notices = events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
+  assert.equal(notices.length, 1, notices.join("\n"));
+  assert.match(notices[0]!, new RegExp(`has no cache for linux/s390x \\(it has: ${host}, ${other}\\)`));
+});

@@ -39,29 +39,58 @@ import {
 
 export type CacheMode = "min" | "max";
 
-/** Evaluates `node`, then pushes the build cache of its steps (`mode`) to `address`; returns `address@sha256:…`. */
-export async function exportCache(ev: StepContext, node: ContainerNode, address: string, mode: CacheMode): Promise<string> {
+/**
+ * Evaluates `node` (and its platform variants), then pushes the build cache
+ * of their steps (`mode`) to `address`: one artifact manifest per platform,
+ * under an index of the same artifact type when there are several.
+ * Returns `address@sha256:…`.
+ */
+export async function exportCache(ev: StepContext, node: ContainerNode, address: string, mode: CacheMode, variants: readonly ContainerNode[] = []): Promise<string> {
   if (mode !== "min" && mode !== "max") throw new LadingError("INVALID_ARGUMENT", `cache mode must be "min" or "max", got ${JSON.stringify(mode)}`);
   const { parseReference, formatReference } = await import("../../registry/reference.js");
   const ref = parseReference(address);
   const session = ev.session;
-  const state = await ev.container(node);
-  const entries = mode === "max" ? [...session.cacheLog.values()] : await chainEntries(ev, node);
-  const artifact = await writeArtifact(ev, entries, formatPlatform(state.platform), mode, state.platform);
+  const nodes = [node, ...variants];
+  const states = await Promise.all(nodes.map((n) => ev.container(n)));
+  const artifacts: Array<{ manifest: Descriptor; layers: Descriptor[]; records: number }> = [];
+  const seen = new Set<string>();
+  for (const [i, n] of nodes.entries()) {
+    const platform = states[i]!.platform;
+    const name = formatPlatform(platform);
+    if (seen.has(name)) throw new LadingError("INVALID_ARGUMENT", `two platform variants are both for ${name}`);
+    seen.add(name);
+    const entries = mode === "max" ? [...session.cacheLog.values()].filter((e) => formatPlatform(e.platform) === name) : await chainEntries(ev, n);
+    artifacts.push(await writeArtifact(ev, entries, name, mode, platform));
+  }
+  const root = artifacts.length === 1 ? artifacts[0]!.manifest : await writeIndex(ev, artifacts.map((a) => a.manifest), mode);
+  const records = artifacts.reduce((a, b) => a + b.records, 0);
   // Blobs a cached step left in another repository are fetched first; those already in the target repository stay there.
   const target = `${ref.registry}/${ref.repository}`;
-  const away = lazyAmong(session, artifact.layers.map((l) => l.digest)).filter((b) => `${b.source.reference.registry}/${b.source.reference.repository}` !== target);
+  const away = lazyAmong(session, artifacts.flatMap((a) => a.layers.map((l) => l.digest))).filter((b) => `${b.source.reference.registry}/${b.source.reference.repository}` !== target);
   if (away.length) await fetchLazyBlobs(session, away);
   const { RegistryClient } = await import("../../registry/client.js");
   const id = `cache-export:${address}`;
-  const client = new RegistryClient({ ...session.config.registry, auth: [...registryCredentials(session, state), ...(session.config.registry.auth ?? [])], env: session.config.env, onProgress: transferEvents(session, id, "push") });
+  const client = new RegistryClient({ ...session.config.registry, auth: [...registryCredentials(session, states[0]!), ...(session.config.registry.auth ?? [])], env: session.config.env, onProgress: transferEvents(session, id, "push") });
   try {
-    const attributes = { "lading.cache.ref": address, "lading.cache.mode": mode, "lading.cache.records": entries.length, "lading.output.digest": artifact.manifest.digest };
-    const digest = await runStep(session, { id, name: `export cache ${formatReference(ref)} (mode=${mode}, ${entries.length} steps)`, attributes }, () => client.push(session.store, artifact.manifest, ref, { signal: session.config.signal }), false);
+    const attributes = { "lading.cache.ref": address, "lading.cache.mode": mode, "lading.cache.records": records, "lading.output.digest": root.digest };
+    const digest = await runStep(session, { id, name: `export cache ${formatReference(ref)} (mode=${mode}, ${records} steps)`, attributes }, () => client.push(session.store, root, ref, { signal: session.config.signal }), false);
     return `${formatReference({ ...ref, digest: undefined })}@${digest}`;
   } finally {
     await client.close();
   }
+}
+
+/** The index over per-platform cache manifests: each entry names its platform, so a reader fetches only its own. */
+async function writeIndex(ev: StepContext, manifests: readonly Descriptor[], mode: CacheMode): Promise<Descriptor> {
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    artifactType: CACHE_ARTIFACT_TYPE,
+    manifests: manifests.map((m) => ({ ...m, artifactType: CACHE_ARTIFACT_TYPE })),
+    annotations: { [VERSION_ANNOTATION]: String(CACHE_FORMAT_VERSION), [MODE_ANNOTATION]: mode },
+  };
+  const info = await ev.session.store.putJson(index);
+  return { mediaType: MediaType.ociIndex, digest: info.digest, size: info.size };
 }
 
 /** The records of the steps `node` is made of, parent first (metadata steps have none). */
@@ -75,7 +104,7 @@ async function chainEntries(ev: StepContext, node: ContainerNode): Promise<Cache
 }
 
 /** Stores the record list and the artifact manifest (not yet pushed); outputs too long to inline become blobs. */
-async function writeArtifact(ev: StepContext, entries: readonly CacheLogEntry[], platformName: string, mode: CacheMode, platform: CacheConfig["platform"]): Promise<{ manifest: Descriptor; layers: Descriptor[] }> {
+async function writeArtifact(ev: StepContext, entries: readonly CacheLogEntry[], platformName: string, mode: CacheMode, platform: CacheConfig["platform"]): Promise<{ manifest: Descriptor; layers: Descriptor[]; records: number }> {
   const store = ev.session.store;
   const layers: Descriptor[] = [];
   const index = new Map<Digest, number>();
@@ -120,5 +149,5 @@ async function writeArtifact(ev: StepContext, entries: readonly CacheLogEntry[],
     annotations: { [VERSION_ANNOTATION]: String(CACHE_FORMAT_VERSION), [PLATFORM_ANNOTATION]: platformName, [MODE_ANNOTATION]: mode },
   };
   const m = await store.putJson(manifest);
-  return { manifest: { mediaType: MediaType.ociManifest, digest: m.digest, size: m.size }, layers };
+  return { manifest: { mediaType: MediaType.ociManifest, digest: m.digest, size: m.size, platform }, layers, records: records.length };
 }

@@ -54,6 +54,14 @@ export interface ImportedRecord {
 /** Why a cache artifact is not taken; the message ends the user's notice ("build cache REF is not used: …"). */
 export class CacheRejected extends Error {}
 
+/** An index's claim to hold lading caches by platform (what `exportCache` with platform variants pushes). */
+export function checkCacheIndex(idx: unknown): void {
+  const i = idx as { artifactType?: string; annotations?: Record<string, string> };
+  if (i.artifactType !== CACHE_ARTIFACT_TYPE) throw new CacheRejected(`it is not a lading build cache (an index with artifactType ${JSON.stringify(i.artifactType ?? "none")})`);
+  const version = i.annotations?.[VERSION_ANNOTATION];
+  if (version !== undefined && version !== String(CACHE_FORMAT_VERSION)) throw new CacheRejected(`it has cache format ${version}; this lading reads format ${CACHE_FORMAT_VERSION}`);
+}
+
 /** The manifest's claim to be a lading cache, checked before its config is fetched. */
 export function checkCacheManifest(m: Partial<ImageManifest> & { artifactType?: string }): void {
   if (m.artifactType !== CACHE_ARTIFACT_TYPE || m.config?.mediaType !== CACHE_CONFIG_TYPE) {

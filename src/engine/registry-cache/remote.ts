@@ -17,7 +17,7 @@ import { formatPlatform } from "../image-state.js";
 import type { Session } from "../session.js";
 import { transferEvents } from "../transfer-events.js";
 import { cacheState, type LazyBlob } from "./state.js";
-import { CacheRejected, checkCacheManifest, readCacheConfig, type ImportedRecord } from "./format.js";
+import { CacheRejected, checkCacheIndex, checkCacheManifest, readCacheConfig, type ImportedRecord } from "./format.js";
 
 interface LoadedCache {
   ref: string;
@@ -73,57 +73,102 @@ function reason(err: unknown): string {
   return (err as Error).message;
 }
 
+/** What a cache reference holds: one cache, or an index of caches by platform. */
+type CacheRoot = { kind: "manifest"; cache: LoadedCache } | { kind: "index"; reference: Reference; entries: Descriptor[] };
+
 /**
- * Reads one cache, as a step of its own (traces show when it was read and
- * for how long). It never fails: a cache it cannot use gives a notice.
- * (Its events are emitted here rather than through steps/step.ts, which
- * loads this file: the import must not go both ways.)
+ * Reads one cache manifest or index, as a step of its own (traces show when
+ * it was read and for how long). It never fails: a cache it cannot use
+ * gives a notice. (Its events are emitted here rather than through
+ * steps/step.ts, which loads this file: the import must not go both ways.)
  */
-async function loadCache(session: Session, ref: string): Promise<LoadedCache | undefined> {
+async function importStep<T>(session: Session, ref: string, read: () => Promise<T>): Promise<T | undefined> {
   const id = `cache-import:${ref}`;
   const name = `import cache ${ref}`;
   const t0 = performance.now();
   session.emit({ type: "step", id, name, status: "running", attributes: { "lading.cache.ref": ref } });
-  const cache = await session.within(id, () => readCache(session, ref));
-  const attributes = { "lading.cache.ref": ref, ...(cache ? { "lading.cache.records": cache.records.size } : { "lading.cache.used": false }) };
-  session.emit({ type: "step", id, name, status: "done", duration: (performance.now() - t0) / 1000, layerWork: false, attributes });
-  return cache;
-}
-
-async function readCache(session: Session, ref: string): Promise<LoadedCache | undefined> {
+  let out: T | undefined;
   try {
-    const { parseReference, referenceTagOrDigest } = await import("../../registry/reference.js");
-    const reference = parseReference(ref);
-    const { probe } = await clientsOf(session);
-    const signal = session.config.signal;
-    const got = await probe.fetchManifest(reference, referenceTagOrDigest(reference), signal);
-    let manifest: Partial<ImageManifest> & { artifactType?: string };
-    try {
-      manifest = JSON.parse(got.bytes.toString("utf8")) as typeof manifest;
-    } catch {
-      throw new CacheRejected("its manifest is not JSON");
-    }
-    checkCacheManifest(manifest);
-    const config = manifest.config!;
-    if (!Number.isInteger(config.size) || config.size < 0) throw new CacheRejected("its record list has no valid size");
-    await probe.fetchBlob(reference, config, session.store, signal);
-    const { platform, records } = readCacheConfig(await session.store.readBlob(config.digest), manifest.layers!);
-    return { ref, reference, platform, records: new Map(records.map((r) => [r.cacheKey, r])) };
+    out = await session.within(id, read);
   } catch (err) {
     if (session.config.signal?.aborted) throw err;
     notice(session, `load:${ref}`, `build cache ${ref} is not used: ${reason(err)}; the build goes on without it`);
-    return undefined;
+  }
+  const attributes = { "lading.cache.ref": ref, "lading.cache.used": out !== undefined };
+  session.emit({ type: "step", id, name, status: "done", duration: (performance.now() - t0) / 1000, layerWork: false, attributes });
+  return out;
+}
+
+async function readRoot(session: Session, ref: string): Promise<CacheRoot> {
+  const { parseReference, referenceTagOrDigest } = await import("../../registry/reference.js");
+  const reference = parseReference(ref);
+  const { probe } = await clientsOf(session);
+  const got = await probe.fetchManifest(reference, referenceTagOrDigest(reference), session.config.signal);
+  const body = parseJson(got.bytes);
+  if (Array.isArray((body as { manifests?: unknown }).manifests)) {
+    checkCacheIndex(body);
+    return { kind: "index", reference, entries: (body as { manifests: Descriptor[] }).manifests };
+  }
+  const cache = await readManifest(session, ref, reference, body);
+  return { kind: "manifest", cache };
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw new CacheRejected("its manifest is not JSON");
   }
 }
 
-function loaded(session: Session, ref: string): Promise<LoadedCache | undefined> {
+/** A cache manifest's record list, fetched and checked whole. */
+async function readManifest(session: Session, ref: string, reference: Reference, body: unknown): Promise<LoadedCache> {
+  const manifest = body as Partial<ImageManifest> & { artifactType?: string };
+  checkCacheManifest(manifest);
+  const config = manifest.config!;
+  if (!Number.isInteger(config.size) || config.size < 0) throw new CacheRejected("its record list has no valid size");
+  const { probe } = await clientsOf(session);
+  await probe.fetchBlob(reference, config, session.store, session.config.signal);
+  const { platform, records } = readCacheConfig(await session.store.readBlob(config.digest), manifest.layers!);
+  return { ref, reference, platform, records: new Map(records.map((r) => [r.cacheKey, r])) };
+}
+
+function memo<T>(session: Session, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
   const st = cacheState(session);
-  let p = st.sources.get(ref) as Promise<LoadedCache | undefined> | undefined;
+  let p = st.sources.get(key) as Promise<T | undefined> | undefined;
   if (!p) {
-    p = loadCache(session, ref);
-    st.sources.set(ref, p);
+    p = load();
+    st.sources.set(key, p);
   }
   return p;
+}
+
+/** The cache `ref` holds for `platform` (from an index: that platform's manifest, read once), or undefined with a notice. */
+async function cacheFor(session: Session, ref: string, platform: Platform): Promise<LoadedCache | undefined> {
+  const root = await memo(session, ref, () => importStep(session, ref, () => readRoot(session, ref)));
+  if (!root) return undefined;
+  const same = (p: Platform | undefined) => !!p && platformMatches(p, platform) && platformMatches(platform, p);
+  const want = formatPlatform(platform);
+  if (root.kind === "manifest") {
+    if (same(root.cache.platform)) return root.cache;
+    notice(session, `platform:${ref}:${want}`, `build cache ${ref} is for ${formatPlatform(root.cache.platform)}, not ${want}; it is not used for this platform`);
+    return undefined;
+  }
+  const entry = root.entries.find((e) => same(e.platform));
+  if (!entry) {
+    const has = root.entries.map((e) => (e.platform ? formatPlatform(e.platform) : "?")).join(", ");
+    notice(session, `platform:${ref}:${want}`, `build cache ${ref} has no cache for ${want} (it has: ${has || "none"}); it is not used for this platform`);
+    return undefined;
+  }
+  return memo(session, `${ref}@${entry.digest}`, () =>
+    importStep(session, `${ref}@${entry.digest}`, async () => {
+      const { probe } = await clientsOf(session);
+      const got = await probe.fetchManifest(root.reference, entry.digest, session.config.signal);
+      const cache = await readManifest(session, ref, root.reference, parseJson(got.bytes));
+      if (!same(cache.platform)) throw new CacheRejected(`its entry for ${want} holds a cache for ${formatPlatform(cache.platform)}`);
+      return cache;
+    }),
+  );
 }
 
 /**
@@ -133,16 +178,11 @@ function loaded(session: Session, ref: string): Promise<LoadedCache | undefined>
  */
 export async function takeRemote(session: Session, cacheKey: Digest, platform: Platform): Promise<RemoteHit | undefined> {
   // Every cache starts loading at the first lookup, side by side.
-  const caches = session.cacheSources.map((ref) => loaded(session, ref));
+  const caches = session.cacheSources.map((ref) => cacheFor(session, ref, platform));
   for (const p of caches) {
     const cache = await p;
-    if (!cache) continue;
-    if (!platformMatches(cache.platform, platform) || !platformMatches(platform, cache.platform)) {
-      notice(session, `platform:${cache.ref}:${formatPlatform(platform)}`, `build cache ${cache.ref} is for ${formatPlatform(cache.platform)}, not ${formatPlatform(platform)}; it is not used for this platform`);
-      continue;
-    }
-    const r = cache.records.get(cacheKey);
-    if (r) return { source: cache.ref, record: await takeRecord(session, cache, r) };
+    const r = cache?.records.get(cacheKey);
+    if (cache && r) return { source: cache.ref, record: await takeRecord(session, cache, r) };
   }
   return undefined;
 }
