@@ -13,6 +13,7 @@ export {
   type ContainerExportOpts,
   type ContainerExportLayoutOpts,
   type ContainerPublishOpts,
+  type ContainerExportCacheOpts,
   type ContainerAsTarballOpts,
   type ContainerWithMountedCacheOpts,
 } from "./api/container.js";
@@ -24,7 +25,7 @@ export { GitRepository, GitRef, isGitAddress, parseGitSource, type GitSourceSpec
 export type * from "./api/options.js";
 export { ReturnType, CacheSharingMode, NetworkProtocol, ImageMediaTypes, ImageLayerCompression, ExistsType } from "./api/enums.js";
 export type { ImageInspection } from "./engine/inspect.js";
-export type { ProgressEvent, StepEvent, LogEvent, ProgressListener, StepAttribute } from "./engine/events.js";
+export type { ProgressEvent, StepEvent, LogEvent, WarningEvent, ProgressListener, StepAttribute } from "./engine/events.js";
 export type { TraceOptions, SpanExporterLike } from "./telemetry/index.js";
 export type { PullPolicy } from "./engine/session.js";
 export { LadingError, ExecError, RegistryError, ContainerfileError, type LadingErrorCode } from "./errors.js";

@@ -20,6 +20,7 @@ import { resolve } from "node:path";
 import type { ImageInspection } from "../engine/inspect.js";
 import { readEnvConfig } from "../env-config.js";
 import { runStep } from "../engine/steps/step.js";
+import { addCacheSource } from "../engine/registry-cache/sources.js";
 import { startTracing, type TraceOptions, type Tracing } from "../telemetry/index.js";
 
 /** Options of `connect`: resolved once, when the client opens; an unknown field is an `INVALID_ARGUMENT` error. */
@@ -66,6 +67,14 @@ export interface ConnectOpts {
    * @example connect({ gc: { maxUsedSpace: "20GB", minFreeSpace: "10%" } })
    */
   gc?: GcConfig;
+  /**
+   * Registry build caches whose step results this client may take instead
+   * of running the steps (`--cache-from type=registry,ref=…`), asked in
+   * this order; one that cannot be used (missing, unreachable, another
+   * platform or cache format) gives one warning event and is skipped.
+   * @example connect({ cacheFrom: ["registry.example.com/app:buildcache"] })
+   */
+  cacheFrom?: string[];
   /** Pins from a lock file: registry source (`docker.io/library/alpine:3.20`) → digest. Tags resolve to these with no request. */
   sourcePins?: Record<string, string>;
   /** With sourcePins: a registry tag without a pin is an error (a frozen lock). */
@@ -225,6 +234,13 @@ export class Client {
       ...(tracing ? { traceparent: (id: string) => tracing.traceparent(id) } : {}),
     });
     const client = new Client({ session, evaluator: new Evaluator(session) });
+    try {
+      if (opts.cacheFrom !== undefined && !Array.isArray(opts.cacheFrom)) throw new LadingError("INVALID_ARGUMENT", "cacheFrom must be a list of registry references");
+      for (const ref of opts.cacheFrom ?? []) client.importCache(ref);
+    } catch (err) {
+      await tracing?.close();
+      throw err;
+    }
     client.tracing = tracing;
     client.lease = await leaseStore(store);
     client.gc = gc;
@@ -368,6 +384,19 @@ export class Client {
   }
 
   /**
+   * Lets this client's steps take results from a registry build cache (one
+   * written by `Container.exportCache` or `--cache-to`) when the store has
+   * none: the cache is read when a step first looks, its layers only when
+   * something needs them. Caches are asked in the order added.
+   * @param ref The cache's registry reference (`registry.example.com/app:buildcache`).
+   * @throws LadingError `INVALID_ARGUMENT` at once for a reference that cannot be parsed.
+   * @example client.importCache("registry.example.com/app:buildcache")
+   */
+  importCache(ref: string): void {
+    addCacheSource(this.ctx.session, ref);
+  }
+
+  /**
    * Reads an image's manifest and config as they are (no rewrite), at once.
    * @param address A store name, `oci:…`, `oci-archive:…` or a registry reference.
    * @param opts See {@link ClientInspectImageOpts}.
@@ -503,7 +532,7 @@ export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneRepo
 export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../engine/store-session.js";
 export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../engine/store-session.js";
 
-const KNOWN_OPTS = new Set(["trace", "sourcePins", "requirePins", "store", "sourceDateEpoch", "clampMtime", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
+const KNOWN_OPTS = new Set(["cacheFrom", "trace", "sourcePins", "requirePins", "store", "sourceDateEpoch", "clampMtime", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
 
 /**
  * Files and directories of the machine lading runs on, from `client.host()`.

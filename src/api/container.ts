@@ -73,6 +73,20 @@ export interface ContainerPublishOpts extends ImageFormatOpts {
   platformVariants?: Container[];
 }
 
+/** Options of `Container.exportCache`. */
+export interface ContainerExportCacheOpts {
+  /**
+   * Which steps the cache holds: "min" (default) the steps of this image
+   * (its chain, the stages it is built FROM included); "max" every step this
+   * client took or ran for the image's platform, so a build's other stages
+   * are cached too.
+   * @example await image.exportCache("registry.example.com/app:buildcache", { mode: "max" })
+   */
+  mode?: "min" | "max";
+  /** Other platforms' builds of this image: one cache per platform, under an index of lading's cache type. */
+  platformVariants?: Container[];
+}
+
 /** Options of `Container.asTarball`. */
 export interface ContainerAsTarballOpts extends ImageFormatOpts {
   /** Other platforms' builds of this image: with them, the tarball holds an image index. */
@@ -765,11 +779,29 @@ export class Container {
    * @example await c.tag("myapp:dev"); const again = client.container().from("myapp:dev");
    */
   async tag(name: string): Promise<string> {
-    const { finalizeRoot } = await import("../engine/export.js");
+    const { finalizeComplete } = await import("../engine/export.js");
     const { storeName } = await import("../engine/names.js");
-    const root = await finalizeRoot(this.ctx.evaluator, this.node);
+    const root = await finalizeComplete(this.ctx.evaluator, this.node);
     await this.ctx.session.store.tag(storeName(name), root);
     return root.digest;
+  }
+
+  /**
+   * Pushes the build cache of this image to a registry (evaluating it first):
+   * the results of its steps, by the cache keys the store uses, with their
+   * layers, as one OCI artifact. Another machine whose client imports it
+   * (`connect({ cacheFrom })`, `client.importCache`) takes those steps
+   * instead of running them. Secret values are never in it.
+   * @param address A registry reference with a tag (`registry.example.com/app:buildcache`).
+   * @param opts See {@link ContainerExportCacheOpts}.
+   * @returns `address@sha256:…`, the cache artifact pushed.
+   * @throws LadingError `REGISTRY`, `AUTH` or `NETWORK` when the push fails; `INVALID_ARGUMENT` for a bad reference or mode.
+   * @example await image.exportCache("registry.example.com/app:buildcache", { mode: "max" })
+   */
+  async exportCache(address: string, opts: ContainerExportCacheOpts = {}): Promise<string> {
+    for (const k of Object.keys(opts)) if (k !== "mode" && k !== "platformVariants") throw new LadingError("INVALID_ARGUMENT", `unsupported exportCache option "${k}"`);
+    const { exportCache } = await import("../engine/registry-cache/export.js");
+    return exportCache(this.ctx.evaluator, this.node, address, opts.mode ?? "min", opts.platformVariants?.map((c) => c.node));
   }
 }
 

@@ -296,3 +296,4 @@ export interface LoginOpts {
   /** Registries reached over plain HTTP or without TLS verification when checking the credentials (loopback ones always are). */
   insecureRegistries?: string[];
 }
+

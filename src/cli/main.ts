@@ -54,6 +54,8 @@ program
   .option("--secret <spec>", "id=ID,src=FILE or id=ID,env=VAR, for RUN --mount=type=secret (repeatable)", collect, [])
   .option("--build-context <name=dir|git url>", "a named context for COPY --from=NAME and RUN --mount=from=NAME (repeatable)", collect, [])
   .option("--no-cache", "run every step, ignoring cached results")
+  .option("--cache-from <spec>", "type=registry,ref=REG/REPO:TAG: take step results from this registry build cache (repeatable)", collect, [])
+  .option("--cache-to <spec>", "type=registry,ref=REG/REPO:TAG[,mode=min|max]: push the build cache there after the build (repeatable)", collect, [])
   .option("--no-clamp-mtime", "keep files' real mtimes in layers (default: clamped to $SOURCE_DATE_EPOCH, else 0, for reproducible digests)")
   .addOption(new Option("--pull <policy>", "when to contact registries for FROM images").choices(["always", "missing", "never"]).default("missing"))
   .option("--push", "push the result to every -t reference")

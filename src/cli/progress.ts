@@ -19,11 +19,12 @@ const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", 
 export async function createProgress(mode: ProgressMode, stderr: NodeJS.WritableStream & { isTTY?: boolean }, debug: boolean): Promise<ProgressRenderer> {
   const resolved = mode === "auto" ? (stderr.isTTY ? "tty" : "plain") : mode;
   const warnLine = (message: string) => stderr.write(`warning: ${message}\n`);
-  if (resolved === "quiet") return { listener: () => {}, warn: warnLine, stop: () => {} };
+  if (resolved === "quiet") return { listener: (e) => e.type === "warning" && warnLine(e.message), warn: warnLine, stop: () => {} };
   if (resolved === "json") {
     return {
       listener: (e) => {
         if (e.type === "debug" && !debug) return;
+        // Already the warning line's own JSON shape: { time, type: "warning", message }.
         stderr.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + "\n");
       },
       warn: (message) => stderr.write(JSON.stringify({ time: new Date().toISOString(), type: "warning", message }) + "\n"),
@@ -35,6 +36,8 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
       listener: (e) => {
         if (e.type === "debug") {
           if (debug) stderr.write(`debug: ${e.message}\n`);
+        } else if (e.type === "warning") {
+          warnLine(e.message);
         } else if (e.type === "step" && e.kind) {
           // Spans and blobs of a push are for traces and tools; the lines stay one per step.
         } else if (e.type === "log") {
@@ -69,6 +72,12 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
           render.clear();
           stderr.write(`debug: ${e.message}\n`);
         }
+        return;
+      }
+      if (e.type === "warning") {
+        render.clear();
+        warnLine(e.message);
+        draw();
         return;
       }
       if (e.type === "log" || e.kind) return;

@@ -10,7 +10,7 @@ import { sha256, type Digest } from "../oci/digest.js";
 import { canonicalJson } from "../oci/json.js";
 import type { Descriptor, LayerRef } from "../oci/types.js";
 import type { ContainerNode, ContainerOp, DirectoryNode, FileNode, MountSpec } from "./ops.js";
-import type { Session } from "./session.js";
+import { layerTimes, type Session } from "./session.js";
 import { applyConfigEdit, formatPlatform, parsePlatform, type ImageState } from "./image-state.js";
 import { platformMatches } from "../oci/platform-match.js";
 import { EMPTY_TREE, cleanRelPath, isWalked, makeTree, overlayTree, subTree, treeEntries, withoutPath, type Tree, type TreeEntry } from "./tree.js";
@@ -241,7 +241,7 @@ export class Evaluator implements StepContext {
         return this.once(`host:${op.path}:${canonicalJson([op.exclude, op.include])}`, async () => {
           const { openHashCache } = await import("./hash-cache.js");
           const root = resolve(op.path);
-          return (await hostSources()).readHostDirectory(root, { exclude: op.exclude, include: op.include, hashCache: () => openHashCache(this.session.store, root) });
+          return (await hostSources()).readHostDirectory(root, { exclude: op.exclude, include: op.include, hashCache: () => openHashCache(this.session.store, root), ...mtimeCeiling(this.session) });
         });
       case "containerPath": {
         const state = await this.container(op.container);
@@ -302,7 +302,7 @@ export class Evaluator implements StepContext {
     const s = node.source;
     switch (s.type) {
       case "host":
-        return (await import("./sources/host-file.js")).hostFileEntry(s.path);
+        return (await import("./sources/host-file.js")).hostFileEntry(s.path, mtimeCeiling(this.session).mtimeCeiling);
       case "newFile": {
         const data = Buffer.from(s.contents);
         return { name: s.name, path: "", type: "file", mode: s.permissions, uid: 0, gid: 0, size: data.length, content: { kind: "bytes", data }, contentDigest: sha256(data) };
@@ -347,6 +347,12 @@ function parsePlatformOrThrow(p: string) {
   } catch (err) {
     throw new LadingError("INVALID_ARGUMENT", (err as Error).message, { cause: err });
   }
+}
+
+/** When layers clamp mtimes, host files' later mtimes are read as the epoch: they cannot reach a layer, so they must not change a key. */
+function mtimeCeiling(session: Session): { mtimeCeiling?: number } {
+  const t = layerTimes(session.config);
+  return t.clampMtime ? { mtimeCeiling: t.sourceDateEpoch } : {};
 }
 
 export function childKey(parent: Digest, op: unknown): Digest {

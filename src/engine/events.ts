@@ -44,5 +44,15 @@ export interface DebugEvent {
   message: string;
 }
 
-export type ProgressEvent = StepEvent | LogEvent | DebugEvent;
+/**
+ * Something the user should know that does not stop the work: a build
+ * cache that was asked for but could not be used (missing, unreachable,
+ * another platform or format). Shown in every progress mode.
+ */
+export interface WarningEvent {
+  type: "warning";
+  message: string;
+}
+
+export type ProgressEvent = StepEvent | LogEvent | DebugEvent | WarningEvent;
 export type ProgressListener = (e: ProgressEvent) => void;

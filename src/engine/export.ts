@@ -6,6 +6,7 @@ import type { ContainerNode } from "./ops.js";
 import type { StepContext } from "./step-context.js";
 import { finalizeImage, type FinalizeOptions } from "./finalize.js";
 import { runStep } from "./steps/step.js";
+import { ensureLayers } from "./registry-cache/lazy.js";
 
 export interface ImageOutputOptions extends FinalizeOptions {
   /** Other platforms' builds of the same image: with them, an index is written. */
@@ -37,8 +38,20 @@ export async function finalizeRoot(ev: StepContext, node: ContainerNode, opts: I
   return { mediaType: index.mediaType!, digest: info.digest, size: info.size };
 }
 
-export async function exportContainer(ev: StepContext, node: ContainerNode, path: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
+/**
+ * finalizeRoot, with every layer in the store: for what writes the image
+ * out or names it (a step taken from a registry build cache leaves its
+ * layer in the registry until then).
+ */
+export async function finalizeComplete(ev: StepContext, node: ContainerNode, opts: ImageOutputOptions = {}): Promise<Descriptor> {
   const root = await finalizeRoot(ev, node, opts);
+  const states = await Promise.all([node, ...(opts.platformVariants ?? [])].map((n) => ev.container(n)));
+  await ensureLayers(ev.session, states.flatMap((s) => s.layers));
+  return root;
+}
+
+export async function exportContainer(ev: StepContext, node: ContainerNode, path: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
+  const root = await finalizeComplete(ev, node, opts);
   const attributes = { "lading.output.digest": root.digest, "lading.output.path": path };
   // Loaded here, not with the module: a push finalizes through this file too and writes no archive.
   const { writeImageArchive } = await import("../oci/archive-export.js");
@@ -48,7 +61,7 @@ export async function exportContainer(ev: StepContext, node: ContainerNode, path
 
 /** Writes the image into an OCI image layout folder (created if missing), named `tag` there. */
 export async function exportLayout(ev: StepContext, node: ContainerNode, dir: string, opts: ImageOutputOptions & { tag?: string } = {}): Promise<Descriptor> {
-  const root = await finalizeRoot(ev, node, opts);
+  const root = await finalizeComplete(ev, node, opts);
   return runStep(ev.session, { id: `export:${dir}`, name: `export ${dir}`, attributes: { "lading.output.digest": root.digest, "lading.output.path": dir } }, () => writeLayout(ev, root, dir, opts.tag), false);
 }
 

@@ -9,6 +9,7 @@ import { writeImage, type BuiltImage } from "../oci/image-builder.js";
 import type { LayerRef } from "../oci/types.js";
 import type { ImageState } from "./image-state.js";
 import type { Session } from "./session.js";
+import { ensureLayers } from "./registry-cache/lazy.js";
 
 export interface FinalizeOptions {
   mediaTypes?: "OCI" | "Docker";
@@ -58,6 +59,7 @@ async function recompress(session: Session, layer: LayerRef, to: "gzip" | "zstd"
   const key = sha256(`recompress:${layer.descriptor.digest}:${to}`) as Digest;
   const hit = await session.store.getCached<{ layer: LayerRef }>(key);
   if (hit && (await session.store.claimBlob(hit.layer.descriptor.digest))) return hit.layer;
+  await ensureLayers(session, [layer]);
   const { createCompressor, createDecompressor } = await import("../oci/compress.js");
   const from = layerCompression(layer.descriptor.mediaType);
   const diff = new HashingStream();

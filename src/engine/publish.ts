@@ -1,6 +1,6 @@
 import type { ContainerNode } from "./ops.js";
 import type { StepContext } from "./step-context.js";
-import { finalizeRoot, type ImageOutputOptions } from "./export.js";
+import { finalizeComplete, type ImageOutputOptions } from "./export.js";
 import { runStep } from "./steps/step.js";
 import { registryCredentials } from "./registry-auth.js";
 import { transferEvents } from "./transfer-events.js";
@@ -13,7 +13,8 @@ export async function publishContainer(ev: StepContext, node: ContainerNode, add
   const session = ev.session;
   const { layoutPush } = await import("./layout-push.js");
   const direct = await layoutPush(ev, node, opts);
-  const root = direct?.root ?? (await finalizeRoot(ev, node, opts));
+  // Straight from the layout, or with every layer in the store (a step taken from a registry cache leaves its layer there until now).
+  const root = direct?.root ?? (await finalizeComplete(ev, node, opts));
   const auth = registryCredentials(session, direct?.parent ?? (await ev.container(node)));
   const id = `push:${address}`;
   const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env, onProgress: transferEvents(session, id, "push") });

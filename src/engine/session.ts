@@ -5,6 +5,8 @@ import type { EnvConfig } from "../env-config.js";
 import type { Store } from "../store/store.js";
 import type { PullPolicy } from "../registry/pull-policy.js";
 import type { ProgressEvent, ProgressListener } from "./events.js";
+import type { Digest } from "../oci/digest.js";
+import type { LayerRef, Platform } from "../oci/types.js";
 
 export type { PullPolicy };
 
@@ -39,6 +41,16 @@ export interface SessionConfig {
   readonly traceparent?: (stepId: string) => string | undefined;
 }
 
+/** One step result as the op cache holds it, with the op cache key it is recorded under. */
+export interface CacheLogEntry {
+  readonly cacheKey: Digest;
+  readonly kind: "layer" | "exec";
+  /** The platform of the image the step built (a cache is written per platform). */
+  readonly platform: Platform;
+  /** The op cache record: `{ layer }` for a layer step, an exec's outcome (exit code, output, layer) for an exec. */
+  readonly record: { layer?: LayerRef; exitCode?: number; stdout?: string; stderr?: string };
+}
+
 /**
  * The time rule of every layer a build writes (issue 19): the build epoch is
  * SOURCE_DATE_EPOCH, else 0; generated entries get it and, unless the user
@@ -61,6 +73,15 @@ export class Session {
   readonly resolutions = new Map<string, string>();
   /** Each git remote's refs, listed once per session (remote URL → listing in flight or done). */
   readonly gitRemotes = new Map<string, Promise<unknown>>();
+  /** Registry build caches (references) whose results steps may take (`cacheFrom`); see registry-cache/. */
+  readonly cacheSources: string[] = [];
+  /**
+   * Every cacheable step result this session took or made, by the step's
+   * state key: what a build cache export (`exportCache`) writes out.
+   */
+  readonly cacheLog = new Map<string, CacheLogEntry>();
+  /** Work to finish when the session closes (registry connections kept for lazy blobs). */
+  private readonly closers: Array<() => Promise<void>> = [];
   private tempRoot?: Promise<string>;
   /**
    * The step (or span) whose work is running, followed through awaits: a
@@ -108,7 +129,13 @@ export class Session {
     return mkdtemp(join(await this.tempRoot, prefix + "-"));
   }
 
+  /** Runs `fn` when the session closes (after its temp space is gone, failures ignored). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closers.splice(0)) await fn().catch(() => {});
     if (this.tempRoot) {
       const p = await this.tempRoot.catch(() => undefined);
       this.tempRoot = undefined;

@@ -148,6 +148,18 @@ export class RegistryClient implements RegistryWire {
     return pushImage(this, store, root, ref, opts.signal);
   }
 
+  /** GETs one manifest (or any JSON the manifest endpoint serves) by tag or digest, verified, without storing it. */
+  async fetchManifest(ref: Reference, reference: string, signal?: AbortSignal): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+    const { fetchManifest } = await import("./manifest.js");
+    return fetchManifest(this, ref, reference, signal);
+  }
+
+  /** Downloads one blob of `ref`'s repository into `store`, verified against `desc` (nothing when it is there already). */
+  async fetchBlob(ref: Reference, desc: Descriptor, store: RegistryStore, signal?: AbortSignal): Promise<"fetched" | "present"> {
+    const { fetchBlob } = await import("./blob-fetch.js");
+    return fetchBlob(this, ref, desc, store, signal);
+  }
+
   async close(): Promise<void> {
     await this.base.close();
   }

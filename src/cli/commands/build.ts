@@ -8,6 +8,7 @@ import { buildContainerfile, gitSourceDirectory, lineOfError, parseContainerfile
 import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
+import { parseCacheSpec } from "../cache-spec.js";
 import { createProgress, type ProgressMode } from "../progress.js";
 import { lockConnectOptions, lockPathFor, readLock, writeLock } from "../lockfile.js";
 import { readEnvConfig } from "../../env-config.js";
@@ -24,6 +25,8 @@ export interface BuildOptions extends CommonOpts {
   secret: string[];
   buildContext: string[];
   cache: boolean; // commander's --no-cache
+  cacheFrom?: string[];
+  cacheTo?: string[];
   /** commander's --no-clamp-mtime; absent (true) leaves the choice to $LADING_CLAMP_MTIME. */
   clampMtime: boolean;
   pull: "always" | "missing" | "never";
@@ -39,6 +42,8 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   let file = ctx ? findContainerfile(ctx, opts.file) : undefined;
   if (opts.push && opts.tag.length === 0) throw new UsageError("--push needs at least one -t REF to push to");
   const outputs = opts.output.map(parseOutput);
+  const cacheFrom = (opts.cacheFrom ?? []).map((s) => parseCacheSpec(s, "--cache-from").ref);
+  const cacheTo = (opts.cacheTo ?? []).map((s) => parseCacheSpec(s, "--cache-to"));
   const buildArgs = keyValues(opts.buildArg, "--build-arg");
   const sourceDateEpoch = buildEpoch(buildArgs, readEnvConfig(io.env).sourceDateEpoch);
   const labels = keyValues(opts.label, "--label");
@@ -87,6 +92,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
       labels,
       secrets,
       noCache: !opts.cache,
+      cacheFrom,
       onWarning: (message) => progress.warn(message),
     });
     for (const [k, v] of Object.entries(annotations)) image = image.withAnnotation(k, v);
@@ -98,6 +104,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
     }
     for (const t of opts.tag) await image.tag(t);
     if (opts.push) for (const t of opts.tag) io.stderr.write(`pushed ${await image.publish(t)}\n`);
+    for (const c of cacheTo) io.stderr.write(`exported cache ${await image.exportCache(c.ref, { mode: c.mode })}\n`);
     progress.stop();
     io.stdout.write(digest + "\n");
   } catch (err) {

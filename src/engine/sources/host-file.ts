@@ -4,8 +4,8 @@ import { LadingError } from "../../errors.js";
 import type { TreeEntry } from "../tree.js";
 import { hashFile } from "./host.js";
 
-/** A single host file as a tree entry (owner reset to 0:0, as for directories). */
-export async function hostFileEntry(path: string): Promise<TreeEntry & { name: string }> {
+/** A single host file as a tree entry (owner reset to 0:0, as for directories; a later mtime than `mtimeCeiling` recorded as it, see host-walk.ts). */
+export async function hostFileEntry(path: string, mtimeCeiling?: number): Promise<TreeEntry & { name: string }> {
   const abs = resolve(path);
   let s;
   try {
@@ -21,7 +21,7 @@ export async function hostFileEntry(path: string): Promise<TreeEntry & { name: s
     mode: s.mode & 0o7777,
     uid: 0,
     gid: 0,
-    mtime: Math.floor(s.mtimeMs / 1000),
+    mtime: mtimeCeiling === undefined ? Math.floor(s.mtimeMs / 1000) : Math.min(Math.floor(s.mtimeMs / 1000), mtimeCeiling),
     size: s.size,
     content: { kind: "host", path: abs },
     contentDigest: await hashFile(abs),

@@ -21,6 +21,13 @@ export interface HostWalkOptions {
   owners?: "reset" | "keep";
   /** Only this path (relative, clean), if the walk would give it: a lookup without a walk. */
   only?: string;
+  /**
+   * Later mtimes are recorded as this (seconds): the build epoch when layers
+   * clamp mtimes, so a tree's key follows what its layer will hold, and a
+   * fresh checkout (new mtimes, same files) keeps the keys and cached steps
+   * of the last one, on this machine or from a registry cache.
+   */
+  mtimeCeiling?: number;
 }
 
 /** What a file digest memo is keyed by: what changes when a file's bytes do. */
@@ -56,6 +63,7 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
   const excluded: Matcher | undefined = exclude ? createMatcher([...exclude]) : undefined;
   const included: Matcher | undefined = opts.include?.length ? createIncludeMatcher([...opts.include]) : undefined;
   const keep = opts.owners === "keep";
+  const ceiling = opts.mtimeCeiling;
 
   /** Whether the walk goes into directory `r` (an excluded one only when an exception "!…" may bring something back). */
   const enters = (r: string, ex: boolean): boolean => !ex || mayContainIncluded(exclude ?? [], r);
@@ -90,7 +98,7 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
         return;
       }
       if (i === parts.length - 1) {
-        if (s.isDirectory() ? keptDir(r, excluded ? excluded(r, true) : false) || anyKept(p, r) : writable(s) && keptFile(r)) yield entryOf(p, r, s, keep);
+        if (s.isDirectory() ? keptDir(r, excluded ? excluded(r, true) : false) || anyKept(p, r) : writable(s) && keptFile(r)) yield entryOf(p, r, s, keep, ceiling);
         return;
       }
       if (!s.isDirectory() || !enters(r, excluded ? excluded(r, true) : false)) return;
@@ -108,10 +116,10 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
         const ex = excluded ? excluded(r, true) : false;
         if (!enters(r, ex)) continue;
         if (c.contents) yield* walk(p, r);
-        else if (keptDir(r, ex) || anyKept(p, r)) yield entryOf(p, r, s, keep);
+        else if (keptDir(r, ex) || anyKept(p, r)) yield entryOf(p, r, s, keep, ceiling);
         continue;
       }
-      if (writable(s) && keptFile(r)) yield entryOf(p, r, s, keep);
+      if (writable(s) && keptFile(r)) yield entryOf(p, r, s, keep, ceiling);
     }
   }
   yield* walk(root === "/" ? "" : root, "");
@@ -141,11 +149,11 @@ function writable(s: Stats): boolean {
 
 // Each entry is made whole in one literal (adding fields later gives it a
 // separate property array), with only what the tree needs.
-function entryOf(p: string, r: string, s: Stats, keep: boolean): WalkedEntry {
+function entryOf(p: string, r: string, s: Stats, keep: boolean, ceiling: number | undefined): WalkedEntry {
   const mode = s.mode & 0o7777;
   const uid = keep ? s.uid : 0;
   const gid = keep ? s.gid : 0;
-  const mtime = Math.floor(s.mtimeMs / 1000);
+  const mtime = ceiling === undefined ? Math.floor(s.mtimeMs / 1000) : Math.min(Math.floor(s.mtimeMs / 1000), ceiling);
   if (s.isDirectory()) return { path: r, type: "directory", mode, uid, gid, mtime };
   if (s.isFile()) {
     const stat: StatKey = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };

@@ -58,7 +58,7 @@ export async function readHostDirectory(root: string, opts: HostDirectoryOptions
     throw new LadingError("NOT_FOUND", `host directory ${abs} does not exist`, { cause: err });
   }
   if (!st.isDirectory()) throw new LadingError("INVALID_ARGUMENT", `host path ${abs} is not a directory`);
-  const walkOpts: HostWalkOptions = { exclude: opts.exclude, include: opts.include, owners: opts.owners };
+  const walkOpts: HostWalkOptions = { exclude: opts.exclude, include: opts.include, owners: opts.owners, ...(opts.mtimeCeiling !== undefined ? { mtimeCeiling: opts.mtimeCeiling } : {}) };
   const key = new TreeKey();
   await digestWalk(abs, walkOpts, opts.hashCache, (e) => key.add(e));
   // Listed once: a Containerfile's COPY of each sub-folder asks for the whole listing again.

@@ -9,14 +9,15 @@ import { chmod, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { ExecError, LadingError } from "../../errors.js";
 import { hexOf, sha256, type Digest } from "../../oci/digest.js";
-import type { LayerRef } from "../../oci/types.js";
+import type { LayerRef, Platform } from "../../oci/types.js";
 import type { ExecSpec, ExpectSpec } from "../ops.js";
 import type { ImageState, ExecOutcome } from "../image-state.js";
 import type { StepContext } from "../step-context.js";
 import { resolveOwner } from "../owner.js";
 import { materializeTree } from "../materialize.js";
 import { inputAttributes, layerCacheKey, outputAttributes, runStep } from "./step.js";
-import { layerTimes } from "../session.js";
+import { layerTimes, type Session } from "../session.js";
+import { ensureLayers } from "../registry-cache/lazy.js";
 import { EXEC_HELPER } from "../exec-helper-path.js";
 import { treeWalk, type Tree } from "../tree.js";
 
@@ -48,7 +49,16 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
     if (hit && (!hit.layer || (await store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size)))) {
       await store.touch({ cacheKey }, ...(hit.layer ? [{ blob: hit.layer.descriptor.digest }] : []));
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attributes, ...outputAttributes(hit) } });
-      return hit;
+      return logged(session, state.platform, key, cacheKey, hit);
+    }
+    if (session.cacheSources.length > 0) {
+      const { takeRemote } = await import("../registry-cache/remote.js");
+      const remote = await takeRemote(session, cacheKey, state.platform);
+      if (remote && typeof remote.record.exitCode === "number") {
+        const r = remote.record as ExecStepResult;
+        session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attributes, ...outputAttributes(r), "lading.cache.source": remote.source } });
+        return logged(session, state.platform, key, cacheKey, r);
+      }
     }
   }
   let args = exec.args;
@@ -59,6 +69,8 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
     const { runExec, reapLeftovers } = await import("../../exec/run.js");
     // Containers, mounts and runtime state left by a crashed earlier run go before the first exec.
     await ev.once("reap-leftovers", () => reapLeftovers(store, EXEC_HELPER, session.config.env));
+    // Layers that cached steps left in a registry build cache are needed now.
+    await ensureLayers(session, state.layers);
     const mounts = await buildMounts(ev, state);
     const secretEnv: Record<string, string> = {};
     for (const s of state.secretEnv) secretEnv[s.name] = secretValue(ev, s.secret.name).toString("utf8");
@@ -87,8 +99,17 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
     if (!expectAllows(exec.expect, r.exitCode)) throw new ExecError(args.map(scrub), r.exitCode, out.stdout, out.stderr, name);
     return out;
   });
-  if (!exec.cacheBuster) await store.putCached(cacheKey, result);
+  if (!exec.cacheBuster) {
+    await store.putCached(cacheKey, result);
+    logged(session, state.platform, key, cacheKey, result);
+  }
   return result;
+}
+
+/** Notes an exec's result for a build cache export (its CPU figures stay here: they describe this run), and returns it. */
+function logged(session: Session, platform: Platform, key: Digest, cacheKey: Digest, r: ExecStepResult): ExecStepResult {
+  session.cacheLog.set(key, { cacheKey, kind: "exec", platform, record: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...(r.layer ? { layer: r.layer } : {}) } });
+  return r;
 }
 
 /** The image's environment, with $TRACEPARENT naming this step's span when traced (never part of the cache key). */

@@ -78,7 +78,7 @@ export function absTarget(state: ImageState, path: string): string {
 }
 
 export function writeNewFileStep(session: Session, state: ImageState, op: Op<"newFile">, key: Digest, name: string): Promise<LayerRef> {
-  return cachedLayerStep(session, key, name, async () => {
+  return cachedLayerStep(session, state, key, name, async () => {
     const ids = await ownerOf(session, state, op.owner);
     const data = Buffer.from(op.contents);
     const path = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), false);
@@ -89,7 +89,7 @@ export function writeNewFileStep(session: Session, state: ImageState, op: Op<"ne
 }
 
 export function writeFileStep(session: Session, state: ImageState, op: Op<"file">, file: TreeEntry & { name: string }, key: Digest, name: string): Promise<LayerRef> {
-  return cachedLayerStep(session, key, name, async () => {
+  return cachedLayerStep(session, state, key, name, async () => {
     const ids = await ownerOf(session, state, op.owner);
     const path = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), false);
     if (!path) throw new LadingError("INVALID_ARGUMENT", `withFile: "${op.path}" is not a file path`);
@@ -99,7 +99,7 @@ export function writeFileStep(session: Session, state: ImageState, op: Op<"file"
 }
 
 export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"directory">, tree: Tree, key: Digest, name: string): Promise<LayerRef> {
-  return cachedLayerStep(session, key, name, async () => {
+  return cachedLayerStep(session, state, key, name, async () => {
     const ids = await ownerOf(session, state, op.owner);
     const dest = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), true);
     const root: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }] : [];
@@ -122,7 +122,7 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
 }
 
 export function writeRemoveStep(session: Session, state: ImageState, op: Op<"remove">, key: Digest, name: string): Promise<LayerRef> {
-  return cachedLayerStep(session, key, name, async () => {
+  return cachedLayerStep(session, state, key, name, async () => {
     const path = cleanRelPath(absTarget(state, op.path));
     if (!path) throw new LadingError("INVALID_ARGUMENT", `cannot remove the root directory`);
     return writeLayer(session.store, [whiteoutEntry(path)], layerOptions(session));

@@ -15,6 +15,7 @@ import { EMPTY_TREE, type Tree } from "../tree.js";
 import { readHostDirectory } from "../sources/host.js";
 import { hostFileEntry } from "../sources/host-file.js";
 import type { FileValue, StepContext } from "../step-context.js";
+import { ensureLayers } from "../registry-cache/lazy.js";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -33,6 +34,7 @@ export async function materializeRootfs(session: Session, layers: readonly Layer
     await session.store.touch({ path: target });
     return target;
   }
+  await ensureLayers(session, layers);
   // Loaded on first use: reading files back is rarer than building.
   const { extractLayerBlob } = await import("../../oci/extract.js");
   // The tree is unpacked inside a private temp dir: the store's temp folder may be a group's (a shared store).

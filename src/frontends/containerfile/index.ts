@@ -38,6 +38,13 @@ export interface ContainerfileBuildOptions {
    */
   contexts?: Record<string, Directory>;
   /**
+   * Registry build caches (`--cache-from type=registry,ref=…`) the build's
+   * steps may be taken from, asked in this order (added to the client with
+   * `client.importCache`). Write one with `Container.exportCache`.
+   * @example { cacheFrom: ["registry.example.com/app:buildcache"] }
+   */
+  cacheFrom?: string[];
+  /**
    * Takes what docker would warn about (`Containerfile:3: MAINTAINER is
    * deprecated …`, a build arg read with no value), each once; the CLI prints them on stderr. Without it they
    * are dropped (parseContainerfile's `warnings` has them too).
@@ -64,6 +71,7 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
   const name = displayName(opts.file);
   const parsed = parseContainerfile(text, name);
   for (const w of parsed.warnings) opts.onWarning?.(w.message);
+  for (const ref of opts.cacheFrom ?? []) client.importCache(ref);
   const contextPath = resolve(opts.context);
   const ctxStat = await stat(contextPath).catch(() => undefined);
   if (!ctxStat) throw new LadingError("NOT_FOUND", `the build context ${opts.context} does not exist`);
