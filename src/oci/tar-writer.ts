@@ -13,8 +13,10 @@
  * (a fixed name; GNU tar's default puts the pid there), two zero blocks at
  * the end and no padding to a 10 KiB record.
  */
+import { createHash, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
+import type { Digest } from "./digest.js";
 import { xattrBytes, type EntryType, type LayerEntry } from "./layer-entry.js";
 import { readAhead } from "./tar-read-ahead.js";
 import { contentOf, readHostRange } from "./tar-content.js";
@@ -61,11 +63,11 @@ const TYPEFLAG: Record<EntryType | "pax", number> = {
  * stream yields a byte count other than its `size`. File contents are
  * streamed one at a time, so memory does not grow with file sizes.
  */
-export function tarStream(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): Readable {
+export function tarStream(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}, fileDigests?: (digest: Digest) => void): Readable {
   if (opts.sourceDateEpoch !== undefined && !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)) {
     throw new LadingError("INVALID_ARGUMENT", `sourceDateEpoch ${opts.sourceDateEpoch} is not a non-negative number of seconds`);
   }
-  return Readable.from(generateTar(entries, opts), { objectMode: false, highWaterMark: 64 * 1024 });
+  return Readable.from(generateTar(entries, opts, fileDigests), { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
 /** Pieces smaller than this are copied into batches. */
@@ -97,10 +99,11 @@ class Batch {
     return out;
   }
 
-  /** Reads a small host file in (it must be at most DIRECT_READ bytes). */
-  readHost(e: LayerEntry, size: number): readonly Buffer[] {
+  /** Reads a small host file in (it must be at most DIRECT_READ bytes); `hash` is given its bytes. */
+  readHost(e: LayerEntry, size: number, hash?: Hash): readonly Buffer[] {
     const out = this.used + size > BATCH ? [this.take()] : Batch.NONE;
     readHostRange(e, size, 0, size, this.buf, this.used);
+    hash?.update(this.buf.subarray(this.used, this.used + size));
     this.used += size;
     return out;
   }
@@ -118,13 +121,23 @@ class Batch {
   }
 }
 
-async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions): AsyncGenerator<Buffer> {
+async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions, fileDigests: ((digest: Digest) => void) | undefined): AsyncGenerator<Buffer> {
   const batch = new Batch();
   for await (const pieces of tarPieces(entries, opts)) {
     for (const p of pieces) {
-      if (Buffer.isBuffer(p)) for (const b of batch.place(p)) yield b;
-      else if (p.size <= DIRECT_READ) for (const b of batch.readHost(p.entry, p.size)) yield b;
-      else for await (const piece of contentOf(p.entry, p.size)) for (const b of batch.place(piece)) yield b;
+      if (Buffer.isBuffer(p)) {
+        for (const b of batch.place(p)) yield b;
+        continue;
+      }
+      const hash = fileDigests ? createHash("sha256") : undefined;
+      if (p.size <= DIRECT_READ) for (const b of batch.readHost(p.entry, p.size, hash)) yield b;
+      else {
+        for await (const piece of contentOf(p.entry, p.size)) {
+          hash?.update(piece);
+          for (const b of batch.place(piece)) yield b;
+        }
+      }
+      if (hash) fileDigests!(`sha256:${hash.digest("hex")}`);
     }
   }
   for (const b of batch.flush()) yield b;
