@@ -18,7 +18,7 @@ import { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
 import type { Digest } from "./digest.js";
 import { xattrBytes, type EntryType, type LayerEntry } from "./layer-entry.js";
-import { readAhead } from "./tar-read-ahead.js";
+import { readAhead, type AheadEntry } from "./tar-read-ahead.js";
 import { contentOf, readHostRange } from "./tar-content.js";
 import { comparePaths, needsByteOrder } from "./path-order.js";
 
@@ -168,13 +168,14 @@ const PIECES_PER_YIELD = 256;
 export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): AsyncGenerator<TarPiece[]> {
   const epoch: Epoch = { at: opts.sourceDateEpoch, clamp: opts.clampMtime !== false };
   if (opts.sort === "presorted" && Symbol.iterator in entries) {
-    yield* presortedPieces(entries, epoch);
+    // Checked as they pass; host files are pieces the consumer reads, so nothing is read ahead.
+    yield* entryPieces(notAhead(checkedSorted(entries)), epoch);
     return;
   }
   const ordered = opts.sort === false ? validateEach(entries) : opts.sort === "presorted" ? validateSorted(entries) : await sortedEntries(entries);
-  let out: TarPiece[] = [];
   if (Array.isArray(ordered) && !ordered.some(streamsContent)) {
     // Nothing to wait for: no await per entry.
+    let out: TarPiece[] = [];
     for (const e of ordered) {
       pushEntry(out, e, epoch);
       if (out.length >= PIECES_PER_YIELD) {
@@ -182,8 +183,33 @@ export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<L
         out = [];
       }
     }
-  } else {
-    for await (const { entry: e, content } of readAhead(ordered)) {
+    out.push(ZEROS);
+    yield out;
+    return;
+  }
+  yield* entryPieces(readAhead(ordered), epoch);
+}
+
+/**
+ * The pieces of entries in order, then the end marker. Host files are
+ * pieces the consumer reads; a file with open() comes with its content
+ * when it was read ahead (tar-read-ahead.ts), else is streamed when its
+ * turn comes. A plain iterable is taken without an await per entry (a
+ * million entries' worth of them is seconds on a busy machine).
+ */
+async function* entryPieces(source: Iterable<AheadEntry> | AsyncIterable<AheadEntry>, epoch: Epoch): AsyncGenerator<TarPiece[]> {
+  let out: TarPiece[] = [];
+  const sync = Symbol.iterator in source ? source[Symbol.iterator]() : undefined;
+  const async = sync ? undefined : (source as AsyncIterable<AheadEntry>)[Symbol.asyncIterator]();
+  let ended = false;
+  try {
+    for (;;) {
+      const r = sync ? sync.next() : await async!.next();
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      const { entry: e, content } = r.value;
       if (!streamsContent(e)) pushEntry(out, e, epoch);
       else if (content) pushEntry(out, e, epoch, await content);
       else {
@@ -202,34 +228,26 @@ export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<L
         out = [];
       }
     }
+  } finally {
+    // Stopped early (an error, or the reader went away): the source releases what it holds (files read ahead).
+    if (!ended) sync ? sync.return?.() : await async!.return?.();
   }
   out.push(ZEROS);
   yield out;
 }
 
-/**
- * The pieces of sorted entries given as a plain iterable, with no await per
- * entry: host files are pieces read by the consumer; a file with open() is
- * read when its turn comes.
- */
-async function* presortedPieces(entries: Iterable<LayerEntry>, epoch: Epoch): AsyncGenerator<TarPiece[]> {
-  let out: TarPiece[] = [];
+/** Entries with nothing read ahead. */
+function* notAhead(entries: Iterable<LayerEntry>): Generator<AheadEntry> {
+  for (const entry of entries) yield { entry };
+}
+
+/** A plain iterable of entries said to be sorted, checked one at a time. */
+function* checkedSorted(entries: Iterable<LayerEntry>): Generator<LayerEntry> {
   const inOrder = sortedCheck();
   for (const e of entries) {
     inOrder(e);
-    if (!streamsContent(e)) pushEntry(out, e, epoch);
-    else {
-      pushHeaders(out, e, epoch);
-      for await (const b of contentOf(e, e.size!)) out.push(b);
-      pushPadding(out, e.size!);
-    }
-    if (out.length >= PIECES_PER_YIELD) {
-      yield out;
-      out = [];
-    }
+    yield e;
   }
-  out.push(ZEROS);
-  yield out;
 }
 
 /** Validates each entry and that it sorts after the one before. */
