@@ -219,6 +219,10 @@ class Queue<T> {
   private items: Array<T | undefined> = [];
   private head = 0;
 
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
   push(x: T): void {
     this.items.push(x);
   }
@@ -254,18 +258,24 @@ async function digestWalk(place: Place, take: (e: TreeEntry) => void): Promise<v
   const buf = Buffer.allocUnsafe(HASH_READ_SIZE);
   let hasher: FileHasher | undefined;
   let inline = 0;
-  const ahead: Array<{ e: WalkedEntry; pending?: PendingDigest }> = [];
+  /** Entries waiting (in order) for a digest being computed on the thread, or behind one that is. */
+  const ahead = new Queue<{ e: WalkedEntry; pending?: PendingDigest }>();
   /** The digest (or the hashing) of each inode with several names, by its first name met. */
   const linked = new Map<string, Digest | PendingDigest>();
-  const finish = async (): Promise<void> => {
-    const { e, pending } = ahead.shift()!;
-    if (pending) {
-      e.contentDigest = (await pending.batch)[pending.index];
-      // Later names take the digest itself: the batch's array can go.
-      if (e.linkId !== undefined && linked.get(e.linkId) === pending) linked.set(e.linkId, e.contentDigest!);
-    }
+  const hand = (e: WalkedEntry): void => {
     if (e.stat) cache?.put(memoPath(place, e.path), e.stat, e.contentDigest!);
     take(e);
+  };
+  /** Hands on the oldest entry; waits only when its digest is still being computed. */
+  const finish = (): Promise<void> | void => {
+    const { e, pending } = ahead.shift()!;
+    if (!pending) return hand(e);
+    return pending.batch.then((digests) => {
+      e.contentDigest = digests[pending.index];
+      // Later names take the digest itself: the batch's array can go.
+      if (e.linkId !== undefined && linked.get(e.linkId) === pending) linked.set(e.linkId, e.contentDigest!);
+      hand(e);
+    });
   };
   let ok = false;
   try {
@@ -289,7 +299,9 @@ async function digestWalk(place: Place, take: (e: TreeEntry) => void): Promise<v
         }
         if (e.linkId !== undefined && !same) linked.set(e.linkId, pending ?? e.contentDigest!);
       }
-      ahead.push({ e, pending });
+      // Nothing to wait for (a memo that knows the files): handed on at once, no queue.
+      if (!pending && ahead.length === 0) hand(e);
+      else ahead.push({ e, pending });
       if (ahead.length > MAX_AHEAD) {
         hasher?.flush();
         while (ahead.length > MAX_AHEAD / 2) await finish();
