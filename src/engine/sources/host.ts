@@ -182,6 +182,8 @@ async function keyedWalk(place: Place): Promise<KeyedWalk> {
         unread.push(e);
       }
       waiting.push(e);
+      // Keyed at once when no read is pending before it: later names of linked files (no read of their own) must not pile up.
+      if (unread.length === 0) keyReady();
       yield e;
     }
     ended = true;
