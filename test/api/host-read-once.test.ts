@@ -7,7 +7,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { linkSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type ProgressEvent } from "../../src/index.js";
 import { sha256 } from "../../src/oci/digest.js";
@@ -137,4 +137,15 @@ if (d !== ${JSON.stringify(first)}) throw new Error("another digest: " + d);`);
   assert.deepEqual([...opens.keys()].filter((p) => p !== "Containerfile" && p !== ".dockerignore"), [], "no context file read");
   const after = statSync(memoFile);
   assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], "the memo file is not rewritten");
+
+  // A changed file below src/: the walk of src/ rewrites its rows, the rows of blobs/ stay as they were.
+  const old = memoRows(store);
+  writeFileSync(join(dir, "src/a.txt"), "changed\n");
+  utimesSync(join(dir, "src/a.txt"), T, T);
+  assert.notEqual(await build(store, dir), first);
+  const now = memoRows(store);
+  assert.deepEqual(now.map((r) => r[0]), rows);
+  assert.deepEqual(now[0], old[0], "blobs/one kept");
+  assert.equal(now[1]![5], sha256(Buffer.from("changed\n")));
+  assert.deepEqual(now[2], old[2]);
 });
