@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { linkSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, type ProgressEvent } from "../../src/index.js";
+import { connect, type ProgressEvent, type StepEvent } from "../../src/index.js";
 import { sha256 } from "../../src/oci/digest.js";
 import { tempDir } from "../helpers/tmp.js";
 import { has } from "../helpers/tools.js";
@@ -51,13 +51,13 @@ function memoRows(store: string): Array<[string, number, number, number, number,
   return readFileSync(join(dir, files[0]!), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 }
 
-/** withDirectory("/p", host dir) into `store`: the image digest and the step's status (running → done, or cached). */
-async function copyInto(store: string, dir: string): Promise<{ digest: string; status: string }> {
+/** withDirectory("/p", host dir) into `store`: the image digest, the step's status (running → done, or cached) and its cache key. */
+async function copyInto(store: string, dir: string): Promise<{ digest: string; status: string; key: unknown }> {
   const events: ProgressEvent[] = [];
   const digest = await connect((c) => c.container().withDirectory("/p", c.host().directory(dir)).digest(), { store, log: (e) => void events.push(e) });
-  const step = events.filter((e) => e.type === "step" && e.name === "withDirectory /p" && e.status !== "running").map((e) => (e as { status: string }).status);
+  const step = events.filter((e): e is StepEvent => e.type === "step" && e.name === "withDirectory /p" && e.status !== "running");
   assert.equal(step.length, 1, JSON.stringify(step));
-  return { digest, status: step[0]! };
+  return { digest, status: step[0]!.status, key: step[0]!.attributes?.["lading.cache.key"] };
 }
 
 test("on a fresh store the pack's own read keys the step: the same image and memo as a key read first, and the next build finds it cached", async () => {
@@ -79,7 +79,8 @@ test("on a fresh store the pack's own read keys the step: the same image and mem
   assert.deepEqual(rows, memoRows(keyedFirst));
   assert.equal(rows.length, digests.size);
   for (const r of rows) assert.equal(r[5], digests.get(r[0]), r[0]);
-  assert.deepEqual(await copyInto(cold, dir), { digest: first.digest, status: "cached" });
+  assert.match(String(first.key), /^sha256:[0-9a-f]{64}$/, "the step's done event says its key");
+  assert.deepEqual(await copyInto(cold, dir), { digest: first.digest, status: "cached", key: first.key });
 });
 
 test("a zstd layer keys the step from its own read too", async () => {

@@ -121,8 +121,7 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
  * tree's) is known, and its result cached, once the layer is written.
  */
 export async function writeDirectoryStepKeyingTree(session: Session, state: ImageState, op: Op<"directory">, tree: WalkedTree, keyOf: (treeKey: Digest) => Digest, name: string, id: string): Promise<{ layer: LayerRef; key: Digest }> {
-  let key: Digest | undefined;
-  const layer = await runStep(session, { id, name, attributes: inputAttributes(state) }, async () => {
+  const out = await runStep(session, { id, name, attributes: inputAttributes(state) }, async () => {
     const { parents, root, dest, opts } = await directoryPlacement(session, state, op);
     const walk = await tree.keyedWalk();
     let written: LayerRef;
@@ -133,11 +132,10 @@ export async function writeDirectoryStepKeyingTree(session: Session, state: Imag
       walk.abort();
       throw err;
     }
-    key = keyOf(await walk.finish());
-    return written;
+    return { layer: written, cacheKey: keyOf(await walk.finish()) };
   });
-  await session.store.putCached(layerCacheKey(session, key!), { layer });
-  return { layer, key: key! };
+  await session.store.putCached(layerCacheKey(session, out.cacheKey), { layer: out.layer });
+  return { layer: out.layer, key: out.cacheKey };
 }
 
 /** Where a directory step puts its tree: the destination (links on the way followed), and the owned entries it needs above the tree. */
