@@ -7,6 +7,7 @@ PKGS=(runc crun tini podman buildah skopeo umoci oci-image-tool docker-registry 
       g++ make python3)  # the last three: npm ci builds the native deflate (node-gyp)
 PKGS+=(lighttpd openssh-server openssh-client)  # git source tests: git http-backend behind lighttpd, sshd with git-shell
 PKGS+=(chromium)  # test/telemetry: the trace page opened in a real headless browser
+PKGS+=(strace)  # test/api/host-read-once: which context files a build opens
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 // What a user with a large repository runs: connect() → withDirectory("/p",
-// host dir) → digest(), into STORE (fresh: every file is hashed and packed).
+// host dir) → digest(), into STORE (fresh: every file is read once, packed and
+// hashed by the same pass, which keys the step).
 // Prints the image digest.
 // Usage: node bench/bigctx/lading-copy.mjs DIR STORE
 import { connect } from "../../dist/src/index.js";

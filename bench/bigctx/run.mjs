@@ -13,7 +13,7 @@
 // /var/tmp/lading-bigctx) by gen-context.mjs and kept for later runs.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "./gen-context.mjs";
 
@@ -47,6 +47,7 @@ try {
     const u = [];
     const ratios = [];
     for (let i = 0; i < runs; i++) {
+      const load = loadavg()[0].toFixed(1);
       const store = join(work, `store-${i}`);
       const a = timed(process.execPath, [join(repo, "bench/bigctx/lading-copy.mjs"), dir, store]);
       rmSync(store, { recursive: true, force: true });
@@ -59,7 +60,7 @@ try {
       u.push(b);
       ratios.push(a.wall / b.wall);
       // Each pair as it ends, for runs cut short (a million files takes minutes per pair on a busy machine).
-      console.error(`${kind} run ${i + 1}: lading ${a.wall} s / ${a.cpu.toFixed(2)} s CPU / ${a.rss.toFixed(0)} MB; umoci ${b.wall} s / ${b.cpu.toFixed(2)} s CPU / ${b.rss.toFixed(0)} MB`);
+      console.error(`${kind} run ${i + 1} (load ${load}): lading ${a.wall} s / ${a.cpu.toFixed(2)} s CPU / ${a.rss.toFixed(0)} MB; umoci ${b.wall} s / ${b.cpu.toFixed(2)} s CPU / ${b.rss.toFixed(0)} MB`);
     }
     const label = `${kind}: ${Math.round(du(dir))} MB, ${files(dir)} files`;
     const fmt = (rs) => `${median(rs.map((r) => r.wall)).toFixed(2)} / ${median(rs.map((r) => r.cpu)).toFixed(2)} / ${median(rs.map((r) => r.rss)).toFixed(0)}`;

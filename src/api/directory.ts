@@ -2,7 +2,7 @@ import { rename, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LadingError } from "../errors.js";
 import { directoryNode, fileNode, type DirectoryNode, type DirectoryOp } from "../engine/ops.js";
-import { cleanRelPath, treeLookup, treeWalk } from "../engine/tree.js";
+import { cleanRelPath, treeKey, treeLookup, treeWalk } from "../engine/tree.js";
 import { materializeTree } from "../engine/materialize.js";
 import { tempNameFor } from "../fsutil/atomic.js";
 import { compilePattern } from "../fsutil/pattern-compile.js";
@@ -187,7 +187,7 @@ export class Directory {
    * @example const same = (await a.digest()) === (await b.digest());
    */
   async digest(): Promise<string> {
-    return (await this.tree()).key;
+    return treeKey(await this.tree());
   }
 
   /**

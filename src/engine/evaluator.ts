@@ -13,7 +13,7 @@ import type { ContainerNode, ContainerOp, DirectoryNode, FileNode, MountSpec } f
 import { layerTimes, type Session } from "./session.js";
 import { applyConfigEdit, formatPlatform, parsePlatform, type ImageState } from "./image-state.js";
 import { platformMatches } from "../oci/platform-match.js";
-import { EMPTY_TREE, cleanRelPath, isWalked, makeTree, overlayTree, subTree, treeEntries, withoutPath, type Tree, type TreeEntry } from "./tree.js";
+import { EMPTY_TREE, cleanRelPath, isWalked, makeTree, overlayTree, subTree, treeEntries, treeKey, withoutPath, type Tree, type TreeEntry } from "./tree.js";
 import { loadImage, resolveImage } from "./steps/from.js";
 import { runStep } from "./steps/step.js";
 import { filterTree } from "./filter.js";
@@ -36,6 +36,9 @@ export class Evaluator implements StepContext {
   private readonly directories = new WeakMap<DirectoryNode, Promise<Tree>>();
   private readonly files = new WeakMap<FileNode, Promise<FileValue>>();
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** Names of trees in this evaluator, for steps that run before the tree's key is known. */
+  private readonly treeIds = new WeakMap<Tree, number>();
+  private nextTreeId = 0;
 
   constructor(session: Session) {
     this.session = session;
@@ -50,6 +53,12 @@ export class Evaluator implements StepContext {
       p.catch(() => this.inflight.delete(key));
     }
     return p;
+  }
+
+  private treeId(tree: Tree): number {
+    let id = this.treeIds.get(tree);
+    if (id === undefined) this.treeIds.set(tree, (id = this.nextTreeId++));
+    return id;
   }
 
   container(node: ContainerNode): Promise<ImageState> {
@@ -70,9 +79,9 @@ export class Evaluator implements StepContext {
   private async mountKey(m: MountSpec): Promise<unknown> {
     switch (m.type) {
       case "cache":
-        return { ...m, source: m.source ? (await this.directory(m.source)).key : undefined };
+        return { ...m, source: m.source ? await treeKey(await this.directory(m.source)) : undefined };
       case "directory":
-        return { ...m, dir: (await this.directory(m.dir)).key };
+        return { ...m, dir: await treeKey(await this.directory(m.dir)) };
       case "file":
         return { ...m, file: (await this.file(m.file)).contentDigest };
       default:
@@ -174,8 +183,16 @@ export class Evaluator implements StepContext {
       }
       case "directory": {
         const [parent, tree] = await Promise.all([parentP, this.directory(op.dir)]);
-        const key = childKey(parent.key, { ...op, dir: tree.key });
-        const layer = await this.once(key, async () => (await fileOps()).writeDirectoryStep(this.session, parent, op, tree, key, description));
+        const keyOf = (dir: Digest) => childKey(parent.key, { ...op, dir });
+        if (isWalked(tree) && !op.exclude.length && !op.include.length && (await tree.keyCold())) {
+          // Nothing knows its files: the step reads them once, to pack them, and keys the tree from that read.
+          const id = `pack:${childKey(parent.key, { ...op, dir: this.treeId(tree) })}`;
+          const { layer, key } = await this.once(id, async () => (await fileOps()).writeDirectoryStepKeyingTree(this.session, parent, op, tree, keyOf, description, id));
+          return this.withLayer(parent, key, layer, description);
+        }
+        const dirKey = await treeKey(tree);
+        const key = keyOf(dirKey);
+        const layer = await this.once(key, async () => (await fileOps()).writeDirectoryStep(this.session, parent, op, tree, key, description, dirKey));
         return this.withLayer(parent, key, layer, description);
       }
       case "remove": {
@@ -186,9 +203,10 @@ export class Evaluator implements StepContext {
       }
       case "rootfs": {
         const [parent, tree] = await Promise.all([parentP, this.directory(op.dir)]);
-        const key = childKey(parent.key, { op: "rootfs", dir: tree.key });
+        const dirKey = await treeKey(tree);
+        const key = childKey(parent.key, { op: "rootfs", dir: dirKey });
         const base = { ...parent, layers: [], history: [] };
-        const layer = await this.once(key, async () => (await fileOps()).writeDirectoryStep(this.session, base, { type: "directory", path: "/", dir: op.dir, exclude: [], include: [] }, tree, key, description));
+        const layer = await this.once(key, async () => (await fileOps()).writeDirectoryStep(this.session, base, { type: "directory", path: "/", dir: op.dir, exclude: [], include: [] }, tree, key, description, dirKey));
         return this.withLayer(base, key, layer, description);
       }
       case "exec": {
@@ -239,9 +257,9 @@ export class Evaluator implements StepContext {
         return EMPTY_TREE;
       case "host":
         return this.once(`host:${op.path}:${canonicalJson([op.exclude, op.include])}`, async () => {
-          const { openHashCache } = await import("./hash-cache.js");
+          const { hashMemo } = await import("./hash-cache.js");
           const root = resolve(op.path);
-          return (await hostSources()).readHostDirectory(root, { exclude: op.exclude, include: op.include, hashCache: () => openHashCache(this.session.store, root), ...mtimeCeiling(this.session) });
+          return (await hostSources()).readHostDirectory(root, { exclude: op.exclude, include: op.include, memo: hashMemo(this.session.store, root), ...mtimeCeiling(this.session) });
         });
       case "containerPath": {
         const state = await this.container(op.container);
@@ -262,8 +280,15 @@ export class Evaluator implements StepContext {
         );
       }
       case "sub": {
-        const parent = await treeEntries(await parentP);
         const p = cleanRelPath(op.path);
+        const tree = await parentP;
+        if (isWalked(tree)) {
+          // Walked on its own: `COPY src/` of a large context neither lists the context nor reads what lies outside src/.
+          if (p === "") return tree;
+          if (tree.lookup(p)?.type !== "directory") throw new LadingError("NOT_FOUND", `directory ${op.path} not found`);
+          return tree.sub(p);
+        }
+        const parent = tree.entries;
         if (p !== "" && !parent.some((e) => e.path === p && e.type === "directory")) {
           throw new LadingError("NOT_FOUND", `directory ${op.path} not found`);
         }

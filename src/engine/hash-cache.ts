@@ -9,6 +9,7 @@
  * is a merge of two sorted streams: the old rows are read as the walk goes
  * and the new file is written as it goes, and nothing is held per file
  * (a Map of a million rows was ~200 MB, and its JSON a string as large).
+ * A walk of a sub-directory (`COPY src/`) merges only its own part.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
@@ -18,85 +19,171 @@ import { sha256, hexOf, type Digest } from "../oci/digest.js";
 import { comparePaths } from "../oci/path-order.js";
 import type { Store } from "../store/store.js";
 import { fsyncDir } from "../fsutil/atomic.js";
-import type { HashCache, StatKey } from "./sources/host.js";
+import type { HashCache, HashMemo, StatKey } from "./sources/host.js";
 
-type Row = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, digest: Digest];
+/** A file's row; no digest for a file too recently changed to be trusted (put()). */
+type Row = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, digest: Digest | null];
 
 /** Bytes read from the old file, and written to the new one, at a time. */
 const IO_CHUNK = 256 * 1024;
 
 /**
- * The memo of host directory `root` for one walk (one file per root, so
- * unrelated contexts never contend). The new file holds the rows of the
- * files this walk visited (rows of files deleted or left out go); when two
- * walks of one root save, the last one's file stays.
+ * The memo of host directory `root` (one file per root, so unrelated
+ * contexts never contend). A walk of the files below `under` replaces the
+ * rows below `under` with those of the files it visited (rows of files
+ * deleted or left out go) and keeps the others. Walks of one root in this
+ * process take turns (the second reads what the first saved); across
+ * processes, the last one to save wins.
  */
-export async function openHashCache(store: Store, root: string): Promise<HashCache> {
-  const dir = await store.stateDir("hashcache");
-  const file = join(dir, hexOf(sha256(root)) + ".rows");
-  // The memo of earlier versions (one JSON object per root): never read again.
-  await rm(join(dir, hexOf(sha256(root)) + ".json"), { force: true });
-  return new MergedHashCache(file);
+export function hashMemo(store: Store, root: string): HashMemo {
+  const name = hexOf(sha256(root));
+  const place = (async () => {
+    const dir = await store.stateDir("hashcache");
+    // The memo of earlier versions (one JSON object per root): never read again.
+    await rm(join(dir, name + ".json"), { force: true });
+    return join(dir, name + ".rows");
+  })();
+  return {
+    async open(under) {
+      const file = await place;
+      const before = turns.get(file) ?? Promise.resolve();
+      let done!: () => void;
+      const mine = new Promise<void>((res) => (done = res));
+      const chain = before.then(() => mine);
+      turns.set(file, chain);
+      await before;
+      return new MergedHashCache(file, under, () => {
+        if (turns.get(file) === chain) turns.delete(file);
+        done();
+      });
+    },
+    async has(under) {
+      const r = new RowReader(await place);
+      try {
+        // The rows below `under` all sort after `under/`: the first row there tells.
+        for (; r.row; r.next()) if (under === "" || comparePaths(r.row[0], `${under}/`) > 0) return within(r.row[0], under);
+        return false;
+      } finally {
+        r.close();
+      }
+    },
+  };
 }
 
+/** The walk holding each memo file now, or the last one waiting for it. */
+const turns = new Map<string, Promise<void>>();
+
+/** Whether `path` is below `under` ("" holds every path). */
+function within(path: string, under: string): boolean {
+  return under === "" || (path.length > under.length && path.startsWith(under) && path[under.length] === "/");
+}
+
+/**
+ * One walk's merge of the old rows and the new ones. Nothing is written
+ * while the new rows are the old ones (a rebuild of an unchanged context
+ * only reads the memo); at the first difference the rows so far are copied
+ * from the old file into a new one, which replaces it at save().
+ */
 class MergedHashCache implements HashCache {
   private readonly old: RowReader;
-  private readonly out: RowWriter;
   private readonly tmp: string;
+  /** The new file, from the first difference on. */
+  private out: RowWriter | undefined;
+  /** While there is no new file: how many of the old rows the new file would start with. */
+  private same = 0;
   private lastGet = "";
   private lastPut = "";
-  /** Whether the new file differs from the old one (a row added, dropped or changed). */
-  private changed = false;
+  private released = false;
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    private readonly under: string,
+    private readonly release: () => void,
+  ) {
     this.old = new RowReader(file);
     this.tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-    this.out = new RowWriter(this.tmp);
   }
 
   get(path: string, s: StatKey): Digest | undefined {
     if (!inOrder(this.lastGet, path)) return undefined;
     this.lastGet = path;
     let r = this.old.row;
-    for (; r && comparePaths(r[0], path) < 0; r = this.old.next()) this.changed = true;
+    for (; r && comparePaths(r[0], path) < 0; r = this.old.next()) this.pass(r);
     if (!r || r[0] !== path) {
-      this.changed = true;
+      this.diverge();
       return undefined;
     }
     this.old.next();
-    if (r[1] === s.size && r[2] === s.mtimeMs && r[3] === s.ctimeMs && r[4] === s.ino) return r[5];
-    this.changed = true;
+    if (r[1] === s.size && r[2] === s.mtimeMs && r[3] === s.ctimeMs && r[4] === s.ino && r[5] !== null) return r[5];
+    this.diverge();
     return undefined;
   }
 
   put(path: string, s: StatKey, digest: Digest): void {
     if (!inOrder(this.lastPut, path)) return;
     this.lastPut = path;
-    // A file modified within the last 2 s may change again within the same mtime tick: do not trust it later.
-    if (Date.now() - s.mtimeMs < 2000) {
-      this.changed = true;
-      return;
+    if (this.lastGet === "" || comparePaths(path, this.lastGet) > 0) {
+      // Not asked for first (a walk that read every file as it packed them): the row is new, and replaces an old one.
+      let r = this.old.row;
+      for (; r && comparePaths(r[0], path) < 0; r = this.old.next()) this.pass(r);
+      if (r && r[0] === path) this.old.next();
+      this.diverge();
     }
-    this.out.write([path, s.size, s.mtimeMs, s.ctimeMs, s.ino, digest]);
+    // A file modified within the last 2 s may change again within the same mtime tick: its digest is not
+    // trusted later, but its row stays (no digest), so the memo still tells that this directory was walked (has()).
+    const recent = Date.now() - s.mtimeMs < 2000;
+    if (recent) this.diverge();
+    // Until a difference, every file put was met by get() in the old rows, unchanged: its row is the old one.
+    if (this.out) this.out.write([path, s.size, s.mtimeMs, s.ctimeMs, s.ino, recent ? null : digest]);
+    else this.same++;
   }
 
   async save(): Promise<void> {
     try {
-      if (this.old.row) this.changed = true;
+      for (let r = this.old.row; r; r = this.old.next()) this.pass(r);
       this.old.close();
+      if (!this.out) return;
       this.out.close();
-      if (!this.changed) return;
       await rename(this.tmp, this.file);
       await fsyncDir(join(this.file, ".."));
     } finally {
-      await rm(this.tmp, { force: true });
+      if (this.out) await rm(this.tmp, { force: true });
+      this.end();
     }
   }
 
   discard(): void {
     this.old.close();
-    this.out.close();
-    rmSync(this.tmp, { force: true });
+    if (this.out) {
+      this.out.close();
+      rmSync(this.tmp, { force: true });
+    }
+    this.end();
+  }
+
+  private end(): void {
+    if (this.released) return;
+    this.released = true;
+    this.release();
+  }
+
+  /** An old row the walk went past: kept when outside this walk's part, gone (a file no longer walked) inside. */
+  private pass(r: Row): void {
+    if (within(r[0], this.under)) this.diverge();
+    else if (this.out) this.out.write(r);
+    else this.same++;
+  }
+
+  /** The new file differs from the old: starts it with the old rows so far. */
+  private diverge(): void {
+    if (this.out) return;
+    this.out = new RowWriter(this.tmp);
+    const again = new RowReader(this.file);
+    try {
+      for (let i = 0; i < this.same && again.row; i++, again.next()) this.out.write(again.row);
+    } finally {
+      again.close();
+    }
   }
 }
 
@@ -171,7 +258,7 @@ class RowReader {
 function parseRow(line: string): Row | undefined {
   try {
     const r = JSON.parse(line) as unknown;
-    if (Array.isArray(r) && r.length === 6 && typeof r[0] === "string" && typeof r[5] === "string") return r as Row;
+    if (Array.isArray(r) && r.length === 6 && typeof r[0] === "string" && (typeof r[5] === "string" || r[5] === null)) return r as Row;
   } catch {
     // A torn line: skipped.
   }

@@ -32,13 +32,23 @@ export interface ListedTree {
 }
 
 /**
- * A directory on disk whose listing is not held: only its key is kept, and
- * its entries are walked again when wanted. Why: a build context of a
- * million files held as entries is over a gigabyte, and a layer needs them
- * one at a time.
+ * A directory on disk whose listing is not held: its entries are walked
+ * again when wanted, and its key is computed only when asked for. Why: a
+ * build context of a million files held as entries is over a gigabyte, and
+ * a layer needs them one at a time; and a key costs a read of every file
+ * the digest memo does not know, which a step packing the tree can do in
+ * the same read (keyedWalk), and a lookup or a listing need not do at all.
  */
 export interface WalkedTree {
-  readonly key: Digest;
+  /** The key (computed once): each file's digest from the memo when it knows the file, else read. */
+  computeKey(): Promise<Digest>;
+  /**
+   * Whether computeKey() would read the files: the memo knows none of them
+   * (a directory never keyed with this store) and the key is not known yet.
+   */
+  keyCold(): Promise<boolean>;
+  /** A walk for a layer that is given the digests the layer writer computes and makes the key of them. */
+  keyedWalk(): Promise<KeyedWalk>;
   /** The entries in path order (tar order), one at a time, without content digests. */
   walk(): Iterable<TreeEntry>;
   /** Every entry, with content digests, in memory (for what needs the whole listing). */
@@ -47,12 +57,33 @@ export interface WalkedTree {
   find(path: string): Promise<TreeEntry | undefined>;
   /** The entry at `path` (relative, clean) without its content digest: one lookup, no walk and no read. */
   lookup(path: string): TreeEntry | undefined;
+  /** The tree below `path`, a directory of this one (relative, clean), walked on its own. */
+  sub(path: string): WalkedTree;
+}
+
+/**
+ * The key of a tree computed as a layer is written from it. `entries` is
+ * the walk; the layer writer reads the bytes of each of its files that
+ * is written as a file (not as a link to an earlier name), in order, and
+ * gives each one's digest to fileDigest(). finish() once the layer is
+ * written; abort() when it failed (the memo stays as it was).
+ */
+export interface KeyedWalk {
+  readonly entries: Iterable<TreeEntry>;
+  fileDigest(digest: Digest): void;
+  finish(): Promise<Digest>;
+  abort(): void;
 }
 
 export type Tree = ListedTree | WalkedTree;
 
 export function isWalked(tree: Tree): tree is WalkedTree {
   return "walk" in tree;
+}
+
+/** The tree's key (a walked tree's computed on first use). */
+export function treeKey(tree: Tree): Promise<Digest> {
+  return isWalked(tree) ? tree.computeKey() : Promise.resolve(tree.key);
 }
 
 /** The tree's entries, sorted by path, with content digests. */

@@ -11,6 +11,7 @@
  */
 import { lstatSync, mkdirSync, readdirSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { followInScopeSync, type ScopedEntry, type ScopedStep } from "../fsutil/scoped-path.js";
 
 export interface StubTarget {
   /** Absolute path inside the container. */
@@ -19,9 +20,6 @@ export interface StubTarget {
   /** symlink only: its target. */
   linkname?: string;
 }
-
-/** Linux's limit on links followed while resolving one path. */
-const MAX_LINKS = 40;
 
 /**
  * Creates what is missing of each target and its parents under `rootfs`.
@@ -35,38 +33,19 @@ const MAX_LINKS = 40;
 export async function createStubs(rootfs: string, targets: StubTarget[]): Promise<string[]> {
   const created: string[] = [];
   for (const t of targets) {
-    const pending = t.path.split("/").filter((p) => p && p !== ".");
-    const done: string[] = [];
-    let links = 0;
-    while (pending.length) {
-      const part = pending.shift()!;
-      if (part === "..") {
-        done.pop();
-        continue;
-      }
-      const rel = [...done, part].join("/");
+    const make = (rel: string, { last }: ScopedStep): ScopedEntry => {
       const abs = join(rootfs, rel);
-      const last = pending.length === 0;
-      const st = lstatQuiet(abs);
-      if (st?.isSymbolicLink() && !(last && t.kind === "symlink")) {
-        // A loop is the runtime's to report; the stub stops here.
-        if (++links > MAX_LINKS) break;
-        const target = readlinkSync(abs);
-        if (target.startsWith("/")) done.length = 0;
-        pending.unshift(...target.split("/").filter((p) => p && p !== "."));
-        continue;
-      }
-      if (st) {
-        if (!st.isDirectory() && !last) break;
-        done.push(part);
-        continue;
-      }
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st?.isSymbolicLink()) return { link: readlinkSync(abs) };
+      if (st) return st.isDirectory() || last ? "present" : "stop";
       if (last && t.kind === "file") writeFileSync(abs, "", { mode: 0o644 });
       else if (last && t.kind === "symlink") symlinkSync(t.linkname ?? "", abs);
       else mkdirSync(abs, { mode: 0o755 });
       created.push(rel);
-      done.push(part);
-    }
+      return "present";
+    };
+    // A loop is the runtime's to report; the stub stops there.
+    followInScopeSync(t.path, make, { followLast: t.kind !== "symlink", loops: "stop" });
   }
   return created;
 }

@@ -14,8 +14,12 @@ import { LadingError } from "../errors.js";
 /** Linux's limit on links followed while resolving one path. */
 const MAX_LINKS = 40;
 
-/** What is at a root-relative path: a symbolic link (and its target), something else, or nothing. */
-export type ScopedEntry = { link: string } | "present" | "missing";
+/**
+ * What is at a root-relative path: a symbolic link (and its target),
+ * something else, or nothing; "stop" ends the walk there (the result is
+ * then undefined), for a lookup that finds it cannot go on.
+ */
+export type ScopedEntry = { link: string } | "present" | "missing" | "stop";
 
 export interface FollowOptions {
   /** Whether a link as the last component is followed too (default true). */
@@ -25,6 +29,14 @@ export interface FollowOptions {
    * and the rest as written (where something would be created).
    */
   missing?: "fail" | "keep";
+  /** Too many links on the way: "throw" (default) an INVALID_ARGUMENT error, or "stop" (the result is undefined). */
+  loops?: "throw" | "stop";
+}
+
+/** A component to look up: its root-relative path, and whether it is the last one. */
+export interface ScopedStep {
+  rel: string;
+  last: boolean;
 }
 
 /**
@@ -32,7 +44,25 @@ export interface FollowOptions {
  * followed ("" = the root itself). `lookup` says what is at a root-relative
  * path. Throws for link loops.
  */
-export async function followInScope(rel: string, lookup: (rel: string) => Promise<ScopedEntry>, opts: FollowOptions = {}): Promise<string | undefined> {
+export async function followInScope(rel: string, lookup: (rel: string, step: ScopedStep) => Promise<ScopedEntry>, opts: FollowOptions = {}): Promise<string | undefined> {
+  const walk = scopeWalk(rel, opts);
+  for (let r = walk.next(); ; ) {
+    if (r.done) return r.value;
+    r = walk.next(await lookup(r.value.rel, r.value));
+  }
+}
+
+/** followInScope with a synchronous lookup (which may also make what is missing, and say "present"). */
+export function followInScopeSync(rel: string, lookup: (rel: string, step: ScopedStep) => ScopedEntry, opts: FollowOptions = {}): string | undefined {
+  const walk = scopeWalk(rel, opts);
+  for (let r = walk.next(); ; ) {
+    if (r.done) return r.value;
+    r = walk.next(lookup(r.value.rel, r.value));
+  }
+}
+
+/** The walk of the path's components: yields each to look up, takes what is there, returns where it leads. */
+function* scopeWalk(rel: string, opts: FollowOptions): Generator<ScopedStep, string | undefined, ScopedEntry> {
   const pending = rel.split("/").filter((p) => p !== "" && p !== ".");
   const done: string[] = [];
   let links = 0;
@@ -42,7 +72,8 @@ export async function followInScope(rel: string, lookup: (rel: string) => Promis
       done.pop();
       continue;
     }
-    const found = await lookup([...done, part].join("/"));
+    const found = yield { rel: [...done, part].join("/"), last: pending.length === 0 };
+    if (found === "stop") return undefined;
     if (found === "missing") {
       if (opts.missing !== "keep") return undefined;
       done.push(part);
@@ -52,7 +83,10 @@ export async function followInScope(rel: string, lookup: (rel: string) => Promis
       done.push(part);
       continue;
     }
-    if (++links > MAX_LINKS) throw new LadingError("INVALID_ARGUMENT", `too many levels of symbolic links resolving ${rel}`);
+    if (++links > MAX_LINKS) {
+      if (opts.loops === "stop") return undefined;
+      throw new LadingError("INVALID_ARGUMENT", `too many levels of symbolic links resolving ${rel}`);
+    }
     if (found.link.startsWith("/")) done.length = 0;
     pending.unshift(...found.link.split("/").filter((p) => p !== "" && p !== "."));
   }

@@ -15,7 +15,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { LadingError } from "../errors.js";
 import type { Digest } from "./digest.js";
-import { BLOCK_SIZE, SLOT_SIZE, compressBlock, type HostRead } from "./gzip-parallel-block.js";
+import { BLOCK_SIZE, SLOT_SIZE, compressBlock, isWholeRead, type HostRead } from "./gzip-parallel-block.js";
 import { crc32Combine } from "./crc32-combine.js";
 import { sharedPool, type WorkerPool } from "./gzip-pool.js";
 import type { BlockResult } from "./gzip-parallel-worker.js";
@@ -60,6 +60,13 @@ export interface GzipBlocksOptions {
   digests: boolean;
   /** Takes each piece of output, in order; it must copy what it keeps (the bytes are reused). */
   output: (bytes: Uint8Array) => void;
+  /**
+   * Takes the sha256 of each host file's bytes (readHost), in the order the
+   * files came, once its last block is done: whoever keys the content by
+   * file then needs no read of its own. Files read whole into a block are
+   * hashed by the block's thread, the others (spread over blocks) here.
+   */
+  fileDigests?: (digest: Digest) => void;
 }
 
 export class GzipBlocks {
@@ -75,6 +82,8 @@ export class GzipBlocks {
   private outSize = 0;
   private readonly hashes?: { in: Hash; out: Hash };
   private pool?: WorkerPool;
+  /** The file spread over blocks being hashed (fileDigests). */
+  private spread?: Hash;
   /** Blocks of this stream being compressed in workers now. */
   private running = 0;
   private aborted = false;
@@ -175,7 +184,7 @@ export class GzipBlocks {
       if (b.last === undefined) return;
       if (b.result) continue;
       this.running++;
-      b.result = this.pool!.run({ id: b.id, memory: this.memory!, slot: b.slot, length: b.filled, last: b.last, level: this.opts.level, reads: b.reads }).finally(() => {
+      b.result = this.pool!.run({ id: b.id, memory: this.memory!, slot: b.slot, length: b.filled, last: b.last, level: this.opts.level, reads: b.reads, hashFiles: this.opts.fileDigests !== undefined }).finally(() => {
         this.running--;
         if (this.pool) this.dispatch();
       });
@@ -189,18 +198,36 @@ export class GzipBlocks {
     if (this.pool && !b.result) this.dispatch();
     let out: Uint8Array;
     let crc: number;
+    let digests: string[] | undefined;
     if (b.result) {
       const r = (await b.result) as Exclude<BlockResult, { error: string }>;
       crc = r.crc;
+      digests = r.digests;
       out = "out" in r ? r.out : this.bytes!.subarray(b.slot * SLOT_SIZE + BLOCK_SIZE, b.slot * SLOT_SIZE + BLOCK_SIZE + r.outLength);
     } else {
-      ({ crc, out } = compressBlock({ memory: this.memory!, slot: b.slot, length: b.filled, last: b.last!, level: this.opts.level, reads: b.reads }));
+      ({ crc, out, digests } = compressBlock({ memory: this.memory!, slot: b.slot, length: b.filled, last: b.last!, level: this.opts.level, reads: b.reads, hashFiles: this.opts.fileDigests !== undefined }));
     }
     this.crc = crc32Combine(this.crc, crc, b.filled);
     this.hashes?.in.update(this.bytes!.subarray(b.slot * SLOT_SIZE, b.slot * SLOT_SIZE + b.filled));
+    if (this.opts.fileDigests) this.giveFileDigests(b, digests ?? []);
     this.queue.shift();
     if (b.id === 0) this.pass(GZIP_HEADER);
     this.pass(out);
+  }
+
+  /** The digests of the files that end in block `b` (its memory still holds its input), in order. */
+  private giveFileDigests(b: Block, whole: readonly string[]): void {
+    let next = 0;
+    for (const r of b.reads) {
+      if (isWholeRead(r)) {
+        this.opts.fileDigests!(`sha256:${whole[next++]!}`);
+        continue;
+      }
+      if (r.pos === 0) this.spread = createHash("sha256");
+      const at = b.slot * SLOT_SIZE + r.at;
+      this.spread!.update(this.bytes!.subarray(at, at + r.length));
+      if (r.pos + r.length === r.size) this.opts.fileDigests!(`sha256:${this.spread!.digest("hex")}`);
+    }
   }
 
   private pass(bytes: Uint8Array): void {

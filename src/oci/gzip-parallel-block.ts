@@ -5,6 +5,7 @@
  * last, level), never on which thread ran it: that is what makes the
  * parallel output independent of the thread count.
  */
+import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { WasmDeflate } from "./deflate-wasm.js";
 import { nativeDeflate } from "./deflate-native.js";
@@ -59,6 +60,8 @@ export interface BlockInput {
   last: boolean;
   level: number;
   reads: readonly HostRead[];
+  /** Also give the sha256 of each file read whole into this block (wholeReadDigests). */
+  hashFiles?: boolean;
 }
 
 /**
@@ -66,15 +69,28 @@ export interface BlockInput {
  * the output is in the slot's output area; otherwise it is this thread's
  * buffer (see deflateBlock), to be copied before the next block.
  */
-export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; inPlace: boolean } {
+export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; inPlace: boolean; digests?: string[] } {
   const v = slotViews(b.memory, b.slot, b.length);
   for (const r of b.reads) readHostRange(r, r.size, r.pos, r.length, v.data, r.at);
+  const digests = b.hashFiles ? wholeReadDigests(b.reads, v.data) : undefined;
   const crc = crc32(v.data);
   const out = deflateBlock(v.data, b.last, b.level, v.out);
-  if (out.buffer === v.out.buffer && out.byteOffset === v.out.byteOffset) return { crc, out, inPlace: true };
-  if (out.length > v.out.length) return { crc, out, inPlace: false };
+  if (out.buffer === v.out.buffer && out.byteOffset === v.out.byteOffset) return { crc, out, inPlace: true, digests };
+  if (out.length > v.out.length) return { crc, out, inPlace: false, digests };
   v.out.set(out);
-  return { crc, out: v.out.subarray(0, out.length), inPlace: true };
+  return { crc, out: v.out.subarray(0, out.length), inPlace: true, digests };
+}
+
+/** Whether `r` is a whole file (hashed by the block's thread; a file spread over blocks is hashed in order by their consumer). */
+export function isWholeRead(r: HostRead): boolean {
+  return r.pos === 0 && r.length === r.size;
+}
+
+/** The sha256 (hex) of each file read whole into the block, in order: the bytes are at hand, in this thread's cache. */
+function wholeReadDigests(reads: readonly HostRead[], data: Uint8Array): string[] {
+  const out: string[] = [];
+  for (const r of reads) if (isWholeRead(r)) out.push(createHash("sha256").update(data.subarray(r.at, r.at + r.length)).digest("hex"));
+  return out;
 }
 
 /** This thread's deflater: blocks on a thread run one at a time. */

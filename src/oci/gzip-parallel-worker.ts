@@ -16,15 +16,18 @@ export interface BlockJob {
   level: number;
   /** Parts of the block to read from host files first (the rest is in place already). */
   reads: HostRead[];
+  /** See BlockInput.hashFiles. */
+  hashFiles?: boolean;
 }
 /**
  * crc: the CRC-32 of the block's input. outLength: the output is in the
  * slot's output area; out: it did not fit there (never expected). error:
  * with the LadingError code when the block's own input was at fault.
+ * digests: when asked for (hashFiles), of the files read whole into the block.
  */
 export type BlockResult =
-  | { id: number; crc: number; outLength: number }
-  | { id: number; crc: number; out: Uint8Array }
+  | { id: number; crc: number; outLength: number; digests?: string[] }
+  | { id: number; crc: number; out: Uint8Array; digests?: string[] }
   | { id: number; error: string; code?: string };
 
 // The main thread's compiled module (when WebAssembly does the work): compiling it again here would cost each worker ~10 ms.
@@ -34,8 +37,8 @@ if (deflateModule) useDeflateModule(deflateModule);
 parentPort!.on("message", (job: BlockJob) => {
   let result: BlockResult;
   try {
-    const { crc, out, inPlace } = compressBlock(job);
-    result = inPlace ? { id: job.id, crc, outLength: out.length } : { id: job.id, crc, out: out.slice() };
+    const { crc, out, inPlace, digests } = compressBlock(job);
+    result = inPlace ? { id: job.id, crc, outLength: out.length, digests } : { id: job.id, crc, out: out.slice(), digests };
   } catch (err) {
     result = { id: job.id, error: (err as Error)?.message ?? String(err), code: err instanceof LadingError ? err.code : undefined };
   }

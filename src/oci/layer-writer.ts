@@ -8,7 +8,7 @@ import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { LadingError, wrapFsError } from "../errors.js";
 import type { BlobWriter } from "./blob-store.js";
-import { HashingStream } from "./digest.js";
+import { HashingStream, type Digest } from "./digest.js";
 import { createCompressor } from "./compress.js";
 import { GzipBlocks, type GzipDigests } from "./gzip-blocks.js";
 import { gzipSettings } from "./gzip-parallel.js";
@@ -29,6 +29,12 @@ export interface WriteLayerOptions {
   /** Sort entries by path (default true); see TarOptions.sort. */
   sort?: boolean | "presorted";
   signal?: AbortSignal;
+  /**
+   * Takes the sha256 of the bytes of each entry with a hostPath, in entry
+   * order, as they are read for the layer: a caller that keys the content
+   * by file then needs no read of its own.
+   */
+  onFileDigest?: (digest: Digest) => void;
 }
 
 /**
@@ -46,8 +52,8 @@ export async function writeLayer(
   const compression = opts.compression ?? "gzip";
   const mediaType = layerMediaType(compression, opts.mediaTypes ?? "OCI");
   const tarOpts = { sourceDateEpoch: opts.sourceDateEpoch, clampMtime: opts.clampMtime, sort: opts.sort };
-  if (compression === "gzip") return writeGzipLayer(store, tarPieces(entries, tarOpts), mediaType, opts.signal);
-  const tar = tarStream(entries, tarOpts);
+  if (compression === "gzip") return writeGzipLayer(store, tarPieces(entries, tarOpts), mediaType, opts.signal, opts.onFileDigest);
+  const tar = tarStream(entries, tarOpts, opts.onFileDigest);
   const diffHasher = new HashingStream();
   const out = new PassThrough();
   const stages = compression === "none" ? [tar, diffHasher, out] : [tar, diffHasher, createCompressor(compression), out];
@@ -70,13 +76,13 @@ export async function writeLayer(
  * from the threads' shared memory; the file is then adopted into the store
  * without being read again.
  */
-async function writeGzipLayer(store: BlobWriter, tar: AsyncIterable<TarPiece[]>, mediaType: string, signal: AbortSignal | undefined): Promise<LayerRef> {
+async function writeGzipLayer(store: BlobWriter, tar: AsyncIterable<TarPiece[]>, mediaType: string, signal: AbortSignal | undefined, fileDigests: ((d: Digest) => void) | undefined): Promise<LayerRef> {
   const tmp = store.tempPath("blob");
   let fd: number | undefined;
   let written: GzipDigests;
   try {
     fd = openSync(tmp, "wx", 0o444);
-    written = await gzipTar(tar, fd, signal);
+    written = await gzipTar(tar, fd, signal, fileDigests);
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     await rm(tmp, { force: true });
@@ -91,10 +97,11 @@ async function writeGzipLayer(store: BlobWriter, tar: AsyncIterable<TarPiece[]>,
   }
 }
 
-async function gzipTar(tar: AsyncIterable<TarPiece[]>, fd: number, signal: AbortSignal | undefined): Promise<GzipDigests> {
+async function gzipTar(tar: AsyncIterable<TarPiece[]>, fd: number, signal: AbortSignal | undefined, fileDigests: ((d: Digest) => void) | undefined): Promise<GzipDigests> {
   const blocks = new GzipBlocks({
     ...gzipSettings({}),
     digests: true,
+    fileDigests,
     output: (bytes) => {
       for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
     },

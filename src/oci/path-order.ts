@@ -13,11 +13,21 @@ export function needsByteOrder(path: string): boolean {
 
 /**
  * Negative, zero or positive as `a` sorts before, with or after `b`.
- * Strings are compared as they are (UTF-16 code units: the same order as
- * UTF-8 bytes without characters above U+FFFF, and no Buffer per call);
- * only paths with such characters go through bytes.
+ * UTF-16 code units sort as UTF-8 bytes do, except that a surrogate (half
+ * of a character above U+FFFF, 4 bytes in UTF-8) sorts below U+E000–U+FFFF
+ * (3 bytes from 0xEE): only the first unit that differs decides, so only
+ * that pair is looked at (no Buffer, no scan of either whole string).
  */
 export function comparePaths(a: string, b: string): number {
-  if (needsByteOrder(a) || needsByteOrder(b)) return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length < b.length ? -1 : 1;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  const sx = x >= 0xd800 && x <= 0xdfff;
+  const sy = y >= 0xd800 && y <= 0xdfff;
+  if (sx !== sy && (sx ? y : x) >= 0xe000) return sx ? 1 : -1;
+  return x < y ? -1 : 1;
 }

@@ -13,10 +13,12 @@
  * (a fixed name; GNU tar's default puts the pid there), two zero blocks at
  * the end and no padding to a 10 KiB record.
  */
+import { createHash, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import { LadingError } from "../errors.js";
+import type { Digest } from "./digest.js";
 import { xattrBytes, type EntryType, type LayerEntry } from "./layer-entry.js";
-import { readAhead } from "./tar-read-ahead.js";
+import { readAhead, type AheadEntry } from "./tar-read-ahead.js";
 import { contentOf, readHostRange } from "./tar-content.js";
 import { comparePaths, needsByteOrder } from "./path-order.js";
 
@@ -61,11 +63,11 @@ const TYPEFLAG: Record<EntryType | "pax", number> = {
  * stream yields a byte count other than its `size`. File contents are
  * streamed one at a time, so memory does not grow with file sizes.
  */
-export function tarStream(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): Readable {
+export function tarStream(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}, fileDigests?: (digest: Digest) => void): Readable {
   if (opts.sourceDateEpoch !== undefined && !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)) {
     throw new LadingError("INVALID_ARGUMENT", `sourceDateEpoch ${opts.sourceDateEpoch} is not a non-negative number of seconds`);
   }
-  return Readable.from(generateTar(entries, opts), { objectMode: false, highWaterMark: 64 * 1024 });
+  return Readable.from(generateTar(entries, opts, fileDigests), { objectMode: false, highWaterMark: 64 * 1024 });
 }
 
 /** Pieces smaller than this are copied into batches. */
@@ -97,10 +99,11 @@ class Batch {
     return out;
   }
 
-  /** Reads a small host file in (it must be at most DIRECT_READ bytes). */
-  readHost(e: LayerEntry, size: number): readonly Buffer[] {
+  /** Reads a small host file in (it must be at most DIRECT_READ bytes); `hash` is given its bytes. */
+  readHost(e: LayerEntry, size: number, hash?: Hash): readonly Buffer[] {
     const out = this.used + size > BATCH ? [this.take()] : Batch.NONE;
     readHostRange(e, size, 0, size, this.buf, this.used);
+    hash?.update(this.buf.subarray(this.used, this.used + size));
     this.used += size;
     return out;
   }
@@ -118,13 +121,23 @@ class Batch {
   }
 }
 
-async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions): AsyncGenerator<Buffer> {
+async function* generateTar(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions, fileDigests: ((digest: Digest) => void) | undefined): AsyncGenerator<Buffer> {
   const batch = new Batch();
   for await (const pieces of tarPieces(entries, opts)) {
     for (const p of pieces) {
-      if (Buffer.isBuffer(p)) for (const b of batch.place(p)) yield b;
-      else if (p.size <= DIRECT_READ) for (const b of batch.readHost(p.entry, p.size)) yield b;
-      else for await (const piece of contentOf(p.entry, p.size)) for (const b of batch.place(piece)) yield b;
+      if (Buffer.isBuffer(p)) {
+        for (const b of batch.place(p)) yield b;
+        continue;
+      }
+      const hash = fileDigests ? createHash("sha256") : undefined;
+      if (p.size <= DIRECT_READ) for (const b of batch.readHost(p.entry, p.size, hash)) yield b;
+      else {
+        for await (const piece of contentOf(p.entry, p.size)) {
+          hash?.update(piece);
+          for (const b of batch.place(piece)) yield b;
+        }
+      }
+      if (hash) fileDigests!(`sha256:${hash.digest("hex")}`);
     }
   }
   for (const b of batch.flush()) yield b;
@@ -155,13 +168,14 @@ const PIECES_PER_YIELD = 256;
 export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): AsyncGenerator<TarPiece[]> {
   const epoch: Epoch = { at: opts.sourceDateEpoch, clamp: opts.clampMtime !== false };
   if (opts.sort === "presorted" && Symbol.iterator in entries) {
-    yield* presortedPieces(entries, epoch);
+    // Checked as they pass; host files are pieces the consumer reads, so nothing is read ahead.
+    yield* entryPieces(notAhead(checkedSorted(entries)), epoch);
     return;
   }
   const ordered = opts.sort === false ? validateEach(entries) : opts.sort === "presorted" ? validateSorted(entries) : await sortedEntries(entries);
-  let out: TarPiece[] = [];
   if (Array.isArray(ordered) && !ordered.some(streamsContent)) {
     // Nothing to wait for: no await per entry.
+    let out: TarPiece[] = [];
     for (const e of ordered) {
       pushEntry(out, e, epoch);
       if (out.length >= PIECES_PER_YIELD) {
@@ -169,8 +183,33 @@ export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<L
         out = [];
       }
     }
-  } else {
-    for await (const { entry: e, content } of readAhead(ordered)) {
+    out.push(ZEROS);
+    yield out;
+    return;
+  }
+  yield* entryPieces(readAhead(ordered), epoch);
+}
+
+/**
+ * The pieces of entries in order, then the end marker. Host files are
+ * pieces the consumer reads; a file with open() comes with its content
+ * when it was read ahead (tar-read-ahead.ts), else is streamed when its
+ * turn comes. A plain iterable is taken without an await per entry (a
+ * million entries' worth of them is seconds on a busy machine).
+ */
+async function* entryPieces(source: Iterable<AheadEntry> | AsyncIterable<AheadEntry>, epoch: Epoch): AsyncGenerator<TarPiece[]> {
+  let out: TarPiece[] = [];
+  const sync = Symbol.iterator in source ? source[Symbol.iterator]() : undefined;
+  const async = sync ? undefined : (source as AsyncIterable<AheadEntry>)[Symbol.asyncIterator]();
+  let ended = false;
+  try {
+    for (;;) {
+      const r = sync ? sync.next() : await async!.next();
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      const { entry: e, content } = r.value;
       if (!streamsContent(e)) pushEntry(out, e, epoch);
       else if (content) pushEntry(out, e, epoch, await content);
       else {
@@ -189,34 +228,26 @@ export async function* tarPieces(entries: Iterable<LayerEntry> | AsyncIterable<L
         out = [];
       }
     }
+  } finally {
+    // Stopped early (an error, or the reader went away): the source releases what it holds (files read ahead).
+    if (!ended) sync ? sync.return?.() : await async!.return?.();
   }
   out.push(ZEROS);
   yield out;
 }
 
-/**
- * The pieces of sorted entries given as a plain iterable, with no await per
- * entry: host files are pieces read by the consumer; a file with open() is
- * read when its turn comes.
- */
-async function* presortedPieces(entries: Iterable<LayerEntry>, epoch: Epoch): AsyncGenerator<TarPiece[]> {
-  let out: TarPiece[] = [];
+/** Entries with nothing read ahead. */
+function* notAhead(entries: Iterable<LayerEntry>): Generator<AheadEntry> {
+  for (const entry of entries) yield { entry };
+}
+
+/** A plain iterable of entries said to be sorted, checked one at a time. */
+function* checkedSorted(entries: Iterable<LayerEntry>): Generator<LayerEntry> {
   const inOrder = sortedCheck();
   for (const e of entries) {
     inOrder(e);
-    if (!streamsContent(e)) pushEntry(out, e, epoch);
-    else {
-      pushHeaders(out, e, epoch);
-      for await (const b of contentOf(e, e.size!)) out.push(b);
-      pushPadding(out, e.size!);
-    }
-    if (out.length >= PIECES_PER_YIELD) {
-      yield out;
-      out = [];
-    }
+    yield e;
   }
-  out.push(ZEROS);
-  yield out;
 }
 
 /** Validates each entry and that it sorts after the one before. */

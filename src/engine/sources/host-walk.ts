@@ -22,6 +22,11 @@ export interface HostWalkOptions {
   /** Only this path (relative, clean), if the walk would give it: a lookup without a walk. */
   only?: string;
   /**
+   * Walk only below this directory (relative, clean; one the walk enters),
+   * giving paths relative to it; the patterns still match paths from `root`.
+   */
+  under?: string;
+  /**
    * Later mtimes are recorded as this (seconds): the build epoch when layers
    * clamp mtimes, so a tree's key follows what its layer will hold, and a
    * fresh checkout (new mtimes, same files) keeps the keys and cached steps
@@ -69,6 +74,9 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
   const enters = (r: string, ex: boolean): boolean => !ex || mayContainIncluded(exclude ?? [], r);
   const keptDir = (r: string, ex: boolean): boolean => !ex && (!included || included(r, true) || ancestorIncluded(included, r));
   const keptFile = (r: string): boolean => !excluded?.(r, false) && (!included || included(r, false) || ancestorIncluded(included, r));
+  const under = opts.under ?? "";
+  /** The entry's path: from `under`. */
+  const cut = under ? under.length + 1 : 0;
 
   /** Whether anything below directory `dir` is kept: a look ahead, only for directories not kept themselves. */
   function anyKept(dir: string, rel: string): boolean {
@@ -86,7 +94,7 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
 
   if (opts.only !== undefined) {
     // One path: its ancestors are gone through as the walk would (entered or not), then it is judged alone.
-    const parts = opts.only.split("/");
+    const parts = (under ? `${under}/${opts.only}` : opts.only).split("/");
     let dir = root === "/" ? "" : root;
     for (let i = 0; i < parts.length; i++) {
       const r = parts.slice(0, i + 1).join("/");
@@ -98,7 +106,7 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
         return;
       }
       if (i === parts.length - 1) {
-        if (s.isDirectory() ? keptDir(r, excluded ? excluded(r, true) : false) || anyKept(p, r) : writable(s) && keptFile(r)) yield entryOf(p, r, s, keep, ceiling);
+        if (s.isDirectory() ? keptDir(r, excluded ? excluded(r, true) : false) || anyKept(p, r) : writable(s) && keptFile(r)) yield entryOf(p, r.slice(cut), s, keep, ceiling);
         return;
       }
       if (!s.isDirectory() || !enters(r, excluded ? excluded(r, true) : false)) return;
@@ -116,13 +124,14 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
         const ex = excluded ? excluded(r, true) : false;
         if (!enters(r, ex)) continue;
         if (c.contents) yield* walk(p, r);
-        else if (keptDir(r, ex) || anyKept(p, r)) yield entryOf(p, r, s, keep, ceiling);
+        else if (keptDir(r, ex) || anyKept(p, r)) yield entryOf(p, cut ? r.slice(cut) : r, s, keep, ceiling);
         continue;
       }
-      if (writable(s) && keptFile(r)) yield entryOf(p, r, s, keep, ceiling);
+      if (writable(s) && keptFile(r)) yield entryOf(p, cut ? r.slice(cut) : r, s, keep, ceiling);
     }
   }
-  yield* walk(root === "/" ? "" : root, "");
+  const top = root === "/" ? "" : root;
+  yield* walk(under ? `${top}/${under}` : top, under);
 }
 
 /** A directory's children in tar order (see the file's comment), as items. */

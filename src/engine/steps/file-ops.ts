@@ -26,9 +26,9 @@ import { layerTimes, type Session } from "../session.js";
 import { imageLinks, missingPaths } from "../layer-files.js";
 import { followInScope } from "../../fsutil/scoped-path.js";
 import { resolveOwner } from "../owner.js";
-import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type Tree, type TreeEntry } from "../tree.js";
+import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type LayerEntryOptions, type Tree, type TreeEntry, type WalkedTree } from "../tree.js";
 import { filterTree } from "../filter.js";
-import { cachedLayerStep, inputAttributes } from "./step.js";
+import { cachedLayerStep, inputAttributes, layerCacheKey, runStep } from "./step.js";
 import { LadingError } from "../../errors.js";
 
 type Op<T extends ContainerOp["type"]> = Extract<ContainerOp, { type: T }>;
@@ -98,27 +98,60 @@ export function writeFileStep(session: Session, state: ImageState, op: Op<"file"
   }, { ...inputAttributes(state), ...(file.contentDigest ? { "lading.input.source.digest": file.contentDigest } : {}), ...(file.size !== undefined ? { "lading.input.source.size": file.size } : {}) });
 }
 
-export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"directory">, tree: Tree, key: Digest, name: string): Promise<LayerRef> {
+export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"directory">, tree: Tree, key: Digest, name: string, treeKey: Digest): Promise<LayerRef> {
   return cachedLayerStep(session, state, key, name, async () => {
-    const ids = await ownerOf(session, state, op.owner);
-    const dest = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), true);
-    const root: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }] : [];
-    const opts = { uid: ids?.uid, gid: ids?.gid, permissions: op.permissions };
-    const parents = dest ? await ownedMissingParents(session, state, dest, ids) : [];
+    const { parents, root, dest, opts } = await directoryPlacement(session, state, op);
     if (isWalked(tree) && !op.exclude.length && !op.include.length) {
       // Walked in tar order and written as it goes: nothing held per file.
-      const entries = (function* () {
-        yield* parents;
-        yield* streamLayerEntries(root, dest, opts);
-        yield* streamLayerEntries(tree.walk(), dest, opts);
-      })();
-      return writeLayer(session.store, entries, { ...layerOptions(session), sort: "presorted" });
+      return writeLayer(session.store, walkedLayerEntries(parents, root, dest, opts, tree.walk()), { ...layerOptions(session), sort: "presorted" });
     }
     // The layer needs no content digests: a walked tree is walked again, no file read.
     const entries = filterTree([...treeWalk(tree)], op.exclude, op.include);
     const layerEntries = treeToLayerEntries([...root, ...entries], dest, opts).filter((e) => e.path !== "");
     return writeLayer(session.store, [...parents, ...layerEntries], layerOptions(session));
-  }, { ...inputAttributes(state), "lading.input.source.digest": tree.key, ...(isWalked(tree) ? {} : { "lading.input.source.entries": tree.entries.length }) });
+  }, { ...inputAttributes(state), "lading.input.source.digest": treeKey, ...(isWalked(tree) ? {} : { "lading.input.source.entries": tree.entries.length }) });
+}
+
+/**
+ * writeDirectoryStep for a walked tree whose key would cost a read of every
+ * file (WalkedTree.keyCold: no memo knows them, so no cached step can be
+ * found by it either): the layer is written first, and the key made of
+ * the digests its writer computes from the bytes it reads anyway. Each
+ * file is then read once instead of twice. The step's key (`keyOf` the
+ * tree's) is known, and its result cached, once the layer is written.
+ */
+export async function writeDirectoryStepKeyingTree(session: Session, state: ImageState, op: Op<"directory">, tree: WalkedTree, keyOf: (treeKey: Digest) => Digest, name: string, id: string): Promise<{ layer: LayerRef; key: Digest }> {
+  const out = await runStep(session, { id, name, attributes: inputAttributes(state) }, async () => {
+    const { parents, root, dest, opts } = await directoryPlacement(session, state, op);
+    const walk = await tree.keyedWalk();
+    let written: LayerRef;
+    try {
+      const entries = walkedLayerEntries(parents, root, dest, opts, walk.entries);
+      written = await writeLayer(session.store, entries, { ...layerOptions(session), sort: "presorted", onFileDigest: (d) => walk.fileDigest(d) });
+    } catch (err) {
+      walk.abort();
+      throw err;
+    }
+    return { layer: written, cacheKey: keyOf(await walk.finish()) };
+  });
+  await session.store.putCached(layerCacheKey(session, out.cacheKey), { layer: out.layer });
+  return { layer: out.layer, key: out.cacheKey };
+}
+
+/** Where a directory step puts its tree: the destination (links on the way followed), and the owned entries it needs above the tree. */
+async function directoryPlacement(session: Session, state: ImageState, op: Op<"directory">) {
+  const ids = await ownerOf(session, state, op.owner);
+  const dest = await destInImage(session, state, cleanRelPath(absTarget(state, op.path)), true);
+  const root: TreeEntry[] = ids && dest ? [{ path: "", type: "directory", mode: op.permissions ?? 0o755, uid: ids.uid, gid: ids.gid }] : [];
+  const opts = { uid: ids?.uid, gid: ids?.gid, permissions: op.permissions };
+  const parents = dest ? await ownedMissingParents(session, state, dest, ids) : [];
+  return { parents, root, dest, opts };
+}
+
+function* walkedLayerEntries(parents: readonly LayerEntry[], root: readonly TreeEntry[], dest: string, opts: LayerEntryOptions, walk: Iterable<TreeEntry>): Generator<LayerEntry> {
+  yield* parents;
+  yield* streamLayerEntries(root, dest, opts);
+  yield* streamLayerEntries(walk, dest, opts);
 }
 
 export function writeRemoveStep(session: Session, state: ImageState, op: Op<"remove">, key: Digest, name: string): Promise<LayerRef> {

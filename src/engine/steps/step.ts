@@ -31,9 +31,11 @@ export function inputAttributes(state: { layers: readonly LayerRef[] }): Record<
 
 /** What a step's result says about its output, for traces: the layer written, the exit code. */
 export function outputAttributes(out: unknown): Record<string, StepAttribute> {
-  const o = out as { descriptor?: LayerRef["descriptor"]; layer?: LayerRef; manifest?: LayerRef["descriptor"]; exitCode?: number } | undefined;
+  const o = out as { descriptor?: LayerRef["descriptor"]; layer?: LayerRef; manifest?: LayerRef["descriptor"]; exitCode?: number; cacheKey?: Digest } | undefined;
   const layer = o?.descriptor ?? o?.layer?.descriptor ?? o?.manifest;
   return {
+    // A step keyed by its own work (a tree keyed as it is packed) knows its key only at the end.
+    ...(o?.cacheKey ? { "lading.cache.key": o.cacheKey } : {}),
     ...(layer ? { "lading.output.digest": layer.digest, "lading.output.size": layer.size } : {}),
     ...(typeof o?.exitCode === "number" ? { "lading.exec.exit_code": o.exitCode } : {}),
     ...(typeof out === "string" && out.startsWith("sha256:") ? { "lading.output.digest": out } : {}),
