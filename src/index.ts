@@ -14,6 +14,7 @@ export {
   type ContainerExportLayoutOpts,
   type ContainerPublishOpts,
   type ContainerAsTarballOpts,
+  type ContainerTagOpts,
   type ContainerWithMountedCacheOpts,
 } from "./api/container.js";
 export { Directory } from "./api/directory.js";

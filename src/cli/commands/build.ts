@@ -8,6 +8,7 @@ import { buildContainerfile, gitSourceDirectory, lineOfError, parseContainerfile
 import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
+import { parsePlatformList } from "../platforms.js";
 import { createProgress, type ProgressMode } from "../progress.js";
 import { lockConnectOptions, lockPathFor, readLock, writeLock } from "../lockfile.js";
 import { readEnvConfig } from "../../env-config.js";
@@ -39,6 +40,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   let file = ctx ? findContainerfile(ctx, opts.file) : undefined;
   if (opts.push && opts.tag.length === 0) throw new UsageError("--push needs at least one -t REF to push to");
   const outputs = opts.output.map(parseOutput);
+  const platforms = opts.platform !== undefined ? parsePlatformList(opts.platform) : undefined;
   const buildArgs = keyValues(opts.buildArg, "--build-arg");
   const labels = keyValues(opts.label, "--label");
   const annotations = keyValues(opts.annotation, "--annotation");
@@ -76,27 +78,39 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
       else if (f.env) secrets[f.id] = client.secretFromEnv(f.id, f.env);
       else secrets[f.id] = client.secretFromEnv(f.id, f.id);
     }
-    let image: Container = await buildContainerfile(client, {
-      file: file!,
-      context: contextDir!,
-      contexts,
-      buildArgs,
-      target: opts.target,
-      platform: opts.platform,
-      labels,
-      secrets,
-      noCache: !opts.cache,
-      onWarning: (message) => progress.warn(message),
-    });
-    for (const [k, v] of Object.entries(annotations)) image = image.withAnnotation(k, v);
-    const digest = await image.digest();
+    // One translation per platform (--platform a,b): every stage once per platform; steps that come out
+    // the same for two platforms (a FROM --platform=$BUILDPLATFORM stage) have one key and run once.
+    const warned = new Set<string>();
+    const images: Container[] = [];
+    for (const platform of platforms ?? [undefined]) {
+      let one = await buildContainerfile(client, {
+        file: file!,
+        context: contextDir!,
+        contexts,
+        buildArgs,
+        target: opts.target,
+        platform,
+        labels,
+        secrets,
+        noCache: !opts.cache,
+        onWarning: (message) => {
+          if (!warned.has(message)) progress.warn(message);
+          warned.add(message);
+        },
+      });
+      for (const [k, v] of Object.entries(annotations)) one = one.withAnnotation(k, v);
+      images.push(one);
+    }
+    // With several platforms every output (-o, --push, the store name) is one image index over them.
+    const [image, ...platformVariants] = images as [Container, ...Container[]];
+    const digest = await image.digest({ platformVariants });
     if (await writeLock(lockPath, opts.lock, lock, client.sources())) io.stderr.write(`wrote ${lockPath}\n`);
     for (const out of outputs) {
-      if (out.type === "oci-layout") await image.exportLayout(out.dest, { tag: out.name ?? opts.tag[0] ?? "latest" });
-      else await image.export(out.dest, { mediaTypes: out.type === "docker" ? "Docker" : "OCI", tag: opts.tag[0] });
+      if (out.type === "oci-layout") await image.exportLayout(out.dest, { tag: out.name ?? opts.tag[0] ?? "latest", platformVariants });
+      else await image.export(out.dest, { mediaTypes: out.type === "docker" ? "Docker" : "OCI", tag: opts.tag[0], platformVariants });
     }
-    for (const t of opts.tag) await image.tag(t);
-    if (opts.push) for (const t of opts.tag) io.stderr.write(`pushed ${await image.publish(t)}\n`);
+    for (const t of opts.tag) await image.tag(t, { platformVariants });
+    if (opts.push) for (const t of opts.tag) io.stderr.write(`pushed ${await image.publish(t, { platformVariants })}\n`);
     progress.stop();
     io.stdout.write(digest + "\n");
   } catch (err) {

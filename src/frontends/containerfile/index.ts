@@ -84,6 +84,17 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
     contexts: opts.contexts ?? {},
   });
   const target = builder.targetStage(opts.target);
+  // RUN for a platform this machine cannot run (no emulator registered): said now, before any pull or step.
+  for (const [platform, run] of builder.execPlatforms(target)) {
+    try {
+      await client.emulatorFor(platform);
+    } catch (err) {
+      // A platform that cannot be parsed is reported by the translation, at its FROM line.
+      if (err instanceof LadingError && err.code === "INVALID_ARGUMENT") continue;
+      if (err instanceof LadingError) throw new LadingError(err.code, `${name}:${run.line}: ${run.text}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
   let c = await builder.build(target);
   for (const [k, v] of Object.entries(opts.labels ?? {})) c = c.withLabel(k, v);
   return c;
