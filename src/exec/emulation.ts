@@ -114,7 +114,7 @@ async function readEntries(dir: string): Promise<BinfmtEntry[] | undefined> {
   return out;
 }
 
-const INSTALL = "install qemu-user-static and binfmt-support (Debian, Ubuntu: `apt-get install qemu-user-static binfmt-support`, as root), which register qemu's handlers with the F flag";
+const INSTALL = "install qemu-user-static and binfmt-support (as root on Debian or Ubuntu: `apt-get install qemu-user-static binfmt-support`; they register qemu with the F flag)";
 
 /**
  * How this machine runs programs of `target` (an `os/arch[/variant]` already parsed):
