@@ -36,7 +36,7 @@ after(async () => {
   t.cleanup();
 });
 
-type Json = { manifests: Array<{ digest: string; mediaType: string; platform?: { os: string; architecture: string }; annotations?: Record<string, string> }>; mediaType: string };
+type Json = { manifests: Array<{ digest: string; mediaType: string; size: number; platform?: { os: string; architecture: string }; annotations?: Record<string, string> }>; mediaType: string };
 const blob = (layout: string, digest: string) => readFileSync(join(layout, "blobs", "sha256", digest.slice(7)), "utf8");
 
 /** The files `names` of the image for `arch` under the layout's tag, read back with skopeo and umoci. */
@@ -88,6 +88,20 @@ test("--platform <host>,<other>: every stage per platform, RUN natively and thro
   assert.match(r.stderr, new RegExp(`pushed ${ref.replace(/[.]/g, "\\.")}@${digest}`));
   const stored = JSON.parse(run("skopeo", ["inspect", "--raw", `oci:${store}:${ref}`])) as Json;
   assert.deepEqual(stored, index);
+
+  // lading inspect shows the index as a table of its platforms: from the store's name, and from the registry into an empty store.
+  for (const where of [store, join(t.path, "store-inspect")]) {
+    const shown = await lading(["inspect", "--store", where, ref]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^Digest: +${digest}$`, "m"));
+    for (const m of index.manifests) {
+      const mark = m.platform!.architecture === host ? " \\*" : "";
+      assert.match(shown.stdout, new RegExp(`^linux/${m.platform!.architecture}${mark} +${m.digest} +${m.size}$`, "m"));
+    }
+  }
+  const one = JSON.parse((await lading(["inspect", "--store", store, "--platform", `linux/${other}`, ref])).stdout);
+  assert.equal(one.Platform, `linux/${other}`);
+  assert.equal(one.Index, digest);
 
   // What each platform's RUN saw: its own machine through uname (qemu for the other), and BuildKit's variables.
   for (const arch of [host, other]) {

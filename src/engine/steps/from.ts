@@ -27,12 +27,13 @@ export async function resolveImage(session: Session, address: string, platform: 
     const colon = rest.indexOf(":");
     const path = colon < 0 ? rest : rest.slice(0, colon);
     const tag = colon < 0 ? undefined : rest.slice(colon + 1) || undefined;
-    const manifest = transport === "oci" ? await importLayoutDir(store, path, tag, platform) : await importArchive(store, path, tag, platform);
-    return { manifest, name: address };
+    const seen: { index?: Descriptor } = {};
+    const manifest = transport === "oci" ? await importLayoutDir(store, path, tag, platform, seen) : await importArchive(store, path, tag, platform, seen);
+    return { manifest, name: address, ...(seen.index ? { index: seen.index } : {}) };
   }
   for (const name of new Set([address, storeName(address)])) {
     const d = await store.resolveName(name);
-    if (d) return { manifest: await manifestFor(session, d, platform, name), name };
+    if (d) return { manifest: await manifestFor(session, d, platform, name), name, ...(isIndexType(d.mediaType) ? { index: d } : {}) };
   }
   const { pullImage } = await import("./pull.js");
   return pullImage(session, address, platform, auth);
