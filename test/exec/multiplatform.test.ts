@@ -6,6 +6,7 @@
  * -o, --push and the store name all point at.
  */
 import { test, before, after } from "node:test";
+import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { validateLayout } from "../helpers/validate.js";
 import { startRegistry, type RegistryHandle } from "../helpers/registry.js";
 import { has, podmanArgs, run } from "../helpers/tools.js";
 import { emulationFor } from "../../src/exec/emulation.js";
+import { connect } from "../../src/index.js";
 
 const deb = busyboxDeb();
 const skip = "missing" in deb ? deb.missing : false;
@@ -141,6 +143,23 @@ test("a stage that runs only on the build machine needs no emulator: FROM --plat
   const runs = r.stderr.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "step" && (e.status === "done" || e.status === "cached") && e.name === "RUN uname -m > /tool");
   assert.equal(runs.length, 1, "one RUN for both targets");
   for (const arch of [other, host]) assert.deepEqual(filesOf(layout, "shared", arch, ["tool"]), [`${uname[host]}\n`]);
+});
+
+test("the API: withExec on a container of the other platform runs through its emulator; emulatorFor says which", { skip }, async () => {
+  const client = await connect({ store: join(t.path, "store-api") });
+  try {
+    assert.equal(await client.emulatorFor(`linux/${host}`), null);
+    assert.match((await client.emulatorFor(`linux/${other}`))!, /qemu/);
+    const [mine, theirs] = [host, other].map((arch) => client.container({ platform: `linux/${arch}` }).from(base).withExec(["sh", "-c", "uname -m > /arch"]).withAnnotation("org.example.arch", arch));
+    assert.equal(await theirs!.file("/arch").contents(), `${uname[other]}\n`);
+    const ref = await mine!.publish(`${reg!.host}/multi/api:1`, { platformVariants: [theirs!] });
+    const raw = run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg!.host}/multi/api:1`]);
+    assert.equal(ref.split("@")[1], `sha256:${createHash("sha256").update(raw).digest("hex")}`, "publish returns the index's digest");
+    const pushed = JSON.parse(raw) as Json;
+    assert.deepEqual(pushed.manifests.map((m) => [m.platform?.architecture, m.annotations?.["org.example.arch"]]), [[host, host], [other, other]]);
+  } finally {
+    await client.close();
+  }
 });
 
 test("binfmt_misc entries: an emulator counts only when enabled and registered with F; each other case says what to do", async () => {
