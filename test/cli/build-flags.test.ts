@@ -147,7 +147,8 @@ test("--platform: the host's gives the same image as none; a foreign one builds 
   // No emulator for the foreign platform (binfmt_misc hidden by an empty tmpfs, in a mount namespace of the
   // build's own): the RUN is refused before anything is read or run, with what to install.
   if (process.getuid!() !== 0) return; // mounting over /proc/sys/fs/binfmt_misc needs root; the unit test in exec/multiplatform covers the rest
-  const runCtx = context("run-foreign", `FROM scratch\nCOPY a.txt /a.txt\nRUN echo hi\n`, { "a.txt": "a" });
+  // The host's platform comes first: its stage must not even import its base before the foreign one is refused.
+  const runCtx = context("run-foreign", `FROM ${base}\nCOPY a.txt /a.txt\nRUN echo hi\n`, { "a.txt": "a" });
   const store = join(t.path, "store-no-binfmt");
   const hidden = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount -t tmpfs none /proc/sys/fs/binfmt_misc && exec "$@"', "sh", process.execPath, LADING, "build", "--progress", "json", "--platform", `${host},${foreign}`, "--store", store, runCtx], { encoding: "utf8", env: { ...process.env, ...env } });
   assert.equal(hidden.status, 1, hidden.stderr);

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { relative } from "node:path";
 import { ExecError, isGitAddress, LadingError, type Container, type Directory, type Secret } from "../../index.js";
-import { buildContainerfile, gitSourceDirectory, lineOfError, parseContainerfile } from "../../frontends/containerfile/index.js";
+import { buildContainerfile, checkContainerfilePlatforms, gitSourceDirectory, lineOfError, parseContainerfile } from "../../frontends/containerfile/index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
@@ -80,6 +80,9 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
     }
     // One translation per platform (--platform a,b): every stage once per platform; steps that come out
     // the same for two platforms (a FROM --platform=$BUILDPLATFORM stage) have one key and run once.
+    // Every platform's RUN steps must be runnable here (an emulator for the foreign ones): asked for all before any work.
+    const common = { file: file!, context: contextDir!, contexts, buildArgs, target: opts.target };
+    if (platforms) await checkContainerfilePlatforms(client, common, platforms);
     const warned = new Set<string>();
     const images: Container[] = [];
     for (const platform of platforms ?? [undefined]) {
