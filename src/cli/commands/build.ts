@@ -48,7 +48,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const lockPath = file ? lockPathFor(file) : opts.file && isAbsolute(opts.file) ? lockPathFor(opts.file) : join(process.cwd(), "lading.lock");
   const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
   const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
-  const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
+  const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug, { showPlatform: (platforms?.length ?? 0) > 1 });
   const client = await openClient({ ...opts, noCache: !opts.cache, clampMtime: opts.clampMtime === false ? false : undefined, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts, "lading build");
   let checkout: string | undefined;
   try {
