@@ -133,6 +133,8 @@ export async function emulationFor(target: Platform, host: Platform, dir = BINFM
   if (!entries) {
     throw new LadingError("RUNTIME_UNAVAILABLE", `${where} needs an emulator registered with binfmt_misc, but binfmt_misc is not mounted at ${dir}: as root, \`mount -t binfmt_misc binfmt_misc ${dir}\`, then ${INSTALL} (already installed: \`update-binfmts --enable\`)`);
   }
+  const status = await readFile(join(dir, "status"), "utf8").catch(() => "enabled");
+  if (status.trim() === "disabled") throw new LadingError("RUNTIME_UNAVAILABLE", `${where} needs an emulator, and binfmt_misc is turned off as a whole (${join(dir, "status")} says disabled): as root, \`echo 1 > ${join(dir, "status")}\``);
   const candidates = entries.filter((e) => matches(e, header));
   const usable = candidates.find((e) => e.enabled && e.flags.includes("F"));
   if (usable) return { kind: "binfmt", entry: usable.name, interpreter: usable.interpreter };

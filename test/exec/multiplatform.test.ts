@@ -181,6 +181,9 @@ test("binfmt_misc entries: an emulator counts only when enabled and registered w
   await assert.rejects(emulationFor(arm64, amd64, dir), /is disabled; as root: `update-binfmts --enable qemu-aarch64`/);
   writeFileSync(join(dir, "qemu-aarch64"), entry("PF"));
   assert.deepEqual(await emulationFor(arm64, amd64, dir), { kind: "binfmt", entry: "qemu-aarch64", interpreter: "/usr/libexec/qemu-binfmt/aarch64-binfmt-P" });
+  writeFileSync(join(dir, "status"), "disabled\n");
+  await assert.rejects(emulationFor(arm64, amd64, dir), /binfmt_misc is turned off as a whole/);
+  writeFileSync(join(dir, "status"), "enabled\n");
   // The aarch64 entry does not serve other machines; the host's own and i386 on x86-64 need none.
   await assert.rejects(emulationFor({ os: "linux", architecture: "s390x" }, amd64, dir), /no binfmt_misc handler for s390x/);
   assert.deepEqual(await emulationFor(amd64, amd64, dir), { kind: "native" });
