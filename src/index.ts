@@ -15,6 +15,7 @@ export {
   type ContainerPublishOpts,
   type ContainerExportCacheOpts,
   type ContainerAsTarballOpts,
+  type ContainerTagOpts,
   type ContainerWithMountedCacheOpts,
 } from "./api/container.js";
 export { dag, withDag } from "./api/dag.js";

@@ -266,6 +266,21 @@ export class Client {
   }
 
   /**
+   * How this machine runs commands of `platform` (`withExec`, `RUN`): natively, or through an emulator
+   * (qemu-user-static) registered with binfmt_misc with the F flag. Ask it before a build to fail before any work.
+   * @param platform `os/arch[/variant]`, e.g. `linux/arm64`.
+   * @returns null when the machine runs them itself, else the emulator's path (`/usr/libexec/qemu-binfmt/aarch64-binfmt-P`).
+   * @throws LadingError `RUNTIME_UNAVAILABLE` saying what to install or fix when no emulator serves the platform;
+   *   `INVALID_ARGUMENT` for a platform that cannot be parsed.
+   * @example await client.emulatorFor("linux/arm64") // "/usr/libexec/qemu-binfmt/aarch64-binfmt-P" on an amd64 machine
+   */
+  async emulatorFor(platform: string): Promise<string | null> {
+    const { platformEmulation } = await import("../engine/emulation.js");
+    const e = await platformEmulation(this.ctx.session, parsePlatform(platform));
+    return e.kind === "native" ? null : e.interpreter;
+  }
+
+  /**
    * A new, empty container (scratch) for a platform; `from` then picks that platform's image of an index.
    * @param opts See {@link ClientContainerOpts}.
    * @throws LadingError `INVALID_ARGUMENT` at once for a platform that cannot be parsed.

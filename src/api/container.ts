@@ -87,6 +87,12 @@ export interface ContainerExportCacheOpts {
   platformVariants?: Container[];
 }
 
+/** Options of `Container.tag`. */
+export interface ContainerTagOpts {
+  /** Other platforms' builds of this image: with them, the name points at an image index over all of them. */
+  platformVariants?: Container[];
+}
+
 /** Options of `Container.asTarball`. */
 export interface ContainerAsTarballOpts extends ImageFormatOpts {
   /** Other platforms' builds of this image: with them, the tarball holds an image index. */
@@ -712,12 +718,13 @@ export class Container {
 
   /**
    * The image manifest digest (`sha256:…`), computed as `export` or `publish` would write it, without writing or pushing.
-   * @param opts See {@link ContainerDigestOpts}; a different format gives a different digest.
+   * @param opts See {@link ContainerDigestOpts}; a different format gives a different digest. With
+   *   `platformVariants` (other platforms' builds), the digest of the image index over all of them.
    * @example const d = await c.digest();
    */
-  async digest(opts: ContainerDigestOpts = {}): Promise<string> {
+  async digest(opts: ContainerDigestOpts & { platformVariants?: Container[] } = {}): Promise<string> {
     const { finalizeRoot } = await import("../engine/export.js");
-    return (await finalizeRoot(this.ctx.evaluator, this.node, imageFormat(opts))).digest;
+    return (await finalizeRoot(this.ctx.evaluator, this.node, { ...imageFormat(opts), platformVariants: opts.platformVariants?.map((c) => c.node) })).digest;
   }
 
   /**
@@ -775,13 +782,14 @@ export class Container {
   /**
    * Names the image in the store (like `docker tag`), so a later `from(name)` uses it without any lookup.
    * @param name The name, such as "myapp:dev".
-   * @returns The manifest digest the name now points to.
+   * @param opts See {@link ContainerTagOpts}.
+   * @returns The manifest digest (or, with platform variants, index digest) the name now points to.
    * @example await c.tag("myapp:dev"); const again = client.container().from("myapp:dev");
    */
-  async tag(name: string): Promise<string> {
+  async tag(name: string, opts: ContainerTagOpts = {}): Promise<string> {
     const { finalizeComplete } = await import("../engine/export.js");
     const { storeName } = await import("../engine/names.js");
-    const root = await finalizeComplete(this.ctx.evaluator, this.node);
+    const root = await finalizeComplete(this.ctx.evaluator, this.node, { platformVariants: opts.platformVariants?.map((c) => c.node) });
     await this.ctx.session.store.tag(storeName(name), root);
     return root.digest;
   }

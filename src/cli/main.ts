@@ -47,7 +47,7 @@ program
   .option("-t, --tag <ref>", "name the result (repeatable): in the store, the tarball and for --push", collect, [])
   .option("--build-arg <k=v>", "set a build argument (repeatable)", collect, [])
   .option("--target <stage>", "build this stage")
-  .option("--platform <os/arch>", "target platform")
+  .option("--platform <os/arch[,…]>", "target platform; several (linux/amd64,linux/arm64) build one image index")
   .option("--label <k=v>", "add a label (repeatable)", collect, [])
   .option("--annotation <k=v>", "add a manifest annotation (repeatable)", collect, [])
   .option("-o, --output <dest>", "img.tar, type=oci|docker,dest=FILE, or type=oci-layout,dest=DIR[,name=TAG] (repeatable)", collect, [])

@@ -16,7 +16,12 @@ export interface ProgressRenderer {
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-export async function createProgress(mode: ProgressMode, stderr: NodeJS.WritableStream & { isTTY?: boolean }, debug: boolean): Promise<ProgressRenderer> {
+/** `showPlatform`: put each step's platform in front of its name (a build for several platforms, whose steps share names). */
+export async function createProgress(mode: ProgressMode, stderr: NodeJS.WritableStream & { isTTY?: boolean }, debug: boolean, opts: { showPlatform?: boolean } = {}): Promise<ProgressRenderer> {
+  const named = (e: StepEvent): StepEvent => {
+    const p = e.attributes?.["lading.platform"];
+    return opts.showPlatform && typeof p === "string" ? { ...e, name: `[${p}] ${e.name}` } : e;
+  };
   const resolved = mode === "auto" ? (stderr.isTTY ? "tty" : "plain") : mode;
   const warnLine = (message: string) => stderr.write(`warning: ${message}\n`);
   if (resolved === "quiet") return { listener: (e) => e.type === "warning" && warnLine(e.message), warn: warnLine, stop: () => {} };
@@ -42,8 +47,8 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
           // Spans and blobs of a push are for traces and tools; the lines stay one per step.
         } else if (e.type === "log") {
           for (const line of e.text.split("\n")) if (line) stderr.write(`  │ ${line}\n`);
-        } else if (e.status === "running" && !e.metrics) stderr.write(`=> ${e.name}\n`);
-        else if (e.status !== "running") stderr.write(`${stepLine(e, "")}\n`);
+        } else if (e.status === "running" && !e.metrics) stderr.write(`=> ${named(e).name}\n`);
+        else if (e.status !== "running") stderr.write(`${stepLine(named(e), "")}\n`);
       },
       warn: warnLine,
       stop: () => {},
@@ -83,11 +88,11 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
       if (e.type === "log" || e.kind) return;
       const prev = steps.get(e.id);
       if (e.status === "running") {
-        steps.set(e.id, { ...e, metrics: e.metrics ?? prev?.metrics, start: prev?.start ?? performance.now() });
+        steps.set(e.id, { ...named(e), metrics: e.metrics ?? prev?.metrics, start: prev?.start ?? performance.now() });
       } else {
         steps.delete(e.id);
         render.clear();
-        stderr.write(`${stepLine({ ...e, metrics: e.metrics ?? prev?.metrics }, "")}\n`);
+        stderr.write(`${stepLine({ ...named(e), metrics: e.metrics ?? prev?.metrics }, "")}\n`);
       }
       draw();
     },

@@ -19,7 +19,7 @@ const BY_CODE: Record<LadingErrorCode, { exit: number; hint?: string }> = {
   CONTAINERFILE: { exit: EXIT.failure },
   MODULE: { exit: EXIT.failure },
   EXEC_FAILED: { exit: EXIT.failure },
-  RUNTIME_UNAVAILABLE: { exit: EXIT.failure, hint: "install runc (or crun, podman) and uidmap: bash scripts/setup.sh does" },
+  RUNTIME_UNAVAILABLE: { exit: EXIT.failure, hint: "install runc (or crun, podman), uidmap and, for other platforms, qemu-user-static: bash scripts/setup.sh does" },
   REGISTRY: { exit: EXIT.failure },
   AUTH: { exit: EXIT.failure, hint: "log in with `lading login REGISTRY -u USER --password-stdin`" },
   NETWORK: { exit: EXIT.failure },

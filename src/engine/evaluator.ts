@@ -113,7 +113,7 @@ export class Evaluator implements StepContext {
         const parent = await parentP;
         if (op.address === "scratch") return { ...parent, key: sha256(canonicalJson({ op: "scratch", platform: parent.platform })), layers: [], config: {}, author: undefined, history: [] };
         const resolved = await this.once(`from:${op.address}:${parent.key}`, () =>
-          runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true, attributes: { "lading.source": op.address } }, () => resolveImage(this.session, op.address, parent.platform, registryCredentials(this.session, parent))),
+          runStep(this.session, { id: `from:${op.address}`, name: description, metadataOnly: true, attributes: { "lading.source": op.address, "lading.platform": formatPlatform(parent.platform) } }, () => resolveImage(this.session, op.address, parent.platform, registryCredentials(this.session, parent))),
         );
         return this.stateFromImage(parent, resolved.manifest, resolved.name);
       }

@@ -24,7 +24,7 @@ export async function inspectImage(session: Session, address: string, platform: 
   const p = parsePlatform(platform);
   const resolved = await resolveImage(session, address, p);
   let descriptor = resolved.manifest;
-  let index: ImageInspection["index"];
+  let index: ImageInspection["index"] = resolved.index ? { descriptor: resolved.index, raw: (await session.store.readBlob(resolved.index.digest)).toString("utf8") } : undefined;
   if (isIndexType(descriptor.mediaType)) {
     index = { descriptor, raw: (await session.store.readBlob(descriptor.digest)).toString("utf8") };
     descriptor = await manifestFor(session, descriptor, p, address);

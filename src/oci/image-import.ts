@@ -27,9 +27,10 @@ interface BlobSource {
 /**
  * Imports the image `tag` (or the only one) of the OCI layout at `dir`; returns its manifest descriptor as stored.
  * With `leaveLayers`, layers the store lacks are not copied but listed there (digest → size) after a check that
- * the layout has them at that size: the caller reads them in place (oci/layout-blobs.ts).
+ * the layout has them at that size: the caller reads them in place (oci/layout-blobs.ts). `seen` gets the index
+ * the manifest was picked from, if any.
  */
-export async function importLayoutDir(store: BlobStore, dir: string, tag: string | undefined, platform: Platform, opts: { leaveLayers?: Map<Digest, number> } = {}): Promise<Descriptor> {
+export async function importLayoutDir(store: BlobStore, dir: string, tag: string | undefined, platform: Platform, opts: { leaveLayers?: Map<Digest, number>; seen?: SeenIndex } = {}): Promise<Descriptor> {
   const abs = resolve(dir);
   const same = resolve(store.location) === abs;
   const src: BlobSource = {
@@ -58,7 +59,7 @@ export async function importLayoutDir(store: BlobStore, dir: string, tag: string
       await s.putBlob(createReadStream(p), { digest: d.digest, size: d.size });
     },
   };
-  return importFrom(store, src, tag, platform);
+  return importFrom(store, src, tag, platform, opts.seen);
 }
 
 /**
@@ -66,7 +67,7 @@ export async function importLayoutDir(store: BlobStore, dir: string, tag: string
  * `docker save` archive. All blobs in the archive are streamed into the
  * store in one pass, each verified against its file name.
  */
-export async function importArchive(store: BlobStore, file: string, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+export async function importArchive(store: BlobStore, file: string, tag: string | undefined, platform: Platform, seen?: SeenIndex): Promise<Descriptor> {
   const abs = resolve(file);
   // Only archives need a tar reader and gunzip: a layout import (every push of oci:DIR) loads neither.
   const { default: tar } = await import("tar-stream");
@@ -123,14 +124,19 @@ export async function importArchive(store: BlobStore, file: string, tag: string 
         if (!(await s.hasBlob(d.digest, d.size))) throw new LadingError("INVALID_IMAGE", `${abs}: blob ${d.digest} is referenced but not in the archive`);
       },
     };
-    return importFrom(store, src, tag, platform);
+    return importFrom(store, src, tag, platform, seen);
   }
   const dockerManifest = texts.get("manifest.json");
   if (dockerManifest) return importDockerSave(store, abs, parseJson(dockerManifest, `${abs}: manifest.json`), otherFiles, tag);
   throw new LadingError("INVALID_IMAGE", `${abs} is neither an OCI archive (no index.json) nor a docker-save archive (no manifest.json)`);
 }
 
-async function importFrom(store: BlobStore, src: BlobSource, tag: string | undefined, platform: Platform): Promise<Descriptor> {
+/** Filled with the index the platform's manifest was picked from, when the source named one (stored beside it). */
+export interface SeenIndex {
+  index?: Descriptor;
+}
+
+async function importFrom(store: BlobStore, src: BlobSource, tag: string | undefined, platform: Platform, seen?: SeenIndex): Promise<Descriptor> {
   const manifests = layoutManifests(await src.index(), src.where);
   let candidates = manifests;
   if (tag !== undefined) {
@@ -143,6 +149,7 @@ async function importFrom(store: BlobStore, src: BlobSource, tag: string | undef
   // Walk nested indexes down to one image manifest for the platform.
   for (let depth = 0; isIndexType(chosen.mediaType) && depth < 4; depth++) {
     await src.copy(store, chosen, "manifest");
+    if (seen && !seen.index) seen.index = { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size };
     const nested = parseJson<ImageIndex>(await store.readBlob(chosen.digest), `${src.where}: index ${chosen.digest}`);
     chosen = pickManifest(nested.manifests, platform, `${src.where} (index ${chosen.digest})`);
   }

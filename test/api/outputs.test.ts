@@ -72,6 +72,21 @@ test("platformVariants: an index with one manifest per platform", async () => {
   await assert.rejects(amd.export(join(t.path, "dup.tar"), { platformVariants: [amd] }), /both for linux\/amd64/);
 });
 
+test("tag() and digest() with platformVariants: the store name is the index, and from() of it picks each platform's manifest", async () => {
+  const amd = client.container({ platform: "linux/amd64" }).withNewFile("/arch", "amd64");
+  const arm = client.container({ platform: "linux/arm64" }).withNewFile("/arch", "arm64");
+  const index = await amd.tag("multi-tagged:1", { platformVariants: [arm] });
+  assert.equal(await amd.digest({ platformVariants: [arm] }), index);
+  assert.notEqual(index, await amd.digest());
+  assert.equal(JSON.parse(run("skopeo", ["inspect", "--raw", `oci:${client.storePath}:docker.io/library/multi-tagged:1`])).manifests.length, 2);
+  for (const arch of ["amd64", "arm64"]) {
+    const picked = client.container({ platform: `linux/${arch}` }).from("multi-tagged:1");
+    assert.equal(await picked.file("/arch").contents(), arch);
+    assert.equal(await picked.platform(), `linux/${arch}`);
+  }
+  await assert.rejects(client.container({ platform: "linux/s390x" }).from("multi-tagged:1").sync(), /has no image for platform linux\/s390x \(it has: linux\/amd64, linux\/arm64\)/);
+});
+
 test("identical sub-graphs are computed once, independent branches both land", async () => {
   events.length = 0;
   const shared = client.container().from(busybox.ref).withNewFile("/shared", `shared-${Date.now()}`);

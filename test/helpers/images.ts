@@ -22,8 +22,11 @@ export interface TestImage {
   manifestDigest: Digest;
 }
 
-/** Writes a busybox image (sh and every applet, /etc/passwd with root, app(1000), nobody) into an OCI layout at `dir`. */
-export async function makeBusyboxLayout(dir: string, tag = "latest", arch = hostArch()): Promise<TestImage> {
+/**
+ * Writes a busybox image (sh and every applet, /etc/passwd with root, app(1000), nobody) into an OCI layout at `dir`.
+ * `binary`: another busybox-static (one of another architecture, say); its applet links are the host's busybox's.
+ */
+export async function makeBusyboxLayout(dir: string, tag = "latest", arch = hostArch(), binary = BUSYBOX): Promise<TestImage> {
   const store = await Store.open(dir);
   const applets = execFileSync(BUSYBOX, ["--list-full"], { encoding: "utf8" }).split("\n").filter(Boolean);
   const pack = tar.pack();
@@ -35,8 +38,8 @@ export async function makeBusyboxLayout(dir: string, tag = "latest", arch = host
     const owner = d === "home/app" ? { uid: 1000, gid: 1000 } : {};
     entries.push([d + "/", () => pack.entry({ ...h, ...owner, name: d + "/", type: "directory", mode })]);
   }
-  const bb = readFileSync(BUSYBOX);
-  entries.push(["bin/busybox", () => pack.entry({ ...h, name: "bin/busybox", mode: statSync(BUSYBOX).mode & 0o7777, size: bb.length }, bb)]);
+  const bb = readFileSync(binary);
+  entries.push(["bin/busybox", () => pack.entry({ ...h, name: "bin/busybox", mode: statSync(binary).mode & 0o7777, size: bb.length }, bb)]);
   for (const a of applets) {
     if (a === "bin/busybox" || !a.includes("/")) continue;
     const depth = a.split("/").length - 1;

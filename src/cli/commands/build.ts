@@ -4,11 +4,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { relative } from "node:path";
 import { ExecError, isGitAddress, LadingError, type Container, type Directory, type Secret } from "../../index.js";
-import { buildContainerfile, gitSourceDirectory, lineOfError, parseContainerfile } from "../../frontends/containerfile/index.js";
+import { buildContainerfile, checkContainerfilePlatforms, gitSourceDirectory, lineOfError, parseContainerfile } from "../../frontends/containerfile/index.js";
 import { openClient, type CommonOpts } from "../client.js";
 import { keyValues, UsageError, type CliIO } from "../io.js";
 import { parseOutput } from "../output-spec.js";
 import { parseCacheSpec } from "../cache-spec.js";
+import { parsePlatformList } from "../platforms.js";
 import { createProgress, type ProgressMode } from "../progress.js";
 import { lockConnectOptions, lockPathFor, readLock, writeLock } from "../lockfile.js";
 import { readEnvConfig } from "../../env-config.js";
@@ -44,6 +45,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const outputs = opts.output.map(parseOutput);
   const cacheFrom = (opts.cacheFrom ?? []).map((s) => parseCacheSpec(s, "--cache-from").ref);
   const cacheTo = (opts.cacheTo ?? []).map((s) => parseCacheSpec(s, "--cache-to"));
+  const platforms = opts.platform !== undefined ? parsePlatformList(opts.platform) : undefined;
   const buildArgs = keyValues(opts.buildArg, "--build-arg");
   const sourceDateEpoch = buildEpoch(buildArgs, readEnvConfig(io.env).sourceDateEpoch);
   const labels = keyValues(opts.label, "--label");
@@ -52,7 +54,7 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
   const lockPath = file ? lockPathFor(file) : opts.file && isAbsolute(opts.file) ? lockPathFor(opts.file) : join(process.cwd(), "lading.lock");
   const lock = opts.lock === "off" || opts.lock === "update" ? undefined : await readLock(lockPath);
   const lockOpts = lockConnectOptions(opts.lock, lock, lockPath);
-  const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug);
+  const progress = await createProgress(opts.progress, io.stderr, readEnvConfig(io.env).debug, { showPlatform: (platforms?.length ?? 0) > 1 });
   const client = await openClient({ ...opts, noCache: !opts.cache, clampMtime: opts.clampMtime === false ? false : undefined, sourceDateEpoch, ...(lockOpts.pull ? { pull: lockOpts.pull } : {}) }, io, progress.listener, lockOpts, "lading build");
   let checkout: string | undefined;
   try {
@@ -82,29 +84,44 @@ export async function build(context: string, opts: BuildOptions, io: CliIO): Pro
       else if (f.env) secrets[f.id] = client.secretFromEnv(f.id, f.env);
       else secrets[f.id] = client.secretFromEnv(f.id, f.id);
     }
-    let image: Container = await buildContainerfile(client, {
-      file: file!,
-      context: contextDir!,
-      contexts,
-      buildArgs,
-      target: opts.target,
-      platform: opts.platform,
-      labels,
-      secrets,
-      noCache: !opts.cache,
-      cacheFrom,
-      onWarning: (message) => progress.warn(message),
-    });
-    for (const [k, v] of Object.entries(annotations)) image = image.withAnnotation(k, v);
-    const digest = await image.digest();
+    // One translation per platform (--platform a,b): every stage once per platform; steps that come out
+    // the same for two platforms (a FROM --platform=$BUILDPLATFORM stage) have one key and run once.
+    // Every platform's RUN steps must be runnable here (an emulator for the foreign ones): asked for all before any work.
+    const common = { file: file!, context: contextDir!, contexts, buildArgs, target: opts.target };
+    if (platforms) await checkContainerfilePlatforms(client, common, platforms);
+    const warned = new Set<string>();
+    const images: Container[] = [];
+    for (const platform of platforms ?? [undefined]) {
+      let one = await buildContainerfile(client, {
+        file: file!,
+        context: contextDir!,
+        contexts,
+        buildArgs,
+        target: opts.target,
+        platform,
+        labels,
+        secrets,
+        noCache: !opts.cache,
+        cacheFrom,
+        onWarning: (message) => {
+          if (!warned.has(message)) progress.warn(message);
+          warned.add(message);
+        },
+      });
+      for (const [k, v] of Object.entries(annotations)) one = one.withAnnotation(k, v);
+      images.push(one);
+    }
+    // With several platforms every output (-o, --push, the store name) is one image index over them.
+    const [image, ...platformVariants] = images as [Container, ...Container[]];
+    const digest = await image.digest({ platformVariants });
     if (await writeLock(lockPath, opts.lock, lock, client.sources())) io.stderr.write(`wrote ${lockPath}\n`);
     for (const out of outputs) {
-      if (out.type === "oci-layout") await image.exportLayout(out.dest, { tag: out.name ?? opts.tag[0] ?? "latest" });
-      else await image.export(out.dest, { mediaTypes: out.type === "docker" ? "Docker" : "OCI", tag: opts.tag[0] });
+      if (out.type === "oci-layout") await image.exportLayout(out.dest, { tag: out.name ?? opts.tag[0] ?? "latest", platformVariants });
+      else await image.export(out.dest, { mediaTypes: out.type === "docker" ? "Docker" : "OCI", tag: opts.tag[0], platformVariants });
     }
-    for (const t of opts.tag) await image.tag(t);
-    if (opts.push) for (const t of opts.tag) io.stderr.write(`pushed ${await image.publish(t)}\n`);
-    for (const c of cacheTo) io.stderr.write(`exported cache ${await image.exportCache(c.ref, { mode: c.mode })}\n`);
+    for (const t of opts.tag) await image.tag(t, { platformVariants });
+    if (opts.push) for (const t of opts.tag) io.stderr.write(`pushed ${await image.publish(t, { platformVariants })}\n`);
+    for (const c of cacheTo) io.stderr.write(`exported cache ${await image.exportCache(c.ref, { mode: c.mode, platformVariants })}\n`);
     progress.stop();
     io.stdout.write(digest + "\n");
   } catch (err) {

@@ -20,6 +20,7 @@ import { layerTimes, type Session } from "../session.js";
 import { ensureLayers } from "../registry-cache/lazy.js";
 import { EXEC_HELPER } from "../exec-helper-path.js";
 import { treeWalk, type Tree } from "../tree.js";
+import { platformEmulation } from "../emulation.js";
 
 export interface ExecStepResult extends ExecOutcome {
   layer?: LayerRef;
@@ -64,6 +65,8 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
   let args = exec.args;
   if (exec.useEntrypoint && state.config.Entrypoint?.length) args = [...state.config.Entrypoint, ...args];
   if (args.length === 0) throw new LadingError("INVALID_ARGUMENT", `${name}: no command given (withExec needs at least one argument)`);
+  // A foreign platform's command needs its emulator: said here, not as "exec format error" from inside the run.
+  await platformEmulation(session, state.platform);
 
   const result = await runStep(session, { id: key, name, attributes }, async () => {
     const { runExec, reapLeftovers } = await import("../../exec/run.js");

@@ -24,12 +24,13 @@ export async function resolveImage(session: Session, address: string, platform: 
   const local = localAddress(address);
   if (local) {
     const { transport, path, tag } = local;
-    const manifest = transport === "oci" ? await importLayoutDir(store, path, tag, platform) : await importArchive(store, path, tag, platform);
-    return { manifest, name: address };
+    const seen: { index?: Descriptor } = {};
+    const manifest = transport === "oci" ? await importLayoutDir(store, path, tag, platform, { seen }) : await importArchive(store, path, tag, platform, seen);
+    return { manifest, name: address, ...(seen.index ? { index: seen.index } : {}) };
   }
   for (const name of new Set([address, storeName(address)])) {
     const d = await store.resolveName(name);
-    if (d) return { manifest: await manifestFor(session, d, platform, name), name };
+    if (d) return { manifest: await manifestFor(session, d, platform, name), name, ...(isIndexType(d.mediaType) ? { index: d } : {}) };
   }
   const { pullImage } = await import("./pull.js");
   return pullImage(session, address, platform, auth);

@@ -7,6 +7,8 @@ export interface ResolvedImage {
   manifest: Descriptor;
   /** The name recorded as the base image (org.opencontainers.image.base.name). */
   name: string;
+  /** The image index `manifest` was picked from for the platform, when the source is one (stored). */
+  index?: Descriptor;
 }
 
 /**
@@ -36,8 +38,17 @@ export async function pullImage(session: Session, address: string, platform: Pla
     const manifest = await pullIfMissing(client, session.store, effective, session.config.pull, { platform, signal: session.config.signal });
     const pin = effective.digest ?? (await session.store.getPin(pinKey(ref)))?.digest ?? manifest.digest;
     session.resolutions.set(source, pin);
-    return { manifest, name: formatReference(ref) };
+    return { manifest, name: formatReference(ref), ...(pin !== manifest.digest ? await storedIndex(session, pin) : {}) };
   } finally {
     await client.close();
   }
+}
+
+/** `{ index }` for the root a tag resolved to, when it is an index the store holds. */
+async function storedIndex(session: Session, digest: string): Promise<{ index?: Descriptor }> {
+  const { isIndexType } = await import("../../oci/mediatypes.js");
+  const bytes = await session.store.readBlob(digest as Descriptor["digest"]).catch(() => undefined);
+  if (!bytes) return {};
+  const mediaType = (JSON.parse(bytes.toString("utf8")) as { mediaType?: string }).mediaType;
+  return mediaType && isIndexType(mediaType) ? { index: { mediaType, digest: digest as Descriptor["digest"], size: bytes.length } } : {};
 }

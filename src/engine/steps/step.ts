@@ -1,6 +1,7 @@
 import { ExecError, LadingError } from "../../errors.js";
 import type { Digest } from "../../oci/digest.js";
 import type { LayerRef, Platform } from "../../oci/types.js";
+import { formatPlatform } from "../image-state.js";
 import { canonicalJson } from "../../oci/json.js";
 import { sha256 } from "../../oci/digest.js";
 import { layerTimes, type Session } from "../session.js";
@@ -24,9 +25,10 @@ export interface StepInfo {
 }
 
 /** The image a step starts from, for traces: how many layers, and the top one. */
-export function inputAttributes(state: { layers: readonly LayerRef[] }): Record<string, StepAttribute> {
+export function inputAttributes(state: { layers: readonly LayerRef[]; platform?: Platform }): Record<string, StepAttribute> {
   const top = state.layers[state.layers.length - 1];
-  return { "lading.input.layers": state.layers.length, ...(top ? { "lading.input.top_layer": top.descriptor.digest } : {}) };
+  // The platform tells a multi-platform build's steps apart (they share names), in traces and progress.
+  return { "lading.input.layers": state.layers.length, ...(top ? { "lading.input.top_layer": top.descriptor.digest } : {}), ...(state.platform ? { "lading.platform": formatPlatform(state.platform) } : {}) };
 }
 
 /** What a step's result says about its output, for traces: the layer written, the exit code. */

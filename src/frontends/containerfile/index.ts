@@ -8,7 +8,7 @@ import type { Client, Container, Directory, Secret } from "../../index.js";
 import { ContainerfileError, LadingError } from "../../errors.js";
 import { StageBuilder } from "./stages.js";
 import { contextExcludes } from "./context.js";
-import { parseContainerfile } from "./parse.js";
+import { parseContainerfile, type Stage } from "./parse.js";
 
 export { parseContainerfile, linesOfStep, lineOfError, type ParsedContainerfile, type Stage, type ContainerfileWarning } from "./parse.js";
 export type { Instruction, Command } from "./instructions.js";
@@ -61,6 +61,29 @@ export interface ContainerfileBuildOptions {
  * @example const c = await buildContainerfile(client, { file: "Containerfile", context: "." }); await c.export("img.tar");
  */
 export async function buildContainerfile(client: Client, opts: ContainerfileBuildOptions): Promise<Container> {
+  const { builder, target, name } = await prepare(client, opts);
+  await checkEmulation(client, builder, target, name);
+  let c = await builder.build(target);
+  for (const [k, v] of Object.entries(opts.labels ?? {})) c = c.withLabel(k, v);
+  return c;
+}
+
+/**
+ * Checks, before anything is pulled or run, that this machine can run the RUN steps that building the
+ * Containerfile for each of `platforms` would run (natively, or through an emulator registered with
+ * binfmt_misc): a build for several platforms asks it for all of them before translating the first.
+ * @throws LadingError `RUNTIME_UNAVAILABLE` (`Containerfile:7: RUN make: …`, saying what to install) for the first that cannot run.
+ * @example await checkContainerfilePlatforms(client, { file: "Containerfile", context: "." }, ["linux/amd64", "linux/arm64"]);
+ */
+export async function checkContainerfilePlatforms(client: Client, opts: ContainerfileBuildOptions, platforms: string[]): Promise<void> {
+  for (const platform of platforms) {
+    const { builder, target, name } = await prepare(client, { ...opts, platform, onWarning: undefined });
+    await checkEmulation(client, builder, target, name);
+  }
+}
+
+/** Reads and parses the file, checks the context, and makes the stage builder and the target stage. */
+async function prepare(client: Client, opts: ContainerfileBuildOptions): Promise<{ builder: StageBuilder; target: Stage; name: string }> {
   const file = resolve(opts.file);
   let text: string;
   try {
@@ -91,10 +114,21 @@ export async function buildContainerfile(client: Client, opts: ContainerfileBuil
     onWarning: opts.onWarning,
     contexts: opts.contexts ?? {},
   });
-  const target = builder.targetStage(opts.target);
-  let c = await builder.build(target);
-  for (const [k, v] of Object.entries(opts.labels ?? {})) c = c.withLabel(k, v);
-  return c;
+  return { builder, target: builder.targetStage(opts.target), name };
+}
+
+/** RUN for a platform this machine cannot run (no emulator registered): said before any pull or step, at that RUN's line. */
+async function checkEmulation(client: Client, builder: StageBuilder, target: Stage, name: string): Promise<void> {
+  for (const [platform, run] of builder.execPlatforms(target)) {
+    try {
+      await client.emulatorFor(platform);
+    } catch (err) {
+      // A platform that cannot be parsed is reported by the translation, at its FROM line.
+      if (err instanceof LadingError && err.code === "INVALID_ARGUMENT") continue;
+      if (err instanceof LadingError) throw new LadingError(err.code, `${name}:${run.line}: ${run.text}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
 }
 
 /** The file as messages name it: relative to the working directory when it lies below it (`Containerfile:7: …`), else as given. */

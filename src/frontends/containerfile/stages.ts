@@ -65,6 +65,44 @@ export class StageBuilder implements RootResolver {
     return s;
   }
 
+  /**
+   * The platforms whose commands building `target` runs, each with its first RUN: the stages the target
+   * reaches (FROM, COPY --from, RUN --mount from=) that have a RUN, on their platform. Read from the
+   * file alone, so a build can say it cannot run them before it pulls or runs anything.
+   */
+  execPlatforms(target: Stage): Map<string, Instruction> {
+    const { parsed } = this.in_;
+    const out = new Map<string, Instruction>();
+    const platformOf = new Map<number, string>();
+    const expand = (w: string, line: number, kw: string) => {
+      try {
+        return this.globals.expand(w, this.file, line, kw, parsed.escape);
+      } catch {
+        return undefined; // translation reports it, at its line
+      }
+    };
+    const stageNamed = (ref: string | undefined) => (ref === undefined ? undefined : parsed.stages.find((x) => x.name === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? parsed.stages[Number(ref)] : undefined));
+    const visit = (s: Stage): string => {
+      const known = platformOf.get(s.index);
+      if (known !== undefined) return known;
+      const base = stageNamed(expand(s.from.image, s.from.line, "FROM"));
+      // As in base(): a stage built FROM another stage has that stage's platform.
+      const platform = base && base.index < s.index ? visit(base) : (s.from.platform !== undefined ? expand(s.from.platform, s.from.line, "FROM") : undefined) ?? this.in_.platform;
+      platformOf.set(s.index, platform);
+      for (const ins of s.instructions) {
+        if (ins.kind === "RUN" && !out.has(platform)) out.set(platform, ins);
+        const refs = ins.kind === "COPY" ? [ins.from] : ins.kind === "RUN" ? ins.mounts.map((m) => /(?:^|,)from=([^,]+)/.exec(m)?.[1]) : [];
+        for (const r of refs) {
+          const other = stageNamed(r === undefined || !r.includes("$") ? r : expand(r, ins.line, ins.kind));
+          if (other && !this.in_.contexts[other.name ?? ""]) visit(other);
+        }
+      }
+      return platform;
+    };
+    visit(target);
+    return out;
+  }
+
   async build(stage: Stage): Promise<Container> {
     return (await this.stage(stage.index, stage.from.line)).c;
   }
