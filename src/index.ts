@@ -16,6 +16,7 @@ export {
   type ContainerAsTarballOpts,
   type ContainerWithMountedCacheOpts,
 } from "./api/container.js";
+export { Service, type ContainerAsServiceOpts, type ServiceStopOpts, type ServiceEndpointOpts, type ServiceUpOpts, type PortForward } from "./api/service.js";
 export { Directory } from "./api/directory.js";
 export { File } from "./api/file.js";
 export { Secret, CacheVolume } from "./api/secret.js";

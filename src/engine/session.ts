@@ -108,7 +108,15 @@ export class Session {
     return mkdtemp(join(await this.tempRoot, prefix + "-"));
   }
 
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  /** Runs `fn` when the session closes, before its temp space goes (services end there). */
+  atClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closers.splice(0).reverse()) await fn().catch(() => {});
     if (this.tempRoot) {
       const p = await this.tempRoot.catch(() => undefined);
       this.tempRoot = undefined;
