@@ -75,7 +75,7 @@ export class NetClient {
       w.answered = true;
       w.resolve(m);
     });
-    child.on("close", (code, sig) => {
+    child.on("exit", (code, sig) => {
       const tail = this.ownOutput.text().trim().split("\n").slice(-5).join("\n");
       const err = new LadingError(this.closed ? "CANCELLED" : "INTERNAL", `the session network's helper ended (${sig ?? "exit " + code})${tail ? ": " + tail : ""}`);
       failed(err);
@@ -146,7 +146,8 @@ export class NetClient {
     this.closed = true;
     const exited = new Promise<void>((res) => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return res();
-      this.child.once("close", () => res());
+      // "exit", not "close": after a disconnect node may never count the IPC channel closed.
+      this.child.once("exit", () => res());
     });
     if (this.child.connected) this.child.disconnect();
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
