@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { connect, LadingError, type Client, type Container, type ProgressEvent } from "../../src/index.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
+import { flattenSpans, type OtlpRequest } from "../helpers/otlp-receiver.js";
 
 const t = tempDir("lading-services-");
 let busybox: TestImage;
@@ -157,4 +158,24 @@ test("five services start concurrently, each at its own address, and all stop", 
   assert.ok(pidsWith("sleep 1001").length >= 5);
   await Promise.all(svcs.map((s) => s.stop()));
   await until("the five services' processes are gone", () => pidsWith("sleep 1001").length === 0);
+});
+
+test("service start and stop are spans in the session's trace, with the service's hostname and its output", async () => {
+  const traceFile = join(t.path, "services-trace.json");
+  const traced = await connect({ store: join(t.path, "store"), trace: { file: traceFile } });
+  try {
+    const svc = traced.container().from(busybox.ref).withExposedPort(8083)
+      .withExec(["sh", "-c", "echo traced-service-says-hi; sleep 0.3; httpd -p 8083 -h / && sleep 1000"]).asService().withHostname("traced");
+    await svc.start();
+    await svc.stop({ kill: true });
+  } finally {
+    await traced.close();
+  }
+  const spans = flattenSpans(JSON.parse(readFileSync(traceFile, "utf8")) as OtlpRequest);
+  const start = spans.find((s) => s.name === "start service traced");
+  const stop = spans.find((s) => s.name === "stop service traced");
+  assert.ok(start && stop, `spans: ${spans.map((s) => s.name).join(" | ")}`);
+  assert.equal(start.attributes["lading.service.hostname"], "traced");
+  assert.equal(stop.attributes["lading.service.key"], start.attributes["lading.service.key"]);
+  assert.ok(start.events.some((e) => String(e.attributes["log.text"]).includes("traced-service-says-hi")), "the service's output while it started");
 });
