@@ -10,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { connect as tcp } from "node:net";
-import { loadavg, tmpdir } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { connect } from "../../dist/src/index.js";
 import { findTool } from "../../dist/src/exec/detect.js";
@@ -18,8 +18,11 @@ import { makeBusyboxLayout } from "../../dist/test/helpers/images.js";
 import { podmanArgs, podmanUlimits } from "../../dist/test/helpers/tools.js";
 
 const RUNS = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 5);
-const dir = join(tmpdir(), `lading-bench-services-${process.pid}`);
+// Lower case, short: podman names the image after the layout's path.
+const dir = join("/tmp", `lading-bench-services-${process.getuid()}-${process.pid}`);
 mkdirSync(dir);
+// podman refuses a runroot longer than 50 characters (a rootless TMPDIR is often deeper).
+const runroot = `/tmp/lbs-${process.pid}-run`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const accepts = (port) => new Promise((res) => { const s = tcp(port, "127.0.0.1"); s.once("connect", () => (s.destroy(), res(true))); s.once("error", () => res(false)); });
@@ -63,7 +66,7 @@ try {
   const podman = findTool("podman");
   let podmanMs;
   if (podman) {
-    const g = [...podmanArgs(join(dir, "podman-root"), join(dir, "podman-run")), ...(process.getuid() === 0 ? [] : ["--cgroup-manager=cgroupfs"])];
+    const g = [...podmanArgs(join(dir, "podman-root"), runroot), ...(process.getuid() === 0 ? [] : ["--cgroup-manager=cgroupfs"])];
     const pull = spawnSync(podman, [...g, "pull", "-q", `oci:${image.dir}:bb`], { encoding: "utf8" });
     if (pull.status !== 0) throw new Error(`podman pull: ${pull.stderr}`);
     const id = pull.stdout.trim();
@@ -74,7 +77,7 @@ try {
       const port = 8300 + i;
       const t0 = process.hrtime.bigint();
       // --network host: podman's cheapest (no network set-up at all); rootless slirp4netns/pasta are not installed here.
-      const r = spawnSync(podman, [...g, "run", "-d", "--rm", "--network", "host", ...ulimits, ...(process.getuid() === 0 ? [] : ["--cgroups=disabled"]), id, "sh", "-c", `exec httpd -f -p 127.0.0.1:${port} -h /`], { encoding: "utf8" });
+      const r = spawnSync(podman, [...g, "run", "-d", "--rm", "--network", "host", ...ulimits, id, "sh", "-c", `exec httpd -f -p 127.0.0.1:${port} -h /`], { encoding: "utf8" });
       if (r.status !== 0) throw new Error(`podman run: ${r.stderr}`);
       while (!(await accepts(port))) await new Promise((res) => setTimeout(res, 5));
       times.push(ms(t0));
@@ -93,6 +96,7 @@ try {
 } finally {
   // Rootless, the store holds files of subordinate ids: removed from inside a user namespace.
   if (process.getuid() !== 0) spawnSync("unshare", ["--user", "--map-root-user", "--map-auto", "rm", "-rf", dir], { stdio: "ignore" });
-  else spawnSync("rm", ["-rf", dir], { stdio: "ignore" }); // podman's storage too, mounts gone after its reset
+  else spawnSync("rm", ["-rf", dir], { stdio: "ignore" });
+  rmSync(runroot, { recursive: true, force: true }); // podman's storage too, mounts gone after its reset
   rmSync(dir, { recursive: true, force: true });
 }

@@ -23,7 +23,7 @@ import { runTool } from "../exec/proc.js";
 import { runtimeStateRoot } from "../exec/state.js";
 import type { HostEntry, NetMessage, NetRequest } from "./messages.js";
 import { accepts, relayServer } from "./relay.js";
-import { SessionNet } from "./session-net.js";
+import { SessionNet, type ContainerNetns } from "./session-net.js";
 
 process.umask(0o022);
 
@@ -78,13 +78,12 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
     return;
   }
 
-  /** Runs one container on the session network at `ip`; `onRunning` sees it start. */
-  async function runOn(id: number, job: ExecJob, ip: string, hostname: string, aliases: HostEntry[], answer: (m: Extract<HelperMessage, { type: "result" }>) => void, onRunning?: (r: Running | undefined) => void): Promise<void> {
-    const ns = await net.containerNetns(ip);
+  /** Runs one container on the session network in `ns` (closed at its end); `onRunning` sees it start. */
+  async function runOn(id: number, job: ExecJob, ns: ContainerNetns, hostname: string, aliases: HostEntry[], answer: (m: Extract<HelperMessage, { type: "result" }>) => void, onRunning?: (r: Running | undefined) => void): Promise<void> {
     let hosts: Awaited<ReturnType<SessionNet["hostsFile"]>> | undefined;
     let mine: Running | undefined;
     try {
-      hosts = await net.hostsFile(hostname, ip, aliases);
+      hosts = await net.hostsFile(hostname, ns.ip, aliases);
       const withNet: ExecJob = { ...job, net: { netnsPath: ns.path, hostsFile: hosts.path, hostname } };
       const setRunning = (r: Running | undefined) => {
         if (mine) running.delete(mine);
@@ -101,7 +100,8 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
   }
 
   async function startService(r: Extract<NetRequest, { kind: "service" }>): Promise<void> {
-    const ip = net.addressFor(r.key);
+    const ns = await net.acquire(r.key);
+    const ip = ns.ip;
     // Named before it is healthy: a service may look its peers up while it starts, and they it.
     await net.addGlobal({ ip, names: r.names });
     let exitCode: number | undefined;
@@ -109,7 +109,7 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
     const live: LiveService = { job: r.job, exited: new Promise<number>((res) => (ended = res)) };
     services.set(r.id, live);
     let runError: unknown;
-    const run = runOn(r.id, r.job, ip, r.hostname, r.aliases, (m) => ((exitCode = m.exitCode), ended(m.exitCode)), (x) => x && (live.running = x));
+    const run = runOn(r.id, r.job, ns, r.hostname, r.aliases, (m) => ((exitCode = m.exitCode), ended(m.exitCode)), (x) => x && (live.running = x));
     run.catch((e) => ((runError = e), ended(-1))).finally(() => {
       services.delete(r.id);
       if (exitCode === undefined && runError === undefined) exitCode = -1;
@@ -153,11 +153,11 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
   async function handle(r: NetRequest): Promise<void> {
     switch (r.kind) {
       case "exec": {
-        const ip = net.allocate();
+        const ns = await net.acquire();
         try {
-          await runOn(r.id, r.job, ip, "lading", r.aliases, (m) => send({ id: r.id, ...m }));
+          await runOn(r.id, r.job, ns, "lading", r.aliases, (m) => send({ id: r.id, ...m }));
         } finally {
-          net.release(ip);
+          net.release(ns.ip);
         }
         return;
       }

@@ -84,6 +84,32 @@ export class SessionNet {
     return ip;
   }
 
+  private spare?: Promise<ContainerNetns>;
+
+  /**
+   * A container's network namespace: for `key` (a service) at its address,
+   * else at a fresh one (an exec: `release` its address after `close`).
+   * One is made ahead for the next container, as the exec helper pool
+   * keeps a helper: its processes are most of a binding's cost.
+   */
+  async acquire(key?: string): Promise<ContainerNetns> {
+    const known = key !== undefined ? this.byKey.get(key) : undefined;
+    if (known) return this.containerNetns(known);
+    const ready = this.spare ?? this.containerNetns(this.allocate());
+    const next = this.containerNetns(this.allocate());
+    next.catch(() => {});
+    this.spare = next;
+    let ns: ContainerNetns;
+    try {
+      ns = await ready;
+    } catch {
+      // A spare that failed (its keeper died): one more try, made now.
+      ns = await this.containerNetns(this.allocate());
+    }
+    if (key !== undefined) this.byKey.set(key, ns.ip);
+    return ns;
+  }
+
   /**
    * A network namespace at `ip` on the bridge. Its keeper makes the veth
    * pair from inside (the far end moved into this namespace by pid), then
