@@ -415,6 +415,8 @@ export class Client {
   async close(): Promise<void> {
     try {
       try {
+        // Services end first: their stop spans belong in the trace.
+        await this.ctx.session.endWork();
         await this.closeTrace();
       } finally {
         await this.ctx.session.close();

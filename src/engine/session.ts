@@ -115,8 +115,13 @@ export class Session {
     this.closers.push(fn);
   }
 
-  async close(): Promise<void> {
+  /** Runs the close hooks now (services end while tracing still records their stop). */
+  async endWork(): Promise<void> {
     for (const fn of this.closers.splice(0).reverse()) await fn().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.endWork();
     if (this.tempRoot) {
       const p = await this.tempRoot.catch(() => undefined);
       this.tempRoot = undefined;
