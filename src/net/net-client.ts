@@ -131,11 +131,6 @@ export class NetClient {
     });
   }
 
-  /** Forgets request `id`'s later messages (a stopped service). */
-  forget(id: number): void {
-    this.waiting.delete(id);
-  }
-
   /** The id the next request gets (a service's, for its `stop`). */
   peekId(): number {
     return this.nextId;

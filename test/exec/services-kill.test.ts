@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,7 @@ import { connect } from "../../src/index.js";
 import { pidAlive } from "../../src/fsutil/pid-alive.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
+import { pidsWith, until } from "../helpers/procs.js";
 
 const CHILD = fileURLToPath(new URL("./services-child.js", import.meta.url));
 const t = tempDir("lading-services-kill-");
@@ -30,15 +31,6 @@ function procs(): string[] {
   return readdirSync("/proc").filter((n) => /^\d+$/.test(n));
 }
 
-function pidsWith(marker: string): number[] {
-  return procs().flatMap((n) => {
-    try {
-      return readFileSync(`/proc/${n}/cmdline`, "utf8").includes(marker) ? [Number(n)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 /** Processes in namespace `link` ("net:[4026…]", "mnt:[…]"): a namespace nothing holds is gone. */
 function holders(kind: "net" | "mnt", link: string): number[] {
@@ -51,13 +43,6 @@ function holders(kind: "net" | "mnt", link: string): number[] {
   });
 }
 
-async function until(what: string, fn: () => boolean, seconds = 20): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!fn()) {
-    if (Date.now() > end) assert.fail(`${what}: not within ${seconds} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function startChild(marker: string) {
   const child = spawn(process.execPath, [CHILD, store, busybox.ref], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, SERVICE_MARKER: marker } });

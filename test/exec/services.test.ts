@@ -5,11 +5,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, LadingError, type Client, type Container, type ProgressEvent } from "../../src/index.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
+import { pidsWith, until } from "../helpers/procs.js";
 import { flattenSpans, type OtlpRequest } from "../helpers/otlp-receiver.js";
 
 const t = tempDir("lading-services-");
@@ -35,27 +36,7 @@ function web(body: string, port = 8080, loop = "sleep 1000"): Container {
     .withExec(["sh", "-c", `mkdir -p /www && echo ${body} > /www/index.html && httpd -p ${port} -h /www && ${loop}`]);
 }
 
-/** Process ids whose command line holds `marker`, read from /proc. */
-function pidsWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const n of readdirSync("/proc")) {
-    if (!/^\d+$/.test(n)) continue;
-    try {
-      if (readFileSync(`/proc/${n}/cmdline`, "utf8").includes(marker)) out.push(Number(n));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
 
-async function until(what: string, fn: () => boolean, seconds = 20): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!fn()) {
-    if (Date.now() > end) assert.fail(`${what}: not within ${seconds} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("the circular example: svca and svcb serve and fetch each other by global hostname, in either start order", async () => {
   // Each serves its letter and keeps fetching the other's into peer.txt, which it serves too.
