@@ -61,7 +61,9 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    setTimeout(() => process.exit(code), 3000).unref();
+    // A last resort only: exiting before the kills are through would orphan the containers (the
+    // next run's reap then finds them only once this helper is gone), and a loaded machine is slow.
+    setTimeout(() => process.exit(code), 15_000).unref();
     for (const s of forwards.values()) s.close();
     await Promise.all([...running].map((r) => r.kill().catch(() => {})));
     process.exit(code);
