@@ -33,6 +33,12 @@ module.exports = {
       to: { path: [part("engine"), part("api"), part("frontends"), "^src/index\\.ts$"] },
     },
     {
+      name: "net-on-exec", severity: "error",
+      comment: "net/ (services: session networks, relays) runs containers through exec/; like it, it never imports store/, engine/ or api/",
+      from: { path: part("net") },
+      to: { path: [part("engine"), part("api"), part("frontends"), part("store"), part("registry"), part("git"), "^src/index\\.ts$"] },
+    },
+    {
       name: "parts-below-store", severity: "error",
       from: { path: "^src/(oci|registry|exec|git)/" },
       to: { path: part("store") },

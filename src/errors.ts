@@ -20,6 +20,7 @@ export type LadingErrorCode =
   | "NO_SPACE" // ENOSPC while writing
   | "CANCELLED" // aborted by a signal
   | "UNSUPPORTED" // a valid request lading does not do
+  | "SERVICE" // a service did not become healthy: it exited early, or its ports never accepted
   | "STORE_CORRUPT" // the store holds broken blobs, names or records (lading fsck)
   | "INTERNAL";
 

@@ -19,6 +19,7 @@ export {
   type ContainerWithMountedCacheOpts,
 } from "./api/container.js";
 export { dag, withDag } from "./api/dag.js";
+export { Service, type ContainerAsServiceOpts, type ServiceStopOpts, type ServiceEndpointOpts, type ServiceUpOpts, type PortForward } from "./api/service.js";
 export { Directory } from "./api/directory.js";
 export { File } from "./api/file.js";
 export { Secret, CacheVolume } from "./api/secret.js";

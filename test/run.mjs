@@ -87,7 +87,7 @@ try {
       copy = mkdtempSync(join(tmpdir(), "lading-rootless-"));
       base = join(copy, "repo");
       mkdirSync(base);
-      for (const part of ["package.json", "bin", "dist", "node_modules", "fixtures", ".ci", "test", ".cache/debootstrap/bookworm-minbase.tar", ".cache/debs"]) {
+      for (const part of ["package.json", "bin", "dist", "node_modules", "fixtures", ".ci", "test", ".cache/debootstrap", ".cache/debs"]) {
         if (!existsSync(join(root, part))) continue;
         mkdirSync(dirname(join(base, part)), { recursive: true });
         cpSync(join(root, part), join(base, part), { recursive: true });

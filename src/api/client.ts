@@ -8,6 +8,7 @@ import { collectIfDue, fsckStore, leaseStore, openStore, pruneStore, storeDiskUs
 import type { DiskUsageReport as DiskUsage, FsckReport as FsckResult, GcConfig, Lease, PruneOptions as PruneOpts, PruneReport as PruneResult } from "../engine/store-session.js";
 import type { ApiContext } from "./context.js";
 import { Container } from "./container.js";
+import { hostService, type PortForward, type Service } from "./service.js";
 import { Directory } from "./directory.js";
 import { File } from "./file.js";
 import { CacheVolume, Secret } from "./secret.js";
@@ -460,6 +461,8 @@ export class Client {
   async close(): Promise<void> {
     try {
       try {
+        // Services end first: their stop spans belong in the trace.
+        await this.ctx.session.endWork();
         await this.closeTrace();
       } finally {
         await this.ctx.session.close();
@@ -579,5 +582,16 @@ export class Host {
    */
   file(path: string): File {
     return new File(this.ctx, fileNode({ type: "host", path: resolve(path) }));
+  }
+  /**
+   * Ports of this machine's loopback as a Service containers can bind
+   * (`withServiceBinding`): a container's connection to `alias:frontend`
+   * reaches 127.0.0.1:`backend` here.
+   * @param ports Each `{ frontend, backend }` pair.
+   * @throws LadingError `INVALID_ARGUMENT` at once for no ports or a port outside 1–65535.
+   * @example c.withServiceBinding("api", client.host().service([{ frontend: 80, backend: 8080 }]))
+   */
+  service(ports: PortForward[]): Service {
+    return hostService(this.ctx, ports);
   }
 }

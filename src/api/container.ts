@@ -5,6 +5,7 @@ import type { ApiContext } from "./context.js";
 import { Directory } from "./directory.js";
 import { File } from "./file.js";
 import type { CacheVolume, Secret } from "./secret.js";
+import { Service, checkHostname, type ContainerAsServiceOpts } from "./service.js";
 import type {
   ContainerDigestOpts,
   ContainerFromOpts,
@@ -590,6 +591,41 @@ export class Container {
    */
   withoutRegistryAuth(address: string): Container {
     return this.with({ type: "registryAuth", registry: registryHost(address) });
+  }
+
+  /**
+   * This container's command as a service that keeps running (see {@link Service}).
+   * Without `args`, a last `withExec` is the service's command (and runs only
+   * as the service, never as a build step); else the image's entrypoint and default args.
+   * @param opts See {@link ContainerAsServiceOpts}.
+   * @returns A lazy Service: nothing starts until it is used.
+   * @throws LadingError `INVALID_ARGUMENT` at once for non-string args or a bad timeout.
+   * @example const web = c.withExposedPort(8080).withExec(["httpd", "-f", "-p", "8080"]).asService();
+   */
+  asService(opts: ContainerAsServiceOpts = {}): Service {
+    if (opts.args !== undefined && (!Array.isArray(opts.args) || opts.args.some((a) => typeof a !== "string"))) throw new LadingError("INVALID_ARGUMENT", "asService args must be an array of strings");
+    if (opts.timeout !== undefined && !(typeof opts.timeout === "number" && opts.timeout > 0)) throw new LadingError("INVALID_ARGUMENT", `invalid service timeout ${String(opts.timeout)}: a number of seconds above 0`);
+    const timeout = opts.timeout !== undefined ? { timeoutSeconds: opts.timeout } : {};
+    const op = this.node.op;
+    if (!opts.args && op.type === "exec" && this.node.parent) {
+      const e = op.exec;
+      return new Service(this.ctx, { type: "container", container: this.node.parent, args: [...e.args], useEntrypoint: opts.useEntrypoint ?? e.useEntrypoint, noInit: e.noInit, insecureRootCapabilities: e.insecureRootCapabilities, ...timeout });
+    }
+    return new Service(this.ctx, { type: "container", container: this.node, args: [...(opts.args ?? [])], useEntrypoint: opts.useEntrypoint ?? false, noInit: false, insecureRootCapabilities: false, ...timeout });
+  }
+
+  /**
+   * Makes `service` reachable as `alias` from this container's later execs
+   * (only theirs: the alias is in their /etc/hosts). An exec that runs
+   * starts the service first and waits until it is healthy; its result is
+   * cached by the service's definition, not by what the service answered.
+   * @param alias The hostname the execs use.
+   * @param service The service (a container's, or a host's).
+   * @throws LadingError `INVALID_ARGUMENT` at once for an alias that is no hostname.
+   * @example c.withServiceBinding("db", postgres).withExec(["psql", "-h", "db", "-c", "select 1"])
+   */
+  withServiceBinding(alias: string, service: Service): Container {
+    return this.with({ type: "serviceBinding", alias: checkHostname(alias), service: service.spec });
   }
 
   /**

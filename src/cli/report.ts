@@ -26,6 +26,7 @@ const BY_CODE: Record<LadingErrorCode, { exit: number; hint?: string }> = {
   NO_SPACE: { exit: EXIT.failure },
   CANCELLED: { exit: EXIT.interrupted },
   UNSUPPORTED: { exit: EXIT.failure },
+  SERVICE: { exit: EXIT.failure, hint: "the service's last output is above; check that its command listens on every exposed port" },
   UNSAFE_STORE: { exit: EXIT.failure },
   STORE_CORRUPT: { exit: EXIT.failure, hint: "run `lading fsck --repair` to remove what is broken" },
   INTERNAL: { exit: EXIT.failure, hint: "this is a bug in lading; run again with LADING_DEBUG=1 and report what it prints" },

@@ -19,6 +19,7 @@ import { runStep } from "./steps/step.js";
 import { filterTree } from "./filter.js";
 import type { FileValue, StepContext } from "./step-context.js";
 import { registryCredentials } from "./registry-auth.js";
+import { serviceKey } from "./service-key.js";
 
 // Steps load on first use: a push or a metadata-only rebuild never needs the
 // layer writers, the hashing workers, archives or a runtime (start-up time of
@@ -28,7 +29,7 @@ const hostSources = () => import("./sources/host.js");
 const rootfsReads = () => import("./steps/rootfs.js");
 
 /** Ops that leave the image itself as it was read (mounts and secrets exist only while commands run). */
-const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv", "registryAuth"]);
+const KEEPS_PRISTINE = new Set(["from", "import", "mount", "unmount", "secretEnv", "registryAuth", "serviceBinding"]);
 
 export class Evaluator implements StepContext {
   readonly session: Session;
@@ -156,6 +157,12 @@ export class Evaluator implements StepContext {
         // Credentials change how content is fetched, never what it is: the key stays.
         return { ...parent, registryAuth: op.secret && op.username !== undefined ? [...rest, { registry: op.registry, username: op.username, secret: op.secret }] : rest };
       }
+      case "serviceBinding": {
+        const parent = await parentP;
+        // Keyed by the service's definition, never its runtime state (as Dagger): a rebuild with the same service hits the cache.
+        const key = childKey(parent.key, { type: op.type, alias: op.alias, service: await serviceKey(this, op.service) });
+        return { ...parent, key, services: [...(parent.services ?? []).filter((b) => b.alias !== op.alias), { alias: op.alias, service: op.service }] };
+      }
       case "secretEnv": {
         const parent = await parentP;
         const rest = parent.secretEnv.filter((s) => s.name !== op.name);
@@ -240,6 +247,7 @@ export class Evaluator implements StepContext {
       mounts: parent.mounts,
       secretEnv: parent.secretEnv,
       registryAuth: parent.registryAuth,
+      ...(parent.services ? { services: parent.services } : {}),
       base: { name, digest: manifest.digest },
       pristine: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, platform },
     };

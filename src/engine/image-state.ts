@@ -1,7 +1,7 @@
 import { LadingError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import type { HistoryEntry, LayerRef, Platform, RuntimeConfig } from "../oci/types.js";
-import type { ConfigEdit, MountSpec, SecretRef } from "./ops.js";
+import type { ConfigEdit, MountSpec, SecretRef, ServiceSpec } from "./ops.js";
 
 export interface ExecOutcome {
   exitCode: number;
@@ -29,6 +29,8 @@ export interface ImageState {
   readonly secretEnv: ReadonlyArray<{ name: string; secret: SecretRef }>;
   /** Registry credentials of this chain (withRegistryAuth): not part of the image, nor of its cache key. */
   readonly registryAuth: ReadonlyArray<{ registry: string; username: string; secret: SecretRef }>;
+  /** Services bound to this chain's execs (withServiceBinding), by alias; absent when none. */
+  readonly services?: ReadonlyArray<{ alias: string; service: ServiceSpec }>;
   readonly lastExec?: ExecOutcome;
   /** Set while the state is exactly an image read from a source: finalizing it gives back that manifest, byte for byte. */
   readonly pristine?: import("../oci/types.js").Descriptor;

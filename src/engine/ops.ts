@@ -50,6 +50,15 @@ export interface ExecSpec {
   cacheBuster?: string;
 }
 
+/**
+ * A service (issue 14): a container's command that keeps running, reached
+ * by hostname from the session's other containers; or a host's ports as
+ * such a service. Plain data, so a binding to one keys on its definition.
+ */
+export type ServiceSpec =
+  | { type: "container"; container: ContainerNode; args: string[]; useEntrypoint: boolean; noInit: boolean; insecureRootCapabilities: boolean; hostname?: string; timeoutSeconds?: number }
+  | { type: "host"; ports: Array<{ frontend: number; backend: number }>; hostname?: string };
+
 export type ContainerOp =
   | { type: "init"; platform: string }
   | { type: "from"; address: string }
@@ -68,7 +77,9 @@ export type ContainerOp =
   | { type: "secretEnv"; name: string; secret?: SecretRef }
   /** Credentials for one registry host, for this chain's from() and publish(); without `secret`, removes them. */
   | { type: "registryAuth"; registry: string; username?: string; secret?: SecretRef }
-  | { type: "rootfs"; dir: DirectoryNode };
+  | { type: "rootfs"; dir: DirectoryNode }
+  /** `alias` resolves to `service` for this chain's later execs (which start it when they run). */
+  | { type: "serviceBinding"; alias: string; service: ServiceSpec };
 
 export interface ContainerNode {
   readonly kind: "container";

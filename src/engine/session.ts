@@ -129,13 +129,18 @@ export class Session {
     return mkdtemp(join(await this.tempRoot, prefix + "-"));
   }
 
-  /** Runs `fn` when the session closes (after its temp space is gone, failures ignored). */
-  onClose(fn: () => Promise<void>): void {
+  /** Runs `fn` when the session closes, before its temp space goes (services end there; clients close), last added first, failures ignored. */
+  atClose(fn: () => Promise<void>): void {
     this.closers.push(fn);
   }
 
+  /** Runs the close hooks now (services end while tracing still records their stop). */
+  async endWork(): Promise<void> {
+    for (const fn of this.closers.splice(0).reverse()) await fn().catch(() => {});
+  }
+
   async close(): Promise<void> {
-    for (const fn of this.closers.splice(0)) await fn().catch(() => {});
+    await this.endWork();
     if (this.tempRoot) {
       const p = await this.tempRoot.catch(() => undefined);
       this.tempRoot = undefined;

@@ -2,8 +2,9 @@
  * Runtime backends behind one interface: the helper prepares a bundle and
  * an OCI spec, and a backend runs it to completion. runc and crun take the
  * same command line; podman runs the same spec as `podman run --rootfs`.
- * The next backend (a networked one for services) plugs in here, and
- * execJob never asks which backend it has.
+ * execJob never asks which backend it has. Services do not come through
+ * here: their containers join network namespaces net/ makes, by the spec
+ * (ExecJob.net), through runc or crun.
  */
 import type { RuntimeName } from "./detect.js";
 import type { BackendRun } from "./backend-run.js";

@@ -21,6 +21,7 @@ import type { BigIntStats } from "node:fs";
 import { chmod, chown, lstat, mkdir, readFile, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { RuntimeBackend } from "./backends.js";
+import type { ExecNet } from "./job.js";
 
 export const HOSTNAME = "lading";
 
@@ -36,13 +37,24 @@ async function hostResolvConf(): Promise<string> {
   return main;
 }
 
-export async function writeEtcFiles(bundle: string): Promise<Array<{ destination: string; source: string }>> {
+/** The lines every container's /etc/hosts starts with. */
+export function baseHosts(hostname: string, ownAddress = "127.0.1.1"): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ownAddress}\t${hostname}\n`;
+}
+
+/**
+ * The three files in `bundle`. On a session network (`net`) /etc/hosts is
+ * the file net/ keeps current, bound as it is, and there is no resolver:
+ * every name there is in /etc/hosts, and nothing outside can be reached.
+ */
+export async function writeEtcFiles(bundle: string, net?: ExecNet): Promise<Array<{ destination: string; source: string }>> {
+  const hostname = net?.hostname ?? HOSTNAME;
   const files: Array<[string, string]> = [
-    ["/etc/hosts", `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${HOSTNAME}\n`],
-    ["/etc/resolv.conf", await hostResolvConf()],
-    ["/etc/hostname", `${HOSTNAME}\n`],
+    ...(net ? [] : [["/etc/hosts", baseHosts(HOSTNAME)] as [string, string]]),
+    ["/etc/resolv.conf", net ? "# lading session network: names are in /etc/hosts\n" : await hostResolvConf()],
+    ["/etc/hostname", `${hostname}\n`],
   ];
-  const out: Array<{ destination: string; source: string }> = [];
+  const out: Array<{ destination: string; source: string }> = net ? [{ destination: "/etc/hosts", source: net.hostsFile }] : [];
   for (const [destination, text] of files) {
     const source = join(bundle, destination.slice("/etc/".length));
     await writeFile(source, text, { mode: 0o644 });

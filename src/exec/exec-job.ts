@@ -110,12 +110,13 @@ export async function execJob(
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
     const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
       // The /etc files as a layer over the snapshot (see etc-files.ts); made first, the overlay mount needs it.
-      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot, backend) : Promise.resolve(undefined))
+      // On a session network /etc/hosts changes while the container runs: bind mounts, no /etc layer.
+      (job.overlay && !job.net ? writeEtcLayer(join(work, "etc-layer"), snapshot, backend) : Promise.resolve(undefined))
         .then((p) => ((etcPayloads = p), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, p ? join(work, "etc-layer") : undefined)))
         .then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
       runtimeStateRoot(store, tag, backend.stateFolder),
-      mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle)),
+      mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle, job.net)),
       cgroups === "own" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
     ]);
     phase("rootfs+user+cgroup");
@@ -187,7 +188,7 @@ export async function execJob(
     if (job.init) extraMounts.push({ destination: INIT_PATH, type: "bind", source: job.init, options: ["rbind", "ro"] });
     const created = await createStubs(rootfs.merged, stubs);
     if (cgroups === "hidden") debug(`${backend.name}: cgroups hidden and unmanaged (it refuses this host's hybrid cgroup hierarchy)`);
-    const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home);
+    const env = withDefaults([...job.env, ...Object.entries(job.secretEnv).map(([k, v]) => `${k}=${v}`)], user.home, job.net?.hostname ?? HOSTNAME);
     const spec = buildSpec({
       rootfs: rootfs.merged,
       // tini's exit code is the command's, 128+N when a signal N ended it (as without it).
@@ -195,11 +196,11 @@ export async function execJob(
       env,
       cwd: job.cwd,
       user,
-      network: job.network,
+      network: job.net ? { path: job.net.netnsPath } : job.network,
       allCaps: job.insecureRootCapabilities,
       inUserns,
       singleId,
-      hostname: HOSTNAME,
+      hostname: job.net?.hostname ?? HOSTNAME,
       etcFiles: etcLayered ? [] : etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
@@ -226,6 +227,12 @@ export async function execJob(
       metrics = { source: "rusage", cpuUserSeconds: round(after.user - before.user), cpuSystemSeconds: round(after.system - before.system) };
     }
     metrics = withPressure(metrics, hostBefore);
+    // A service's changes die with it (as Dagger's): its end is its only result.
+    if (job.service) {
+      answer({ type: "result", exitCode, metrics });
+      answered = true;
+      return;
+    }
     await removeStubs(rootfs.merged, created, stubs);
     phase("metrics+stubs");
     let entries: LayerEntry[];
@@ -259,12 +266,12 @@ function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-function withDefaults(env: string[], home: string): string[] {
+function withDefaults(env: string[], home: string, hostname: string): string[] {
   const has = (k: string) => env.some((e) => e.startsWith(k + "="));
   const out = [...env];
   if (!has("PATH")) out.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   if (!has("HOME")) out.push(`HOME=${home}`);
-  if (!has("HOSTNAME")) out.push(`HOSTNAME=${HOSTNAME}`);
+  if (!has("HOSTNAME")) out.push(`HOSTNAME=${hostname}`);
   return out;
 }
 

@@ -32,6 +32,10 @@ export interface ExecJob {
   stdin?: string;
   mounts: ExecMount[];
   network: "host" | "none";
+  /** A network lading made (net/): the container joins it instead of `network`, with these /etc files. */
+  net?: ExecNet;
+  /** A service (net/): runs until it ends or is stopped; nothing is diffed and no layer is written. */
+  service?: boolean;
   insecureRootCapabilities: boolean;
   /** A static init (tini) on the host, run as the container's PID 1 in front of `args`; none with noInit. */
   init?: string;
@@ -43,6 +47,18 @@ export interface ExecJob {
   /** The pid of the lading process that owns this container (for reaping). */
   ownerPid: number;
   containerId: string;
+}
+
+/**
+ * A session network's side of one container: the network namespace to
+ * join (made and configured by net/ before the run), and the /etc/hosts
+ * its owner keeps current in place (so it is bind-mounted, never part of
+ * an /etc layer: names that appear while the container runs must show).
+ */
+export interface ExecNet {
+  netnsPath: string;
+  hostsFile: string;
+  hostname: string;
 }
 
 export interface ReapJob {

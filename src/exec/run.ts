@@ -21,7 +21,7 @@ import { backendFor } from "./backends.js";
 import { chooseRuntime, findTool, type RuntimeName } from "./detect.js";
 import { currentIdentity, type Identity } from "./identity.js";
 import { prepareSpare, releaseHelper, takeHelper } from "./helper-pool.js";
-import type { ExecMount, HelperJob, HelperMessage, HelperMetrics } from "./job.js";
+import type { ExecJob, ExecMount, HelperJob, HelperMessage, HelperMetrics } from "./job.js";
 import type { EnvConfig } from "../env-config.js";
 
 
@@ -66,6 +66,24 @@ export interface ExecRequest {
   signal?: AbortSignal;
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   debug?: (msg: string) => void;
+  /**
+   * Who runs the job instead of a pooled helper: a session network's
+   * helper (net/), for a container that joins a network lading made.
+   */
+  via?: (job: ExecJob, opts: HelperRunOpts) => Promise<HelperAnswer>;
+}
+
+/** What a helper's run of one job gives back: its answer and the command's output (tails). */
+export interface HelperAnswer {
+  message: HelperMessage;
+  stdout: string;
+  stderr: string;
+}
+
+export interface HelperRunOpts {
+  signal?: AbortSignal;
+  onOutput?: ExecRequest["onOutput"];
+  debug?: (m: string) => void;
 }
 
 export interface ExecMetrics extends HelperMetrics {
@@ -85,7 +103,7 @@ export interface ExecResult {
 export const OUTPUT_CAP = 4 << 20;
 
 /** Keeps the last `cap` bytes of a stream. */
-class Tail {
+export class Tail {
   private chunks: Buffer[] = [];
   private size = 0;
   constructor(private readonly cap: number) {}
@@ -106,8 +124,8 @@ function runHelper(
   spare: boolean,
   identity: Identity,
   job: HelperJob,
-  opts: { signal?: AbortSignal; onOutput?: ExecRequest["onOutput"]; debug?: (m: string) => void },
-): Promise<{ message: HelperMessage; stdout: string; stderr: string }> {
+  opts: HelperRunOpts,
+): Promise<HelperAnswer> {
   const unshare = findTool("unshare");
   if (!unshare) throw new LadingError("RUNTIME_UNAVAILABLE", "`unshare` is not installed: install the Debian package util-linux");
   if (identity.kind === "subids" && !findTool("newuidmap")) {
@@ -170,19 +188,19 @@ function runHelper(
 }
 
 
-export async function runExec(req: ExecRequest): Promise<ExecResult> {
+/** The job runExec hands a helper for `req` (a service's start builds one the same way). */
+export function buildExecJob(req: Omit<ExecRequest, "helper" | "via">): ExecJob {
   if (req.args.length === 0) throw new LadingError("INVALID_ARGUMENT", "runExec: no command given");
   if (!req.cwd.startsWith("/")) throw new LadingError("INVALID_ARGUMENT", `runExec: working directory "${req.cwd}" is not absolute`);
   const runtime = chooseRuntime(req.runtime);
   const identity = currentIdentity(req.settings.subids);
-  const started = process.hrtime.bigint();
   req.debug?.(`exec: ${runtime.name} (${runtime.path}), ${identity.kind === "root" ? "as root" : identity.kind === "subids" ? "rootless with subordinate ids" : "rootless, single id"}`);
   let init: string | undefined;
   if (!req.noInit) {
     init = findTool("tini-static");
     if (!init) req.debug?.("exec: no init process (tini-static not found: install the Debian package tini); the command runs as PID 1");
   }
-  const job: HelperJob = {
+  return {
     kind: "exec",
     storeRoot: req.store.root,
     identity,
@@ -204,7 +222,12 @@ export async function runExec(req: ExecRequest): Promise<ExecResult> {
     ownerPid: process.pid,
     containerId: `lading-${process.pid}-${randomBytes(5).toString("hex")}`,
   };
-  const { message, stdout, stderr } = await runHelper(req.helper, req.settings.spareHelper, identity, job, req);
+}
+
+export async function runExec(req: ExecRequest): Promise<ExecResult> {
+  const started = process.hrtime.bigint();
+  const job = buildExecJob(req);
+  const { message, stdout, stderr } = req.via ? await req.via(job, req) : await runHelper(req.helper, req.settings.spareHelper, job.identity, job, req);
   if (message.type !== "result") throw new LadingError("INTERNAL", `the exec helper answered ${message.type} to an exec`);
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { exitCode: message.exitCode, stdout, stderr, ...(message.layer ? { layer: message.layer } : {}), metrics: { ...message.metrics, wallSeconds } };

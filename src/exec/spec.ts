@@ -62,7 +62,8 @@ export interface SpecInput {
   env: string[];
   cwd: string;
   user: ResolvedUser;
-  network: "host" | "none";
+  /** "host", a new empty one ("none"), or one lading made (its path). */
+  network: "host" | "none" | { path: string };
   allCaps: boolean;
   /** Inside lading's user namespace (rootless) rather than real root. */
   inUserns: boolean;
@@ -78,7 +79,7 @@ export interface SpecInput {
   cgroupsPath?: string;
 }
 
-export function systemMounts(inUserns: boolean, singleId: boolean, network: "host" | "none"): SpecMount[] {
+export function systemMounts(inUserns: boolean, singleId: boolean, network: SpecInput["network"]): SpecMount[] {
   const ptsOpts = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"];
   if (!singleId) ptsOpts.push("gid=5");
   const mounts: SpecMount[] = [
@@ -100,8 +101,9 @@ export function systemMounts(inUserns: boolean, singleId: boolean, network: "hos
 export function buildSpec(i: SpecInput): Record<string, unknown> {
   const bounding = boundingCaps();
   const caps = (i.allCaps ? CAPS_BY_BIT : DOCKER_DEFAULT_CAPS).filter((c) => bounding.has(c));
-  const namespaces: Array<{ type: string }> = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (i.network === "none") namespaces.push({ type: "network" });
+  else if (i.network !== "host") namespaces.push({ type: "network", path: i.network.path });
   const mounts = [
     ...systemMounts(i.inUserns, i.singleId, i.network),
     ...i.etcFiles.map((f) => ({ destination: f.destination, type: "bind", source: f.source, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] })),

@@ -51,7 +51,7 @@ async function clientsOf(session: Session): Promise<{ probe: RegistryClient; blo
     c = { probe: new RegistryClient({ ...base, retries: PROBE_RETRIES }), blobs: new RegistryClient({ ...base, onProgress: transferEvents(session, "cache", "pull") }) };
     clients.set(session, c);
     const opened = c;
-    session.onClose(async () => {
+    session.atClose(async () => {
       clients.delete(session);
       await Promise.all([opened.probe.close(), opened.blobs.close()]);
     });
