@@ -1,6 +1,6 @@
 import { LadingError } from "../errors.js";
 import type { ServiceSpec } from "../engine/ops.js";
-import { servicesOf, type PortForward } from "../engine/services.js";
+import type { PortForward } from "../engine/services.js";
 import type { ApiContext } from "./context.js";
 
 export type { PortForward } from "../engine/services.js";
@@ -66,8 +66,9 @@ export class Service {
     this.spec = spec;
   }
 
-  private get owner() {
-    return servicesOf(this.ctx.session);
+  /** The session's services, loaded on first use: a session without services never loads their code. */
+  private async owner() {
+    return (await import("../engine/services.js")).servicesOf(this.ctx.session);
   }
 
   /**
@@ -87,7 +88,7 @@ export class Service {
    * @example await db.start();
    */
   async start(): Promise<Service> {
-    await this.owner.start(this.ctx.evaluator, this.spec, true);
+    await (await this.owner()).start(this.ctx.evaluator, this.spec, true);
     return this;
   }
 
@@ -99,7 +100,7 @@ export class Service {
    */
   async stop(opts: ServiceStopOpts = {}): Promise<Service> {
     const { serviceKey } = await import("../engine/service-key.js");
-    await this.owner.stop(await serviceKey(this.ctx.evaluator, this.spec), !!opts.kill);
+    await (await this.owner()).stop(await serviceKey(this.ctx.evaluator, this.spec), !!opts.kill);
     return this;
   }
 
@@ -108,7 +109,7 @@ export class Service {
    * @example const host = await db.hostname();
    */
   async hostname(): Promise<string> {
-    return this.owner.hostname(this.ctx.evaluator, this.spec);
+    return (await this.owner()).hostname(this.ctx.evaluator, this.spec);
   }
 
   /**
@@ -133,7 +134,7 @@ export class Service {
    * @example const res = await fetch(await web.endpoint({ scheme: "http" }));
    */
   async endpoint(opts: ServiceEndpointOpts = {}): Promise<string> {
-    const hostPort = await this.owner.endpoint(this.ctx.evaluator, this.spec, opts.port);
+    const hostPort = await (await this.owner()).endpoint(this.ctx.evaluator, this.spec, opts.port);
     return opts.scheme ? `${opts.scheme}://${hostPort}` : hostPort;
   }
 
@@ -150,7 +151,7 @@ export class Service {
     for (const p of ports) checkPort(p.frontend, true), checkPort(p.backend, false);
     if (!ports.length) ports = (await this.ports()).filter((p) => p.protocol === "TCP").map((p) => ({ frontend: p.port, backend: p.port }));
     if (opts.random) ports = ports.map((p) => ({ ...p, frontend: 0 }));
-    return this.owner.forward(this.ctx.evaluator, this.spec, ports);
+    return (await this.owner()).forward(this.ctx.evaluator, this.spec, ports);
   }
 }
 

@@ -191,8 +191,9 @@ export class Evaluator implements StepContext {
       case "directory": {
         const [parent, tree] = await Promise.all([parentP, this.directory(op.dir)]);
         const keyOf = (dir: Digest) => childKey(parent.key, { ...op, dir });
-        if (isWalked(tree) && !op.exclude.length && !op.include.length && (await tree.keyCold())) {
+        if (isWalked(tree) && !op.exclude.length && !op.include.length && this.session.cacheSources.length === 0 && (await tree.keyCold())) {
           // Nothing knows its files: the step reads them once, to pack them, and keys the tree from that read.
+          // (With a registry cache to ask, the key comes first: the cache may hold the step.)
           const id = `pack:${childKey(parent.key, { ...op, dir: this.treeId(tree) })}`;
           const { layer, key } = await this.once(id, async () => (await fileOps()).writeDirectoryStepKeyingTree(this.session, parent, op, tree, keyOf, description, id));
           return this.withLayer(parent, key, layer, description);

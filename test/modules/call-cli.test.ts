@@ -12,7 +12,11 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../../src/index.js";
-import { lading } from "../helpers/cli.js";
+import { lading, LADING } from "../helpers/cli.js";
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tempDir } from "../helpers/tmp.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { startRegistry, type RegistryHandle } from "../helpers/registry.js";
@@ -169,3 +173,47 @@ test("--trace-file on call writes the call's trace: the command's span and the m
   assert.match(names, /"lading call"/);
   assert.match(names, /"load module [^"]*ci"/);
 });
+
+test("services: a returned Container chains into as-service up (reached from here until Ctrl-C), and a Service argument is a port of this machine", async () => {
+  // A port of this machine, given as tcp://localhost:PORT, reached by a container of the function.
+  const server = createServer((_req, res) => res.end("from the host\n"));
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const hostPort = (server.address() as AddressInfo).port;
+  try {
+    const fetched = await lading(["call", "-m", fixture("web"), "fetch", "--base", busybox.ref, "--backend", `tcp://localhost:${hostPort}`, "--port", String(hostPort)], { env, cwd: t.path });
+    assert.equal(fetched.stdout, "from the host\n", fetched.stderr);
+  } finally {
+    server.close();
+  }
+  const bad = await lading(["call", "-m", fixture("web"), "fetch", "--base", busybox.ref, "--backend", "db:5432"], { env, cwd: t.path });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /a service is given as tcp:\/\/localhost:PORT/);
+
+  // The page the module builds, served until Ctrl-C.
+  const port = await freePort();
+  const child = spawn(process.execPath, [LADING, "call", "-m", fixture("web"), "page", "--base", busybox.ref, "--body", "served", "as-service", "up", "--ports", `${port}:80`], { env: { ...process.env, ...env }, cwd: t.path, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  let stdout = "";
+  child.stderr.on("data", (c) => (stderr += c));
+  child.stdout.on("data", (c) => (stdout += c));
+  const exited = new Promise<number | null>((ok) => child.on("close", (code) => ok(code)));
+  try {
+    for (let i = 0; i < 600 && !stderr.includes("press Ctrl-C"); i++) await sleep(100);
+    assert.match(stderr, new RegExp(`forwarding 127\\.0\\.0\\.1:${port} -> 80`));
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "served\n");
+  } finally {
+    child.kill("SIGINT");
+  }
+  assert.equal(await exited, 0, stderr);
+  assert.equal(stdout, `127.0.0.1:${port} -> 80\n`);
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/`), "the forward ends with the call");
+});
+
+/** A port free on 127.0.0.1 right now. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
+  const p = (s.address() as AddressInfo).port;
+  await new Promise((ok) => s.close(ok));
+  return p;
+}

@@ -17,7 +17,6 @@ import { ensureLayers } from "../registry-cache/lazy.js";
 import { EXEC_HELPER } from "../exec-helper-path.js";
 import { platformEmulation } from "../emulation.js";
 import { buildMounts, collectSecretValues, secretValue } from "./exec-inputs.js";
-import { servicesOf } from "../services.js";
 
 export interface ExecStepResult extends ExecOutcome {
   layer?: LayerRef;
@@ -74,6 +73,8 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
     const mounts = await buildMounts(ev, state);
     const secretEnv: Record<string, string> = {};
     for (const s of state.secretEnv) secretEnv[s.name] = secretValue(ev, s.secret.name).toString("utf8");
+    // Loaded only for an exec bound to services: the session network's code is not small.
+    const services = state.services?.length ? (await import("../services.js")).servicesOf(session) : undefined;
     const run = (via?: import("../../exec/run.js").ExecRequest["via"]) => runExec({
       store,
       helper: EXEC_HELPER,
@@ -95,9 +96,9 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
       onOutput: (stream, chunk) => session.emit({ type: "log", id: key, stream, text: scrub(chunk.toString("utf8")) }),
       debug: (m) => session.debug(m),
       // Bound to services: run on the session network, by an OCI runtime that can join it.
-      ...(via ? { via, runtime: servicesOf(session).runtime() } : {}),
+      ...(via && services ? { via, runtime: services.runtime() } : {}),
     });
-    const r = state.services?.length ? await servicesOf(session).withBindings(ev, state, run) : await run();
+    const r = services ? await services.withBindings(ev, state, run) : await run();
     const out: ExecStepResult = { exitCode: r.exitCode, stdout: scrub(r.stdout), stderr: scrub(r.stderr), metrics: r.metrics as unknown as Record<string, unknown>, ...(r.layer ? { layer: r.layer } : {}) };
     if (!expectAllows(exec.expect, r.exitCode)) throw new ExecError(args.map(scrub), r.exitCode, out.stdout, out.stderr, name);
     return out;

@@ -28,7 +28,8 @@ import { followInScope } from "../../fsutil/scoped-path.js";
 import { resolveOwner } from "../owner.js";
 import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type LayerEntryOptions, type Tree, type TreeEntry, type WalkedTree } from "../tree.js";
 import { filterTree } from "../filter.js";
-import { cachedLayerStep, inputAttributes, layerCacheKey, runStep } from "./step.js";
+import { cachedLayerStep, inputAttributes, layerCacheKey, loggedForCacheExport, runStep } from "./step.js";
+import { ensureLayers } from "../registry-cache/lazy.js";
 import { LadingError } from "../../errors.js";
 
 type Op<T extends ContainerOp["type"]> = Extract<ContainerOp, { type: T }>;
@@ -122,6 +123,7 @@ export function writeDirectoryStep(session: Session, state: ImageState, op: Op<"
  */
 export async function writeDirectoryStepKeyingTree(session: Session, state: ImageState, op: Op<"directory">, tree: WalkedTree, keyOf: (treeKey: Digest) => Digest, name: string, id: string): Promise<{ layer: LayerRef; key: Digest }> {
   const out = await runStep(session, { id, name, attributes: inputAttributes(state) }, async () => {
+    await ensureLayers(session, state.layers);
     const { parents, root, dest, opts } = await directoryPlacement(session, state, op);
     const walk = await tree.keyedWalk();
     let written: LayerRef;
@@ -134,7 +136,10 @@ export async function writeDirectoryStepKeyingTree(session: Session, state: Imag
     }
     return { layer: written, cacheKey: keyOf(await walk.finish()) };
   });
-  await session.store.putCached(layerCacheKey(session, out.cacheKey), { layer: out.layer });
+  const cacheKey = layerCacheKey(session, out.cacheKey);
+  await session.store.putCached(cacheKey, { layer: out.layer });
+  // Keyed by what it packed: a build cache exported from this session holds it like any other step.
+  loggedForCacheExport(session, state.platform, out.cacheKey, cacheKey, out.layer);
   return { layer: out.layer, key: out.cacheKey };
 }
 

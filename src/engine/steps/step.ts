@@ -91,14 +91,14 @@ export async function cachedLayerStep(session: Session, state: Pick<ImageState, 
     if (hit?.layer && (await session.store.claimBlob(hit.layer.descriptor.digest, hit.layer.descriptor.size))) {
       await session.store.touch({ cacheKey }, { blob: hit.layer.descriptor.digest });
       session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attrs, ...outputAttributes(hit.layer) } });
-      return logged(session, state.platform, key, cacheKey, hit.layer);
+      return loggedForCacheExport(session, state.platform, key, cacheKey, hit.layer);
     }
     if (session.cacheSources.length > 0) {
       const { takeRemote } = await import("../registry-cache/remote.js");
       const remote = await takeRemote(session, cacheKey, state.platform);
       if (remote?.record.layer) {
         session.emit({ type: "step", id: key, name, status: "cached", duration: 0, layerWork: false, attributes: { ...attrs, ...outputAttributes(remote.record.layer), "lading.cache.source": remote.source } });
-        return logged(session, state.platform, key, cacheKey, remote.record.layer);
+        return loggedForCacheExport(session, state.platform, key, cacheKey, remote.record.layer);
       }
     }
   }
@@ -108,11 +108,11 @@ export async function cachedLayerStep(session: Session, state: Pick<ImageState, 
   });
   if (!layer?.descriptor) throw new LadingError("INTERNAL", `step ${name} produced no layer`);
   await session.store.putCached(cacheKey, { layer } satisfies CachedLayer);
-  return logged(session, state.platform, key, cacheKey, layer);
+  return loggedForCacheExport(session, state.platform, key, cacheKey, layer);
 }
 
 /** Notes a layer step's result for a build cache export, and returns it. */
-function logged(session: Session, platform: Platform, key: Digest, cacheKey: Digest, layer: LayerRef): LayerRef {
+export function loggedForCacheExport(session: Session, platform: Platform, key: Digest, cacheKey: Digest, layer: LayerRef): LayerRef {
   session.cacheLog.set(key, { cacheKey, kind: "layer", platform, record: { layer } });
   return layer;
 }

@@ -8,6 +8,7 @@ import { ContainerfileError } from "../../errors.js";
 import type { Heredoc, LogicalLine } from "./lines.js";
 import { heredocName } from "./lines.js";
 import { extractFlags, parseDuration, parseJsonForm, parseWords, type Flag } from "./words.js";
+import { editDistance } from "../../fsutil/closest-names.js";
 
 interface Base {
   line: number;
@@ -230,16 +231,6 @@ function suggestion(word: string): string {
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
   return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean ${best}?)` : "";
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 function parseHealthcheck(

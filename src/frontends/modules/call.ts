@@ -5,7 +5,7 @@
  * reported with the module's own stack frames only, mapped to its sources.
  */
 import { fileURLToPath } from "node:url";
-import { Container, Directory, File, LadingError, Secret, withDag, type Client } from "../../index.js";
+import { Container, Directory, File, LadingError, Secret, Service, withDag, type Client } from "../../index.js";
 import { declaredAt, type ChainStep } from "./chain.js";
 import { shown } from "./shown.js";
 import type { LoadedModule } from "./load.js";
@@ -97,6 +97,7 @@ async function plain(mod: LoadedModule, v: unknown, t: TypeRef): Promise<unknown
   if (v === undefined || v === null) return v ?? undefined;
   if (v instanceof Container || v instanceof Directory || v instanceof File) return v.digest();
   if (v instanceof Secret) return `secret:${await v.name()}`;
+  if (v instanceof Service) return `service:${await v.hostname()}`;
   if (Array.isArray(v)) return Promise.all(v.map((x) => plain(mod, x, t.kind === "array" ? t.of : { kind: "other", text: "" })));
   if (typeof v === "object") {
     const o = t.kind === "object" ? mod.schema.objects[t.name] : undefined;

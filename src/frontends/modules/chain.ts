@@ -5,7 +5,7 @@
  * table), so a typo is caught before anything runs, with the closest names.
  */
 import { LadingError } from "../../index.js";
-import { closestNames } from "./closest.js";
+import { closestNames } from "../../fsutil/closest-names.js";
 import { shown } from "./shown.js";
 import { CORE_FUNCTIONS, type CoreFunction } from "./core-functions.js";
 import { kebab, typeText, type FunctionSchema, type ModuleSchema, type TypeRef } from "./schema.js";

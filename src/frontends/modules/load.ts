@@ -36,7 +36,7 @@ interface CacheRecord {
 }
 
 // Bumped when what is cached changes shape or meaning.
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2; // 2: Service is an API type
 
 /** Loads the module in `dir` (a folder with lading.json). */
 export async function loadModule(client: Client, dir: string): Promise<LoadedModule> {

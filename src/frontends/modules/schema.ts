@@ -6,7 +6,7 @@
  */
 
 /** The API values a function may take or return. */
-export const CORE_TYPES = ["Container", "Directory", "File", "Secret", "CacheVolume"] as const;
+export const CORE_TYPES = ["Container", "Directory", "File", "Secret", "CacheVolume", "Service"] as const;
 export type CoreTypeName = (typeof CORE_TYPES)[number];
 
 export type TypeRef =

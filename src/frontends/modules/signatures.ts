@@ -8,7 +8,7 @@
 import { dirname, relative } from "node:path";
 import ts from "typescript";
 import { LadingError } from "../../index.js";
-import { closestNames } from "./closest.js";
+import { closestNames } from "../../fsutil/closest-names.js";
 import { shown } from "./shown.js";
 import { CORE_TYPES, type ArgSchema, type CoreTypeName, type FunctionSchema, type ModuleSchema, type ObjectSchema, type TypeRef } from "./schema.js";
 

@@ -2,7 +2,8 @@
  * Command-line text → the typed values functions take: numbers checked,
  * enums matched by value or member name, lists comma-separated or repeated,
  * `Directory`/`File` from host paths or git URLs, `Container` from an image
- * reference, `Secret` from `env:NAME`, `file:PATH` or `cmd:COMMAND`. A
+ * reference, `Secret` from `env:NAME`, `file:PATH` or `cmd:COMMAND`,
+ * `Service` from `tcp://localhost:PORT` (a port of this machine). A
  * secret's value is read here and handed to the session, never echoed.
  */
 import { execFile } from "node:child_process";
@@ -66,6 +67,13 @@ async function scalar(client: Client, flag: string, argName: string, t: TypeRef,
           return client.cacheVolume(text);
         case "Secret":
           return secret(client, flag, argName, text);
+        case "Service": {
+          // As Dagger's CLI: a port of this machine, which the function's containers bind like any service.
+          const m = /^tcp:\/\/(?:localhost|127\.0\.0\.1):(\d{1,5})$/.exec(text);
+          if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) bad(`a service is given as tcp://localhost:PORT (a port of this machine), got "${text}"`);
+          const port = Number(m![1]);
+          return client.host().service([{ frontend: port, backend: port }]);
+        }
       }
       break;
     default:
