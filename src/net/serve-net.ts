@@ -66,8 +66,11 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
     setTimeout(() => process.exit(code), 15_000).unref();
     for (const s of forwards.values()) s.close();
     await Promise.all([...running].map((r) => r.kill().catch(() => {})));
+    net.killKeepers();
     process.exit(code);
   };
+  // Also when the last-resort timer ends it: no keeper may hold a namespace after the helper.
+  process.on("exit", () => net.killKeepers());
   process.on("disconnect", () => void stopAll(137));
   process.on("SIGINT", () => void stopAll(130));
   process.on("SIGTERM", () => void stopAll(143));

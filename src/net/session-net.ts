@@ -85,6 +85,14 @@ export class SessionNet {
   }
 
   private spare?: Promise<ContainerNetns>;
+  /** Every namespace keeper alive, killed when the helper stops (one being made right then may not have its pdeathsig yet). */
+  private readonly keepers = new Set<ChildProcess>();
+
+  /** Kills every namespace keeper now (the helper is going). */
+  killKeepers(): void {
+    for (const k of this.keepers) k.kill("SIGKILL");
+    this.keepers.clear();
+  }
 
   /**
    * A container's network namespace: for `key` (a service) at its address,
@@ -118,9 +126,12 @@ export class SessionNet {
    */
   async containerNetns(ip: string): Promise<ContainerNetns> {
     const veth = `lv${++this.veths}`;
-    const script = 'printf "%s\\n" "$@" | ip -batch - && echo ready && exec sleep infinity';
+    // A keeper whose parent is already gone (it died between the fork and the pdeathsig) would never get the signal: it ends at once.
+    const script = '[ "$PPID" = "$1" ] || exit 1; shift; printf "%s\\n" "$@" | ip -batch - && echo ready && exec sleep infinity';
     const cmds = [`link add eth0 type veth peer name ${veth} netns ${process.pid}`, `addr add ${ip}/${PREFIX} dev eth0`, "link set eth0 up", "link set lo up"];
-    const keeper = spawn(tool("setpriv", "util-linux"), ["--pdeathsig", "KILL", "--", tool("unshare", "util-linux"), "--net", "--", "/bin/sh", "-c", script, "sh", ...cmds], { stdio: ["ignore", "pipe", "pipe"] });
+    const keeper = spawn(tool("setpriv", "util-linux"), ["--pdeathsig", "KILL", "--", tool("unshare", "util-linux"), "--net", "--", "/bin/sh", "-c", script, "sh", String(process.pid), ...cmds], { stdio: ["ignore", "pipe", "pipe"] });
+    this.keepers.add(keeper);
+    keeper.once("exit", () => this.keepers.delete(keeper));
     await readyLine(keeper);
     try {
       await ipBatch([`link set ${veth} master ${BRIDGE} up`]);

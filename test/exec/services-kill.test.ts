@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,7 @@ import { connect } from "../../src/index.js";
 import { pidAlive } from "../../src/fsutil/pid-alive.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
-import { pidsWith, until } from "../helpers/procs.js";
+import { describePids, pidsWith, until } from "../helpers/procs.js";
 
 const CHILD = fileURLToPath(new URL("./services-child.js", import.meta.url));
 const t = tempDir("lading-services-kill-");
@@ -32,11 +32,26 @@ function procs(): string[] {
 }
 
 
-/** Processes in namespace `link` ("net:[4026…]", "mnt:[…]"): a namespace nothing holds is gone. */
-function holders(kind: "net" | "mnt", link: string): number[] {
+/** Clock ticks since boot (USER_HZ, 100 on Linux), as /proc/PID/stat gives a process's start. */
+function ticksNow(): number {
+  return Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 100);
+}
+
+function startTicks(pid: string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+}
+
+/**
+ * Processes started by `before` (ticks) in namespace `link` ("net:[4026…]",
+ * "mnt:[…]"): a namespace nothing holds is gone. The kernel reuses a freed
+ * namespace's number, so a process made later (the next run's helpers) may
+ * show the same link for a namespace of its own: only older ones count.
+ */
+function holders(kind: "net" | "mnt", link: string, before: number): number[] {
   return procs().flatMap((n) => {
     try {
-      return readlinkSync(`/proc/${n}/ns/${kind}`) === link ? [Number(n)] : [];
+      return readlinkSync(`/proc/${n}/ns/${kind}`) === link && startTicks(n) <= before ? [Number(n)] : [];
     } catch {
       return [];
     }
@@ -72,6 +87,7 @@ function netDirsOf(pid: number): string[] {
 }
 
 async function assertNothingLeft(marker: string, helperPid: number, ns: Record<string, string>, childPid: number): Promise<void> {
+  const killed = ticksNow();
   // The next run: its first service reaps what is left, then everything must be gone.
   const next = await connect({ store });
   try {
@@ -83,9 +99,9 @@ async function assertNothingLeft(marker: string, helperPid: number, ns: Record<s
   }
   await until("the service's processes are gone", () => pidsWith(marker).length === 0);
   await until("the net helper is gone", () => !pidAlive(helperPid));
-  await until("no process holds the session's network namespace", () => holders("net", ns.sessionNet!).length === 0);
-  await until("no process holds the container's network namespace", () => holders("net", ns.containerNet!).length === 0);
-  await until("no process holds the helper's mount namespace (its mounts)", () => holders("mnt", ns.helperMnt!).length === 0);
+  await until("no process holds the session's network namespace", () => holders("net", ns.sessionNet!, killed).length === 0, 20, () => describePids(holders("net", ns.sessionNet!, killed)));
+  await until("no process holds the container's network namespace", () => holders("net", ns.containerNet!, killed).length === 0, 20, () => describePids(holders("net", ns.containerNet!, killed)));
+  await until("no process holds the helper's mount namespace (its mounts)", () => holders("mnt", ns.helperMnt!, killed).length === 0, 20, () => describePids(holders("mnt", ns.helperMnt!, killed)));
   assert.deepEqual(netDirsOf(childPid), [], "the helper's folder was removed");
 }
 
