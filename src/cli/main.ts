@@ -30,6 +30,18 @@ const storeOption = () => new Option("--store <dir>", "store folder (default: $L
 const traceFileOption = () => new Option("--trace-file <file>", "write the trace: FILE.html (one page, opens offline) or FILE.json (OTLP/JSON)");
 const noTracePropagateOption = () => new Option("--no-trace-propagate", "do not set $TRACEPARENT inside RUN steps");
 const progressOption = () => new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json", "quiet"]).default("auto");
+const insecureRegistryOption = () => new Option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)").argParser(collect).default([]);
+
+/** What a command that runs steps takes (build, call): the runtime, registries, tracing, progress and the store. */
+function withRunOptions(command: Command): Command {
+  return command
+    .option("--runtime <name>", "runc, crun or podman")
+    .addOption(insecureRegistryOption())
+    .addOption(traceFileOption())
+    .addOption(noTracePropagateOption())
+    .addOption(progressOption())
+    .addOption(storeOption());
+}
 
 const program = new Command("lading")
   .description("Build, export and push OCI images: rootless, daemonless.")
@@ -39,33 +51,29 @@ const program = new Command("lading")
   // `lading call FN --flag` hands FN's flags to the module, not to lading.
   .enablePositionalOptions();
 
-program
-  .command("build")
-  .description("Build an image from a Containerfile (or Dockerfile)")
-  .argument("[context]", "build context: a directory, or a git repository (https://host/repo.git#ref:subdir, git@host:repo.git#ref)", ".")
-  .option("-f, --file <path>", "Containerfile to build (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)")
-  .option("-t, --tag <ref>", "name the result (repeatable): in the store, the tarball and for --push", collect, [])
-  .option("--build-arg <k=v>", "set a build argument (repeatable)", collect, [])
-  .option("--target <stage>", "build this stage")
-  .option("--platform <os/arch[,…]>", "target platform; several (linux/amd64,linux/arm64) build one image index")
-  .option("--label <k=v>", "add a label (repeatable)", collect, [])
-  .option("--annotation <k=v>", "add a manifest annotation (repeatable)", collect, [])
-  .option("-o, --output <dest>", "img.tar, type=oci|docker,dest=FILE, or type=oci-layout,dest=DIR[,name=TAG] (repeatable)", collect, [])
-  .option("--secret <spec>", "id=ID,src=FILE or id=ID,env=VAR, for RUN --mount=type=secret (repeatable)", collect, [])
-  .option("--build-context <name=dir|git url>", "a named context for COPY --from=NAME and RUN --mount=from=NAME (repeatable)", collect, [])
-  .option("--no-cache", "run every step, ignoring cached results")
-  .option("--cache-from <spec>", "type=registry,ref=REG/REPO:TAG: take step results from this registry build cache (repeatable)", collect, [])
-  .option("--cache-to <spec>", "type=registry,ref=REG/REPO:TAG[,mode=min|max]: push the build cache there after the build (repeatable)", collect, [])
-  .option("--no-clamp-mtime", "keep files' real mtimes in layers (default: clamped to $SOURCE_DATE_EPOCH, else 0, for reproducible digests)")
-  .addOption(new Option("--pull <policy>", "when to contact registries for FROM images").choices(["always", "missing", "never"]).default("missing"))
-  .option("--push", "push the result to every -t reference")
-  .addOption(new Option("--lock <mode>", "lading.lock handling").choices(["auto", "frozen", "update", "off"]).default("auto"))
-  .option("--runtime <name>", "runc, crun or podman")
-  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
-  .addOption(traceFileOption())
-  .addOption(noTracePropagateOption())
-  .addOption(progressOption())
-  .addOption(storeOption())
+withRunOptions(
+  program
+    .command("build")
+    .description("Build an image from a Containerfile (or Dockerfile)")
+    .argument("[context]", "build context: a directory, or a git repository (https://host/repo.git#ref:subdir, git@host:repo.git#ref)", ".")
+    .option("-f, --file <path>", "Containerfile to build (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)")
+    .option("-t, --tag <ref>", "name the result (repeatable): in the store, the tarball and for --push", collect, [])
+    .option("--build-arg <k=v>", "set a build argument (repeatable)", collect, [])
+    .option("--target <stage>", "build this stage")
+    .option("--platform <os/arch[,…]>", "target platform; several (linux/amd64,linux/arm64) build one image index")
+    .option("--label <k=v>", "add a label (repeatable)", collect, [])
+    .option("--annotation <k=v>", "add a manifest annotation (repeatable)", collect, [])
+    .option("-o, --output <dest>", "img.tar, type=oci|docker,dest=FILE, or type=oci-layout,dest=DIR[,name=TAG] (repeatable)", collect, [])
+    .option("--secret <spec>", "id=ID,src=FILE or id=ID,env=VAR, for RUN --mount=type=secret (repeatable)", collect, [])
+    .option("--build-context <name=dir|git url>", "a named context for COPY --from=NAME and RUN --mount=from=NAME (repeatable)", collect, [])
+    .option("--no-cache", "run every step, ignoring cached results")
+    .option("--cache-from <spec>", "type=registry,ref=REG/REPO:TAG: take step results from this registry build cache (repeatable)", collect, [])
+    .option("--cache-to <spec>", "type=registry,ref=REG/REPO:TAG[,mode=min|max]: push the build cache there after the build (repeatable)", collect, [])
+    .option("--no-clamp-mtime", "keep files' real mtimes in layers (default: clamped to $SOURCE_DATE_EPOCH, else 0, for reproducible digests)")
+    .addOption(new Option("--pull <policy>", "when to contact registries for FROM images").choices(["always", "missing", "never"]).default("missing"))
+    .option("--push", "push the result to every -t reference")
+    .addOption(new Option("--lock <mode>", "lading.lock handling").choices(["auto", "frozen", "update", "off"]).default("auto")),
+)
   .addHelpText("after", "\nExamples:\n  lading build -t myapp:1.0 -o myapp.tar .\n  lading build -f Containerfile --build-arg VERSION=2 --target runtime -o type=docker,dest=img.tar .\n  lading build -o app.tar https://git.example.com/team/app.git#main:docker")
   .action(async (context: string, opts) => (await import("./commands/build.js")).build(context, opts, io));
 
@@ -76,7 +84,7 @@ program
   .option("--raw", "print the manifest exactly as stored")
   .option("--config", "print the image config exactly as stored")
   .option("--platform <os/arch>", "platform to pick from an index")
-  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(insecureRegistryOption())
   .addOption(storeOption())
   .action(async (source: string, opts) => (await import("./commands/inspect.js")).inspect(source, opts, io));
 
@@ -100,7 +108,7 @@ program
   .argument("<ref>", "registry reference")
   .option("-o, --output <dest>", "also write it: img.tar, type=oci|docker,dest=FILE, type=oci-layout,dest=DIR")
   .option("--platform <os/arch>", "platform to pick from an index")
-  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(insecureRegistryOption())
   .addOption(traceFileOption())
   .addOption(progressOption())
   .addOption(storeOption())
@@ -111,7 +119,7 @@ program
   .description("Push an image to a registry")
   .argument("<source>", "a store name, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
   .argument("[ref]", "destination reference (default: SOURCE when it is a registry name)")
-  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(insecureRegistryOption())
   .addOption(new Option("--format <type>", "media types to push").choices(["oci", "docker"]))
   .addOption(traceFileOption())
   .addOption(progressOption())
@@ -125,7 +133,7 @@ program
   .option("-u, --username <user>")
   .option("-p, --password <password>", "prefer --password-stdin")
   .option("--password-stdin", "read the password from standard input")
-  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
+  .addOption(insecureRegistryOption())
   .action(async (registry: string, opts) => (await import("./commands/login.js")).login(registry, opts, io));
 
 program
@@ -161,18 +169,14 @@ program
 
 const moduleOption = () => new Option("-m, --mod <module>", "the module: a folder with lading.json, or a git URL (https://host/repo.git#ref:subdir); default: .");
 
-program
-  .command("call")
-  .description("Call a build module's function, then functions on what it returns (chaining)")
-  .argument("[function...]", "FUNCTION [--arg value]… [CHAINED-FUNCTION [--arg value]…]…")
-  .addOption(moduleOption())
-  .option("--json", "print the result as JSON")
-  .option("--runtime <name>", "runc, crun or podman")
-  .option("--insecure-registry <host>", "use plain HTTP for this registry (repeatable)", collect, [])
-  .addOption(traceFileOption())
-  .addOption(noTracePropagateOption())
-  .addOption(progressOption())
-  .addOption(storeOption())
+withRunOptions(
+  program
+    .command("call")
+    .description("Call a build module's function, then functions on what it returns (chaining)")
+    .argument("[function...]", "FUNCTION [--arg value]… [CHAINED-FUNCTION [--arg value]…]…")
+    .addOption(moduleOption())
+    .option("--json", "print the result as JSON"),
+)
   .passThroughOptions()
   .addHelpText("after", "\nExamples:\n  lading call build --src . export --path app.tar\n  lading call -m ./ci test --node-version 20 stdout\n  lading call build --src . publish --address 127.0.0.1:5000/app:1\n  lading call deploy --token env:DEPLOY_TOKEN")
   .action(async (words: string[], opts) => (await import("./commands/modules.js")).call(words, opts, io));
