@@ -11,10 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Store } from "../../dist/src/store/store.js";
 import { startRegistry } from "../../dist/test/helpers/registry.js";
-import { makeBusyboxLayout } from "../../dist/test/helpers/images.js";
-import { makeImage } from "../../dist/test/registry/images.js";
+import { makePayloadLayout } from "../payload-layout.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PAYLOAD_MB = Number(process.env.BENCH_PAYLOAD_MB ?? 256);
@@ -33,19 +31,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 try {
   // The source: busybox base + random payload, as one image in an OCI-layout store.
-  const src = join(work, "src");
-  const bb = await makeBusyboxLayout(join(work, "bb"));
-  const bbStore = await Store.open(bb.dir);
-  const bbManifest = await bbStore.readJson(bb.manifestDigest);
-  const store = await Store.open(src);
-  const base = bbManifest.layers[0];
-  await store.putBlob(await bbStore.readBlob(base.digest));
-  const payload = await makeImage(store, { layerSizes: [PAYLOAD_MB << 20] });
-  const cfg = await store.readJson(payload.config.digest);
-  const baseDiff = (await bbStore.readJson(bbManifest.config.digest)).rootfs.diff_ids[0];
-  const config = await store.putJson({ ...cfg, rootfs: { type: "layers", diff_ids: [baseDiff, ...cfg.rootfs.diff_ids] } });
-  const m = await store.putJson({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config.digest, size: config.size }, layers: [base, ...payload.layers] });
-  await store.tag("bench", { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: m.digest, size: m.size });
+  const src = await makePayloadLayout(join(work, "src"), work, PAYLOAD_MB);
 
   const rows = { "push cold": { lading: [], skopeo: [] }, "push warm": { lading: [], skopeo: [] }, "pull cold": { lading: [], skopeo: [] }, "pull warm": { lading: [], skopeo: [] } };
   let rss = 0;

@@ -18,10 +18,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, statSync, rmSync, writeFile
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Store } from "../../dist/src/store/store.js";
 import { startRegistry } from "../../dist/test/helpers/registry.js";
 import { makeBusyboxLayout } from "../../dist/test/helpers/images.js";
-import { makeImage } from "../../dist/test/registry/images.js";
+import { makePayloadLayout } from "../payload-layout.mjs";
 
 const args = process.argv.slice(2);
 const RUNS = /^\d+$/.test(args[0] ?? "") ? Number(args.shift()) : 5;
@@ -71,22 +70,8 @@ async function startup() {
 }
 
 async function pushImageLayout() {
-  const layout = join(work, "layout");
-  const bb = await makeBusyboxLayout(join(work, "bb"));
-  const bbStore = await Store.open(bb.dir);
-  const bbManifest = await bbStore.readJson(bb.manifestDigest);
-  const store = await Store.open(layout);
-  const base = bbManifest.layers[0];
-  await store.putBlob(await bbStore.readBlob(base.digest));
-  const payload = await makeImage(store, { layerSizes: [PAYLOAD_MB << 20] });
-  const cfg = await store.readJson(payload.config.digest);
-  const baseDiff = (await bbStore.readJson(bbManifest.config.digest)).rootfs.diff_ids[0];
-  const config = await store.putJson({ ...cfg, rootfs: { type: "layers", diff_ids: [baseDiff, ...cfg.rootfs.diff_ids] } });
-  const m = await store.putJson({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config.digest, size: config.size }, layers: [base, ...payload.layers] });
   // A plain layout, as skopeo or umoci leave it: no lading/ folder beside the blobs.
-  await store.tag("bench", { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: m.digest, size: m.size });
-  rmSync(join(layout, "lading"), { recursive: true, force: true });
-  return layout;
+  return makePayloadLayout(join(work, "layout"), work, PAYLOAD_MB, { plain: true });
 }
 
 async function push() {
