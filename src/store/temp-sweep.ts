@@ -16,26 +16,21 @@ const STATE_DIRS = ["opcache", "pins", "leases", "rootfs", "snapshots", "volumes
 /** Temp files and folders of dead processes, outside `lading/tmp` (which Store.sweepTemp handles). */
 export async function strayTempFiles(store: Store): Promise<string[]> {
   const out: string[] = [];
-  for (const d of STATE_DIRS) {
-    const dir = join(store.root, "lading", d);
-    for (const n of await readdir(dir).catch(() => [] as string[])) {
-      const m = ATOMIC_TEMP.exec(n);
-      if (m && !pidAlive(Number(m[1]))) out.push(join(dir, n));
-    }
-  }
+  for (const d of STATE_DIRS) out.push(...(await deadNamed(join(store.root, "lading", d), ATOMIC_TEMP)));
   // exec's half-made snapshots: snapshots/<id mapping>/.tmp-<pid>-<rand>
   const snaps = join(store.root, "lading", "snapshots");
-  for (const tag of await readdir(snaps).catch(() => [] as string[])) {
-    for (const n of await readdir(join(snaps, tag)).catch(() => [] as string[])) {
-      const m = /^\.tmp-(\d+)-/.exec(n);
-      if (m && !pidAlive(Number(m[1]))) out.push(join(snaps, tag, n));
-    }
-  }
+  for (const tag of await readdir(snaps).catch(() => [] as string[])) out.push(...(await deadNamed(join(snaps, tag), /^\.tmp-(\d+)-/)));
   // build modules' half-made dependency checkouts: modules/deps/<pin>.tmp-<pid>-<rand>
-  const deps = join(store.root, "lading", "modules", "deps");
-  for (const n of await readdir(deps).catch(() => [] as string[])) {
-    const m = /\.tmp-(\d+)-/.exec(n);
-    if (m && !pidAlive(Number(m[1]))) out.push(join(deps, n));
+  out.push(...(await deadNamed(join(store.root, "lading", "modules", "deps"), /\.tmp-(\d+)-/)));
+  return out;
+}
+
+/** The entries of `dir` whose name matches `pattern` with the pid of a process that no longer runs (its group 1). */
+async function deadNamed(dir: string, pattern: RegExp): Promise<string[]> {
+  const out: string[] = [];
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const m = pattern.exec(n);
+    if (m && !pidAlive(Number(m[1]))) out.push(join(dir, n));
   }
   return out;
 }
