@@ -25,11 +25,11 @@ import { LadingError } from "../errors.js";
 import { findTool } from "../exec/detect.js";
 import { currentIdentity } from "../exec/identity.js";
 import type { ExecJob } from "../exec/job.js";
-import { Tail, buildExecJob, type HelperAnswer, type HelperRunOpts } from "../exec/run.js";
+import { Tail, buildExecJob, reapLeftovers, type HelperAnswer, type HelperRunOpts } from "../exec/run.js";
 import type { HostEntry, NetMessage } from "../net/messages.js";
 import { NetClient } from "../net/net-client.js";
 import { relayServer } from "../net/relay.js";
-import { NET_HELPER } from "./exec-helper-path.js";
+import { EXEC_HELPER, NET_HELPER } from "./exec-helper-path.js";
 import type { ImageState } from "./image-state.js";
 import type { ServiceSpec } from "./ops.js";
 import { derivedHostname, serviceKey } from "./service-key.js";
@@ -97,8 +97,6 @@ export class Services {
   private network(ev: StepContext): Promise<NetClient> {
     if (this.closed) return Promise.reject(new LadingError("CANCELLED", "the session is closed"));
     this.net ??= (async () => {
-      const { reapLeftovers } = await import("../exec/run.js");
-      const { EXEC_HELPER } = await import("./exec-helper-path.js");
       // What a killed earlier run left (containers, notes, helper folders) goes first.
       await ev.once("reap-leftovers", () => reapLeftovers(this.session.store, EXEC_HELPER, this.session.config.env));
       const client = await NetClient.start(NET_HELPER, currentIdentity(this.session.config.env.subids));
