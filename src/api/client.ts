@@ -421,7 +421,7 @@ export class Client {
    */
   async inspectImage(address: string, opts: ClientInspectImageOpts = {}): Promise<ImageInspection> {
     const { inspectImage } = await import("../engine/inspect.js");
-    return inspectImage(this.ctx.session, address, opts.platform ?? hostPlatform());
+    return inspectImage(this.ctx.session, address, opts.platform ?? hostPlatform(), opts.anyPlatform ?? false);
   }
 
   /**
