@@ -62,7 +62,13 @@ function record({ skips: found, complete }, pass) {
   else unrecorded.push(`the ${pass} pass: the skip reporter did not finish, so its skips are unknown`);
 }
 try {
-  const files = find(join(root, "dist", "test")).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+  // A filter names test files by a part of their path; a source path (test/x/y.test.ts) names its compiled file.
+  const filters = only.map((o) => o.replace(/\.test\.ts$/, ".test.js"));
+  const files = find(join(root, "dist", "test")).filter((f) => filters.length === 0 || filters.some((o) => f.includes(o)));
+  if (files.length === 0) {
+    console.error(`test/run.mjs: no compiled test file (under dist/test) matches ${only.join(", ")}; give a part of its path, e.g. test/api/outputs`);
+    process.exit(2);
+  }
   const firstPass = process.getuid?.() === 0 ? "root" : "rootless";
   const firstSkips = skipFile("first.jsonl");
   // Tests of the root pass act as the unprivileged user too (another local user, podman as that user):

@@ -20,7 +20,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ImageInspection } from "../engine/inspect.js";
 import { readEnvConfig } from "../env-config.js";
-import { runStep } from "../engine/steps/step.js";
+import { runStep } from "../engine/steps/run-step.js";
 import { addCacheSource } from "../engine/registry-cache/sources.js";
 import { startTracing, type TraceOptions, type Tracing } from "../telemetry/index.js";
 
@@ -421,7 +421,7 @@ export class Client {
    */
   async inspectImage(address: string, opts: ClientInspectImageOpts = {}): Promise<ImageInspection> {
     const { inspectImage } = await import("../engine/inspect.js");
-    return inspectImage(this.ctx.session, address, opts.platform ?? hostPlatform());
+    return inspectImage(this.ctx.session, address, opts.platform ?? hostPlatform(), opts.anyPlatform ?? false);
   }
 
   /**

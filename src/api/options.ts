@@ -275,6 +275,11 @@ export interface ClientContainerOpts {
 export interface ClientInspectImageOpts {
   /** Which image of a multi-platform index to read. Default: this machine's platform. */
   platform?: string;
+  /**
+   * When an index has no image for that platform, read its first one instead
+   * of failing (`inspection.index` then holds the whole list). Default false.
+   */
+  anyPlatform?: boolean;
 }
 
 /** Options of `Client.fsck`. */

@@ -15,7 +15,7 @@ import { applyConfigEdit, formatPlatform, parsePlatform, type ImageState } from 
 import { platformMatches } from "../oci/platform-match.js";
 import { EMPTY_TREE, cleanRelPath, isWalked, makeTree, overlayTree, subTree, treeEntries, treeKey, withoutPath, type Tree, type TreeEntry } from "./tree.js";
 import { loadImage, resolveImage } from "./steps/from.js";
-import { runStep } from "./steps/step.js";
+import { runStep } from "./steps/run-step.js";
 import { filterTree } from "./filter.js";
 import type { FileValue, StepContext } from "./step-context.js";
 import { registryCredentials } from "./registry-auth.js";

@@ -5,7 +5,7 @@ import type { Descriptor, ImageIndex } from "../oci/types.js";
 import type { ContainerNode } from "./ops.js";
 import type { StepContext } from "./step-context.js";
 import { finalizeImage, type FinalizeOptions } from "./finalize.js";
-import { runStep } from "./steps/step.js";
+import { runStep } from "./steps/run-step.js";
 import { ensureLayers } from "./registry-cache/lazy.js";
 
 export interface ImageOutputOptions extends FinalizeOptions {

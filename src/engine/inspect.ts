@@ -1,6 +1,7 @@
 import { LadingError } from "../errors.js";
 import { isIndexType } from "../oci/mediatypes.js";
-import type { Descriptor, ImageConfig, ImageManifest } from "../oci/types.js";
+import { NoSuchPlatformError } from "../oci/platform-match.js";
+import type { Descriptor, ImageConfig, ImageManifest, Platform } from "../oci/types.js";
 import { parsePlatform } from "./image-state.js";
 import type { Session } from "./session.js";
 import { manifestFor, resolveImage } from "./steps/from.js";
@@ -19,9 +20,21 @@ export interface ImageInspection {
   index?: { descriptor: Descriptor; raw: string };
 }
 
-/** Reads an image's manifest and config without changing anything about it. */
-export async function inspectImage(session: Session, address: string, platform: string): Promise<ImageInspection> {
-  const p = parsePlatform(platform);
+/**
+ * Reads an image's manifest and config without changing anything about it.
+ * With `anyPlatform`, an index without the platform gives its first one's.
+ */
+export async function inspectImage(session: Session, address: string, platform: string, anyPlatform = false): Promise<ImageInspection> {
+  try {
+    return await inspectPlatform(session, address, parsePlatform(platform));
+  } catch (err) {
+    const other = err instanceof NoSuchPlatformError ? err.platforms[0] : undefined;
+    if (!anyPlatform || !other) throw err;
+    return inspectPlatform(session, address, other);
+  }
+}
+
+async function inspectPlatform(session: Session, address: string, p: Platform): Promise<ImageInspection> {
   const resolved = await resolveImage(session, address, p);
   let descriptor = resolved.manifest;
   let index: ImageInspection["index"] = resolved.index ? { descriptor: resolved.index, raw: (await session.store.readBlob(resolved.index.digest)).toString("utf8") } : undefined;

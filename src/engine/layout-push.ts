@@ -20,7 +20,7 @@ import type { StepContext } from "./step-context.js";
 import type { ImageOutputOptions } from "./export.js";
 import type { ImageState } from "./image-state.js";
 import { localAddress } from "./steps/from.js";
-import { runStep } from "./steps/step.js";
+import { runStep } from "./steps/run-step.js";
 import { isFlavour } from "./finalize.js";
 
 export interface LayoutPush {

@@ -1,7 +1,7 @@
 import type { ContainerNode } from "./ops.js";
 import type { StepContext } from "./step-context.js";
 import { finalizeComplete, type ImageOutputOptions } from "./export.js";
-import { runStep } from "./steps/step.js";
+import { runStep } from "./steps/run-step.js";
 import { registryCredentials } from "./registry-auth.js";
 import { transferEvents } from "./transfer-events.js";
 

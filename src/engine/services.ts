@@ -36,7 +36,7 @@ import { derivedHostname, serviceKey } from "./service-key.js";
 import type { Session } from "./session.js";
 import type { StepContext } from "./step-context.js";
 import { buildMounts, collectSecretValues, secretValue } from "./steps/exec-inputs.js";
-import { runStep } from "./steps/step.js";
+import { runStep } from "./steps/run-step.js";
 import { layerTimes } from "./session.js";
 
 /** How long a service's ports may take to accept, unless it says otherwise. */

@@ -4,13 +4,10 @@
  * skopeo, umoci, podman load and docker load all read it. Deterministic:
  * fixed entry order, mtimes 0, numeric owners.
  */
-import { createWriteStream } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { PassThrough, Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
 import { LadingError, wrapFsError } from "../errors.js";
+import { ArchiveWriter } from "./archive-writer.js";
 import type { BlobReader } from "./blob-store.js";
 import { tempNameFor, fsyncDir } from "../fsutil/atomic.js";
 import { hexOf, type Digest } from "./digest.js";
@@ -74,46 +71,23 @@ export async function writeImageArchive(store: BlobReader, root: Descriptor, out
     Layers: manifest.layers.map((l) => `blobs/sha256/${hexOf(l.digest)}`),
   }));
 
-  const pack = tar.pack();
-  const header = { mtime: new Date(0), uid: 0, gid: 0, uname: "", gname: "" };
   const tmp = tempNameFor(target);
-  const writing = pipeline(pack, createWriteStream(tmp, { mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
+  const fh = await open(tmp, "w", 0o644);
   try {
-    const small = (name: string, text: string) => pack.entry({ ...header, name, mode: 0o644 }, text);
-    small("oci-layout", JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-    small("index.json", JSON.stringify(index));
-    small("manifest.json", JSON.stringify(dockerManifest));
-    pack.entry({ ...header, name: "blobs/", type: "directory", mode: 0o755 });
-    pack.entry({ ...header, name: "blobs/sha256/", type: "directory", mode: 0o755 });
-    for (const b of blobs) {
-      await new Promise<void>((res, rej) => {
-        const e = pack.entry({ ...header, name: `blobs/sha256/${hexOf(b.digest)}`, mode: 0o644, size: b.size }, (err) => (err ? rej(err) : res()));
-        const src: Readable = store.openBlob(b.digest);
-        src.on("error", (err) => {
-          e.destroy(err);
-          rej(err);
-        });
-        // Destroyed with the pack (a cancel): its error must be handled here, or it takes the process down.
-        (e as unknown as PassThrough).on("error", (err) => {
-          src.destroy();
-          rej(err);
-        });
-        src.pipe(e as unknown as PassThrough);
-      });
-    }
-    pack.finalize();
-    await writing;
-    const fh = await open(tmp, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    const out = new ArchiveWriter(fh, opts.signal);
+    await out.file("oci-layout", Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" })));
+    await out.file("index.json", Buffer.from(JSON.stringify(index)));
+    await out.file("manifest.json", Buffer.from(JSON.stringify(dockerManifest)));
+    await out.directory("blobs");
+    await out.directory("blobs/sha256");
+    for (const b of blobs) await out.blob(`blobs/sha256/${hexOf(b.digest)}`, b.size, store, b.digest);
+    await out.end();
+    await fh.sync();
+    await fh.close();
     await rename(tmp, target);
     await fsyncDir(dirname(target));
   } catch (err) {
-    pack.destroy();
-    await writing.catch(() => {});
+    await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     throw wrapFsError(`exporting to ${target}`, err);
   }

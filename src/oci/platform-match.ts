@@ -14,6 +14,13 @@ export function pickManifest(manifests: readonly Descriptor[], want: Platform, w
   if (hit) return hit;
   const noPlatform = manifests.filter((d) => !d.platform);
   if (noPlatform.length === 1 && manifests.length === 1) return noPlatform[0]!;
-  const have = manifests.map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}${d.platform.variant ? "/" + d.platform.variant : ""}` : "?")).join(", ");
-  throw new LadingError("NOT_FOUND", `${where} has no image for platform ${want.os}/${want.architecture}${want.variant ? "/" + want.variant : ""} (it has: ${have || "none"}); pass a platform it has`);
+  throw new NoSuchPlatformError(where, want, manifests.flatMap((d) => (d.platform ? [d.platform] : [])));
+}
+
+/** An index without the platform asked for; `platforms` are those it has, in its order. */
+export class NoSuchPlatformError extends LadingError {
+  constructor(where: string, want: Platform, readonly platforms: Platform[]) {
+    const name = (p: Platform) => `${p.os}/${p.architecture}${p.variant ? "/" + p.variant : ""}`;
+    super("NOT_FOUND", `${where} has no image for platform ${name(want)} (it has: ${platforms.map(name).join(", ") || "none"}); pass a platform it has`);
+  }
 }

@@ -435,7 +435,8 @@ function validateEntry(e: LayerEntry): void {
 }
 
 /** The entry's header blocks: a PAX header and its records when ustar cannot hold everything, then the ustar header. */
-function entryHeaders(e: LayerEntry, mtime: number): Buffer[] {
+/** The header blocks (a PAX header first when one is needed) of an entry with the given mtime. */
+export function entryHeaders(e: LayerEntry, mtime: number): Buffer[] {
   const out: Buffer[] = [];
   const size = e.type === "file" ? e.size! : 0;
   const name = e.type === "directory" ? `${e.path}/` : e.path;

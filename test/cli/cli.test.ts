@@ -88,3 +88,24 @@ test("rmi removes a name; removing a missing one fails", async () => {
   assert.equal(again.code, 1);
   assert.match(again.stderr, /no such image/);
 });
+
+test("inspect shows an index with no image for this machine as its table; --raw and --platform of a missing one still fail", async () => {
+  const ctx = join(t.path, "foreign");
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, "Containerfile"), "FROM scratch\nCOPY a /a\n");
+  writeFileSync(join(ctx, "a"), "a\n");
+  // Neither is this machine's, whatever it is (no RUN: nothing is emulated).
+  const b = await lading(["build", "--store", store, "--platform", "linux/s390x,linux/ppc64le", "-t", "foreign:1", ctx]);
+  assert.equal(b.code, 0, b.stderr);
+  const shown = await lading(["inspect", "--store", store, "foreign:1"]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /^Digest: +sha256:/m);
+  assert.match(shown.stdout, /^linux\/s390x +sha256:[0-9a-f]{64}/m);
+  assert.match(shown.stdout, /^linux\/ppc64le +sha256:[0-9a-f]{64}/m);
+  const raw = await lading(["inspect", "--raw", "--store", store, "foreign:1"]);
+  assert.equal(raw.code, 1);
+  assert.match(raw.stderr, /has no image for platform .* \(it has: linux\/s390x, linux\/ppc64le\)/);
+  const one = await lading(["inspect", "--store", store, "--platform", "linux/ppc64le", "foreign:1"]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(JSON.parse(one.stdout).Platform, "linux/ppc64le");
+});

@@ -42,9 +42,10 @@ export async function makeBusyboxLayout(dir: string, tag = "latest", arch = host
   entries.push(["bin/busybox", () => pack.entry({ ...h, name: "bin/busybox", mode: statSync(binary).mode & 0o7777, size: bb.length }, bb)]);
   for (const a of applets) {
     if (a === "bin/busybox" || !a.includes("/")) continue;
+    // Relative to the link's own folder: bin/sh → busybox, sbin/ip → ../bin/busybox, usr/bin/wget → ../../bin/busybox.
     const depth = a.split("/").length - 1;
-    const target = "../".repeat(depth - 1) + "bin/busybox";
-    entries.push([a, () => pack.entry({ ...h, name: a, type: "symlink", linkname: depth === 1 ? "busybox" : target, mode: 0o777 })]);
+    const target = a.startsWith("bin/") ? "busybox" : "../".repeat(depth) + "bin/busybox";
+    entries.push([a, () => pack.entry({ ...h, name: a, type: "symlink", linkname: target, mode: 0o777 })]);
   }
   const files: Record<string, string> = {
     "etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",

@@ -5,7 +5,8 @@ import type { Descriptor, ImageIndex, ImageInspection } from "../../index.js";
 export async function inspect(source: string, opts: CommonOpts & { raw?: boolean; config?: boolean; platform?: string }, io: CliIO): Promise<void> {
   const client = await openClient(opts, io);
   try {
-    const i = await client.inspectImage(source, { platform: opts.platform });
+    // Without --platform an index is shown whole, even when it has nothing for this machine.
+    const i = await client.inspectImage(source, { platform: opts.platform, anyPlatform: opts.platform === undefined && !opts.raw && !opts.config });
     if (opts.raw) {
       io.stdout.write(i.rawManifest.endsWith("\n") ? i.rawManifest : i.rawManifest + "\n");
       return;

@@ -19,7 +19,7 @@ import type { CacheLogEntry } from "../session.js";
 import type { StepContext } from "../step-context.js";
 import { formatPlatform } from "../image-state.js";
 import { registryCredentials } from "../registry-auth.js";
-import { runStep } from "../steps/step.js";
+import { runStep } from "../steps/run-step.js";
 import { transferEvents } from "../transfer-events.js";
 import { lazyAmong } from "./lazy.js";
 import { fetchLazyBlobs } from "./remote.js";

@@ -16,6 +16,8 @@ import type { Reference } from "../../registry/reference.js";
 import { formatPlatform } from "../image-state.js";
 import type { Session } from "../session.js";
 import { transferEvents } from "../transfer-events.js";
+import type { StepAttribute } from "../events.js";
+import { runStep } from "../steps/run-step.js";
 import { cacheState, type LazyBlob } from "./state.js";
 import { CacheRejected, checkCacheIndex, checkCacheManifest, readCacheConfig, type ImportedRecord } from "./format.js";
 
@@ -79,24 +81,22 @@ type CacheRoot = { kind: "manifest"; cache: LoadedCache } | { kind: "index"; ref
 /**
  * Reads one cache manifest or index, as a step of its own (traces show when
  * it was read and for how long). It never fails: a cache it cannot use
- * gives a notice. (Its events are emitted here rather than through
- * steps/step.ts, which loads this file: the import must not go both ways.)
+ * gives a notice.
  */
 async function importStep<T>(session: Session, ref: string, read: () => Promise<T>): Promise<T | undefined> {
-  const id = `cache-import:${ref}`;
-  const name = `import cache ${ref}`;
-  const t0 = performance.now();
-  session.emit({ type: "step", id, name, status: "running", attributes: { "lading.cache.ref": ref } });
-  let out: T | undefined;
-  try {
-    out = await session.within(id, read);
-  } catch (err) {
-    if (session.config.signal?.aborted) throw err;
-    notice(session, `load:${ref}`, `build cache ${ref} is not used: ${reason(err)}; the build goes on without it`);
-  }
-  const attributes = { "lading.cache.ref": ref, "lading.cache.used": out !== undefined };
-  session.emit({ type: "step", id, name, status: "done", duration: (performance.now() - t0) / 1000, layerWork: false, attributes });
-  return out;
+  const attributes: Record<string, StepAttribute> = { "lading.cache.ref": ref };
+  return runStep(session, { id: `cache-import:${ref}`, name: `import cache ${ref}`, metadataOnly: true, attributes }, async () => {
+    let out: T | undefined;
+    try {
+      out = await read();
+    } catch (err) {
+      if (session.config.signal?.aborted) throw err;
+      notice(session, `load:${ref}`, `build cache ${ref} is not used: ${reason(err)}; the build goes on without it`);
+    }
+    // Read by runStep when the step ends.
+    attributes["lading.cache.used"] = out !== undefined;
+    return out;
+  });
 }
 
 async function readRoot(session: Session, ref: string): Promise<CacheRoot> {

@@ -18,7 +18,7 @@ import { parseRemote } from "../../git/url.js";
 import type { GitAuthSpec, GitRefSpec } from "../ops.js";
 import type { Session } from "../session.js";
 import { makeTree, type Tree, type TreeEntry } from "../tree.js";
-import { runStep } from "../steps/step.js";
+import { runStep } from "../steps/run-step.js";
 import type { StepAttribute } from "../events.js";
 
 /**

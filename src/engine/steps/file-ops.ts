@@ -28,7 +28,8 @@ import { followInScope } from "../../fsutil/scoped-path.js";
 import { resolveOwner } from "../owner.js";
 import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type LayerEntryOptions, type Tree, type TreeEntry, type WalkedTree } from "../tree.js";
 import { filterTree } from "../filter.js";
-import { cachedLayerStep, inputAttributes, layerCacheKey, loggedForCacheExport, runStep } from "./step.js";
+import { inputAttributes, runStep } from "./run-step.js";
+import { cachedLayerStep, layerCacheKey, loggedForCacheExport } from "./step.js";
 import { ensureLayers } from "../registry-cache/lazy.js";
 import { LadingError } from "../../errors.js";
 
