@@ -14,6 +14,7 @@
  * SIGKILL of lading ends it, and lading ends it with the net helper.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { realpath } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { LadingError } from "../errors.js";
 import { findTool } from "../exec/detect.js";
@@ -40,7 +41,10 @@ export async function startOutbound(targetPid: number): Promise<Outbound> {
   const slirp = findTool("slirp4netns");
   if (!slirp) throw new LadingError("RUNTIME_UNAVAILABLE", "`slirp4netns` is not installed (it gives the session network its way out): install the Debian package slirp4netns");
   // fd 3: exit when lading's end closes; fd 4: "1" once the tap is made. No --configure: the tap is a bridge port, with no address of its own.
-  const child = spawn(slirp, ["--mtu=65520", "--exit-fd=3", "--ready-fd=4", "--enable-sandbox", "--enable-seccomp", String(targetPid), OUTBOUND_TAP], {
+  // Its sandbox (a mount namespace holding only /etc and /run) needs the resolver's file there, as podman checks too.
+  const resolv = await realpath("/etc/resolv.conf").catch(() => "/etc/resolv.conf");
+  const sandbox = /^\/(etc|run)\//.test(resolv) ? ["--enable-sandbox", "--enable-seccomp"] : [];
+  const child = spawn(slirp, ["--mtu=65520", "--exit-fd=3", "--ready-fd=4", ...sandbox, String(targetPid), OUTBOUND_TAP], {
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
   });
   const exitEnd = child.stdio[3] as Socket;
