@@ -9,6 +9,7 @@ PKGS+=(lighttpd openssh-server openssh-client)  # git source tests: git http-bac
 PKGS+=(chromium)  # test/telemetry: the trace page opened in a real headless browser
 PKGS+=(strace)  # test/api/host-read-once: which context files a build opens
 PKGS+=(qemu-user-static binfmt-support)  # RUN for a foreign platform (--platform linux/arm64): qemu through binfmt_misc, F flag
+PKGS+=(slirp4netns)  # services: the session network's way out (outbound.ts), rootless, no host-wide change
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,6 +32,13 @@ if [ "$(id -u)" = 0 ]; then
   { [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; } &&
     update-binfmts --enable ||
     echo "setup: could not register qemu with binfmt_misc (a container without the right?); RUN for other platforms will fail" >&2
+fi
+# slirp4netns opens /dev/net/tun inside lading's user namespace, as an ordinary user: Debian's udev
+# makes it mode 0666 (50-udev-default.rules); a machine without udev (a VM, a container) leaves the
+# kernel's 0600, so the same mode is given here. Access to the device only lets a user make tap devices
+# in namespaces of their own.
+if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  chmod 0666 /dev/net/tun
 fi
 # The multi-platform tests' base: busybox-static of the other of amd64/arm64, as a .deb in .cache/debs
 # (tests use no network but loopback). apt-get download needs that architecture in apt's lists.

@@ -89,6 +89,16 @@ export interface ConnectOpts {
    * @example connect({ trace: { file: "build-trace.html" } })
    */
   trace?: TraceOptions;
+  /**
+   * Whether the session network (services, and every exec while a service
+   * runs) has a way out, through slirp4netns: to the internet, and to the
+   * host's 127.0.0.1 as 10.0.2.2 (`host.lading.internal`), as a Dagger
+   * container has. Default true; false closes it: containers there reach
+   * only each other, and the host only through `up`, `endpoint` and
+   * `client.host().service`.
+   * @example connect({ serviceOutbound: false }) // hermetic integration tests
+   */
+  serviceOutbound?: boolean;
 }
 
 /** One registry source resolved in a session (`Client.sources`). */
@@ -198,6 +208,7 @@ export class Client {
     const compression = supportedCompression(opts.compression, "compression");
     const mediaTypes = mediaTypesFlavour(opts.mediaTypes);
     if (opts.pull && !["missing", "always", "never"].includes(opts.pull)) throw new LadingError("INVALID_ARGUMENT", `invalid pull policy "${opts.pull}": use "missing", "always" or "never"`);
+    if (opts.serviceOutbound !== undefined && typeof opts.serviceOutbound !== "boolean") throw new LadingError("INVALID_ARGUMENT", `invalid serviceOutbound ${JSON.stringify(opts.serviceOutbound)}: use true or false`);
     const env = readEnvConfig();
     const runtime = opts.runtime ?? (env.runtime as ConnectOpts["runtime"]);
     if (runtime && !["runc", "crun", "podman"].includes(runtime)) throw new LadingError("INVALID_ARGUMENT", `invalid runtime "${runtime}": use runc, crun or podman`);
@@ -232,6 +243,7 @@ export class Client {
       signal: opts.signal,
       sourcePins: opts.sourcePins,
       requirePins: opts.requirePins,
+      ...(opts.serviceOutbound !== undefined ? { serviceOutbound: opts.serviceOutbound } : {}),
       ...(tracing ? { traceparent: (id: string) => tracing.traceparent(id) } : {}),
     });
     const client = new Client({ session, evaluator: new Evaluator(session) });
@@ -550,7 +562,7 @@ export type { DiskUsageReport as DiskUsage, PruneOptions as PruneOpts, PruneRepo
 export type { FsckReport as FsckResult, FsckProblem, FsckProblemKind } from "../engine/store-session.js";
 export type { GcConfig, GcSettings, SizeSetting, PolicyFigures } from "../engine/store-session.js";
 
-const KNOWN_OPTS = new Set(["cacheFrom", "trace", "sourcePins", "requirePins", "store", "sourceDateEpoch", "clampMtime", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc"]);
+const KNOWN_OPTS = new Set(["cacheFrom", "trace", "sourcePins", "requirePins", "store", "sourceDateEpoch", "clampMtime", "compression", "mediaTypes", "pull", "noCache", "runtime", "insecureRegistries", "registryCAs", "registryConcurrency", "log", "signal", "gc", "serviceOutbound"]);
 
 /**
  * Files and directories of the machine lading runs on, from `client.host()`.

@@ -72,7 +72,12 @@ export interface ContainerWithExecOpts extends Described {
    * without one, as in BuildKit.
    */
   noInit?: boolean;
-  /** "host" (default: the host's network, so `apt-get update` works) or "none" (a network namespace of its own, with no way out). */
+  /**
+   * "host" (default: the host's network, so `apt-get update` works; while a
+   * service of the session runs, the session network instead, where the
+   * services' hostnames resolve and slirp4netns gives the way out) or "none"
+   * (a network namespace of its own, with no way out).
+   */
   network?: "host" | "none";
   /** Always run, never take a cached result (and never record one). */
   noCache?: boolean;

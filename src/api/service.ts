@@ -44,10 +44,12 @@ export interface ServiceUpOpts {
  * is awaited, or when an exec bound to it (`withServiceBinding`) runs, and
  * is healthy once each of its exposed TCP ports accepts a connection.
  * Its hostname, and `<hostname>.<session id>.lading.local`, resolve from
- * every container of the session; a binding's alias only from the bound
- * container. The network lives in namespaces lading makes (rootless too):
- * containers reach nothing else, and the host only through `up`,
- * `endpoint` and `client.host().service`.
+ * every container of the session (every exec joins the session network
+ * while a service runs); a binding's alias only from the bound container.
+ * The network lives in namespaces lading makes (rootless too), with a way
+ * out through slirp4netns (the host's 127.0.0.1 is `10.0.2.2`,
+ * `host.lading.internal`) unless `connect({ serviceOutbound: false })`;
+ * the host reaches it through `up` and `endpoint`.
  *
  * @example
  * const web = client.container().from("oci:./busybox").withExposedPort(8080)

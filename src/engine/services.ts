@@ -33,6 +33,7 @@ import { EXEC_HELPER, NET_HELPER } from "./exec-helper-path.js";
 import type { ImageState } from "./image-state.js";
 import type { ServiceSpec } from "./ops.js";
 import { derivedHostname, serviceKey } from "./service-key.js";
+import { noteServices } from "./services-live.js";
 import type { Session } from "./session.js";
 import type { StepContext } from "./step-context.js";
 import { buildMounts, collectSecretValues, secretValue } from "./steps/exec-inputs.js";
@@ -92,7 +93,14 @@ export class Services {
   private sockets = 0;
   private closed = false;
 
-  constructor(private readonly session: Session) {}
+  constructor(private readonly session: Session) {
+    noteServices(session, () => this.instances.size > 0);
+  }
+
+  /** The session wants a way out of its network (connect's serviceOutbound). */
+  private get wantsOutbound(): boolean {
+    return this.session.config.serviceOutbound !== false;
+  }
 
   private network(ev: StepContext): Promise<NetClient> {
     if (this.closed) return Promise.reject(new LadingError("CANCELLED", "the session is closed"));
@@ -100,7 +108,16 @@ export class Services {
       // What a killed earlier run left (containers, notes, helper folders) goes first.
       await ev.once("reap-leftovers", () => reapLeftovers(this.session.store, EXEC_HELPER, this.session.config.env));
       const client = await NetClient.start(NET_HELPER, currentIdentity(this.session.config.env.subids));
-      this.session.debug(`services: session network up (helper pid ${client.pid}, session ${this.id})`);
+      if (this.wantsOutbound) {
+        await client.enableOutbound().catch((e: Error) => {
+          if (this.closed) throw e;
+          this.session.emit({
+            type: "warning",
+            message: `services: the session network has no way out (${e.message}); its containers reach only each other, and execs without a service binding stay on the host's network, where services' hostnames do not resolve`,
+          });
+        });
+      }
+      this.session.debug(`services: session network up (helper pid ${client.pid}, session ${this.id}, ${client.outbound ? `outbound slirp4netns pid ${client.outbound.pid}` : "no outbound"})`);
       return client;
     })();
     this.net.catch(() => (this.net = undefined));
@@ -245,16 +262,20 @@ export class Services {
   }
 
   /**
-   * Runs an exec bound to services (withServiceBinding): they start first
-   * (health-checked), the exec joins the session network with their
-   * aliases, and each is stopped afterwards unless something else uses it.
-   * `run` gets the `via` for runExec.
+   * Runs an exec on the session network: one bound to services
+   * (withServiceBinding), whose services start first (health-checked) and
+   * each stop afterwards unless something else uses them, or one without a
+   * binding while services run, which sees their global hostnames. `run`
+   * gets the `via` for runExec; `undefined` (a plain exec, when the network
+   * has no way out although the session wants one) keeps the host's
+   * network: moving it would take away what it could reach.
    */
-  async withBindings<T>(ev: StepContext, state: ImageState, run: (via: (job: ExecJob, opts: HelperRunOpts) => Promise<HelperAnswer>) => Promise<T>): Promise<T> {
+  async withBindings<T>(ev: StepContext, state: ImageState, run: (via?: (job: ExecJob, opts: HelperRunOpts) => Promise<HelperAnswer>) => Promise<T>): Promise<T> {
     const leases: Array<() => Promise<void>> = [];
     try {
       const aliases = await this.lease(ev, state, leases);
       const net = await this.network(ev);
+      if (!state.services?.length && this.wantsOutbound && !net.outbound) return await run(undefined);
       return await run(async (job, opts) => {
         const out = new Tail(4 << 20);
         const err = new Tail(4 << 20);

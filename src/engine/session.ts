@@ -37,6 +37,8 @@ export interface SessionConfig {
   readonly sourcePins?: Readonly<Record<string, string>>;
   /** Fail when a tag has no pin (a frozen lock). */
   readonly requirePins?: boolean;
+  /** The session network (services) has a way out through slirp4netns; false: it reaches only its own containers. Default true. */
+  readonly serviceOutbound?: boolean;
   /** The W3C traceparent of a running step's span (set by tracing): an exec gives it to its processes as $TRACEPARENT. */
   readonly traceparent?: (stepId: string) => string | undefined;
 }

@@ -37,6 +37,10 @@ async function hostResolvConf(): Promise<string> {
   return main;
 }
 
+function sessionResolvConf(net: ExecNet): string {
+  return net.nameserver ? `# lading session network: its names are in /etc/hosts\nnameserver ${net.nameserver}\n` : "# lading session network: names are in /etc/hosts\n";
+}
+
 /** The lines every container's /etc/hosts starts with. */
 export function baseHosts(hostname: string, ownAddress = "127.0.1.1"): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ownAddress}\t${hostname}\n`;
@@ -44,14 +48,15 @@ export function baseHosts(hostname: string, ownAddress = "127.0.1.1"): string {
 
 /**
  * The three files in `bundle`. On a session network (`net`) /etc/hosts is
- * the file net/ keeps current, bound as it is, and there is no resolver:
- * every name there is in /etc/hosts, and nothing outside can be reached.
+ * the file net/ keeps current, bound as it is; the resolver is the
+ * network's own (`net.nameserver`, when it has a way out), else there is
+ * none: every name there is in /etc/hosts.
  */
 export async function writeEtcFiles(bundle: string, net?: ExecNet): Promise<Array<{ destination: string; source: string }>> {
   const hostname = net?.hostname ?? HOSTNAME;
   const files: Array<[string, string]> = [
     ...(net ? [] : [["/etc/hosts", baseHosts(HOSTNAME)] as [string, string]]),
-    ["/etc/resolv.conf", net ? "# lading session network: names are in /etc/hosts\n" : await hostResolvConf()],
+    ["/etc/resolv.conf", net ? sessionResolvConf(net) : await hostResolvConf()],
     ["/etc/hostname", `${hostname}\n`],
   ];
   const out: Array<{ destination: string; source: string }> = net ? [{ destination: "/etc/hosts", source: net.hostsFile }] : [];

@@ -59,6 +59,8 @@ export interface ExecNet {
   netnsPath: string;
   hostsFile: string;
   hostname: string;
+  /** The resolver when the network has a way out (slirp4netns's forwarder); none: every name is in the hosts file. */
+  nameserver?: string;
 }
 
 export interface ReapJob {

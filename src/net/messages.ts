@@ -29,7 +29,9 @@ export type NetRequest =
   | { id: number; kind: "forward"; socket: string; ip: string; port: number }
   | { id: number; kind: "unforward"; socket: string }
   /** A host's port in the session network: `names` resolve to an address whose `frontend` ports lead to `socket`s lading serves. */
-  | { id: number; kind: "hostService"; key: string; names: string[]; ports: Array<{ frontend: number; socket: string }> };
+  | { id: number; kind: "hostService"; key: string; names: string[]; ports: Array<{ frontend: number; socket: string }> }
+  /** slirp4netns made `tap` in the session namespace (net/outbound.ts): plug it into the bridge, and give containers made from now on their way out through it. */
+  | { id: number; kind: "outbound"; tap: string };
 
 export type NetMessage =
   | ({ id: number } & Exclude<HelperMessage, { type: "reaped" }>)

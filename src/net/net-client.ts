@@ -20,6 +20,7 @@ import { unshareArgs, type Identity } from "../exec/identity.js";
 import { Tail } from "../exec/run.js";
 import { pidAlive } from "../fsutil/pid-alive.js";
 import type { NetMessage, NetRequest } from "./messages.js";
+import { OUTBOUND_TAP, startOutbound, type Outbound } from "./outbound.js";
 
 type Body<K extends NetRequest["kind"]> = Omit<Extract<NetRequest, { kind: K }>, "id">;
 
@@ -50,6 +51,8 @@ export class NetClient {
   private readonly waiting = new Map<number, { resolve(m: NetMessage): void; reject(e: Error): void; h: RequestHandlers; answered: boolean }>();
   private ownOutput = new Tail(64 * 1024);
   private closed = false;
+  /** slirp4netns, once `enableOutbound` started it. */
+  outbound?: Outbound;
   /** Rejected when the helper ends or cannot make its network. */
   readonly ready: Promise<void>;
 
@@ -76,6 +79,8 @@ export class NetClient {
       w.resolve(m);
     });
     child.on("exit", (code, sig) => {
+      // Its tap holds the namespace: slirp4netns goes with the helper.
+      this.outbound?.close();
       const tail = this.ownOutput.text().trim().split("\n").slice(-5).join("\n");
       const err = new LadingError(this.closed ? "CANCELLED" : "INTERNAL", `the session network's helper ended (${sig ?? "exit " + code})${tail ? ": " + tail : ""}`);
       failed(err);
@@ -107,6 +112,29 @@ export class NetClient {
       throw e;
     });
     return client;
+  }
+
+  /**
+   * Gives the session network its way out (outbound.ts): slirp4netns for
+   * the helper's namespace, its tap plugged into the bridge. Containers
+   * made before this have no route out; call it before the first.
+   */
+  async enableOutbound(): Promise<void> {
+    if (this.outbound) return;
+    const outbound = await startOutbound(this.child.pid!);
+    // The helper may have ended meanwhile; then it goes at once, as the exit handler would have done.
+    if (this.closed || this.child.exitCode !== null || this.child.signalCode !== null) {
+      outbound.close();
+      throw new LadingError("CANCELLED", "the session network is closed");
+    }
+    this.outbound = outbound;
+    try {
+      await this.request("outbound", { tap: OUTBOUND_TAP });
+    } catch (e) {
+      this.outbound = undefined;
+      outbound.close();
+      throw e;
+    }
   }
 
   get pid(): number | undefined {
@@ -148,6 +176,7 @@ export class NetClient {
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);
+    this.outbound?.close();
     await rm(this.dir, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -23,6 +23,7 @@ import { runTool } from "../exec/proc.js";
 import { runtimeStateRoot } from "../exec/state.js";
 import type { HostEntry, NetMessage, NetRequest } from "./messages.js";
 import { accepts, relayServer } from "./relay.js";
+import { OUTBOUND_DNS } from "./outbound.js";
 import { SessionNet, type ContainerNetns } from "./session-net.js";
 
 process.umask(0o022);
@@ -89,7 +90,7 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
     let mine: Running | undefined;
     try {
       hosts = await net.hostsFile(hostname, ns.ip, aliases);
-      const withNet: ExecJob = { ...job, net: { netnsPath: ns.path, hostsFile: hosts.path, hostname } };
+      const withNet: ExecJob = { ...job, net: { netnsPath: ns.path, hostsFile: hosts.path, hostname, ...(ns.outbound ? { nameserver: OUTBOUND_DNS } : {}) } };
       const setRunning = (r: Running | undefined) => {
         if (mine) running.delete(mine);
         mine = r;
@@ -179,6 +180,9 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
         forwards.delete(r.socket);
         return send({ id: r.id, type: "ok" });
       }
+      case "outbound":
+        await net.attachOutbound(r.tap);
+        return send({ id: r.id, type: "ok" });
       case "hostService": {
         const ip = net.addressFor(r.key);
         await net.addBridgeAddress(ip);

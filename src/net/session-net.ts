@@ -3,8 +3,10 @@
  * namespace of its own (made by `unshare --net`, inside lading's user
  * namespace when rootless), where this file makes a bridge; each container
  * that uses services gets a network namespace of its own, held by a small
- * keeper process, joined to the bridge by a veth pair. Nothing here has a
- * route out: the only ways in or out are the Unix-socket relays (relay.ts).
+ * keeper process, joined to the bridge by a veth pair. Nothing here routes
+ * to the host: the ways in or out are the Unix-socket relays (relay.ts)
+ * and, once `attachOutbound` plugged slirp4netns's tap into the bridge
+ * (outbound.ts), the routes each container then gets to slirp4netns.
  *
  * The 10.87.0.0/16 addresses exist only inside these namespaces, so every
  * session uses the same ones. Names are /etc/hosts lines: each container's
@@ -22,6 +24,7 @@ import { findTool } from "../exec/detect.js";
 import { baseHosts } from "../exec/etc-files.js";
 import { runTool } from "../exec/proc.js";
 import type { HostEntry } from "./messages.js";
+import { HOST_LOOPBACK, HOST_NAME, OUTBOUND_NET } from "./outbound.js";
 
 export const BRIDGE = "lading0";
 const GATEWAY = "10.87.0.1";
@@ -45,6 +48,8 @@ function addressOf(n: number): string {
 export interface ContainerNetns {
   path: string;
   ip: string;
+  /** Made with routes out (through slirp4netns). */
+  outbound: boolean;
   close(): void;
 }
 
@@ -56,6 +61,8 @@ export class SessionNet {
   private readonly liveHosts = new Set<string>();
   private files = 0;
   private veths = 0;
+  /** slirp4netns's tap is on the bridge: containers made from now on route out through it. */
+  outbound = false;
 
   /** `dir`: where hosts files are written (the session's private folder). */
   constructor(private readonly dir: string) {}
@@ -128,7 +135,10 @@ export class SessionNet {
     const veth = `lv${++this.veths}`;
     // A keeper whose parent is already gone (it died between the fork and the pdeathsig) would never get the signal: it ends at once.
     const script = '[ "$PPID" = "$1" ] || exit 1; shift; printf "%s\\n" "$@" | ip -batch - && echo ready && exec sleep infinity';
+    const outbound = this.outbound;
     const cmds = [`link add eth0 type veth peer name ${veth} netns ${process.pid}`, `addr add ${ip}/${PREFIX} dev eth0`, "link set eth0 up", "link set lo up"];
+    // slirp4netns answers for its network on the bridge: on link through eth0, and the way to everything else.
+    if (outbound) cmds.push(`route add ${OUTBOUND_NET} dev eth0`, `route add default via ${HOST_LOOPBACK}`);
     const keeper = spawn(tool("setpriv", "util-linux"), ["--pdeathsig", "KILL", "--", tool("unshare", "util-linux"), "--net", "--", "/bin/sh", "-c", script, "sh", String(process.pid), ...cmds], { stdio: ["ignore", "pipe", "pipe"] });
     this.keepers.add(keeper);
     keeper.once("exit", () => this.keepers.delete(keeper));
@@ -139,13 +149,14 @@ export class SessionNet {
       keeper.kill("SIGKILL");
       throw e;
     }
-    return { path: `/proc/${keeper.pid}/ns/net`, ip, close: () => void keeper.kill("SIGKILL") };
+    return { path: `/proc/${keeper.pid}/ns/net`, ip, outbound, close: () => void keeper.kill("SIGKILL") };
   }
 
   /** A container's /etc/hosts: its own name, its aliases, and every global name so far (kept current until `close`). */
   async hostsFile(hostname: string, ip: string, aliases: HostEntry[]): Promise<{ path: string; close(): Promise<void> }> {
     const path = join(this.dir, `hosts-${++this.files}`);
-    const text = baseHosts(hostname, ip) + aliases.map(line).join("") + this.globals.join("");
+    const host = this.outbound ? line({ ip: HOST_LOOPBACK, names: [HOST_NAME] }) : "";
+    const text = baseHosts(hostname, ip) + host + aliases.map(line).join("") + this.globals.join("");
     await writeFile(path, text, { mode: 0o644 });
     this.liveHosts.add(path);
     return {
@@ -163,6 +174,19 @@ export class SessionNet {
     if (this.globals.includes(l)) return;
     this.globals.push(l);
     await Promise.all([...this.liveHosts].map((p) => appendFile(p, l).catch(() => {})));
+  }
+
+  /**
+   * Plugs slirp4netns's tap into the bridge: the containers made from now
+   * on get routes out. A spare namespace made before has none, so it goes.
+   */
+  async attachOutbound(tap: string): Promise<void> {
+    await ipBatch([`link set ${tap} master ${BRIDGE} up`]);
+    this.outbound = true;
+    const stale = this.spare;
+    this.spare = undefined;
+    // Its address is not given back: its veth may still be on the bridge for a moment.
+    void stale?.then((ns) => ns.close(), () => {});
   }
 
   /** An extra address on the bridge itself (a host service listens there). */

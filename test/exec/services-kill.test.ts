@@ -2,7 +2,8 @@
  * No service outlives its session: after a normal close, and after lading is
  * ended by SIGINT, SIGTERM or SIGKILL (and, harder, its net helper SIGKILLed
  * with it), no container process, network namespace (nothing holds the
- * session's or the container's), mount namespace, or helper folder is left
+ * session's or the container's), slirp4netns (the session network's way
+ * out), mount namespace, or helper folder is left
  * once the next run has reaped — checked by pid and through /proc.
  */
 import { after, before, test } from "node:test";
@@ -62,7 +63,7 @@ function holders(kind: "net" | "mnt", link: string, before: number): number[] {
 async function startChild(marker: string) {
   const child = spawn(process.execPath, [CHILD, store, busybox.ref], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, SERVICE_MARKER: marker } });
   const exited = new Promise<void>((r) => child.on("close", () => r()));
-  const { helperPid } = await new Promise<{ helperPid: number }>((resolve, reject) => {
+  const { helperPid, outboundPid } = await new Promise<{ helperPid: number; outboundPid: number }>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
@@ -72,6 +73,7 @@ async function startChild(marker: string) {
   });
   const service = pidsWith(marker);
   assert.ok(service.length > 0, "the service runs");
+  assert.ok(outboundPid > 0 && pidAlive(outboundPid), "the session network has its way out (slirp4netns runs)");
   const namespaces = {
     sessionNet: readlinkSync(`/proc/${helperPid}/ns/net`),
     helperMnt: readlinkSync(`/proc/${helperPid}/ns/mnt`),
@@ -79,14 +81,14 @@ async function startChild(marker: string) {
   };
   assert.notEqual(namespaces.sessionNet, readlinkSync("/proc/self/ns/net"), "the session network is a namespace of its own");
   assert.notEqual(namespaces.containerNet, namespaces.sessionNet, "the container has its own network namespace");
-  return { child, exited, helperPid, namespaces };
+  return { child, exited, helperPid, outboundPid, namespaces };
 }
 
 function netDirsOf(pid: number): string[] {
   return readdirSync(tmpdir()).filter((n) => n.startsWith(`lading-net-${pid}-`));
 }
 
-async function assertNothingLeft(marker: string, helperPid: number, ns: Record<string, string>, childPid: number): Promise<void> {
+async function assertNothingLeft(marker: string, helperPid: number, outboundPid: number, ns: Record<string, string>, childPid: number): Promise<void> {
   const killed = ticksNow();
   // The next run: its first service reaps what is left, then everything must be gone.
   const next = await connect({ store });
@@ -99,6 +101,7 @@ async function assertNothingLeft(marker: string, helperPid: number, ns: Record<s
   }
   await until("the service's processes are gone", () => pidsWith(marker).length === 0);
   await until("the net helper is gone", () => !pidAlive(helperPid));
+  await until("slirp4netns is gone", () => !pidAlive(outboundPid));
   await until("no process holds the session's network namespace", () => holders("net", ns.sessionNet!, killed).length === 0, 20, () => describePids(holders("net", ns.sessionNet!, killed)));
   await until("no process holds the container's network namespace", () => holders("net", ns.containerNet!, killed).length === 0, 20, () => describePids(holders("net", ns.containerNet!, killed)));
   await until("no process holds the helper's mount namespace (its mounts)", () => holders("mnt", ns.helperMnt!, killed).length === 0, 20, () => describePids(holders("mnt", ns.helperMnt!, killed)));
@@ -108,25 +111,26 @@ async function assertNothingLeft(marker: string, helperPid: number, ns: Record<s
 for (const signal of ["SIGINT", "SIGTERM", "SIGKILL"] as const) {
   test(`lading ended by ${signal} with a service running leaves nothing behind`, async () => {
     const marker = `svc-kill-${signal}-${process.pid}`;
-    const { child, exited, helperPid, namespaces } = await startChild(marker);
+    const { child, exited, helperPid, outboundPid, namespaces } = await startChild(marker);
     child.kill(signal);
     await exited;
-    await assertNothingLeft(marker, helperPid, namespaces, child.pid!);
+    await assertNothingLeft(marker, helperPid, outboundPid, namespaces, child.pid!);
   });
 }
 
 test("lading and its net helper SIGKILLed together: the next run kills and removes what they left", async () => {
   const marker = `svc-kill-both-${process.pid}`;
-  const { child, exited, helperPid, namespaces } = await startChild(marker);
+  const { child, exited, helperPid, outboundPid, namespaces } = await startChild(marker);
   process.kill(helperPid, "SIGKILL");
   child.kill("SIGKILL");
   await exited;
-  await assertNothingLeft(marker, helperPid, namespaces, child.pid!);
+  await assertNothingLeft(marker, helperPid, outboundPid, namespaces, child.pid!);
 });
 
 test("a normal close ends every service; one started by a binding ends with its exec", async () => {
   const marker = `svc-close-${process.pid}`;
-  const client = await connect({ store });
+  let outboundPid = 0;
+  const client = await connect({ store, log: (e) => e.type === "debug" && (outboundPid = Number(/slirp4netns pid (\d+)/.exec(e.message)?.[1] ?? outboundPid)) });
   const bb = () => client.container().from(busybox.ref);
   const kept = bb().withExposedPort(8080).withExec(["sh", "-c", `httpd -p 8080 -h / && sleep 1000 # ${marker}-kept`]).asService();
   const bound = bb().withExposedPort(8080).withExec(["sh", "-c", `httpd -p 8080 -h / && sleep 1000 # ${marker}-bound`]).asService();
@@ -142,5 +146,7 @@ test("a normal close ends every service; one started by a binding ends with its 
   assert.ok(pidsWith(`${marker}-kept`).length > 0, "the explicitly started one still runs");
   await client.close();
   assert.deepEqual(pidsWith(`${marker}-kept`), [], "close waited until it was gone");
+  assert.ok(outboundPid > 0, "the session network had its way out");
+  await until("slirp4netns is gone", () => !pidAlive(outboundPid));
   assert.deepEqual(netDirsOf(process.pid), []);
 });

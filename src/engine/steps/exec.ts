@@ -18,6 +18,7 @@ import { ensureLayers } from "../registry-cache/lazy.js";
 import { EXEC_HELPER } from "../exec-helper-path.js";
 import { platformEmulation } from "../emulation.js";
 import { buildMounts, collectSecretValues, secretValue } from "./exec-inputs.js";
+import { servicesRunning } from "../services-live.js";
 
 export interface ExecStepResult extends ExecOutcome {
   layer?: LayerRef;
@@ -74,8 +75,10 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
     const mounts = await buildMounts(ev, state);
     const secretEnv: Record<string, string> = {};
     for (const s of state.secretEnv) secretEnv[s.name] = secretValue(ev, s.secret.name).toString("utf8");
-    // Loaded only for an exec bound to services: the session network's code is not small.
-    const services = state.services?.length ? (await import("../services.js")).servicesOf(session) : undefined;
+    // On the session network when bound to services, and (as every Dagger container) while a service runs, so
+    // that its global hostnames resolve; else the host's network, and the services' code is never even loaded.
+    const onSessionNet = !!state.services?.length || (exec.network === "host" && servicesRunning(session));
+    const services = onSessionNet ? (await import("../services.js")).servicesOf(session) : undefined;
     const run = (via?: import("../../exec/run.js").ExecRequest["via"]) => runExec({
       store,
       helper: EXEC_HELPER,
@@ -96,7 +99,7 @@ export async function execStep(ev: StepContext, state: ImageState, exec: ExecSpe
       signal: session.config.signal,
       onOutput: (stream, chunk) => session.emit({ type: "log", id: key, stream, text: scrub(chunk.toString("utf8")) }),
       debug: (m) => session.debug(m),
-      // Bound to services: run on the session network, by an OCI runtime that can join it.
+      // On the session network: by an OCI runtime that can join it.
       ...(via && services ? { via, runtime: services.runtime() } : {}),
     });
     const r = services ? await services.withBindings(ev, state, run) : await run();
