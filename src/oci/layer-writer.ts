@@ -10,7 +10,6 @@ import { LadingError, wrapFsError } from "../errors.js";
 import { EarlyFlush } from "../fsutil/early-flush.js";
 import type { BlobWriter } from "./blob-store.js";
 import { HashingStream, type Digest } from "./digest.js";
-import { createCompressor } from "./compress.js";
 import { GzipBlocks, type GzipDigests } from "./gzip-blocks.js";
 import { gzipSettings } from "./gzip-parallel.js";
 import type { LayerEntry } from "./layer-entry.js";
@@ -57,7 +56,8 @@ export async function writeLayer(
   const tar = tarStream(entries, tarOpts, opts.onFileDigest);
   const diffHasher = new HashingStream();
   const out = new PassThrough();
-  const stages = compression === "none" ? [tar, diffHasher, out] : [tar, diffHasher, createCompressor(compression), out];
+  // compress.ts (zstd through a child process, the sniffers) is loaded only for the layers that need it.
+  const stages = compression === "none" ? [tar, diffHasher, out] : [tar, diffHasher, (await import("./compress.js")).createCompressor(compression), out];
   const produced = pipeline(stages as [typeof tar, ...NodeJS.ReadWriteStream[]], opts.signal ? { signal: opts.signal } : {});
   const stored = store.putBlob(out, undefined, opts.signal);
   const [p, s] = await Promise.allSettled([produced, stored]);
