@@ -122,7 +122,9 @@ export interface BlockInput {
 export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; inPlace: boolean; digests?: string[] } {
   const v = slotViews(b.memory, b.slot, b.length);
   const reads = unpack(b.reads);
-  for (const r of reads) readHostRange(r, r.size, r.pos, r.length, v.data, r.at);
+  // The whole slot: a file's last piece may read one byte past the block's input (see readHostRange), which is put back.
+  const slot = new Uint8Array(b.memory, b.slot * SLOT_SIZE, SLOT_SIZE);
+  for (const r of reads) readHostRange(r, r.size, r.pos, r.length, slot, r.at);
   const digests = b.hashFiles ? wholeReadDigests(reads, v.data) : undefined;
   const crc = crc32(v.data);
   const out = deflateBlock(v.data, b.last, b.level, v.out);
