@@ -395,9 +395,14 @@ export function checkLayerPath(path: string): string | undefined {
   if (typeof path !== "string" || path === "") return "the path is empty";
   if (path.includes("\0")) return "the path contains a NUL byte";
   if (path.startsWith("/")) return 'the path starts with "/"; layer paths are relative ("usr/bin/sh")';
-  for (const c of path.split("/")) {
-    if (c === "") return 'the path has an empty component (a trailing "/" or "//")';
-    if (c === "." || c === "..") return `the path has a "${c}" component`;
+  // Component by component without splitting: an array per entry was garbage for every file of a big tree.
+  for (let start = 0; start <= path.length; ) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
+    const n = end - start;
+    if (n === 0) return 'the path has an empty component (a trailing "/" or "//")';
+    if (n <= 2 && path.charCodeAt(start) === 0x2e && (n === 1 || path.charCodeAt(start + 1) === 0x2e)) return `the path has a "${path.slice(start, end)}" component`;
+    start = end + 1;
   }
   return undefined;
 }
