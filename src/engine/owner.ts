@@ -1,7 +1,11 @@
 import { LadingError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { LayerRef } from "../oci/types.js";
-import { readFileFromLayers } from "./layer-files.js";
+
+/** The layers' file at `path`: layer-files.ts (and the tar reader behind it) loads only for owners given by name. */
+async function readFileFromLayers(store: Store, layers: readonly LayerRef[], path: string): Promise<Buffer | null> {
+  return (await import("./layer-files.js")).readFileFromLayers(store, layers, path);
+}
 
 /**
  * Resolves an owner string ("uid", "uid:gid", "name", "name:group") the way

@@ -138,7 +138,8 @@ export class TreeKey {
       to === undefined
         ? [e.path, e.type, e.mode, e.uid, e.gid, e.mtime ?? null, e.size ?? null, e.linkname ?? null, e.contentDigest ?? null, xattrsKey(e.xattrs), e.devmajor ?? null, e.devminor ?? null]
         : [e.path, "hardlink", e.mode, e.uid, e.gid, e.mtime ?? null, null, to, null, xattrsKey(e.xattrs), null, null];
-    this.hash.update((this.rows++ ? "," : "") + canonicalJson(row));
+    // A row of plain values (no xattrs object) is its own canonical form: no copy of it to sort keys in.
+    this.hash.update((this.rows++ ? "," : "") + (row[9] === null ? JSON.stringify(row) : canonicalJson(row)));
   }
 
   digest(): Digest {

@@ -15,7 +15,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { LadingError } from "../errors.js";
 import type { Digest } from "./digest.js";
-import { BLOCK_SIZE, SLOT_SIZE, compressBlock, isWholeRead, type HostRead } from "./gzip-parallel-block.js";
+import { BLOCK_SIZE, HostReads, SLOT_SIZE, compressBlock } from "./gzip-parallel-block.js";
 import { crc32Combine } from "./crc32-combine.js";
 import { sharedPool, type WorkerPool } from "./gzip-pool.js";
 import type { BlockResult } from "./gzip-parallel-worker.js";
@@ -47,7 +47,7 @@ interface Block {
   id: number;
   slot: number;
   filled: number;
-  reads: HostRead[];
+  reads: HostReads;
   /** Set once no more input goes in: then it may be compressed. */
   last?: boolean;
   result?: Promise<BlockResult>;
@@ -120,7 +120,7 @@ export class GzipBlocks {
       const b = this.open!;
       const n = Math.min(size - pos, BLOCK_SIZE - b.filled);
       // Only the names travel to the thread, not the caller's whole entry.
-      b.reads.push({ path: file.path, hostPath: file.hostPath, size, pos, length: n, at: b.filled });
+      b.reads.push(file, size, pos, n, b.filled);
       b.filled += n;
       pos += n;
     } while (pos < size);
@@ -165,7 +165,7 @@ export class GzipBlocks {
     const id = this.nextId++;
     this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight);
     this.bytes ??= new Uint8Array(this.memory);
-    this.open = { id, slot: id % this.maxInFlight, filled: 0, reads: [] };
+    this.open = { id, slot: id % this.maxInFlight, filled: 0, reads: new HostReads() };
     this.queue.push(this.open);
     return undefined;
   }
@@ -184,7 +184,7 @@ export class GzipBlocks {
       if (b.last === undefined) return;
       if (b.result) continue;
       this.running++;
-      b.result = this.pool!.run({ id: b.id, memory: this.memory!, slot: b.slot, length: b.filled, last: b.last, level: this.opts.level, reads: b.reads, hashFiles: this.opts.fileDigests !== undefined }).finally(() => {
+      b.result = this.pool!.run({ id: b.id, memory: this.memory!, slot: b.slot, length: b.filled, last: b.last, level: this.opts.level, reads: b.reads.pack(), hashFiles: this.opts.fileDigests !== undefined }).finally(() => {
         this.running--;
         if (this.pool) this.dispatch();
       });
@@ -217,16 +217,20 @@ export class GzipBlocks {
 
   /** The digests of the files that end in block `b` (its memory still holds its input), in order. */
   private giveFileDigests(b: Block, whole: readonly string[]): void {
+    const { count, nums } = b.reads;
     let next = 0;
-    for (const r of b.reads) {
-      if (isWholeRead(r)) {
+    for (let i = 0; i < count; i++) {
+      if (b.reads.isWhole(i)) {
         this.opts.fileDigests!(`sha256:${whole[next++]!}`);
         continue;
       }
-      if (r.pos === 0) this.spread = createHash("sha256");
-      const at = b.slot * SLOT_SIZE + r.at;
-      this.spread!.update(this.bytes!.subarray(at, at + r.length));
-      if (r.pos + r.length === r.size) this.opts.fileDigests!(`sha256:${this.spread!.digest("hex")}`);
+      const size = nums[4 * i]!;
+      const pos = nums[4 * i + 1]!;
+      const length = nums[4 * i + 2]!;
+      if (pos === 0) this.spread = createHash("sha256");
+      const at = b.slot * SLOT_SIZE + nums[4 * i + 3]!;
+      this.spread!.update(this.bytes!.subarray(at, at + length));
+      if (pos + length === size) this.opts.fileDigests!(`sha256:${this.spread!.digest("hex")}`);
     }
   }
 

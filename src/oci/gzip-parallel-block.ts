@@ -53,13 +53,63 @@ export interface HostRead extends HostFileRef {
   at: number;
 }
 
+/**
+ * A block's host reads, packed: the names of read i are `names[2i]` (the
+ * entry's path, for messages) and `names[2i + 1]` (its hostPath), its
+ * numbers `nums[4i…4i + 3]` (size, pos, length, at). Why: a block of small
+ * files has hundreds of reads, and posting them to the compressing thread
+ * as objects cost the main thread more than writing their tar headers
+ * (the structured clone writes every object and its keys); packed, they
+ * travel as one string and one array of numbers.
+ */
+export class HostReads {
+  readonly names: string[] = [];
+  readonly nums: number[] = [];
+
+  get count(): number {
+    return this.nums.length / 4;
+  }
+
+  push(file: HostFileRef, size: number, pos: number, length: number, at: number): void {
+    this.names.push(file.path, file.hostPath!);
+    this.nums.push(size, pos, length, at);
+  }
+
+  /** What a compressing thread is sent. */
+  pack(): PackedReads {
+    return { names: this.names.join("\0"), nums: Float64Array.from(this.nums) };
+  }
+
+  /** Whether read `i` is a whole file (hashed by the block's thread; a file spread over blocks is hashed in order by their consumer). */
+  isWhole(i: number): boolean {
+    return this.nums[4 * i + 1] === 0 && this.nums[4 * i + 2] === this.nums[4 * i];
+  }
+}
+
+/** HostReads as sent to a thread (paths cannot hold NUL, so it separates them). */
+export interface PackedReads {
+  names: string;
+  nums: Float64Array;
+}
+
+/** The reads of a block, one object each, from either form. */
+function unpack(reads: HostReads | PackedReads): HostRead[] {
+  const names = typeof reads.names === "string" ? (reads.names === "" ? [] : reads.names.split("\0")) : reads.names;
+  const nums = reads.nums;
+  const out: HostRead[] = [];
+  for (let i = 0; 4 * i < nums.length; i++) {
+    out.push({ path: names[2 * i]!, hostPath: names[2 * i + 1]!, size: nums[4 * i]!, pos: nums[4 * i + 1]!, length: nums[4 * i + 2]!, at: nums[4 * i + 3]! });
+  }
+  return out;
+}
+
 export interface BlockInput {
   memory: SharedArrayBuffer;
   slot: number;
   length: number;
   last: boolean;
   level: number;
-  reads: readonly HostRead[];
+  reads: HostReads | PackedReads;
   /** Also give the sha256 of each file read whole into this block (wholeReadDigests). */
   hashFiles?: boolean;
 }
@@ -71,8 +121,11 @@ export interface BlockInput {
  */
 export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; inPlace: boolean; digests?: string[] } {
   const v = slotViews(b.memory, b.slot, b.length);
-  for (const r of b.reads) readHostRange(r, r.size, r.pos, r.length, v.data, r.at);
-  const digests = b.hashFiles ? wholeReadDigests(b.reads, v.data) : undefined;
+  const reads = unpack(b.reads);
+  // The whole slot: a file's last piece may read one byte past the block's input (see readHostRange), which is put back.
+  const slot = new Uint8Array(b.memory, b.slot * SLOT_SIZE, SLOT_SIZE);
+  for (const r of reads) readHostRange(r, r.size, r.pos, r.length, slot, r.at);
+  const digests = b.hashFiles ? wholeReadDigests(reads, v.data) : undefined;
   const crc = crc32(v.data);
   const out = deflateBlock(v.data, b.last, b.level, v.out);
   if (out.buffer === v.out.buffer && out.byteOffset === v.out.byteOffset) return { crc, out, inPlace: true, digests };
@@ -81,8 +134,8 @@ export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; in
   return { crc, out: v.out.subarray(0, out.length), inPlace: true, digests };
 }
 
-/** Whether `r` is a whole file (hashed by the block's thread; a file spread over blocks is hashed in order by their consumer). */
-export function isWholeRead(r: HostRead): boolean {
+/** Whether `r` is a whole file (see HostReads.isWhole). */
+function isWholeRead(r: HostRead): boolean {
   return r.pos === 0 && r.length === r.size;
 }
 

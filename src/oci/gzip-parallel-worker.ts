@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { LadingError } from "../errors.js";
-import { compressBlock, useDeflateModule, type HostRead } from "./gzip-parallel-block.js";
+import { compressBlock, useDeflateModule, type PackedReads } from "./gzip-parallel-block.js";
 
 export interface BlockJob {
   id: number;
@@ -15,7 +15,7 @@ export interface BlockJob {
   last: boolean;
   level: number;
   /** Parts of the block to read from host files first (the rest is in place already). */
-  reads: HostRead[];
+  reads: PackedReads;
   /** See BlockInput.hashFiles. */
   hashFiles?: boolean;
 }

@@ -7,9 +7,9 @@ import { rm } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { LadingError, wrapFsError } from "../errors.js";
+import { EarlyFlush } from "../fsutil/early-flush.js";
 import type { BlobWriter } from "./blob-store.js";
 import { HashingStream, type Digest } from "./digest.js";
-import { createCompressor } from "./compress.js";
 import { GzipBlocks, type GzipDigests } from "./gzip-blocks.js";
 import { gzipSettings } from "./gzip-parallel.js";
 import type { LayerEntry } from "./layer-entry.js";
@@ -56,7 +56,8 @@ export async function writeLayer(
   const tar = tarStream(entries, tarOpts, opts.onFileDigest);
   const diffHasher = new HashingStream();
   const out = new PassThrough();
-  const stages = compression === "none" ? [tar, diffHasher, out] : [tar, diffHasher, createCompressor(compression), out];
+  // compress.ts (zstd through a child process, the sniffers) is loaded only for the layers that need it.
+  const stages = compression === "none" ? [tar, diffHasher, out] : [tar, diffHasher, (await import("./compress.js")).createCompressor(compression), out];
   const produced = pipeline(stages as [typeof tar, ...NodeJS.ReadWriteStream[]], opts.signal ? { signal: opts.signal } : {});
   const stored = store.putBlob(out, undefined, opts.signal);
   const [p, s] = await Promise.allSettled([produced, stored]);
@@ -79,15 +80,19 @@ export async function writeLayer(
 async function writeGzipLayer(store: BlobWriter, tar: AsyncIterable<TarPiece[]>, mediaType: string, signal: AbortSignal | undefined, fileDigests: ((d: Digest) => void) | undefined): Promise<LayerRef> {
   const tmp = store.tempPath("blob");
   let fd: number | undefined;
+  let flush: EarlyFlush | undefined;
   let written: GzipDigests;
   try {
     fd = openSync(tmp, "wx", 0o444);
-    written = await gzipTar(tar, fd, signal, fileDigests);
+    flush = new EarlyFlush(fd);
+    written = await gzipTar(tar, fd, flush, signal, fileDigests);
   } catch (err) {
+    await flush?.settled();
     if (fd !== undefined) closeSync(fd);
     await rm(tmp, { force: true });
     throw asLayerError(wrapFsError("writing a layer", err), signal);
   }
+  await flush.settled();
   closeSync(fd);
   try {
     const stored = await store.adoptFile(tmp, written.compressed);
@@ -97,13 +102,14 @@ async function writeGzipLayer(store: BlobWriter, tar: AsyncIterable<TarPiece[]>,
   }
 }
 
-async function gzipTar(tar: AsyncIterable<TarPiece[]>, fd: number, signal: AbortSignal | undefined, fileDigests: ((d: Digest) => void) | undefined): Promise<GzipDigests> {
+async function gzipTar(tar: AsyncIterable<TarPiece[]>, fd: number, flush: EarlyFlush, signal: AbortSignal | undefined, fileDigests: ((d: Digest) => void) | undefined): Promise<GzipDigests> {
   const blocks = new GzipBlocks({
     ...gzipSettings({}),
     digests: true,
     fileDigests,
     output: (bytes) => {
       for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      flush.wrote(bytes.length);
     },
   });
   try {

@@ -34,10 +34,11 @@ const probe = Buffer.alloc(1);
 /**
  * Reads bytes [pos, pos + length) of a host file of `size` bytes into `buf`
  * at `at`; when they end the file, also checks that nothing follows (a
- * file that grew). The bytes after `at + length` are not touched: they
- * may belong to the next piece already (a compressing thread reads its
- * block's pieces of files into the block itself), hence the separate
- * one-byte read.
+ * file that grew). The bytes after `at + length` are left as they were:
+ * they may belong to the next piece already (a compressing thread reads
+ * its block's pieces of files into the block itself). The check reads one
+ * byte past into `buf` and puts it back, or, with no room there, reads it
+ * on its own.
  */
 export function readHostRange(e: HostFileRef, size: number, pos: number, length: number, buf: Uint8Array, at: number): void {
   const fd = openHost(e);
@@ -50,6 +51,17 @@ export function readHostRange(e: HostFileRef, size: number, pos: number, length:
 
 /** readHostRange on a file already open (see there). */
 function readRange(e: HostFileRef, fd: number, size: number, pos: number, length: number, buf: Uint8Array, at: number): void {
+  if (pos + length === size && at + length < buf.length) {
+    // The file's last piece, with room after it: one byte more is asked for in the same read, which a file
+    // that grew fills (a separate one-byte read per file was a quarter of the system calls of a tree of small
+    // files). That byte belongs to what follows, and is put back.
+    const keep = buf[at + length]!;
+    const got = fill(e, fd, buf, at, pos, length + 1, length);
+    buf[at + length] = keep;
+    if (got > length) throw sizeMismatch(e, size, `more than ${size}`);
+    if (got < length) throw sizeMismatch(e, size, String(pos + got));
+    return;
+  }
   const got = length > 0 ? fill(e, fd, buf, at, pos, length) : 0;
   if (got < length) throw sizeMismatch(e, size, String(pos + got));
   if (pos + length === size && readAt(e, fd, probe, 0, 1, size) > 0) throw sizeMismatch(e, size, `more than ${size}`);
@@ -74,13 +86,13 @@ async function* hostContent(e: LayerEntry, size: number): AsyncGenerator<Buffer>
 
 /**
  * Reads `want` bytes at file position `pos` into `buf` at `at`, stopping
- * early only at the file's end. One call usually answers: a regular file
- * reads short only at its end, so only a short read is retried, to tell
- * the two apart.
+ * early only at the file's end, or once `enough` are in. One call usually
+ * answers: a regular file reads short only at its end, so only a read
+ * short of `enough` is retried, to tell the two apart.
  */
-function fill(e: HostFileRef, fd: number, buf: Uint8Array, at: number, pos: number, want: number): number {
+function fill(e: HostFileRef, fd: number, buf: Uint8Array, at: number, pos: number, want: number, enough = want): number {
   let got = readAt(e, fd, buf, at, want, pos);
-  while (got < want) {
+  while (got < enough) {
     const n = readAt(e, fd, buf, at + got, want - got, pos + got);
     if (n === 0) break;
     got += n;

@@ -8,7 +8,7 @@
  * entry itself under its name and its contents under name + "/", and every
  * path below "a/" sorts between "a/" and the next item.
  */
-import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { constants, lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { wrapFsError } from "../../errors.js";
 import { comparePaths } from "../../oci/path-order.js";
 import { createIncludeMatcher, createMatcher, mayContainIncluded } from "../../fsutil/patterns.js";
@@ -50,9 +50,37 @@ interface Child {
   /** The sort key: the name for the entry itself, name + "/" for a directory's contents. */
   key: string;
   name: string;
-  st: Stats;
+  st: ChildStat;
   contents: boolean;
 }
+
+/**
+ * What the walk keeps of an lstat: a directory's children are held while
+ * it is walked (a thousand of them in a directory of a big context), and
+ * each Stats object came with four Dates, garbage the main thread's
+ * collector had to carry along while packing went on.
+ */
+interface ChildStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  nlink: number;
+  dev: number;
+}
+
+function childStat(s: Stats): ChildStat {
+  return { mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, nlink: s.nlink, dev: s.dev };
+}
+
+const kind = (s: ChildStat): number => s.mode & constants.S_IFMT;
+const isDirectory = (s: ChildStat): boolean => kind(s) === constants.S_IFDIR;
+const isFile = (s: ChildStat): boolean => kind(s) === constants.S_IFREG;
+const isSymbolicLink = (s: ChildStat): boolean => kind(s) === constants.S_IFLNK;
+const isFIFO = (s: ChildStat): boolean => kind(s) === constants.S_IFIFO;
 
 type Matcher = (relPath: string, isDir: boolean) => boolean;
 
@@ -83,7 +111,7 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
     for (const c of children(dir, rel)) {
       if (c.contents) continue;
       const r = `${rel}/${c.name}`;
-      if (c.st.isDirectory()) {
+      if (isDirectory(c.st)) {
         const ex = excluded ? excluded(r, true) : false;
         if (!enters(r, ex)) continue;
         if (keptDir(r, ex) || anyKept(`${dir}/${c.name}`, r)) return true;
@@ -99,17 +127,17 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
     for (let i = 0; i < parts.length; i++) {
       const r = parts.slice(0, i + 1).join("/");
       const p = `${dir}/${parts[i]}`;
-      let s: Stats;
+      let s: ChildStat;
       try {
-        s = lstatSync(p);
+        s = childStat(lstatSync(p));
       } catch {
         return;
       }
       if (i === parts.length - 1) {
-        if (s.isDirectory() ? keptDir(r, excluded ? excluded(r, true) : false) || anyKept(p, r) : writable(s) && keptFile(r)) yield entryOf(p, r.slice(cut), s, keep, ceiling);
+        if (isDirectory(s) ? keptDir(r, excluded ? excluded(r, true) : false) || anyKept(p, r) : writable(s) && keptFile(r)) yield entryOf(p, r.slice(cut), s, keep, ceiling);
         return;
       }
-      if (!s.isDirectory() || !enters(r, excluded ? excluded(r, true) : false)) return;
+      if (!isDirectory(s) || !enters(r, excluded ? excluded(r, true) : false)) return;
       dir = p;
     }
     return;
@@ -120,7 +148,7 @@ export function* walkHost(root: string, opts: HostWalkOptions = {}): Generator<W
       const p = `${dir}/${c.name}`;
       const r = rel ? `${rel}/${c.name}` : c.name;
       const s = c.st;
-      if (s.isDirectory()) {
+      if (isDirectory(s)) {
         const ex = excluded ? excluded(r, true) : false;
         if (!enters(r, ex)) continue;
         if (c.contents) yield* walk(p, r);
@@ -145,30 +173,30 @@ function children(dir: string, rel: string): Child[] {
   const out: Child[] = [];
   // Blocking calls: an async lstat is a thread-pool round trip, ~15× the CPU.
   for (const name of names) {
-    const st = lstatSync(`${dir}/${name}`);
+    const st = childStat(lstatSync(`${dir}/${name}`));
     out.push({ key: name, name, st, contents: false });
-    if (st.isDirectory()) out.push({ key: name + "/", name, st, contents: true });
+    if (isDirectory(st)) out.push({ key: name + "/", name, st, contents: true });
   }
   return out.sort((a, b) => comparePaths(a.key, b.key));
 }
 
-function writable(s: Stats): boolean {
-  return s.isFile() || s.isSymbolicLink() || s.isFIFO() || s.isDirectory();
+function writable(s: ChildStat): boolean {
+  return isFile(s) || isSymbolicLink(s) || isFIFO(s) || isDirectory(s);
 }
 
 // Each entry is made whole in one literal (adding fields later gives it a
 // separate property array), with only what the tree needs.
-function entryOf(p: string, r: string, s: Stats, keep: boolean, ceiling: number | undefined): WalkedEntry {
+function entryOf(p: string, r: string, s: ChildStat, keep: boolean, ceiling: number | undefined): WalkedEntry {
   const mode = s.mode & 0o7777;
   const uid = keep ? s.uid : 0;
   const gid = keep ? s.gid : 0;
   const mtime = ceiling === undefined ? Math.floor(s.mtimeMs / 1000) : Math.min(Math.floor(s.mtimeMs / 1000), ceiling);
-  if (s.isDirectory()) return { path: r, type: "directory", mode, uid, gid, mtime };
-  if (s.isFile()) {
+  if (isDirectory(s)) return { path: r, type: "directory", mode, uid, gid, mtime };
+  if (isFile(s)) {
     const stat: StatKey = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
     return { path: r, type: "file", mode, uid, gid, mtime, size: s.size, content: { kind: "host", path: p }, linkId: s.nlink > 1 ? `${s.dev}:${s.ino}` : undefined, stat };
   }
-  if (s.isSymbolicLink()) return { path: r, type: "symlink", mode, uid, gid, mtime, linkname: readlinkSync(p) };
+  if (isSymbolicLink(s)) return { path: r, type: "symlink", mode, uid, gid, mtime, linkname: readlinkSync(p) };
   return { path: r, type: "fifo", mode, uid, gid, mtime };
 }
 

@@ -23,7 +23,6 @@ import type { LayerRef } from "../../oci/types.js";
 import type { ContainerOp } from "../ops.js";
 import type { ImageState } from "../image-state.js";
 import { layerTimes, type Session } from "../session.js";
-import { imageLinks, missingPaths } from "../layer-files.js";
 import { followInScope } from "../../fsutil/scoped-path.js";
 import { resolveOwner } from "../owner.js";
 import { cleanRelPath, isWalked, streamLayerEntries, treeToLayerEntries, treeWalk, type LayerEntryOptions, type Tree, type TreeEntry, type WalkedTree } from "../tree.js";
@@ -34,6 +33,9 @@ import { ensureLayers } from "../registry-cache/lazy.js";
 import { LadingError } from "../../errors.js";
 
 type Op<T extends ContainerOp["type"]> = Extract<ContainerOp, { type: T }>;
+
+/** Reading the image's layers (tar reader, decompressors) is loaded only for a step on top of layers that must be looked into. */
+const layerFiles = () => import("../layer-files.js");
 
 function layerOptions(session: Session) {
   return {
@@ -54,6 +56,7 @@ async function ownedMissingParents(session: Session, state: ImageState, path: st
   const parents: string[] = [];
   for (let p = posix.dirname(path); p !== "." && p !== "/" && p !== ""; p = posix.dirname(p)) parents.unshift(p);
   if (parents.length === 0) return [];
+  const { missingPaths } = await layerFiles();
   const missing = await missingPaths(session.store, state.layers, parents);
   return missing.map((p) => ({ path: p, type: "directory", mode: 0o755, uid: ids.uid, gid: ids.gid }));
 }
@@ -65,7 +68,7 @@ async function ownedMissingParents(session: Session, state: ImageState, path: st
 async function destInImage(session: Session, state: ImageState, path: string, followLast: boolean): Promise<string> {
   // A file right below the root has no link on its way.
   if (state.layers.length === 0 || path === "" || (!followLast && !path.includes("/"))) return path;
-  const links = await imageLinks(session.store, state.layers);
+  const links = await (await layerFiles()).imageLinks(session.store, state.layers);
   if (links.size === 0) return path;
   const lookup = async (rel: string) => {
     const target = links.get(rel);
