@@ -96,7 +96,7 @@ function runFile(job, n) {
       if (complete) result.skipped = found.length;
       else unrecorded.push(`${job.key}: the skip reporter did not finish, so its skips are unknown`);
       skipsFound.push(...found);
-      process.stdout.write(`\n▶ ${job.key} (${seconds.toFixed(1)} s${result.code !== 0 ? `, exit ${signal ?? code}` : ""})\n${text}`);
+      process.stdout.write(`\n━━ ${job.key} (${seconds.toFixed(1)} s${result.code !== 0 ? `, exit ${signal ?? code}` : ""})\n${text}`);
       resolve(result);
     });
   });
