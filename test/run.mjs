@@ -29,7 +29,7 @@ const TIMES = join(root, ".cache", "test-times.json");
  */
 const SLOW = {
   "api/reproducible-debian.test.js": 160, // debootstrap, when the rootfs is not cached yet
-  "frontends/compat-runner.test.js": 130,
+  "frontends/compat-runner.test.js": 90,
   "store-lifecycle/crash.test.js": 95,
   "store-lifecycle/crash-registry.test.js": 80,
   "frontends/corpus.test.js": 50,
