@@ -89,6 +89,7 @@ function runFile(job, n) {
     const child = spawn(cmd, rest, { cwd: job.base, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (c) => (text += c.toString()));
     child.stderr.on("data", (c) => (text += c.toString()));
+    child.on("error", (e) => (text += `run: ${cmd}: ${e.message}\n`)); // "close" follows, with a failing code
     child.on("close", (code, signal) => {
       const seconds = (Date.now() - start) / 1000;
       const count = (k) => [...text.matchAll(new RegExp(`^(?:ℹ|#) ${k} (\\d+)$`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
