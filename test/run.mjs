@@ -146,7 +146,14 @@ try {
   const times = readTimes();
   const weight = (key, rel) => times[key] ?? SLOW[rel] ?? 5;
   const testRoot = join(root, "dist", "test");
-  const files = find(testRoot).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+  // A filter names test files by a part of their path; a source path (test/x/y.test.ts) names its compiled file.
+  const filters = only.map((o) => o.replace(/\.test\.ts$/, ".test.js"));
+  const files = find(testRoot).filter((f) => filters.length === 0 || filters.some((o) => f.includes(o)));
+  if (files.length === 0) {
+    console.error(`test/run.mjs: no compiled test file (under dist/test) matches ${only.join(", ")}; give a part of its path, e.g. test/api/outputs`);
+    rmSync(skipDir, { recursive: true, force: true });
+    process.exit(2);
+  }
   const firstPass = process.getuid?.() === 0 ? "root" : "rootless";
   const queue = files.map((file) => {
     const rel = relative(testRoot, file);
