@@ -38,6 +38,8 @@ Options:
                          are reported, not counted as differing.
   --lading CMD           the lading CLI (default: this repository's bin/lading.js)
   --buildah PATH         the buildah binary (default: buildah on PATH)
+  --jobs N               files built at once (default 1); the lines still come
+                         out in file order
   --no-fail              exit 0 even when builds differ
   --keep                 keep the work folder (images, stores) and print it
   -h, --help             this text
@@ -48,7 +50,7 @@ Exit code: 0 when every build gives the same result (or a listed difference),
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const o = { dirs: [], bases: [], buildArgs: [], exceptions: undefined, lading: join(REPO, "bin", "lading.js"), buildah: "buildah", noFail: false, keep: false, help: false };
+  const o = { dirs: [], bases: [], buildArgs: [], exceptions: undefined, lading: join(REPO, "bin", "lading.js"), buildah: "buildah", jobs: 1, noFail: false, keep: false, help: false };
   const value = (i, flag) => {
     const v = argv[i];
     if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
@@ -78,6 +80,12 @@ function parseArgs(argv) {
       case "--exceptions": o.exceptions = v(a); break;
       case "--lading": o.lading = v(a); break;
       case "--buildah": o.buildah = v(a); break;
+      case "--jobs": {
+        const s = v(a);
+        if (!/^[1-9]\d*$/.test(s)) throw new UsageError(`--jobs ${s}: expected a whole number of at least 1`);
+        o.jobs = Number(s);
+        break;
+      }
       case "--no-fail": o.noFail = true; break;
       case "--keep": o.keep = true; break;
       default:
@@ -237,7 +245,35 @@ async function main() {
       if (root) mustRun(copy[0], copy.slice(1), `putting ${base.ref} into buildah's storage`);
       else mustRun(o.buildah, ["unshare", ...copy], `putting ${base.ref} into buildah's storage`);
     }
-    for (const [n, c] of cases.entries()) {
+    // Each case's lines, printed in case order as soon as the cases before it are done.
+    const outputs = [];
+    let printed = 0;
+    const flush = () => {
+      for (; printed < cases.length && outputs[printed] !== undefined; printed++) for (const l of outputs[printed]) console.log(l);
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < cases.length) {
+        const n = next++;
+        const c = cases[n];
+        const lines = await compareCase(n, c);
+        const out = [];
+        if (lines.length === 0) {
+          same++;
+          if (c.exception) out.push(`${c.rel}: same result, though listed as a known difference (${c.exception.path}: ${c.exception.reason})`);
+        } else if (c.exception) {
+          known++;
+          out.push(`${c.rel}: known difference (${c.exception.reason}); ${lines.length} line${lines.length === 1 ? "" : "s"} not shown`);
+        } else {
+          differ++;
+          out.push(...lines.map((l) => `${c.rel}: ${l}`));
+        }
+        outputs[n] = out;
+        flush();
+      }
+    };
+    /** Builds case `n` with both builders and gives its differences (none: the same result). */
+    const compareCase = async (n, c) => {
       const caseDir = join(work, `case-${n}`);
       mkdirSync(caseDir);
       const opts = caseOptions(c.file, caseDir);
@@ -265,18 +301,10 @@ async function main() {
         if (pushed.code !== 0) throw new Error(`exporting buildah's image of ${c.rel}: ${lastErrorLine(pushed.out)}`);
         lines.push(...differences(await readImage(lOut, "t"), await readImage(bOut, "t")));
       }
-      if (lines.length === 0) {
-        same++;
-        if (c.exception) console.log(`${c.rel}: same result, though listed as a known difference (${c.exception.path}: ${c.exception.reason})`);
-      } else if (c.exception) {
-        known++;
-        console.log(`${c.rel}: known difference (${c.exception.reason}); ${lines.length} line${lines.length === 1 ? "" : "s"} not shown`);
-      } else {
-        differ++;
-        for (const l of lines) console.log(`${c.rel}: ${l}`);
-      }
       if (!o.keep) rmSync(caseDir, { recursive: true, force: true });
-    }
+      return lines;
+    };
+    await Promise.all(Array.from({ length: Math.min(o.jobs, cases.length) }, worker));
   } finally {
     if (o.keep) console.log(`work folder kept: ${work}`);
     else removeWork(work, bRoot, buildahBase);

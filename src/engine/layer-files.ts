@@ -76,47 +76,82 @@ export async function missingPaths(store: BlobReader, layers: readonly LayerRef[
   return paths.filter((p) => missing.has(p));
 }
 
+/** The links of an image so far, and the folders that hold (or held) a link somewhere below: only replacing one of those can hide links. */
+interface LinkState {
+  links: Map<string, string>;
+  holders: Set<string>;
+}
+
+/**
+ * imageLinks' results per store, by the image's top layer: each file step
+ * asks for the links of the image below it, which is the last one asked for
+ * plus one layer, so a chain of n steps reads each layer once instead of
+ * reading n²/2 layers (a 500-step chain took a minute). Layers are content
+ * addressed, so a remembered result never goes stale; a few are kept.
+ */
+const linkMemo = new WeakMap<BlobReader, Map<string, { layers: readonly string[]; state: LinkState }>>();
+const LINK_MEMO_SIZE = 8;
+
 /**
  * The symbolic links of the image made of `layers` (path → target), as the
  * unpacked image would have them: read bottom layer first, each layer's
  * whiteouts and opaque markers removing what lower layers had, its entries
- * replacing same-named ones. Reads every layer's headers.
+ * replacing same-named ones. Reads the headers of every layer that the
+ * links of a lower part of the same chain, remembered, do not cover.
  */
-export async function imageLinks(store: BlobReader, layers: readonly LayerRef[]): Promise<Map<string, string>> {
-  const links = new Map<string, string>();
-  // Folders that hold (or held) a link somewhere below: only replacing one of those can hide links.
-  const holders = new Set<string>([""]);
+export async function imageLinks(store: BlobReader, layers: readonly LayerRef[]): Promise<ReadonlyMap<string, string>> {
+  const ids = layers.map((l) => `${l.descriptor.digest} ${l.descriptor.mediaType}`);
+  let memo = linkMemo.get(store);
+  if (!memo) linkMemo.set(store, (memo = new Map()));
+  let from = 0;
+  let state: LinkState = { links: new Map(), holders: new Set([""]) };
+  for (let k = ids.length; k > 0; k--) {
+    const hit = memo.get(ids[k - 1]!);
+    if (!hit || hit.layers.length !== k || !hit.layers.every((id, i) => id === ids[i])) continue;
+    if (k === ids.length) return hit.state.links;
+    from = k;
+    state = { links: new Map(hit.state.links), holders: new Set(hit.state.holders) };
+    break;
+  }
+  for (const layer of layers.slice(from)) await applyLayerLinks(store, layer, state);
+  if (ids.length > 0) {
+    memo.delete(ids.at(-1)!);
+    memo.set(ids.at(-1)!, { layers: ids, state });
+    if (memo.size > LINK_MEMO_SIZE) memo.delete(memo.keys().next().value!);
+  }
+  return state.links;
+}
+
+/** Puts one layer on top of `state`: its whiteouts and opaque markers remove what lower layers had, its entries replace same-named ones. */
+async function applyLayerLinks(store: BlobReader, layer: LayerRef, { links, holders }: LinkState): Promise<void> {
   const dropBelow = (prefix: string) => {
     for (const k of [...links.keys()]) if (k.startsWith(prefix)) links.delete(k);
   };
-  for (const layer of layers) {
-    const gone: string[] = [];
-    const entries: Array<[string, string | undefined, boolean]> = [];
-    await eachEntry(store, layer, (name, entry) => {
-      const base = posix.basename(name);
-      if (base === OPAQUE_WHITEOUT) gone.push(dirPrefix(name));
-      else if (base.startsWith(WHITEOUT_PREFIX)) gone.push(posix.join(posix.dirname(name), base.slice(WHITEOUT_PREFIX.length)));
-      else entries.push([name, entry.header.type === "symlink" ? (entry.header.linkname ?? "") : undefined, entry.header.type === "directory"]);
-    });
-    // A layer's whiteouts apply to the layers below it, never to its own entries.
-    for (const g of gone) {
-      if (g.endsWith("/") || g === "") dropBelow(g);
-      else {
-        links.delete(g);
-        if (holders.has(g)) dropBelow(g + "/");
-      }
-    }
-    for (const [name, target, isDir] of entries) {
-      if (target !== undefined) {
-        links.set(name, target);
-        for (let d = posix.dirname(name); d !== "."; d = posix.dirname(d)) holders.add(d);
-      } else {
-        links.delete(name);
-        if (!isDir && holders.has(name)) dropBelow(name + "/");
-      }
+  const gone: string[] = [];
+  const entries: Array<[string, string | undefined, boolean]> = [];
+  await eachEntry(store, layer, (name, entry) => {
+    const base = posix.basename(name);
+    if (base === OPAQUE_WHITEOUT) gone.push(dirPrefix(name));
+    else if (base.startsWith(WHITEOUT_PREFIX)) gone.push(posix.join(posix.dirname(name), base.slice(WHITEOUT_PREFIX.length)));
+    else entries.push([name, entry.header.type === "symlink" ? (entry.header.linkname ?? "") : undefined, entry.header.type === "directory"]);
+  });
+  // A layer's whiteouts apply to the layers below it, never to its own entries.
+  for (const g of gone) {
+    if (g.endsWith("/") || g === "") dropBelow(g);
+    else {
+      links.delete(g);
+      if (holders.has(g)) dropBelow(g + "/");
     }
   }
-  return links;
+  for (const [name, target, isDir] of entries) {
+    if (target !== undefined) {
+      links.set(name, target);
+      for (let d = posix.dirname(name); d !== "."; d = posix.dirname(d)) holders.add(d);
+    } else {
+      links.delete(name);
+      if (!isDir && holders.has(name)) dropBelow(name + "/");
+    }
+  }
 }
 
 /** The folder an entry is in, as a prefix of the paths below it ("" for the root: a root-level opaque marker hides everything). */

@@ -37,6 +37,7 @@ export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void, op
       for (const c of await runcList(path, stateRoot)) {
         if (await ownerAlive(c.id)) continue;
         await runcKill(path, stateRoot, c.id);
+        await exited(c.pid);
         reaped.push(c.id);
       }
     }
@@ -55,6 +56,16 @@ export async function reapJob(job: ReapJob, send: (m: HelperMessage) => void, op
     reaped.push(...(await reapPodman(store, tag)));
   }
   send({ type: "reaped", containers: reaped });
+}
+
+/**
+ * Waits (5 s at most) until the killed container's process `pid` has exited.
+ * The runtime's delete can return while it still runs: rootless crun, with
+ * no cgroup to wait on, returns once it is signalled, and until it exits it
+ * holds its mounts; the reap answers when the container is gone.
+ */
+async function exited(pid: number): Promise<void> {
+  for (let waited = 0; pid > 0 && pidAlive(pid) && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
 }
 
 async function reapCgroups(): Promise<void> {

@@ -38,6 +38,14 @@ test("an image's links, as the unpacked image has them: whiteouts, opaque folder
   const store = await Store.open(join(t.path, "links"));
   const l0 = await writeLayer(store, [dir("a"), link("a/l", "/x"), link("gone", "y"), dir("k"), link("k/l", "z"), dir("f"), link("f/l", "w"), link("re", "v"), link("stay", "/s")]);
   const l1 = await writeLayer(store, [whiteoutEntry("a"), opaqueEntry("k"), dir("k"), file("f"), whiteoutEntry("gone"), dir("re"), link("new", "../n")]);
-  assert.deepEqual([...(await imageLinks(store, [l0]))].sort(), [["a/l", "/x"], ["f/l", "w"], ["gone", "y"], ["k/l", "z"], ["re", "v"], ["stay", "/s"]]);
-  assert.deepEqual([...(await imageLinks(store, [l0, l1]))].sort(), [["new", "../n"], ["stay", "/s"]]);
+  const lower = [["a/l", "/x"], ["f/l", "w"], ["gone", "y"], ["k/l", "z"], ["re", "v"], ["stay", "/s"]];
+  const upper = [["new", "../n"], ["stay", "/s"]];
+  assert.deepEqual([...(await imageLinks(store, [l0]))].sort(), lower);
+  // Built on the remembered links of [l0] (a file step's chain asks this way), and then from scratch (another
+  // store object remembers nothing): the same. Asking for [l0] again still gives its own links, untouched by l1.
+  assert.deepEqual([...(await imageLinks(store, [l0, l1]))].sort(), upper);
+  assert.deepEqual([...(await imageLinks(await Store.open(join(t.path, "links")), [l0, l1]))].sort(), upper);
+  assert.deepEqual([...(await imageLinks(store, [l0]))].sort(), lower);
+  // l0 again on top: its links come back, and l1's stays (the memo is by the whole chain, not by the top layer).
+  assert.deepEqual([...(await imageLinks(store, [l0, l1, l0]))].sort(), [...lower, ["new", "../n"]].sort());
 });

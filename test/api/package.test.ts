@@ -1,15 +1,35 @@
-import { test } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
-test('`import { connect } from "lading"` resolves in the repo, and `npx lading --version` answers quickly', async () => {
+/**
+ * A project that installed lading, as npm leaves it: node_modules/lading (a link to this repo) and
+ * its bin linked in node_modules/.bin. (`npx lading` in the repo itself would find no such bin: npm
+ * would install the repo into its npx cache, running its prepare script, a rebuild of dist/ under the
+ * other tests' feet, 20 s and more.)
+ */
+let consumer: string;
+before(() => {
+  mkdirSync(join(root, ".cache"), { recursive: true });
+  consumer = mkdtempSync(join(root, ".cache", "consumer-"));
+  mkdirSync(join(consumer, "node_modules", ".bin"), { recursive: true });
+  symlinkSync(root, join(consumer, "node_modules", "lading"));
+  symlinkSync(join("..", "lading", "bin", "lading.js"), join(consumer, "node_modules", ".bin", "lading"));
+  symlinkSync(join(root, "node_modules", "@types"), join(consumer, "node_modules", "@types"));
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ type: "module", private: true, dependencies: { lading: "*" } }));
+});
+after(() => rmSync(consumer, { recursive: true, force: true }));
+
+test('`import { connect } from "lading"` resolves in the repo, and `npx lading --version` answers quickly where lading is installed', async () => {
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", 'import { connect, Container, ExecError } from "lading"; console.log(typeof connect, typeof Container, typeof ExecError)'], { cwd: root, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), "function function function");
-  const v = spawnSync("npx", ["--no-install", "lading", "--version"], { cwd: root, encoding: "utf8" });
+  const v = spawnSync("npx", ["--no-install", "lading", "--version"], { cwd: consumer, encoding: "utf8" });
   assert.equal(v.status, 0, v.stderr);
   assert.match(v.stdout, /^\d+\.\d+\.\d+/);
 });
@@ -66,20 +86,11 @@ export async function main(): Promise<string> {
 }
 `;
 
-test("a TypeScript consumer type-checks against the built declarations (connect, Container, Directory, File, …Opts, lading/containerfile)", async (t) => {
-  const { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } = await import("node:fs");
-  const { join } = await import("node:path");
-  mkdirSync(join(root, ".cache"), { recursive: true });
-  const dir = mkdtempSync(join(root, ".cache", "consumer-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(root, join(dir, "node_modules", "lading"));
-  symlinkSync(join(root, "node_modules", "@types"), join(dir, "node_modules", "@types"));
-  writeFileSync(join(dir, "consumer.ts"), CONSUMER);
+test("a TypeScript consumer type-checks against the built declarations (connect, Container, Directory, File, …Opts, lading/containerfile)", async () => {
+  writeFileSync(join(consumer, "consumer.ts"), CONSUMER);
   const compilerOptions = { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", lib: ["ES2023"], types: ["node"], strict: true, noEmit: true, skipLibCheck: false };
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["consumer.ts"] }));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+  writeFileSync(join(consumer, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["consumer.ts"] }));
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  const r = spawnSync(process.execPath, [tsc, "-p", join(dir, "tsconfig.json")], { cwd: dir, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [tsc, "-p", join(consumer, "tsconfig.json")], { cwd: consumer, encoding: "utf8" });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });

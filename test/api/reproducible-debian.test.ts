@@ -18,11 +18,11 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect } from "../../src/index.js";
 import { buildContainerfile } from "../../src/frontends/containerfile/index.js";
-import { DEBIAN_TARBALL, debianLayout, ensureDebianPackage, ensureDebianTarball } from "../helpers/debian.js";
+import { DEBIAN_TARBALL, debianLayout, ensureDebianPackages, ensureDebianTarball } from "../helpers/debian.js";
 import { tempDir } from "../helpers/tmp.js";
 import { assertSameBuild, layerListing, type Build } from "./repro-listing.js";
 
-const hello = ensureDebianTarball() ? ensureDebianPackage("hello") : undefined;
+const hello = ensureDebianTarball() ? ensureDebianPackages(["hello"])?.[0] : undefined;
 const skip =
   process.getuid!() !== 0 ? "needs root (the rootfs has files of many owners)" :
   !hello && `no cached Debian rootfs and hello package at ${DEBIAN_TARBALL} (as root, LADING_TEST_DEBIAN=1 makes them: a few minutes with deb.debian.org)`;

@@ -8,12 +8,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect, type Client, type Container } from "../../src/index.js";
-import { debianLayout, ensureDebianPackage, ensureDebianTarball } from "../helpers/debian.js";
+import { debianLayout, ensureDebianPackages, ensureDebianTarball } from "../helpers/debian.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const PACKAGES = ["redis-server", "redis-tools", "libjemalloc2", "liblzf1", "libssl3", "libatomic1"];
-const debs = ensureDebianTarball() ? PACKAGES.map((p) => ensureDebianPackage(p)) : [];
-const available = debs.length === PACKAGES.length && debs.every((d) => d !== undefined);
+const debs = (ensureDebianTarball() && ensureDebianPackages(PACKAGES)) || [];
+const available = debs.length === PACKAGES.length;
 
 const t = tempDir("lading-services-redis-");
 let client: Client;
@@ -23,7 +23,7 @@ before(async () => {
   const image = await debianLayout(join(t.path, "debian"));
   client = await connect({ store: join(t.path, "store") });
   let c = client.container().from(image.ref);
-  for (const d of debs) c = c.withFile(`/tmp/debs/${d!.split("/").pop()}`, client.host().file(d!));
+  for (const d of debs) c = c.withFile(`/tmp/debs/${d.split("/").pop()}`, client.host().file(d));
   // The files without maintainer scripts (adduser and systemd have nothing to do here); tar keeps
   // the merged-/usr links (redis-server ships /lib/systemd, which would replace the /lib link).
   redis = c.withExec(["sh", "-c", "for d in /tmp/debs/*.deb; do dpkg-deb --fsys-tarfile $d | tar -x --keep-directory-symlink -C /; done && rm -r /tmp/debs && redis-server --version"]);

@@ -5,7 +5,7 @@
  * with expect.json. Entries with `"needsExec": true` have RUN steps and are
  * skipped, with the reason printed, where runc is missing.
  */
-import { test } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -46,6 +46,14 @@ interface Expect {
 
 const names = readdirSync(OK).sort();
 
+/** One busybox base for every entry that needs it (each entry still builds in a fresh store of its own). */
+const shared = tempDir();
+let base: string;
+before(async () => {
+  base = (await makeBusyboxLayout(join(shared.path, "base"))).ref;
+});
+after(() => shared.cleanup());
+
 const noExec = names.some((n) => JSON.parse(readFileSync(join(OK, n, "expect.json"), "utf8")).needsExec) ? await execUnavailable() : undefined;
 
 test("the good corpus has at least 25 entries", () => {
@@ -64,7 +72,7 @@ for (const name of names) {
     const client = await connect({ store: join(tmp.path, "store") });
     try {
       const buildArgs = { ...want.buildArgs };
-      if (want.needsExec || want.needsBase) buildArgs.BASE = (await makeBusyboxLayout(join(tmp.path, "base"))).ref;
+      if (want.needsExec || want.needsBase) buildArgs.BASE = base;
       const c = await buildContainerfile(client, {
         file: join(dir, "Containerfile"),
         // git keeps no empty folders: an entry whose context is empty has none in a fresh clone.

@@ -130,12 +130,12 @@ function makeTls(dir: string): { cert: string; key: string; ca: string } {
   return { cert: join(dir, "server.pem"), key: join(dir, "server.key"), ca: join(dir, "ca.pem") };
 }
 
-/** Waits until `child` listens on `port` on 127.0.0.1; fails with the tail of `errFile` if it exits first. */
-export async function waitForPort(port: number, child: ChildProcess, errFile: string, name = "docker-registry"): Promise<void> {
+/** Waits until `child` listens on `port` on 127.0.0.1 (or on the unix socket `port` names); fails with the tail of `errFile` if it exits first. */
+export async function waitForPort(port: number | string, child: ChildProcess, errFile: string, name = "docker-registry"): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${readFileSync(errFile, "utf8").slice(-2000)}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
+      const s = typeof port === "number" ? connect(port, "127.0.0.1") : connect(port);
       s.once("connect", () => {
         s.destroy();
         resolve(true);
@@ -145,7 +145,7 @@ export async function waitForPort(port: number, child: ChildProcess, errFile: st
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${name} did not listen on 127.0.0.1:${port}`);
+  throw new Error(`${name} did not listen on ${typeof port === "number" ? `127.0.0.1:${port}` : port}`);
 }
 
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<RegistryHandle> {

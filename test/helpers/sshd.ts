@@ -6,7 +6,7 @@
  * `stop()` ends both by PID and removes every file.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { freePort, waitForPort } from "./registry.js";
@@ -76,9 +76,11 @@ export async function startSshServer(): Promise<SshServer> {
     await waitForPort(port, sshd, join(dir, "sshd.log"), "sshd");
     const agent = async (name: string, key?: string) => {
       const sock = join(dir, name);
-      const a = spawn("ssh-agent", ["-D", "-a", sock], { stdio: ["ignore", "ignore", "ignore"] });
+      const agentLog = join(dir, `${name}.log`);
+      const a = spawn("ssh-agent", ["-D", "-a", sock], { stdio: ["ignore", "ignore", openSync(agentLog, "a")] });
       children.push(a);
-      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      // The socket file appears when bound, a moment before the agent listens: wait until it answers.
+      await waitForPort(sock, a, agentLog, "ssh-agent");
       if (key) execFileSync("ssh-add", ["-q", key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: ["ignore", "ignore", "pipe"] });
       return sock;
     };
