@@ -40,6 +40,9 @@ export async function leaseStore(store: Store): Promise<Lease> {
 
 /** Collects garbage if the disk policy says it is due; a failure here never fails the caller. */
 export async function collectIfDue(o: OpenedStore, env: EnvConfig): Promise<void> {
+  // A store this session made holds nothing older than the session's lease: there is nothing to collect
+  // (and no need to load the lock module and stamp the store on a first `lading push`).
+  if (o.store.fresh) return;
   const { maybeCollect } = await import("../store/maintenance.js");
   await maybeCollect(o.store, o.gc, { reclaim: reclaimerFor(o.store, env) }).catch(() => {});
 }

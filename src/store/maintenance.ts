@@ -34,7 +34,8 @@ export async function maybeCollect(store: Store, config: GcConfig, opts: { now?:
   if (!release) return undefined; // someone else is collecting right now
   try {
     if (!(await due())) return undefined;
-    await writeFileAtomic(stamp, String(now));
+    // Not fsynced: a stamp lost in a crash only means the next session checks again.
+    await writeFileAtomic(stamp, String(now), 0o644, { durable: false });
     const disk = await diskFacts(store.root);
     const fig = policyFigures(config, disk.total);
     // The store cannot use more than the disk does: skip the scan when neither limit can be crossed.
