@@ -23,14 +23,15 @@ interface BlobSource {
   index(): Promise<ImageIndex>;
   /** Copies a blob into the store, verified. */
   copy(store: BlobStore, d: Descriptor, role: "manifest" | "config" | "layer"): Promise<void>;
-  /** Bytes of a manifest or index copied before (default: read back from the store). */
-  read?(d: Digest): Buffer | undefined;
+  /** Reads a manifest or index copied before (default: back from the store). */
+  read?(store: BlobStore, d: Digest): Promise<Buffer>;
 }
 
 /**
  * Manifests and configs of a layout import that are read (verified) into
  * `held` and written to the store in the background: `writes` settle when
- * they are stored. A push from the layout goes on with the bytes in memory
+ * they are stored. Manifests the store had already are kept in `held` too,
+ * as read from it (verified). A push from the layout goes on with the bytes in memory
  * while the disk syncs (bench/README.md, "whole"); the caller awaits the
  * writes before it is done.
  */
@@ -90,7 +91,13 @@ export async function importLayoutDir(
       }
       await s.putBlob(createReadStream(p), { digest: d.digest, size: d.size });
     },
-    read: (d) => opts.defer?.held.get(d),
+    // Deferred: what is read is kept (verified either way), so the push that follows reads nothing twice.
+    read: async (s, d) => {
+      const held = opts.defer?.held;
+      const bytes = held?.get(d) ?? (await s.readBlob(d));
+      held?.set(d, bytes);
+      return bytes;
+    },
   };
   return importFrom(store, src, tag, platform, opts.seen);
 }
@@ -183,13 +190,13 @@ async function importFrom(store: BlobStore, src: BlobSource, tag: string | undef
   for (let depth = 0; isIndexType(chosen.mediaType) && depth < 4; depth++) {
     await src.copy(store, chosen, "manifest");
     if (seen && !seen.index) seen.index = { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size };
-    const nested = parseJson<ImageIndex>(src.read?.(chosen.digest) ?? (await store.readBlob(chosen.digest)), `${src.where}: index ${chosen.digest}`);
+    const nested = parseJson<ImageIndex>(await (src.read?.(store, chosen.digest) ?? store.readBlob(chosen.digest)), `${src.where}: index ${chosen.digest}`);
     chosen = pickManifest(nested.manifests, platform, `${src.where} (index ${chosen.digest})`);
   }
   if (!isManifestType(chosen.mediaType)) throw new LadingError("INVALID_IMAGE", `${src.where}: unsupported manifest type ${chosen.mediaType}`);
   assertDigest(chosen.digest, "manifest digest");
   await src.copy(store, chosen, "manifest");
-  const manifest = parseJson<ImageManifest>(src.read?.(chosen.digest) ?? (await store.readBlob(chosen.digest)), `${src.where}: manifest ${chosen.digest}`);
+  const manifest = parseJson<ImageManifest>(await (src.read?.(store, chosen.digest) ?? store.readBlob(chosen.digest)), `${src.where}: manifest ${chosen.digest}`);
   for (const d of [manifest.config, ...manifest.layers]) {
     if (!d || !isDigest(d.digest)) throw new LadingError("INVALID_IMAGE", `${src.where}: manifest ${chosen.digest} has an invalid descriptor`);
     await src.copy(store, d, d === manifest.config ? "config" : "layer");
