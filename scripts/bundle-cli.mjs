@@ -60,6 +60,14 @@ const sourceUrls = {
       if (!text.includes(eager)) throw new Error(`${args.path}: no "${eager}" to make lazy (a new commander?)`);
       return { contents: text.replace(eager, "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };"), loader: "js" };
     });
+    // undici's client loads its HTTP/2 half (node:http2, and with it tls and perf_hooks) when it is loaded, for
+    // connections that negotiate h2, which lading's never do (no allowH2): ~5 ms of every push and pull.
+    b.onLoad({ filter: /[\\/]node_modules[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      const eager = "const connectH2 = require('./client-h2.js')";
+      if (!text.includes(eager)) throw new Error(`${args.path}: no "${eager}" to make lazy (a new undici?)`);
+      return { contents: text.replace(eager, "const connectH2 = (...a) => require('./client-h2.js')(...a)"), loader: "js" };
+    });
 
   },
 };

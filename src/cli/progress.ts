@@ -61,7 +61,7 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
   const draw = () => {
     const lines: string[] = [];
     for (const s of steps.values()) {
-      if (s.status === "running") lines.push(`${SPINNER[frame % SPINNER.length]} ${s.name} ${((performance.now() - s.start) / 1000).toFixed(1)}s`);
+      if (s.status === "running") lines.push(`${SPINNER[frame % SPINNER.length]} ${s.name} ${(process.uptime() - s.start).toFixed(1)}s`);
     }
     render(lines.join("\n"));
   };
@@ -88,7 +88,7 @@ export async function createProgress(mode: ProgressMode, stderr: NodeJS.Writable
       if (e.type === "log" || e.kind) return;
       const prev = steps.get(e.id);
       if (e.status === "running") {
-        steps.set(e.id, { ...named(e), metrics: e.metrics ?? prev?.metrics, start: prev?.start ?? performance.now() });
+        steps.set(e.id, { ...named(e), metrics: e.metrics ?? prev?.metrics, start: prev?.start ?? process.uptime() });
       } else {
         steps.delete(e.id);
         render.clear();

@@ -19,9 +19,14 @@ export async function publishContainer(ev: StepContext, node: ContainerNode, add
   const id = `push:${address}`;
   const client = new RegistryClient({ ...session.config.registry, auth: [...auth, ...(session.config.registry.auth ?? [])], env: session.config.env, onProgress: transferEvents(session, id, "push") });
   try {
-    const digest = await runStep(session, { id, name: `push ${formatReference(ref)}`, attributes: { "lading.input.digest": root.digest, "lading.input.size": root.size } }, () => client.push(direct?.store ?? session.store, root, ref, { signal: session.config.signal }), false);
+    const digest = await runStep(session, { id, name: `push ${formatReference(ref)}`, attributes: { "lading.input.digest": root.digest, "lading.input.size": root.size } }, async () => {
+      const pushed = await client.push(direct?.store ?? session.store, root, ref, { signal: session.config.signal });
+      await direct?.stored; // the manifest and config are in the store before the push is done
+      return pushed;
+    }, false);
     return `${formatReference({ ...ref, digest: undefined })}@${digest}`;
   } finally {
+    await direct?.stored.catch(() => {}); // a failed push leaves no store write running either
     await client.close();
   }
 }

@@ -40,8 +40,12 @@ export async function leaseStore(store: Store): Promise<Lease> {
 
 /** Collects garbage if the disk policy says it is due; a failure here never fails the caller. */
 export async function collectIfDue(o: OpenedStore, env: EnvConfig): Promise<void> {
-  const { maybeCollect } = await import("../store/maintenance.js");
-  await maybeCollect(o.store, o.gc, { reclaim: reclaimerFor(o.store, env) }).catch(() => {});
+  const { maybeCollect, markCollected } = await import("../store/maintenance.js");
+  // A store this session made holds nothing older than the session's lease, so there is nothing to collect: it
+  // is only stamped as looked at (without the gc lock), or the next session would take the lock to find nothing.
+  if (o.store.fresh) {
+    if (o.gc !== false) await markCollected(o.store).catch(() => {});
+  } else await maybeCollect(o.store, o.gc, { reclaim: reclaimerFor(o.store, env) }).catch(() => {});
 }
 
 export async function storeDiskUsage(o: OpenedStore): Promise<DiskUsageReport> {

@@ -13,7 +13,7 @@ export function transferEvents(session: Session, prefix: string, verb: "push" | 
     const name = `${verb} ${e.kind} ${e.digest}`;
     let t0 = started.get(id);
     if (t0 === undefined) {
-      t0 = performance.now();
+      t0 = process.uptime();
       started.set(id, t0);
       if (!e.done) session.emit({ type: "step", id, name, status: "running", kind: "detail" });
     }
@@ -26,7 +26,7 @@ export function transferEvents(session: Session, prefix: string, verb: "push" | 
       name,
       status: moved === 0 && e.kind === "blob" ? "cached" : "done",
       kind: "detail",
-      duration: (performance.now() - t0) / 1000,
+      duration: process.uptime() - t0,
       attributes: { "lading.blob.digest": e.digest, "lading.blob.size": size, [`lading.${verb}.bytes`]: moved, "lading.transfer": e.skipped ? "present" : e.mounted ? "mounted" : verb === "push" ? "sent" : "fetched" },
     });
   };

@@ -12,6 +12,7 @@ import { pipeline } from "node:stream/promises";
 import { LadingError } from "../errors.js";
 import { readBlobHead, type BlobStore } from "./blob-store.js";
 import { assertDigest, isDigest, type Digest } from "./digest.js";
+import { LayoutBlobs } from "./layout-blobs.js";
 import { MediaType, isIndexType, isManifestType } from "./mediatypes.js";
 import { pickManifest } from "./platform-match.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from "./types.js";
@@ -22,15 +23,37 @@ interface BlobSource {
   index(): Promise<ImageIndex>;
   /** Copies a blob into the store, verified. */
   copy(store: BlobStore, d: Descriptor, role: "manifest" | "config" | "layer"): Promise<void>;
+  /** Reads a manifest or index copied before (default: back from the store). */
+  read?(store: BlobStore, d: Digest): Promise<Buffer>;
+}
+
+/**
+ * Manifests and configs of a layout import that are read (verified) into
+ * `held` and written to the store in the background: `writes` settle when
+ * they are stored. Manifests the store had already are kept in `held` too,
+ * as read from it (verified). A push from the layout goes on with the bytes in memory
+ * while the disk syncs (bench/README.md, "whole"); the caller awaits the
+ * writes before it is done.
+ */
+export interface DeferredWrites {
+  held: Map<Digest, Buffer>;
+  writes: Array<Promise<void>>;
 }
 
 /**
  * Imports the image `tag` (or the only one) of the OCI layout at `dir`; returns its manifest descriptor as stored.
  * With `leaveLayers`, layers the store lacks are not copied but listed there (digest → size) after a check that
- * the layout has them at that size: the caller reads them in place (oci/layout-blobs.ts). `seen` gets the index
- * the manifest was picked from, if any.
+ * the layout has them at that size: the caller reads them in place (oci/layout-blobs.ts). With `defer`, the
+ * manifests and config are verified into memory and stored in the background (see DeferredWrites). `seen` gets
+ * the index the manifest was picked from, if any.
  */
-export async function importLayoutDir(store: BlobStore, dir: string, tag: string | undefined, platform: Platform, opts: { leaveLayers?: Map<Digest, number>; seen?: SeenIndex } = {}): Promise<Descriptor> {
+export async function importLayoutDir(
+  store: BlobStore,
+  dir: string,
+  tag: string | undefined,
+  platform: Platform,
+  opts: { leaveLayers?: Map<Digest, number>; seen?: SeenIndex; defer?: DeferredWrites } = {},
+): Promise<Descriptor> {
   const abs = resolve(dir);
   const same = resolve(store.location) === abs;
   const src: BlobSource = {
@@ -51,12 +74,29 @@ export async function importLayoutDir(store: BlobStore, dir: string, tag: string
       } catch (err) {
         throw new LadingError("INVALID_IMAGE", `${abs}: blob ${d.digest} is referenced but missing`, { cause: err });
       }
-      if (role === "layer" && opts.leaveLayers) {
-        if (size !== d.size) throw new LadingError("DIGEST_MISMATCH", `${abs}: blob ${d.digest} has ${size} bytes, its descriptor says ${d.size}`);
-        opts.leaveLayers.set(d.digest, d.size);
+      const leave = role === "layer" ? opts.leaveLayers : undefined;
+      const defer = role === "layer" ? undefined : opts.defer;
+      if ((leave || defer) && size !== d.size) throw new LadingError("DIGEST_MISMATCH", `${abs}: blob ${d.digest} has ${size} bytes, its descriptor says ${d.size}`);
+      if (leave) {
+        leave.set(d.digest, d.size);
+        return;
+      }
+      if (defer) {
+        const bytes = await new LayoutBlobs(abs, `oci:${abs}`).read(d.digest); // verified against its name
+        defer.held.set(d.digest, bytes);
+        const write = s.putBlob(bytes, { digest: d.digest, size: d.size }).then(() => undefined);
+        write.catch(() => {}); // the caller awaits it; this only keeps a failure from counting as unhandled meanwhile
+        defer.writes.push(write);
         return;
       }
       await s.putBlob(createReadStream(p), { digest: d.digest, size: d.size });
+    },
+    // Deferred: what is read is kept (verified either way), so the push that follows reads nothing twice.
+    read: async (s, d) => {
+      const held = opts.defer?.held;
+      const bytes = held?.get(d) ?? (await s.readBlob(d));
+      held?.set(d, bytes);
+      return bytes;
     },
   };
   return importFrom(store, src, tag, platform, opts.seen);
@@ -150,13 +190,13 @@ async function importFrom(store: BlobStore, src: BlobSource, tag: string | undef
   for (let depth = 0; isIndexType(chosen.mediaType) && depth < 4; depth++) {
     await src.copy(store, chosen, "manifest");
     if (seen && !seen.index) seen.index = { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size };
-    const nested = parseJson<ImageIndex>(await store.readBlob(chosen.digest), `${src.where}: index ${chosen.digest}`);
+    const nested = parseJson<ImageIndex>(await (src.read?.(store, chosen.digest) ?? store.readBlob(chosen.digest)), `${src.where}: index ${chosen.digest}`);
     chosen = pickManifest(nested.manifests, platform, `${src.where} (index ${chosen.digest})`);
   }
   if (!isManifestType(chosen.mediaType)) throw new LadingError("INVALID_IMAGE", `${src.where}: unsupported manifest type ${chosen.mediaType}`);
   assertDigest(chosen.digest, "manifest digest");
   await src.copy(store, chosen, "manifest");
-  const manifest = parseJson<ImageManifest>(await store.readBlob(chosen.digest), `${src.where}: manifest ${chosen.digest}`);
+  const manifest = parseJson<ImageManifest>(await (src.read?.(store, chosen.digest) ?? store.readBlob(chosen.digest)), `${src.where}: manifest ${chosen.digest}`);
   for (const d of [manifest.config, ...manifest.layers]) {
     if (!d || !isDigest(d.digest)) throw new LadingError("INVALID_IMAGE", `${src.where}: manifest ${chosen.digest} has an invalid descriptor`);
     await src.copy(store, d, d === manifest.config ? "config" : "layer");

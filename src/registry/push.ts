@@ -85,10 +85,24 @@ export async function pushImage(client: RegistryWire, store: RegistryStore, root
   const p: Plan = { blobs: new Map(), children: [] };
   await plan(store, root, p, true);
   const mediaType = p.rootMediaType!;
-  await forEachBounded([...p.blobs.values()], client.config.concurrency, (b, s) => pushBlob(client, store, ref, b, s).then(() => undefined), signal);
-  for (const c of p.children) await putManifest(client, store, ref, c, c.digest, signal);
-  const digest = await putManifest(client, store, ref, { ...root, mediaType }, ref.tag ?? (ref.digest ? root.digest : "latest"), signal);
   const origin = { registry: ref.registry, repository: ref.repository };
-  await Promise.all([...p.blobs.keys(), ...p.children.map((c) => c.digest), root.digest].map((d) => recordOrigin(store, d, origin)));
+  // Each blob's origin is recorded as soon as the registry has it, beside the other uploads and the
+  // manifest PUTs rather than after them; every record is awaited (its failure thrown) before this returns.
+  const records: Array<Promise<void>> = [];
+  const record = (d: Digest): void => {
+    const r = recordOrigin(store, d, origin);
+    r.catch(() => {}); // awaited below: this only keeps an early failure from counting as unhandled meanwhile
+    records.push(r);
+  };
+  let digest: Digest;
+  try {
+    await forEachBounded([...p.blobs.values()], client.config.concurrency, (b, s) => pushBlob(client, store, ref, b, s).then(() => record(b.digest)), signal);
+    for (const c of p.children) await putManifest(client, store, ref, c, c.digest, signal);
+    digest = await putManifest(client, store, ref, { ...root, mediaType }, ref.tag ?? (ref.digest ? root.digest : "latest"), signal);
+    for (const d of [...p.children.map((c) => c.digest), root.digest]) record(d);
+  } finally {
+    await Promise.allSettled(records); // nothing still writes in the store once this returns
+  }
+  await Promise.all(records);
   return digest;
 }

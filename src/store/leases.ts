@@ -37,7 +37,8 @@ export async function acquireLease(store: Store): Promise<Lease> {
   const dir = await store.stateDir("leases"); // group-writable in a shared store: every user's builds take leases
   const start = Date.now();
   const path = join(dir, `${process.pid}-${randomBytes(6).toString("hex")}.json`);
-  await writeFileAtomic(path, JSON.stringify({ pid: process.pid, start } satisfies LeaseRecord));
+  // Not fsynced: a lease means something only while its process runs, and a crash ends every such process.
+  await writeFileAtomic(path, JSON.stringify({ pid: process.pid, start } satisfies LeaseRecord), 0o644, { durable: false });
   const timer = setInterval(() => {
     const now = new Date();
     utimes(path, now, now).catch(() => {});

@@ -22,10 +22,20 @@ export const AUTO_GC_INTERVAL_MS = 60_000;
  * another process is collecting, returns at once. Returns what was freed,
  * or undefined when nothing ran.
  */
+/** Stamps the store as collected now (what maybeCollect does when it runs), for a store with nothing to collect. */
+export async function markCollected(store: Store, now = Date.now()): Promise<void> {
+  // Not fsynced: a stamp lost in a crash only means the next session checks again.
+  await writeFileAtomic(stampPath(store), String(now), 0o644, { durable: false });
+}
+
+function stampPath(store: Store): string {
+  return join(store.root, "lading", "gc-last");
+}
+
 export async function maybeCollect(store: Store, config: GcConfig, opts: { now?: number; minIntervalMs?: number; reclaim?: ReclaimTrees } = {}): Promise<CollectReport | undefined> {
   if (config === false) return undefined;
   const now = opts.now ?? Date.now();
-  const stamp = join(store.root, "lading", "gc-last");
+  const stamp = stampPath(store);
   const due = async () => now - (Number((await readFile(stamp, "utf8").catch(() => "0")).trim()) || 0) >= (opts.minIntervalMs ?? AUTO_GC_INTERVAL_MS);
   // Looked at before the lock too: most sessions end well within the interval, and taking the lock
   // (loading proper-lockfile, a lock folder made and removed) was a tenth of a short command's CPU.
@@ -34,7 +44,7 @@ export async function maybeCollect(store: Store, config: GcConfig, opts: { now?:
   if (!release) return undefined; // someone else is collecting right now
   try {
     if (!(await due())) return undefined;
-    await writeFileAtomic(stamp, String(now));
+    await markCollected(store, now);
     const disk = await diskFacts(store.root);
     const fig = policyFigures(config, disk.total);
     // The store cannot use more than the disk does: skip the scan when neither limit can be crossed.

@@ -11,7 +11,7 @@ import { canonicalJson } from "../oci/json.js";
 import { MediaType } from "../oci/mediatypes.js";
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from "../oci/types.js";
 import { checkPrivateDir, checkStoreRoot, ensureDir, isPrivateKind, PRIVATE_DIR_MODE, SHARED_DIR_MODE } from "./access.js";
-import { fsyncDir, writeFileAtomic } from "../fsutil/atomic.js";
+import { createFileIfAbsent, fsyncDir, writeFileAtomic } from "../fsutil/atomic.js";
 import { pidAlive } from "../fsutil/pid-alive.js";
 import type { BlobInfo, BlobStore, OpenBlobOpts } from "../oci/blob-store.js";
 import { recordUses } from "./use-counts.js";
@@ -32,6 +32,7 @@ export class Store implements BlobStore {
   readonly root: string;
   /** Shared by a group on purpose ($LADING_SHARED_STORE=1); see access.ts. */
   readonly shared: boolean;
+  private made = false;
   private constructor(root: string, shared: boolean) {
     this.root = root;
     this.shared = shared;
@@ -59,27 +60,35 @@ export class Store implements BlobStore {
   private static async init(root: string, shared: boolean, guarded: boolean): Promise<Store> {
     const s = new Store(root, shared);
     const rootMode = shared ? SHARED_DIR_MODE : PRIVATE_DIR_MODE;
+    // Independent steps run side by side: opening a new store was a chain of a dozen waits on the disk
+    // (a tenth of a cold `lading push`), most of them folders and two fsynced files.
     try {
+      let blobs: Promise<unknown>;
       if (guarded) {
         // Missing parents are made private too (lading made them, for the store alone), but for a group's store.
         const made = await mkdir(root, { recursive: true, ...(shared ? {} : { mode: PRIVATE_DIR_MODE }) });
         if (made !== undefined && shared) await chmod(root, SHARED_DIR_MODE);
+        s.made = made !== undefined;
         checkStoreRoot(root, await stat(root), shared);
-        await ensureDir(join(root, "blobs", "sha256"), rootMode);
+        blobs = ensureDir(join(root, "blobs", "sha256"), rootMode);
       } else {
-        await mkdir(join(root, "blobs", "sha256"), { recursive: true });
+        blobs = mkdir(join(root, "blobs", "sha256"), { recursive: true });
       }
-      await ensureDir(join(root, "lading"), rootMode);
-      for (const d of ["tmp", "opcache", "pins", "locks"]) await ensureDir(join(root, "lading", d), rootMode);
-      if (!(await exists(join(root, "oci-layout")))) {
-        await writeFileAtomic(join(root, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-      }
-      if (!(await exists(join(root, "index.json")))) {
-        await s.withLock("index", async () => {
-          if (!(await exists(join(root, "index.json")))) await s.writeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] });
-        });
-      }
-      await s.sweepTemp();
+      const state = ensureDir(join(root, "lading"), rootMode).then(() => Promise.all(["tmp", "opcache", "pins", "locks"].map((d) => ensureDir(join(root, "lading", d), rootMode))));
+      await Promise.all([blobs, state]);
+      await Promise.all([
+        createFileIfAbsent(join(root, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" })).then(async (r) => {
+          if (!r.linked) await writeFileAtomic(join(root, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+        }),
+        // Made without the index lock: a new file is linked into place, which never replaces an index someone else wrote.
+        createFileIfAbsent(join(root, "index.json"), indexJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] })).then(async (r) => {
+          if (r.linked) return;
+          await s.withLock("index", async () => {
+            if (!(await exists(join(root, "index.json")))) await s.writeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] });
+          });
+        }),
+        s.sweepTemp(),
+      ]);
     } catch (err) {
       throw wrapFsError(`opening store ${root}`, err);
     }
@@ -88,6 +97,11 @@ export class Store implements BlobStore {
 
   get location(): string {
     return this.root;
+  }
+
+  /** This open made the store's folder: nothing in it is older than this process. */
+  get fresh(): boolean {
+    return this.made;
   }
 
   blobPath(digest: Digest): string {
@@ -153,7 +167,7 @@ export class Store implements BlobStore {
       const tmp = this.tempPath("blob");
       try {
         await writeFile(tmp, buf, { mode: 0o444, flush: true });
-        await this.moveIntoPlace(tmp, digest);
+        await this.moveIntoPlace(tmp, digest, true);
       } catch (err) {
         await rm(tmp, { force: true });
         throw wrapFsError(`storing blob ${digest}`, err);
@@ -168,7 +182,7 @@ export class Store implements BlobStore {
       await pipeline(source, hasher, out, signal ? { signal } : {});
       const digest = hasher.digest();
       checkExpected(digest, hasher.size, expected);
-      await this.moveIntoPlace(tmp, digest);
+      await this.moveIntoPlace(tmp, digest, true);
       return { digest, size: hasher.size };
     } catch (err) {
       // A source that fails at once can beat the file's open: wait for the
@@ -219,12 +233,15 @@ export class Store implements BlobStore {
     }
   }
 
-  private async moveIntoPlace(tmp: string, digest: Digest): Promise<void> {
-    const fh = await open(tmp, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+  /** `synced`: the writer flushed the file already (written with `flush`), so it is not opened again to fsync it. */
+  private async moveIntoPlace(tmp: string, digest: Digest, synced = false): Promise<void> {
+    if (!synced) {
+      const fh = await open(tmp, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     // Renaming over an existing blob is safe: both hold the same bytes.
     await rename(tmp, this.blobPath(digest));
@@ -324,7 +341,7 @@ export class Store implements BlobStore {
   }
 
   private async writeIndex(index: ImageIndex): Promise<void> {
-    await writeFileAtomic(join(this.root, "index.json"), JSON.stringify(index, null, 2) + "\n");
+    await writeFileAtomic(join(this.root, "index.json"), indexJson(index));
   }
 
   /** The descriptor stored under `name`, if any. */
@@ -447,6 +464,10 @@ function checkExpected(digest: Digest, size: number, expected?: Partial<BlobInfo
 function notFound(err: unknown, digest: Digest): Error {
   if ((err as NodeJS.ErrnoException)?.code === "ENOENT") return new LadingError("NOT_FOUND", `blob ${digest} is not in the store`, { cause: err });
   return err as Error;
+}
+
+function indexJson(index: ImageIndex): string {
+  return JSON.stringify(index, null, 2) + "\n";
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -4,7 +4,7 @@
 // a clear error and leaves nothing in the registry.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, cpSync, existsSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, cpSync, existsSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { lading } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -80,4 +80,21 @@ test("a layer missing from the layout fails the push before anything is sent", a
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`blob ${manifest.layers[0]!.digest} is referenced but missing`));
   assert.equal(await registryHas("layout/gone", "manifests/1"), false);
+});
+
+test("a corrupt config in the layout fails the push, names the blob, and neither the registry nor the store gets it", async () => {
+  const bad = join(t.path, "bad-config");
+  cpSync(img.dir, bad, { recursive: true });
+  const cfg = blobIn(bad, manifest.config.digest);
+  const text = readFileSync(cfg, "utf8");
+  rmSync(cfg);
+  // The same length, so only the hash can tell (the config is read into memory and stored while the push goes on).
+  writeFileSync(cfg, text.replace("amd64", "AMD64"));
+  const store = join(t.path, "store-bad-config");
+  const r = await lading(["push", "--progress", "plain", "--store", store, "--insecure-registry", reg.host, `oci:${bad}:v1`, `${reg.host}/layout/badcfg:1`]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`oci:${bad}: blob ${manifest.config.digest} is corrupt \\(its bytes hash to sha256:[0-9a-f]{64}\\)`));
+  assert.equal(await registryHas("layout/badcfg", `blobs/${manifest.config.digest}`), false, "the corrupt config reached the registry");
+  assert.equal(await registryHas("layout/badcfg", "manifests/1"), false, "the manifest was pushed");
+  assert.ok(!existsSync(blobIn(store, manifest.config.digest)), "the corrupt config was stored");
 });

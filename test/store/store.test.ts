@@ -20,6 +20,23 @@ test("a new store is a valid OCI layout", async () => {
   validateJson("index", JSON.parse(readFileSync(join(s.root, "index.json"), "utf8")));
 });
 
+test("a new store opened by many at once gets one index, never replaced: a name tagged meanwhile survives the other opens", async () => {
+  const root = join(t.path, "s-race");
+  const first = await Store.open(root);
+  const d = await first.putJson({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: {}, layers: [] });
+  await first.tag("kept", { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d.digest, size: d.size });
+  const racing = join(t.path, "s-race-2");
+  const opened = await Promise.all(Array.from({ length: 8 }, () => Store.open(racing)));
+  assert.equal(opened.filter((s) => s.fresh).length >= 1, true, "one of the opens made the store");
+  validateJson("index", JSON.parse(readFileSync(join(racing, "index.json"), "utf8")));
+  // Opening again (the file exists) leaves the tag in place, and no temp file is left beside the index.
+  await Promise.all(Array.from({ length: 4 }, () => Store.open(root)));
+  assert.equal((await Store.open(root)).fresh, false);
+  assert.deepEqual((await first.listNames()).map((n) => n.name), ["kept"]);
+  assert.deepEqual(readdirSync(root).filter((n) => n.endsWith(".tmp")), []);
+  assert.deepEqual(readdirSync(racing).filter((n) => n.endsWith(".tmp")), []);
+});
+
 test("putBlob hashes while writing; the file is named by its digest and holds those bytes", async () => {
   const s = await Store.open(join(t.path, "s2"));
   const data = Buffer.from("hello blob");
