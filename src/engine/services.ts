@@ -146,6 +146,8 @@ export class Services {
 
   /** Starts the service (once per definition) and waits until it is healthy; `explicit` keeps it until stop(). */
   async start(ev: StepContext, spec: ServiceSpec, explicit: boolean): Promise<Instance> {
+    // The session network comes up while the service's container is worked out (a pull, its execs: its key needs them).
+    if (spec.type === "container") this.network(ev).catch(() => {});
     const key = await serviceKey(ev, spec);
     let inst = this.instances.get(key);
     if (!inst || inst.ended) {
@@ -167,11 +169,8 @@ export class Services {
 
   private async startContainer(ev: StepContext, inst: Instance, spec: Extract<ServiceSpec, { type: "container" }>): Promise<void> {
     const session = this.session;
-    // The network comes up while the container's state is worked out.
-    const network = this.network(ev);
-    network.catch(() => {});
     const state = await ev.container(spec.container);
-    const net = await network;
+    const net = await this.network(ev);
     // A service bound to services starts them first, and holds them while it runs.
     const aliases = await this.lease(ev, state, inst.leases);
     let args = spec.args;
