@@ -199,6 +199,8 @@ export class SessionNet {
     this.spare = undefined;
     // Its address is not given back: its veth may still be on the bridge for a moment.
     void stale?.then((ns) => ns.close(), () => {});
+    // The one the first container takes, now with routes out (prime's was made beside the bridge, before the tap).
+    if (stale) this.prime();
   }
 
   /** An extra address on the bridge itself (a host service listens there). */
