@@ -5,12 +5,15 @@
  */
 import { serveNet } from "../net/serve-net.js";
 import { readEnvConfig } from "../env-config.js";
-import { Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
 
 const { sharedStore } = readEnvConfig();
 const stores = new Map<string, Promise<Store>>();
+// Loaded beside the session network's set-up, not before it: the helper's start is a service's wait.
+const storeCode = import("../store/store.js");
+storeCode.catch(() => {});
 void serveNet(process.argv[2]!, (root) => {
   let s = stores.get(root);
-  if (!s) stores.set(root, (s = Store.open(root, { shared: sharedStore })));
+  if (!s) stores.set(root, (s = storeCode.then(({ Store }) => Store.open(root, { shared: sharedStore }))));
   return s;
 });

@@ -105,18 +105,33 @@ export class Services {
   private network(ev: StepContext): Promise<NetClient> {
     if (this.closed) return Promise.reject(new LadingError("CANCELLED", "the session is closed"));
     this.net ??= (async () => {
-      // What a killed earlier run left (containers, notes, helper folders) goes first.
-      await ev.once("reap-leftovers", () => reapLeftovers(this.session.store, EXEC_HELPER, this.session.config.env));
-      const client = await NetClient.start(NET_HELPER, currentIdentity(this.session.config.env.subids));
-      if (this.wantsOutbound) {
-        await client.enableOutbound().catch((e: Error) => {
-          if (this.closed) throw e;
-          this.session.emit({
-            type: "warning",
-            message: `services: the session network has no way out (${e.message}); its containers reach only each other, and execs without a service binding stay on the host's network, where services' hostnames do not resolve`,
+      // The reap of what a killed earlier run left (containers, notes, helper folders) and the net
+      // helper's start (node in new namespaces: most of a fresh session's first service) with its way
+      // out run side by side: the reap touches only what dead processes owned, never this session's helper.
+      const reap = ev.once("reap-leftovers", () => reapLeftovers(this.session.store, EXEC_HELPER, this.session.config.env));
+      const started = (async () => {
+        const client = await NetClient.start(NET_HELPER, currentIdentity(this.session.config.env.subids));
+        if (this.wantsOutbound) {
+          await client.enableOutbound().catch(async (e: Error) => {
+            if (this.closed) {
+              await client.close();
+              throw e;
+            }
+            this.session.emit({
+              type: "warning",
+              message: `services: the session network has no way out (${e.message}); its containers reach only each other, and execs without a service binding stay on the host's network, where services' hostnames do not resolve`,
+            });
           });
-        });
+        }
+        return client;
+      })();
+      const [made, reaped] = await Promise.allSettled([started, reap]);
+      if (reaped.status === "rejected") {
+        if (made.status === "fulfilled") await made.value.close();
+        throw reaped.reason;
       }
+      if (made.status === "rejected") throw made.reason;
+      const client = made.value;
       this.session.debug(`services: session network up (helper pid ${client.pid}, session ${this.id}, ${client.outbound ? `outbound slirp4netns pid ${client.outbound.pid}` : "no outbound"})`);
       return client;
     })();
@@ -131,6 +146,8 @@ export class Services {
 
   /** Starts the service (once per definition) and waits until it is healthy; `explicit` keeps it until stop(). */
   async start(ev: StepContext, spec: ServiceSpec, explicit: boolean): Promise<Instance> {
+    // The session network comes up while the service's container is worked out (a pull, its execs: its key needs them).
+    if (spec.type === "container") this.network(ev).catch(() => {});
     const key = await serviceKey(ev, spec);
     let inst = this.instances.get(key);
     if (!inst || inst.ended) {

@@ -78,9 +78,11 @@ export type EtcPayloads = Map<string, Buffer | { link: string }>;
  * The three files as a lower layer at `dir` (its etc/ as the image's /etc
  * is: mode and owner), with their contents by name. `backend.bindsOwnHostname`:
  * the hostname is a link (above); the links a backend adds in /etc
- * (podman's /etc/mtab) are made when the image has none.
+ * (podman's /etc/mtab) are made when the image has none. `net`: a session
+ * network's files, whose /etc/hosts the runtime then binds over this
+ * layer's copy (it changes while the container runs).
  */
-export async function writeEtcLayer(dir: string, snapshot: string, backend: Pick<RuntimeBackend, "bindsOwnHostname" | "addedPaths">): Promise<EtcPayloads | undefined> {
+export async function writeEtcLayer(dir: string, snapshot: string, backend: Pick<RuntimeBackend, "bindsOwnHostname" | "addedPaths">, net?: ExecNet): Promise<EtcPayloads | undefined> {
   const etc = await lstat(join(snapshot, "etc")).catch(() => undefined);
   // A linked /etc (rare) keeps the bind mounts, which the runtime resolves inside the root.
   if (etc && !etc.isDirectory()) return undefined;
@@ -90,7 +92,7 @@ export async function writeEtcLayer(dir: string, snapshot: string, backend: Pick
   const bundleLike = join(dir, ".files");
   await mkdir(bundleLike);
   const payloads: EtcPayloads = new Map();
-  for (const f of await writeEtcFiles(bundleLike)) {
+  for (const f of await writeEtcFiles(bundleLike, net)) {
     const data = await readFile(f.source);
     const name = posix.basename(f.destination);
     if (name === "hostname" && backend.bindsOwnHostname) {

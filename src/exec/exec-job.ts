@@ -110,8 +110,8 @@ export async function execJob(
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
     const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
       // The /etc files as a layer over the snapshot (see etc-files.ts); made first, the overlay mount needs it.
-      // On a session network /etc/hosts changes while the container runs: bind mounts, no /etc layer.
-      (job.overlay && !job.net ? writeEtcLayer(join(work, "etc-layer"), snapshot, backend) : Promise.resolve(undefined))
+      // On a session network /etc/hosts changes while the container runs: the live file is bound over the layer's copy.
+      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot, backend, job.net) : Promise.resolve(undefined))
         .then((p) => ((etcPayloads = p), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, p ? join(work, "etc-layer") : undefined)))
         .then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
@@ -201,7 +201,8 @@ export async function execJob(
       inUserns,
       singleId,
       hostname: job.net?.hostname ?? HOSTNAME,
-      etcFiles: etcLayered ? [] : etcFiles,
+      // Over the layer, only a session network's /etc/hosts is bound (its target is the layer's file: no stub, no copy-up of /etc).
+      etcFiles: etcLayered ? etcFiles.filter((f) => job.net && f.destination === "/etc/hosts") : etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
       ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),

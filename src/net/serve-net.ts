@@ -15,7 +15,7 @@
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:net";
 import { LadingError } from "../errors.js";
-import { execJob, type Running } from "../exec/exec-job.js";
+import type { Running } from "../exec/exec-job.js";
 import type { OpenExecStore } from "../exec/exec-store.js";
 import { identityTag } from "../exec/identity.js";
 import type { ExecJob, HelperMessage, OutputSink } from "../exec/job.js";
@@ -76,9 +76,16 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
   process.on("SIGINT", () => void stopAll(130));
   process.on("SIGTERM", () => void stopAll(143));
 
+  // What runs containers is most of this process's code: it loads while the bridge is made and lading
+  // prepares its first request, not before the helper can answer that it is up.
+  const execJobs = import("../exec/exec-job.js");
+  execJobs.catch(() => {});
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await net.setup();
+    const bridge = net.setup();
+    // The first container's namespace is made beside the bridge: it is a fresh session's first wait after this one.
+    net.prime();
+    await bridge;
   } catch (e) {
     send({ id: 0, type: "fatal", message: (e as Error).message });
     return;
@@ -97,6 +104,7 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
         if (r) running.add(r);
         onRunning?.(r);
       };
+      const { execJob } = await execJobs;
       await execJob(withNet, openStore, (m) => send({ id, ...m } as NetMessage), answer, outputFor(id), setRunning, () => stopping);
     } finally {
       if (mine) running.delete(mine);
@@ -128,7 +136,8 @@ export async function serveNet(dir: string, openStore: OpenExecStore): Promise<v
     void live.exited.then(() => (done = true));
     while (!done && pending.size && Date.now() < deadline) {
       for (const p of [...pending]) if (await accepts(ip, p, 500)) pending.delete(p);
-      if (pending.size && !done) await new Promise((res) => setTimeout(res, 25));
+      // Often: the wait for a port is most of a service's start, and a refused connection costs next to nothing.
+      if (pending.size && !done) await new Promise((res) => setTimeout(res, 10));
     }
     if (done) {
       if (runError) throw runError;

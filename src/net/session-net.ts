@@ -67,9 +67,13 @@ export class SessionNet {
   /** `dir`: where hosts files are written (the session's private folder). */
   constructor(private readonly dir: string) {}
 
+  /** Settles once `setup` made the bridge: a namespace's keeper may start before, its veth joins the bridge after. */
+  private bridge?: Promise<void>;
+
   /** The bridge and loopback of the session namespace. */
-  async setup(): Promise<void> {
-    await ipBatch([`link add ${BRIDGE} type bridge`, `addr add ${GATEWAY}/${PREFIX} dev ${BRIDGE}`, `link set ${BRIDGE} up`, "link set lo up"]);
+  setup(): Promise<void> {
+    this.bridge = ipBatch([`link add ${BRIDGE} type bridge`, `addr add ${GATEWAY}/${PREFIX} dev ${BRIDGE}`, `link set ${BRIDGE} up`, "link set lo up"]);
+    return this.bridge;
   }
 
   /** A fresh address (an exec's), given back with `release`. */
@@ -99,6 +103,13 @@ export class SessionNet {
   killKeepers(): void {
     for (const k of this.keepers) k.kill("SIGKILL");
     this.keepers.clear();
+  }
+
+  /** Starts making the first spare namespace now, beside the bridge (`setup`), so the first container does not wait for it. */
+  prime(): void {
+    if (this.spare) return;
+    this.spare = this.containerNetns(this.allocate());
+    this.spare.catch(() => {});
   }
 
   /**
@@ -143,6 +154,7 @@ export class SessionNet {
     this.keepers.add(keeper);
     keeper.once("exit", () => this.keepers.delete(keeper));
     await readyLine(keeper);
+    await this.bridge?.catch(() => {});
     try {
       await ipBatch([`link set ${veth} master ${BRIDGE} up`]);
     } catch (e) {
@@ -187,6 +199,8 @@ export class SessionNet {
     this.spare = undefined;
     // Its address is not given back: its veth may still be on the bridge for a moment.
     void stale?.then((ns) => ns.close(), () => {});
+    // The one the first container takes, now with routes out (prime's was made beside the bridge, before the tap).
+    if (stale) this.prime();
   }
 
   /** An extra address on the bridge itself (a host service listens there). */

@@ -81,6 +81,16 @@ test("a binding's alias resolves only in the bound container; the exec's result 
   assert.doesNotMatch(other, /hello/);
 });
 
+test("a bound exec sees its hostname and the live hosts file, and none of the runtime's /etc files reaches its layer", async () => {
+  const svc = web("etc", 8082).asService();
+  // Writes to the runtime's files are the container's own business: docker's bind mounts keep them out of the image too.
+  const ran = bb()
+    .withServiceBinding("www", svc)
+    .withExec(["sh", "-c", "hostname > /seen; grep -cw www /etc/hosts >> /seen; echo written >> /etc/hosts; echo other > /etc/hostname; echo x > /etc/own"], { noCache: true });
+  assert.equal(await ran.file("/seen").contents(), "lading\n1\n");
+  assert.deepEqual(await ran.directory("/etc").entries(), ["group", "own", "passwd"], "only the command's own file joins the image's /etc");
+});
+
 test("endpoint() and up() are reached from the host with fetch; a host service is reached from a container", async () => {
   const svc = web("from-the-service", 8082).asService().withHostname("ep");
   const url = await svc.endpoint({ scheme: "http" });
