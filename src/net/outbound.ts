@@ -27,6 +27,11 @@ export const OUTBOUND_NET = "10.0.2.0/24";
 export const HOST_LOOPBACK = "10.0.2.2";
 /** slirp4netns's DNS forwarder (it asks the host's resolvers). */
 export const OUTBOUND_DNS = "10.0.2.3";
+/**
+ * The MACs slirp4netns answers ARP with: 52:55 and then the address asked
+ * for (libslirp's rule), for the gateway and for the DNS forwarder.
+ */
+export const OUTBOUND_MACS = ["52:55:0a:00:02:02", "52:55:0a:00:02:03"];
 /** The name containers on the session network reach the host's loopback by. */
 export const HOST_NAME = "host.lading.internal";
 

@@ -24,7 +24,7 @@ import { findTool } from "../exec/detect.js";
 import { baseHosts } from "../exec/etc-files.js";
 import { runTool } from "../exec/proc.js";
 import type { HostEntry } from "./messages.js";
-import { HOST_LOOPBACK, HOST_NAME, OUTBOUND_NET } from "./outbound.js";
+import { HOST_LOOPBACK, HOST_NAME, OUTBOUND_MACS, OUTBOUND_NET } from "./outbound.js";
 
 export const BRIDGE = "lading0";
 const GATEWAY = "10.87.0.1";
@@ -36,9 +36,9 @@ function tool(name: string, pkg: string): string {
   return p;
 }
 
-async function ipBatch(commands: string[]): Promise<void> {
-  const r = await runTool(tool("ip", "iproute2"), ["-batch", "-"], { input: commands.join("\n") + "\n" });
-  if (r.code !== 0) throw new LadingError("RUNTIME_UNAVAILABLE", `setting up the session network (ip ${commands[0]}…): ${r.stderr.trim()}`);
+async function ipBatch(commands: string[], cmd: "ip" | "bridge" = "ip"): Promise<void> {
+  const r = await runTool(tool(cmd, "iproute2"), ["-batch", "-"], { input: commands.join("\n") + "\n" });
+  if (r.code !== 0) throw new LadingError("RUNTIME_UNAVAILABLE", `setting up the session network (${cmd} ${commands[0]}…): ${r.stderr.trim()}`);
 }
 
 function addressOf(n: number): string {
@@ -156,7 +156,8 @@ export class SessionNet {
     await readyLine(keeper);
     await this.bridge?.catch(() => {});
     try {
-      await ipBatch([`link set ${veth} master ${BRIDGE} up`]);
+      // The address may be an earlier container's (addresses are given back): its MAC goes from this namespace's cache.
+      await ipBatch([`link set ${veth} master ${BRIDGE} up`, `neigh flush to ${ip}`]);
     } catch (e) {
       keeper.kill("SIGKILL");
       throw e;
@@ -193,7 +194,12 @@ export class SessionNet {
    * on get routes out. A spare namespace made before has none, so it goes.
    */
   async attachOutbound(tap: string): Promise<void> {
-    await ipBatch([`link set ${tap} master ${BRIDGE} up`]);
+    // The tap gets only what is meant for slirp4netns: broadcasts (ARP for its addresses) and frames to its two
+    // MACs, made static so they never age out. Flooded unknown unicast (a frame for a container that is gone, its
+    // MAC still in a cache) must not reach it: slirp4netns takes any TCP connection it sees, answers it, and carries
+    // it out to the host's network. A health check then saw a port accept that no container had opened.
+    await ipBatch([`link set ${tap} master ${BRIDGE}`, `link set dev ${tap} type bridge_slave flood off mcast_flood off`, `link set ${tap} up`]);
+    await ipBatch(OUTBOUND_MACS.map((mac) => `fdb replace ${mac} dev ${tap} master static`), "bridge");
     this.outbound = true;
     const stale = this.spare;
     this.spare = undefined;
