@@ -7,7 +7,7 @@
 import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LadingError, wrapFsError } from "../errors.js";
-import { ArchiveWriter } from "./archive-writer.js";
+import { ArchiveWriter, type FileBackedBlobs } from "./archive-writer.js";
 import type { BlobReader } from "./blob-store.js";
 import { tempNameFor, fsyncDir } from "../fsutil/atomic.js";
 import { hexOf, type Digest } from "./digest.js";
@@ -53,7 +53,7 @@ export async function collectBlobs(store: BlobReader, root: Descriptor): Promise
  * Writes the archive to `out` atomically: a temp file beside it, renamed
  * into place once complete. A failure leaves no file at `out`.
  */
-export async function writeImageArchive(store: BlobReader, root: Descriptor, out: string, opts: ArchiveOptions = {}): Promise<void> {
+export async function writeImageArchive(store: FileBackedBlobs, root: Descriptor, out: string, opts: ArchiveOptions = {}): Promise<void> {
   const target = resolve(out);
   const { blobs, manifests } = await collectBlobs(store, root);
   for (const b of blobs) {

@@ -1,6 +1,6 @@
 /**
  * A tar archive of whole files written straight to a file handle, for image
- * archives. A blob the store holds as a file is copied through one reused
+ * archives. Blobs are copied from the store's files through one reused
  * buffer: streamed chunks are fresh allocations that wait for the garbage
  * collector, and a 130 MB layer left 25–40 MB of them on top of a build's
  * peak memory.
@@ -15,8 +15,8 @@ import { entryHeaders } from "./tar-writer.js";
 const BLOCK = 512;
 const COPY_BUFFER = 1 << 20;
 
-/** A store that can name the file holding a blob (the local store can; a remote cache cannot). */
-type MaybeFileBacked = BlobReader & { blobPath?: (digest: Digest) => string };
+/** A store that holds each blob as a file (the local store). */
+export type FileBackedBlobs = BlobReader & { blobPath(digest: Digest): string };
 
 export class ArchiveWriter {
   private buffer: Buffer | undefined;
@@ -34,9 +34,9 @@ export class ArchiveWriter {
   }
 
   /** The blob's bytes as the file `name`; fails if the store holds other than `size` bytes. */
-  async blob(name: string, size: number, store: MaybeFileBacked, digest: Digest): Promise<void> {
+  async blob(name: string, size: number, store: FileBackedBlobs, digest: Digest): Promise<void> {
     await this.headers({ path: name, type: "file", mode: 0o644, uid: 0, gid: 0, size });
-    const copied = typeof store.blobPath === "function" ? await this.copyFile(store.blobPath(digest), size) : await this.copyStream(store, digest);
+    const copied = await this.copyFile(store.blobPath(digest), size);
     if (copied !== size) throw new LadingError("DIGEST_MISMATCH", `blob ${digest} in the store holds ${copied} bytes, its descriptor says ${size}; run \`lading fsck --repair\``);
     await this.pad(size);
   }
@@ -63,16 +63,6 @@ export class ArchiveWriter {
     } finally {
       await src.close();
     }
-  }
-
-  private async copyStream(store: BlobReader, digest: Digest): Promise<number> {
-    let copied = 0;
-    for await (const chunk of store.openBlob(digest)) {
-      this.signal?.throwIfAborted();
-      await this.write(chunk as Buffer);
-      copied += (chunk as Buffer).length;
-    }
-    return copied;
   }
 
   private async headers(e: LayerEntry): Promise<void> {

@@ -16,12 +16,6 @@ import { collectionCutoff } from "./leases.js";
 /** Automatic collection runs at most this often across all processes sharing a store. */
 export const AUTO_GC_INTERVAL_MS = 60_000;
 
-/**
- * Collects if the policy says so, at most once a minute across processes:
- * the last run's time is kept in `lading/gc-last` under the "gc" lock. If
- * another process is collecting, returns at once. Returns what was freed,
- * or undefined when nothing ran.
- */
 /** Stamps the store as collected now (what maybeCollect does when it runs), for a store with nothing to collect. */
 export async function markCollected(store: Store, now = Date.now()): Promise<void> {
   // Not fsynced: a stamp lost in a crash only means the next session checks again.
@@ -32,6 +26,12 @@ function stampPath(store: Store): string {
   return join(store.root, "lading", "gc-last");
 }
 
+/**
+ * Collects if the policy says so, at most once a minute across processes:
+ * the last run's time is kept in `lading/gc-last` under the "gc" lock. If
+ * another process is collecting, returns at once. Returns what was freed,
+ * or undefined when nothing ran.
+ */
 export async function maybeCollect(store: Store, config: GcConfig, opts: { now?: number; minIntervalMs?: number; reclaim?: ReclaimTrees } = {}): Promise<CollectReport | undefined> {
   if (config === false) return undefined;
   const now = opts.now ?? Date.now();

@@ -15,6 +15,7 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { pidAlive } from "../../src/fsutil/pid-alive.js";
 import { Store } from "../../src/store/store.js";
 import { MediaType } from "../../src/oci/mediatypes.js";
 import { REPO_ROOT } from "./shared.js";
@@ -27,19 +28,9 @@ const BUILDING = "building-";
 /** bookworm's package index for `apt-get download`, shared by every file of a run (and kept for the next). */
 const APT_DIR = join(REPO_ROOT, ".cache", "apt-bookworm");
 
-/** Whether process `pid` is gone. */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 /** Whether the process that named a build directory is gone (its leftovers can go). */
 function abandoned(dir: string): boolean {
-  return gone(Number(dir.slice(BUILDING.length).split("-")[0]));
+  return !pidAlive(Number(dir.slice(BUILDING.length).split("-")[0]));
 }
 
 /** Whether this run may make what is missing: as root, when asked to. */
@@ -71,7 +62,7 @@ function locked<T>(lock: string, fn: () => T): T {
         continue; // released meanwhile
       }
       // A holder that died leaves the lock to take; so does one killed before it wrote its pid (the file stays empty).
-      const dead = holder > 0 ? gone(holder) : Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 10_000;
+      const dead = holder > 0 ? !pidAlive(holder) : Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 10_000;
       if (dead) rmSync(lock, { force: true });
       else Atomics.wait(pause, 0, 0, 500);
     }
