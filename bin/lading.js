@@ -25,11 +25,21 @@ try {
 } catch {
   st = undefined;
 }
-// Build modules import "lading" itself (dist/src/index.js): their commands run from dist/src, where the
-// module's `dag` and the command's client are one and the same instance (the bundle has its own copy).
+// Build modules import "lading" itself (the library bundle, dist/lib, made with this one): their commands run
+// from its cli.js, where the module's `dag` and the command's client are one and the same instance (this
+// bundle has its own copy); from dist/src when the library bundle is older than it too (its modules then
+// import dist/src).
 const MODULE_COMMANDS = new Set(["call", "functions", "init", "install", "update"]);
-if (process.argv.slice(2).some((a) => MODULE_COMMANDS.has(a))) st = undefined;
-if (!st) import(pathToFileURL(entry).href).then((m) => m.runCli());
+if (process.argv.slice(2).some((a) => MODULE_COMMANDS.has(a))) {
+  const lib = join(__dirname, "..", "dist", "lib", "cli.js");
+  let fresh = false;
+  try {
+    fresh = statSync(join(__dirname, "..", "dist", "lib", "lading.js")).mtimeMs >= statSync(entry).mtimeMs;
+  } catch {
+    // no library bundle
+  }
+  import(pathToFileURL(fresh ? lib : entry).href).then((m) => m.runCli());
+} else if (!st) import(pathToFileURL(entry).href).then((m) => m.runCli());
 else {
   const source = readFileSync(bundle, "utf8");
   // One cache per command: V8 caches the functions a run has compiled, and each command runs different ones

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeBusyboxLayout } from "../helpers/images.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -93,4 +94,39 @@ test("a TypeScript consumer type-checks against the built declarations (connect,
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   const r = spawnSync(process.execPath, [tsc, "-p", join(consumer, "tsconfig.json")], { cwd: consumer, encoding: "utf8" });
   assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+// "lading", "lading/containerfile" and "lading/modules" load from one bundle (dist/lib): a user's script that mixes
+// them, and a build module's own `import "lading"`, must meet one class set, as they did from dist/src.
+test('a script importing "lading", "lading/containerfile" and "lading/modules" meets one set of classes, its build module\'s too', async () => {
+  const layout = await makeBusyboxLayout(join(consumer, "busybox"));
+  const app = join(consumer, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "main.txt"), "the app\n");
+  const script = `
+import { connect, Container, ContainerfileError, LadingError } from "lading";
+import * as containerfile from "lading/containerfile";
+import { openModule, callModule } from "lading/modules";
+const out = await connect(async (client) => {
+  const mod = await openModule(client, ${JSON.stringify(join(root, "fixtures", "modules", "ci"))});
+  const result = await callModule(client, mod, ["build", "--base", ${JSON.stringify(layout.ref)}, "--src", ${JSON.stringify(app)}]);
+  // The module's own dag: the client of this call only if its "lading" is this script's.
+  const notes = await callModule(client, mod, ["notes", "--text", "from the script", "file", "--path", "notes.txt", "contents"]);
+  const parsed = (() => { try { containerfile.parseContainerfile("FROM"); } catch (e) { return e; } })();
+  return [result.value instanceof Container, notes.value, containerfile.ContainerfileError === ContainerfileError, parsed instanceof LadingError, await result.value.digest()];
+}, { store: ${JSON.stringify(join(consumer, "store"))} });
+console.log(JSON.stringify(out));
+`;
+  writeFileSync(join(consumer, "mix.mjs"), script);
+  const r = spawnSync(process.execPath, [join(consumer, "mix.mjs")], { cwd: consumer, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const [isContainer, notes, sameError, parsedIsLadingError, digest] = JSON.parse(r.stdout) as [boolean, string, boolean, boolean, string];
+  assert.deepEqual([isContainer, notes, sameError, parsedIsLadingError], [true, "from the script", true, true]);
+  // The same steps through dist/src, as this test imports it: the same image.
+  const { connect } = await import("../../src/index.js");
+  const direct = await connect(
+    (c) => c.container().from(layout.ref).withDirectory("/app", c.host().directory(app)).withWorkdir("/app").withExec(["sh", "-c", "ls > /listing.txt"]).digest(),
+    { store: join(consumer, "store-direct") },
+  );
+  assert.equal(digest, direct);
 });
