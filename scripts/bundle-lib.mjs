@@ -125,16 +125,28 @@ export async function bundleLibrary(dist) {
   const stray = /^import\s*[^(]*?from\s*"(?!node:module")[^"]*";/m.exec(text);
   if (stray) throw new Error(`${out}: a static import was left at the bundle's top (${stray[0]}): it would load at every start-up`);
 
-  // The entries. "lading" re-exports the bundle's names, less the loaders; the others await theirs (their
-  // names read from dist/src itself, so an export added there is one here at the next build).
+  // The entries: each takes its names from the bundle (the index's from its exports, less the loaders; the
+  // others' read from dist/src itself, so an export added there is one here at the next build). A bundle older
+  // than dist/src (a checkout rebuilt with tsc alone) would run old code: the entries then load dist/src, as
+  // bin/lading.js does for the command.
   const own = result.metafile.outputs[relative(root, out)].exports.filter((n) => n !== LAZY_EXPORT);
-  const header = "// Made by scripts/bundle-lib.mjs: one instance of lading for every entry (see there).\n";
-  await writeFile(join(outdir, "index.js"), `${header}export { ${own.join(", ")} } from "./lading.js";\n`);
+  const entry = (names, fromBundle, source) =>
+    [
+      "// Made by scripts/bundle-lib.mjs: one instance of lading for every entry (see there); dist/src if the bundle is older.",
+      'import { statSync } from "node:fs";',
+      "let fresh = false;",
+      "try {",
+      '  fresh = statSync(new URL("./lading.js", import.meta.url)).mtimeMs >= statSync(new URL("../src/index.js", import.meta.url)).mtimeMs;',
+      "} catch {}",
+      `const m = fresh ? ${fromBundle} : await import(${JSON.stringify(`../${source}`)});`,
+      `export const { ${names.join(", ")} } = m;`,
+      "",
+    ].join("\n");
+  await writeFile(join(outdir, "index.js"), entry(own, 'await import("./lading.js")', "src/index.js"));
   for (const [name, file] of Object.entries(LAZY)) {
     const names = name === "cli" ? ["runCli"] : Object.keys(await import(pathToFileURL(src(file)).href));
     if (name === "cli" && !/^export (async )?function runCli\b/m.test(await readFile(src(file), "utf8"))) throw new Error(`${src(file)}: no runCli export`);
-    const m = `__${name}`;
-    await writeFile(join(outdir, `${name}.js`), `${header}import { ${LAZY_EXPORT} } from "./lading.js";\nconst ${m} = await ${LAZY_EXPORT}.${name}();\nexport const { ${names.join(", ")} } = ${m};\n`);
+    await writeFile(join(outdir, `${name}.js`), entry(names, `await (await import("./lading.js")).${LAZY_EXPORT}.${name}()`, file));
   }
   const inputs = Object.keys(result.metafile.inputs).length;
   return `bundled ${inputs} files into ${relative(root, out)} (${(text.length / 1024).toFixed(0)} KiB)`;
