@@ -7,10 +7,10 @@
 // CommonJS because Node 20 keeps a code cache only for scripts (vm.Script
 // cachedData), not for ES modules.
 //
-// The library entries (`import … from "lading"`) are bundled too, as ES
-// modules in dist/lib, by scripts/bundle-lib.mjs from this same step; the
-// CLI's build-module commands run from there (bin/lading.js). Modules loaded with import() in the sources stay
-// lazy in the bundle (esbuild wraps them in init functions run on first use).
+// The library entries (`import … from "lading"`) are bundled too, into
+// dist/lib, by scripts/bundle-lib.mjs from this same step; the CLI's
+// build-module commands run from there (bin/lading.js).
+// Modules loaded with import() in the sources stay lazy in the bundle (esbuild wraps them in init functions run on first use).
 // Files found at run time next to a source file — workers, the wasm and
 // native deflate, the exec helper — are still loaded from dist/src: every
 // `import.meta.url` is replaced by the URL of the file it was written in.
