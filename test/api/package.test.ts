@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeBusyboxLayout } from "../helpers/images.js";
@@ -129,4 +129,26 @@ console.log(JSON.stringify(out));
     { store: join(consumer, "store-direct") },
   );
   assert.equal(digest, direct);
+});
+
+// After `npx tsc` alone the bundle is older than dist/src: its entries must not run the old code, but dist/src (as
+// bin/lading.js does for the command). A copy of dist/lib beside links to dist/src and bin, its bundle's mtime set.
+test('import "lading" runs dist/src when the bundle is older than it (tsc alone), and the bundle when it is not', () => {
+  const copy = join(consumer, "stale");
+  mkdirSync(join(copy, "dist", "lib"), { recursive: true });
+  mkdirSync(join(copy, "bin"));
+  for (const f of readdirSync(join(root, "dist", "lib"))) copyFileSync(join(root, "dist", "lib", f), join(copy, "dist", "lib", f));
+  symlinkSync(join(root, "dist", "src"), join(copy, "dist", "src"));
+  symlinkSync(join(root, "bin", "code-cache.js"), join(copy, "bin", "code-cache.js"));
+  const srcIndex = join(root, "dist", "src", "index.js");
+  const mtime = statSync(srcIndex).mtime.getTime();
+  const runsSources = (bundleMtime: number): boolean => {
+    utimesSync(join(copy, "dist", "lib", "lading.cjs"), new Date(bundleMtime), new Date(bundleMtime));
+    const code = `const a = await import(${JSON.stringify(join(copy, "dist", "lib", "index.js"))}); const b = await import(${JSON.stringify(srcIndex)}); console.log(a.Container === b.Container);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim() === "true";
+  };
+  assert.equal(runsSources(mtime - 60_000), true, "a bundle older than dist/src was run");
+  assert.equal(runsSources(mtime + 60_000), false, "a bundle newer than dist/src was not run");
 });
