@@ -7,9 +7,10 @@
 // CommonJS because Node 20 keeps a code cache only for scripts (vm.Script
 // cachedData), not for ES modules.
 //
-// The library entry (`import … from "lading"`) stays dist/src: only the
-// command uses the bundle. Modules loaded with import() in the sources stay
-// lazy in the bundle (esbuild wraps them in init functions run on first use).
+// The library entries (`import … from "lading"`) are bundled too, into
+// dist/lib, by scripts/bundle-lib.mjs from this same step; the CLI's
+// build-module commands run from there (bin/lading.js).
+// Modules loaded with import() in the sources stay lazy in the bundle (esbuild wraps them in init functions run on first use).
 // Files found at run time next to a source file — workers, the wasm and
 // native deflate, the exec helper — are still loaded from dist/src: every
 // `import.meta.url` is replaced by the URL of the file it was written in.
@@ -20,6 +21,7 @@ import { readFile, rm } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleLibrary } from "./bundle-lib.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -43,11 +45,11 @@ const sourceUrls = {
       const rel = relative(dist, args.path).split("\\").join("/");
       if (rel === "src/cli/main.js" || rel === "src/registry/transport/undici-lite.js") text = text.replace(BUNDLED_REQUIRE, "");
       if (rel === "src/cli/main.js") {
-        // Build modules import "lading" (dist/src/index.js) and must meet the very objects the command made, so
-        // bin/lading.js runs their commands from dist/src; the bundle leaves them (and esbuild, TypeScript) out.
+        // Build modules import "lading" (dist/lib/index.js) and must meet the very objects the command made, so
+        // bin/lading.js runs their commands from dist/lib/cli.js; this bundle leaves them (and esbuild, TypeScript) out.
         const modules = 'import("./commands/modules.js")';
         if (!text.includes(modules)) throw new Error(`${args.path}: no ${modules} to leave out (renamed?)`);
-        text = text.replaceAll(modules, 'Promise.reject(new Error("build module commands run from dist/src: see bin/lading.js"))');
+        text = text.replaceAll(modules, 'Promise.reject(new Error("build module commands run from dist/lib: see bin/lading.js"))');
       }
       text = text.replaceAll("import.meta.url", `__ladingSourceUrl(${JSON.stringify(rel)})`);
       return { contents: externalImports(text), loader: "js" };
@@ -74,6 +76,8 @@ const sourceUrls = {
 
 await rm(out, { force: true });
 await rm(join(dist, ".code-cache"), { recursive: true, force: true }); // bin/lading.js's caches of the old bundle
+const library = bundleLibrary(dist);
+library.catch(() => {}); // awaited below, after the CLI's bundle
 const result = await build({
   entryPoints: [join(dist, "src", "cli", "main.js")],
   outfile: out,
@@ -104,3 +108,4 @@ const dynamic = /\bimport\("/.exec(text); // esbuild writes double quotes; JSDoc
 if (dynamic) throw new Error(`${out}: an import() was left in the bundle at offset ${dynamic.index}; bundle or require it`);
 const inputs = Object.keys(result.metafile.inputs).length;
 process.stdout.write(`bundled ${inputs} files into ${relative(root, out)} (${(text.length / 1024).toFixed(0)} KiB)\n`);
+process.stdout.write(`${await library}\n`);

@@ -1,9 +1,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeBusyboxLayout } from "../helpers/images.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -93,4 +94,61 @@ test("a TypeScript consumer type-checks against the built declarations (connect,
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   const r = spawnSync(process.execPath, [tsc, "-p", join(consumer, "tsconfig.json")], { cwd: consumer, encoding: "utf8" });
   assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+// "lading", "lading/containerfile" and "lading/modules" load from one bundle (dist/lib): a user's script that mixes
+// them, and a build module's own `import "lading"`, must meet one class set, as they did from dist/src.
+test('a script importing "lading", "lading/containerfile" and "lading/modules" meets one set of classes, its build module\'s too', async () => {
+  const layout = await makeBusyboxLayout(join(consumer, "busybox"));
+  const app = join(consumer, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "main.txt"), "the app\n");
+  const script = `
+import { connect, Container, ContainerfileError, LadingError } from "lading";
+import * as containerfile from "lading/containerfile";
+import { openModule, callModule } from "lading/modules";
+const out = await connect(async (client) => {
+  const mod = await openModule(client, ${JSON.stringify(join(root, "fixtures", "modules", "ci"))});
+  const result = await callModule(client, mod, ["build", "--base", ${JSON.stringify(layout.ref)}, "--src", ${JSON.stringify(app)}]);
+  // The module's own dag: the client of this call only if its "lading" is this script's.
+  const notes = await callModule(client, mod, ["notes", "--text", "from the script", "file", "--path", "notes.txt", "contents"]);
+  const parsed = (() => { try { containerfile.parseContainerfile("FROM"); } catch (e) { return e; } })();
+  return [result.value instanceof Container, notes.value, containerfile.ContainerfileError === ContainerfileError, parsed instanceof LadingError, await result.value.digest()];
+}, { store: ${JSON.stringify(join(consumer, "store"))} });
+console.log(JSON.stringify(out));
+`;
+  writeFileSync(join(consumer, "mix.mjs"), script);
+  const r = spawnSync(process.execPath, [join(consumer, "mix.mjs")], { cwd: consumer, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const [isContainer, notes, sameError, parsedIsLadingError, digest] = JSON.parse(r.stdout) as [boolean, string, boolean, boolean, string];
+  assert.deepEqual([isContainer, notes, sameError, parsedIsLadingError], [true, "from the script", true, true]);
+  // The same steps through dist/src, as this test imports it: the same image.
+  const { connect } = await import("../../src/index.js");
+  const direct = await connect(
+    (c) => c.container().from(layout.ref).withDirectory("/app", c.host().directory(app)).withWorkdir("/app").withExec(["sh", "-c", "ls > /listing.txt"]).digest(),
+    { store: join(consumer, "store-direct") },
+  );
+  assert.equal(digest, direct);
+});
+
+// After `npx tsc` alone the bundle is older than dist/src: its entries must not run the old code, but dist/src (as
+// bin/lading.js does for the command). A copy of dist/lib beside links to dist/src and bin, its bundle's mtime set.
+test('import "lading" runs dist/src when the bundle is older than it (tsc alone), and the bundle when it is not', () => {
+  const copy = join(consumer, "stale");
+  mkdirSync(join(copy, "dist", "lib"), { recursive: true });
+  mkdirSync(join(copy, "bin"));
+  for (const f of readdirSync(join(root, "dist", "lib"))) copyFileSync(join(root, "dist", "lib", f), join(copy, "dist", "lib", f));
+  symlinkSync(join(root, "dist", "src"), join(copy, "dist", "src"));
+  symlinkSync(join(root, "bin", "code-cache.js"), join(copy, "bin", "code-cache.js"));
+  const srcIndex = join(root, "dist", "src", "index.js");
+  const mtime = statSync(srcIndex).mtime.getTime();
+  const runsSources = (bundleMtime: number): boolean => {
+    utimesSync(join(copy, "dist", "lib", "lading.cjs"), new Date(bundleMtime), new Date(bundleMtime));
+    const code = `const a = await import(${JSON.stringify(join(copy, "dist", "lib", "index.js"))}); const b = await import(${JSON.stringify(srcIndex)}); console.log(a.Container === b.Container);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim() === "true";
+  };
+  assert.equal(runsSources(mtime - 60_000), true, "a bundle older than dist/src was run");
+  assert.equal(runsSources(mtime + 60_000), false, "a bundle newer than dist/src was not run");
 });

@@ -2,8 +2,10 @@
 // a push of an OCI layout and a no-op rebuild must not load the code they do
 // not use. Checked twice: through the sources as tsc leaves them (dist/src:
 // every ES module is seen by a loader hook, so the names are exact), and
-// through bin/lading.js and its bundle (only built-ins and worker threads
-// are visible there, and that no module of dist/src was loaded at all).
+// through bin/lading.js and its bundle (only built-ins, packages and worker
+// threads are visible there, and that no module of dist/src was loaded at
+// all). The same for a script's `import … from "lading"`: dist/src/index.js,
+// and the library bundle the package's "exports" lead to (dist/lib).
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -19,6 +21,7 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
 const moduleLog = fileURLToPath(new URL("../helpers/module-log.js", import.meta.url));
 const mainJs = join(root, "dist", "src", "cli", "main.js");
 const bundle = join(root, "dist", "lading-cli.cjs");
+const library = join(root, "dist", "lib", "lading.cjs");
 const t = tempDir("lading-loads-");
 let reg: RegistryHandle;
 let layoutRef: string;
@@ -28,6 +31,8 @@ let ctx: string;
 interface Loaded {
   /** Modules of dist/src, relative to it (`cli/main.js`). */
   sources: string[];
+  /** ES modules of dist/lib, the library bundle's entries (`index.js`). */
+  lib: string[];
   /** Packages from node_modules (`tar-stream`, `@opentelemetry/api`). */
   packages: Set<string>;
   builtins: Set<string>;
@@ -36,26 +41,38 @@ interface Loaded {
 
 let runs = 0;
 async function loads(how: "sources" | "bundle", args: string[]): Promise<Loaded> {
-  const log = join(t.path, `modules-${++runs}.log`);
-  writeFileSync(log, "");
   const argv =
     how === "bundle"
       ? ["--import", moduleLog, LADING, ...args]
       : ["--import", moduleLog, "--input-type=module", "-e", `(await import(${JSON.stringify(mainJs)})).runCli(["node", "lading", ...${JSON.stringify(args)}]);`];
+  return loadsOf(argv, `lading ${args.join(" ")} (${how})`);
+}
+
+/** What `import SPECIFIER` loads, run from the repository (where "lading" names the package itself). */
+function importLoads(specifier: string): Promise<Loaded> {
+  return loadsOf(["--import", moduleLog, "--input-type=module", "-e", `await import(${JSON.stringify(specifier)});`], `import ${specifier}`);
+}
+
+async function loadsOf(argv: string[], what: string): Promise<Loaded> {
+  const log = join(t.path, `modules-${++runs}.log`);
+  writeFileSync(log, "");
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { env: { ...process.env, LADING_MODULE_LOG: log }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, argv, { cwd: root, env: { ...process.env, LADING_MODULE_LOG: log }, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (c) => (stderr += c));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stderr }));
   });
-  assert.equal(r.code, 0, `lading ${args.join(" ")} (${how}): ${r.stderr}`);
+  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
   const lines = readFileSync(log, "utf8").trim().split("\n");
   const urls = lines.filter((l) => l.startsWith("url ")).map((l) => l.slice(4));
+  const cjs = lines.filter((l) => l.startsWith("cjs ")).map((l) => l.slice(4));
   const src = "file://" + join(root, "dist", "src") + "/";
+  const lib = "file://" + join(root, "dist", "lib") + "/";
   return {
     sources: urls.filter((u) => u.startsWith(src)).map((u) => u.slice(src.length)),
-    packages: new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p)),
+    lib: urls.filter((u) => u.startsWith(lib)).map((u) => u.slice(lib.length)),
+    packages: new Set([...urls, ...cjs].map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p)),
     builtins: new Set(lines.filter((l) => l.startsWith("builtin ")).map((l) => l.slice(8))),
     workers: lines.filter((l) => l.startsWith("worker ")).map((l) => l.slice(7)),
   };
@@ -83,9 +100,16 @@ before(async () => {
       return false;
     }
   })();
-  if (!fresh) {
+  const libFresh = (() => {
+    try {
+      return statSync(library).mtimeMs >= statSync(join(root, "dist", "src", "index.js")).mtimeMs;
+    } catch {
+      return false;
+    }
+  })();
+  if (!fresh || !libFresh) {
     const b = spawnSync(process.execPath, [join(root, "scripts", "bundle-cli.mjs")], { encoding: "utf8" });
-    assert.equal(b.status, 0, `bundling the CLI: ${b.stderr}`);
+    assert.equal(b.status, 0, `bundling the CLI and the library: ${b.stderr}`);
   }
   reg = await startRegistry();
   layoutRef = (await makeBusyboxLayout(join(t.path, "layout"))).ref;
@@ -138,4 +162,23 @@ test("a no-op lading build of FROM + RUN + COPY starts no worker, runtime or tra
     if (how === "sources") assert.ok(l.sources.includes("frontends/containerfile/parse.js"), "the build itself was not seen: the loader hook saw nothing");
     else assert.deepEqual(l.sources, [], "bin/lading.js did not run the bundle");
   }
+});
+
+test('import "lading" loads nothing a plain connect() → withDirectory → digest does not need, and from the bundle one file', async () => {
+  // What that connect() never loads: frontends, runtimes, registry transfers, git, compression, tracing, the CLI; built-ins of
+  // the network, processes and compression; any package. (A plain import loaded no more than this from dist/src before the bundle.)
+  const forbidden = {
+    sources: /^(frontends|exec|cli|net)\/|^registry\/(?!reference\.js)|^git\/(?!url\.js)|^oci\/(gzip|deflate|tar-|compress)|^telemetry\/(?!index|options)/,
+    packages: /./,
+    // Not net: the test's pipe for stderr is a net.Socket in the child.
+    builtins: ["zlib", "child_process", "http", "https", "http2", "tls", "dgram", "dns", "v8", "perf_hooks"],
+  };
+  const sources = await importLoads(join(root, "dist", "src", "index.js"));
+  assert.ok(sources.sources.includes("api/client.js"), "the import was not seen: the loader hook saw nothing");
+  noneOf(sources, "sources", 'import "lading"', forbidden);
+  const bundled = await importLoads("lading");
+  assert.deepEqual(bundled.sources, [], 'import "lading" ran dist/src, not the bundle');
+  // The bundle itself (lading.cjs) is a script loader.js reads and runs, not a module the loader hook sees.
+  assert.deepEqual(bundled.lib.sort(), ["index.js", "loader.js"], 'import "lading" loaded more of dist/lib than its entry and the bundle\'s loader');
+  noneOf(bundled, "bundle", 'import "lading"', forbidden);
 });
