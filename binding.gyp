@@ -10,6 +10,12 @@
       "include_dirs": ["vendor/libdeflate/src"],
       "defines": ["NDEBUG"],
       "cflags": ["-O2", "-Wno-sign-compare"]
+    },
+    {
+      "target_name": "lading_sha256",
+      "sources": ["native/lading_sha256.c"],
+      "defines": ["NDEBUG"],
+      "cflags": ["-O2"]
     }
   ]
 }

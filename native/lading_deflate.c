@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include "libdeflate.h"
+#include "typed_bytes.h"
 
 size_t lading_deflate_chunk(struct libdeflate_compressor *c, const void *in, size_t in_nbytes,
                             void *out, size_t out_nbytes_avail, int is_last);
@@ -35,16 +36,6 @@ static void free_env_state(napi_env env, void *data, void *hint) {
   for (int i = 0; i <= MAX_LEVEL; i++)
     if (s->compressors[i] != NULL) libdeflate_free_compressor(s->compressors[i]);
   free(s);
-}
-
-static bool bytes_of(napi_env env, napi_value v, void **data, size_t *length) {
-  bool is_typed;
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
-  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok) return false;
-  return type == napi_uint8_array;
 }
 
 static napi_value deflate_chunk(napi_env env, napi_callback_info info) {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// npm install step: builds the native deflate addon (binding.gyp:
-// native/lading_deflate.c and vendor/libdeflate/src) with node-gyp, which
-// npm bundles. It is optional: without a C compiler, or if the build fails,
+// npm install step: builds the native addons (binding.gyp: the deflate,
+// native/lading_deflate.c and vendor/libdeflate/src; the sha256 of
+// native/lading_sha256.c) with node-gyp, which npm bundles. It is optional: without a C compiler, or if the build fails,
 // lading deflates with the committed WebAssembly build of the same code,
-// which gives the same bytes ~1.4x slower. So a failure here is a notice,
-// never a failed install. LADING_NATIVE=0 skips the build.
+// which gives the same bytes ~1.4x slower, and takes layer digests on the
+// main thread. So a failure here is a notice, never a failed install. LADING_NATIVE=0 skips the build.
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -23,9 +23,9 @@ const headers = join(dirname(process.execPath), "..", "include", "node");
 if (!process.env.npm_config_nodedir && existsSync(join(headers, "node_api.h"))) args.push(`--nodedir=${join(headers, "..", "..")}`);
 const [cmd, cmdArgs] = gyp ? [process.execPath, [gyp, ...args]] : ["node-gyp", args];
 const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-const built = r.status === 0 && existsSync(`${root}/build/Release/lading_deflate.node`);
+const built = r.status === 0 && existsSync(`${root}/build/Release/lading_deflate.node`) && existsSync(`${root}/build/Release/lading_sha256.node`);
 if (built) {
-  console.log("lading: native deflate built (build/Release/lading_deflate.node)");
+  console.log("lading: native addons built (build/Release/lading_deflate.node, lading_sha256.node)");
 } else {
   // A half-built tree must not be mistaken for a build.
   rmSync(`${root}/build`, { recursive: true, force: true });

@@ -25,7 +25,7 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { name: "LADING_RUNTIME", meaning: "the runtime for RUN / withExec: `runc`, `crun` or `podman` (`--runtime` and `connect({ runtime })` win)", unset: "the first installed of runc, crun, podman" },
   { name: "SOURCE_DATE_EPOCH", meaning: "the time (seconds) written into layers and the config (`connect({ sourceDateEpoch })` wins)", unset: "see \"Builds are deterministic\"" },
   { name: "LADING_CLAMP_MTIME", meaning: "`0`: keep the real times of files in layers instead of clamping them to the build epoch (`--no-clamp-mtime` and `connect({ clampMtime })` win)", unset: "clamped: see \"Builds are deterministic\"" },
-  { name: "LADING_DEFLATE", meaning: "`wasm`: use the WebAssembly deflate even where the native one is built (same bytes)", unset: "native when built, else WebAssembly" },
+  { name: "LADING_DEFLATE", meaning: "`wasm`: use the WebAssembly deflate, and take layer digests on the main thread, even where the native addons are built (same bytes)", unset: "native when built, else WebAssembly" },
   { name: "LADING_OVERLAY", meaning: "`0`: never mount overlayfs for an exec; copy the snapshot instead (slower, same layers)", unset: "overlayfs where the kernel allows it" },
   { name: "LADING_CGROUP", meaning: "`0`: as root, do not give each exec a cgroup of its own (CPU figures then come from rusage)", unset: "a cgroup per exec as root" },
   { name: "LADING_SPARE_HELPER", meaning: "`0`: do not keep a started exec helper waiting for the next exec", unset: "one spare helper per id mapping" },

@@ -40,12 +40,15 @@ export async function leaseStore(store: Store): Promise<Lease> {
 
 /** Collects garbage if the disk policy says it is due; a failure here never fails the caller. */
 export async function collectIfDue(o: OpenedStore, env: EnvConfig): Promise<void> {
-  const { maybeCollect, markCollected } = await import("../store/maintenance.js");
+  if (o.gc === false) return;
+  const { collectionDue, markCollected } = await import("../store/gc-stamp.js");
   // A store this session made holds nothing older than the session's lease, so there is nothing to collect: it
   // is only stamped as looked at (without the gc lock), or the next session would take the lock to find nothing.
-  if (o.store.fresh) {
-    if (o.gc !== false) await markCollected(o.store).catch(() => {});
-  } else await maybeCollect(o.store, o.gc, { reclaim: reclaimerFor(o.store, env) }).catch(() => {});
+  if (o.store.fresh) return markCollected(o.store).catch(() => {});
+  // The collector loads only when the last look is old enough (maybeCollect looks again under its lock).
+  if (!(await collectionDue(o.store, Date.now()).catch(() => true))) return;
+  const { maybeCollect } = await import("../store/maintenance.js");
+  await maybeCollect(o.store, o.gc, { reclaim: reclaimerFor(o.store, env) }).catch(() => {});
 }
 
 export async function storeDiskUsage(o: OpenedStore): Promise<DiskUsageReport> {

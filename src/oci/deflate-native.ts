@@ -17,18 +17,23 @@ let addon: NativeDeflate | null | undefined;
 
 /** The addon, or undefined when the WebAssembly build is to be used. */
 export function nativeDeflate(): NativeDeflate | undefined {
-  if (addon === undefined) {
-    addon = null;
-    // A process-wide choice, made once when the first layer is compressed.
-    if (readEnvConfig().deflate !== "wasm") {
-      try {
-        addon = createRequire(import.meta.url)("../../../build/Release/lading_deflate.node") as NativeDeflate;
-      } catch {
-        // Not built (no compiler at install): the WebAssembly build does the same work.
-      }
-    }
-  }
+  // A process-wide choice, made once when the first layer is compressed.
+  if (addon === undefined) addon = loadNativeAddon<NativeDeflate>("lading_deflate") ?? null;
   return addon ?? undefined;
+}
+
+/**
+ * One of the addons npm install built (binding.gyp), or undefined: not built
+ * (no compiler at install), not loadable here, or LADING_DEFLATE=wasm, which
+ * turns them all off. Each has a pure-JS or WebAssembly way to the same bytes.
+ */
+export function loadNativeAddon<T>(name: "lading_deflate" | "lading_sha256"): T | undefined {
+  if (readEnvConfig().deflate === "wasm") return undefined;
+  try {
+    return createRequire(import.meta.url)(`../../../build/Release/${name}.node`) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Which deflate this process uses (the pack benchmark reports it). */

@@ -18,6 +18,7 @@ import type { Digest } from "./digest.js";
 import { BLOCK_SIZE, HostReads, SLOT_SIZE, compressBlock } from "./gzip-parallel-block.js";
 import { crc32Combine } from "./crc32-combine.js";
 import { sharedPool, type WorkerPool } from "./gzip-pool.js";
+import { FILES, HashChains, IN, OUT } from "./hash-chains.js";
 import type { BlockResult } from "./gzip-parallel-worker.js";
 import type { HostFileRef } from "./tar-content.js";
 
@@ -82,8 +83,10 @@ export class GzipBlocks {
   private outSize = 0;
   private readonly hashes?: { in: Hash; out: Hash };
   private pool?: WorkerPool;
-  /** The file spread over blocks being hashed (fileDigests). */
+  /** The file spread over blocks being hashed (fileDigests), when this thread hashes. */
   private spread?: Hash;
+  /** The digests, when the compressing threads take them (hash-chains.ts): set with the pool. */
+  private chains?: HashChains;
   /** Blocks of this stream being compressed in workers now. */
   private running = 0;
   private aborted = false;
@@ -138,15 +141,25 @@ export class GzipBlocks {
     trailer.writeUInt32LE(this.inSize % 2 ** 32, 4); // ISIZE: the size modulo 2^32
     this.pass(trailer);
     if (!this.hashes) return undefined;
+    if (this.chains?.broken) throw new LadingError("INTERNAL", "gzip: a block failed, so the stream has no digests");
     return {
-      uncompressed: { digest: `sha256:${this.hashes.in.digest("hex")}`, size: this.inSize },
-      compressed: { digest: `sha256:${this.hashes.out.digest("hex")}`, size: this.outSize },
+      uncompressed: { digest: `sha256:${this.chains ? this.chains.finish(IN) : this.hashes.in.digest("hex")}`, size: this.inSize },
+      compressed: { digest: `sha256:${this.chains ? this.chains.finish(OUT, trailer) : this.hashes.out.digest("hex")}`, size: this.outSize },
     };
   }
 
   /** Stops handing out blocks (the stream failed); blocks already with a thread finish there unread. */
   abort(): void {
     this.aborted = true;
+    this.chains?.break();
+  }
+
+  /** With the pool, before its first block: the digests go to the compressing threads when the addon is there. */
+  private startChains(): void {
+    const kept = (this.hashes ? (1 << IN) | (1 << OUT) : 0) | (this.opts.fileDigests ? 1 << FILES : 0);
+    if (kept === 0 || !HashChains.available()) return;
+    this.chains = new HashChains(this.memory!, { at: SLOT_SIZE * this.maxInFlight, kept });
+    this.chains.begin(GZIP_HEADER);
   }
 
   /**
@@ -163,7 +176,7 @@ export class GzipBlocks {
     }
     if (this.queue.length >= this.maxInFlight) return this.emitOldest().then(() => this.room());
     const id = this.nextId++;
-    this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight);
+    this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight + HashChains.BYTES);
     this.bytes ??= new Uint8Array(this.memory);
     this.open = { id, slot: id % this.maxInFlight, filled: 0, reads: new HostReads() };
     this.queue.push(this.open);
@@ -173,7 +186,10 @@ export class GzipBlocks {
   private close(b: Block, last: boolean): void {
     b.last = last;
     this.inSize += b.filled;
-    if (!this.pool && !last && this.nextId + 1 >= INLINE_LIMIT_BLOCKS) this.pool = sharedPool(this.opts.threads);
+    if (!this.pool && !last && this.nextId + 1 >= INLINE_LIMIT_BLOCKS) {
+      this.pool = sharedPool(this.opts.threads);
+      this.startChains();
+    }
     if (this.pool) this.dispatch();
   }
 
@@ -184,7 +200,8 @@ export class GzipBlocks {
       if (b.last === undefined) return;
       if (b.result) continue;
       this.running++;
-      b.result = this.pool!.run({ id: b.id, memory: this.memory!, slot: b.slot, length: b.filled, last: b.last, level: this.opts.level, reads: b.reads.pack(), hashFiles: this.opts.fileDigests !== undefined }).finally(() => {
+      const job = { id: b.id, memory: this.memory!, slot: b.slot, length: b.filled, last: b.last, level: this.opts.level, reads: b.reads.pack(), hashFiles: this.opts.fileDigests !== undefined, chains: this.chains?.ref };
+      b.result = this.pool!.run(job).finally(() => {
         this.running--;
         if (this.pool) this.dispatch();
       });
@@ -205,11 +222,14 @@ export class GzipBlocks {
       digests = r.digests;
       out = "out" in r ? r.out : this.bytes!.subarray(b.slot * SLOT_SIZE + BLOCK_SIZE, b.slot * SLOT_SIZE + BLOCK_SIZE + r.outLength);
     } else {
+      // Once the chains exist every block goes to the pool; one left over was never dispatched because the stream failed.
+      if (this.chains) throw new LadingError("INTERNAL", "gzip: input after the stream failed");
       ({ crc, out, digests } = compressBlock({ memory: this.memory!, slot: b.slot, length: b.filled, last: b.last!, level: this.opts.level, reads: b.reads, hashFiles: this.opts.fileDigests !== undefined }));
     }
     this.crc = crc32Combine(this.crc, crc, b.filled);
-    this.hashes?.in.update(this.bytes!.subarray(b.slot * SLOT_SIZE, b.slot * SLOT_SIZE + b.filled));
-    if (this.opts.fileDigests) this.giveFileDigests(b, digests ?? []);
+    if (!this.chains) this.hashes?.in.update(this.bytes!.subarray(b.slot * SLOT_SIZE, b.slot * SLOT_SIZE + b.filled));
+    if (this.chains?.keeps(FILES)) for (const d of digests!) this.opts.fileDigests!(`sha256:${d}`);
+    else if (this.opts.fileDigests) this.giveFileDigests(b, digests ?? []);
     this.queue.shift();
     if (b.id === 0) this.pass(GZIP_HEADER);
     this.pass(out);
@@ -234,9 +254,10 @@ export class GzipBlocks {
     }
   }
 
+  /** Output, hashed here unless the chains hash it (the header at their start, each block on its thread, the trailer at finish). */
   private pass(bytes: Uint8Array): void {
     this.outSize += bytes.length;
-    this.hashes?.out.update(bytes);
+    if (!this.chains) this.hashes?.out.update(bytes);
     this.opts.output(bytes);
   }
 }

@@ -10,6 +10,7 @@ import { crc32 } from "node:zlib";
 import { WasmDeflate } from "./deflate-wasm.js";
 import { nativeDeflate } from "./deflate-native.js";
 import { readHostRange, type HostFileRef } from "./tar-content.js";
+import { FILES, HashChains, IN, OUT, type ChainsRef } from "./hash-chains.js";
 import { LadingError } from "../errors.js";
 
 /**
@@ -112,6 +113,13 @@ export interface BlockInput {
   reads: HostReads | PackedReads;
   /** Also give the sha256 of each file read whole into this block (wholeReadDigests). */
   hashFiles?: boolean;
+  /**
+   * The stream's digest chains (hash-chains.ts), which this block advances
+   * in its turn; `id` is the block's place in the stream. With them, the
+   * digests given are of every file that ends in this block, spread or not.
+   */
+  chains?: ChainsRef;
+  id?: number;
 }
 
 /**
@@ -120,18 +128,54 @@ export interface BlockInput {
  * buffer (see deflateBlock), to be copied before the next block.
  */
 export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; inPlace: boolean; digests?: string[] } {
-  const v = slotViews(b.memory, b.slot, b.length);
-  const reads = unpack(b.reads);
-  // The whole slot: a file's last piece may read one byte past the block's input (see readHostRange), which is put back.
-  const slot = new Uint8Array(b.memory, b.slot * SLOT_SIZE, SLOT_SIZE);
-  for (const r of reads) readHostRange(r, r.size, r.pos, r.length, slot, r.at);
-  const digests = b.hashFiles ? wholeReadDigests(reads, v.data) : undefined;
-  const crc = crc32(v.data);
-  const out = deflateBlock(v.data, b.last, b.level, v.out);
-  if (out.buffer === v.out.buffer && out.byteOffset === v.out.byteOffset) return { crc, out, inPlace: true, digests };
-  if (out.length > v.out.length) return { crc, out, inPlace: false, digests };
-  v.out.set(out);
-  return { crc, out: v.out.subarray(0, out.length), inPlace: true, digests };
+  const chains = b.chains ? new HashChains(b.memory, b.chains) : undefined;
+  try {
+    const v = slotViews(b.memory, b.slot, b.length);
+    const reads = unpack(b.reads);
+    // The whole slot: a file's last piece may read one byte past the block's input (see readHostRange), which is put back.
+    const slot = new Uint8Array(b.memory, b.slot * SLOT_SIZE, SLOT_SIZE);
+    for (const r of reads) readHostRange(r, r.size, r.pos, r.length, slot, r.at);
+    let digests = b.hashFiles ? wholeReadDigests(reads, v.data) : undefined;
+    const crc = crc32(v.data);
+    // The input's chains before deflating: the next block's thread, which waits for them, need not wait for this deflate too.
+    if (chains) digests = hashInput(chains, b.id!, reads, v.data, digests);
+    let out = deflateBlock(v.data, b.last, b.level, v.out);
+    let inPlace = out.buffer === v.out.buffer && out.byteOffset === v.out.byteOffset;
+    if (!inPlace && out.length <= v.out.length) {
+      v.out.set(out);
+      out = v.out.subarray(0, out.length);
+      inPlace = true;
+    }
+    if (chains?.keeps(OUT)) chains.take(OUT, b.id!, (s) => s.update(out));
+    return { crc, out, inPlace, digests };
+  } catch (err) {
+    chains?.break();
+    throw err;
+  }
+}
+
+/**
+ * Block `id`'s turns on the chains of its input: the tar's bytes, and the
+ * files spread over blocks. Returns the digests of the files that end in
+ * the block, in order (`whole`: those read whole into it).
+ */
+function hashInput(chains: HashChains, id: number, reads: readonly HostRead[], data: Uint8Array, whole: string[] | undefined): string[] | undefined {
+  if (chains.keeps(IN)) chains.take(IN, id, (s) => s.update(data));
+  if (!chains.keeps(FILES)) return whole;
+  const digests: string[] = [];
+  let next = 0;
+  chains.take(FILES, id, (s) => {
+    for (const r of reads) {
+      if (isWholeRead(r)) {
+        digests.push(whole![next++]!);
+        continue;
+      }
+      if (r.pos === 0) s.restart();
+      s.update(data.subarray(r.at, r.at + r.length));
+      if (r.pos + r.length === r.size) digests.push(s.digest());
+    }
+  });
+  return digests;
 }
 
 /** Whether `r` is a whole file (see HostReads.isWhole). */

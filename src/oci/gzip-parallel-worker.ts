@@ -5,6 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { LadingError } from "../errors.js";
 import { compressBlock, useDeflateModule, type PackedReads } from "./gzip-parallel-block.js";
+import type { ChainsRef } from "./hash-chains.js";
 
 export interface BlockJob {
   id: number;
@@ -18,12 +19,15 @@ export interface BlockJob {
   reads: PackedReads;
   /** See BlockInput.hashFiles. */
   hashFiles?: boolean;
+  /** See BlockInput.chains. */
+  chains?: ChainsRef;
 }
 /**
  * crc: the CRC-32 of the block's input. outLength: the output is in the
  * slot's output area; out: it did not fit there (never expected). error:
  * with the LadingError code when the block's own input was at fault.
- * digests: when asked for (hashFiles), of the files read whole into the block.
+ * digests: when asked for (hashFiles), of the files read whole into the
+ * block; with chains, of every file that ends in it.
  */
 export type BlockResult =
   | { id: number; crc: number; outLength: number; digests?: string[] }

@@ -2,6 +2,7 @@
  * The compressing threads of gzip-parallel.ts: one pool per process, shared
  * by every stream, each thread deflating one block at a time.
  */
+import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { LadingError, type LadingErrorCode } from "../errors.js";
 import { deflateModule } from "./deflate-wasm.js";
@@ -29,6 +30,23 @@ export function withoutNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
+/**
+ * The worker's code: dist/gzip-worker.cjs, the bundle scripts/bundle-cli.mjs
+ * makes of gzip-parallel-worker.js (a worker loading ES modules one by one
+ * took ~10 ms longer to take its first block, 40–60 ms under load), unless
+ * it is missing or older than that module (rebuilt with tsc alone).
+ */
+function workerCode(): URL {
+  const module = new URL("./gzip-parallel-worker.js", import.meta.url);
+  const bundled = new URL("../../gzip-worker.cjs", import.meta.url);
+  try {
+    if (statSync(bundled).mtimeMs >= statSync(module).mtimeMs) return bundled;
+  } catch {
+    // not bundled
+  }
+  return module;
+}
+
 interface Job {
   job: BlockJob;
   resolve: (r: BlockResult) => void;
@@ -48,7 +66,7 @@ export class WorkerPool {
       // The smallest young generation: a block leaves ~1 KB of garbage (its
       // message and views; the deflate state is reused), so collections stay
       // rare, and each worker's heap stays ~8 MB instead of ~11 MB.
-      const w = new Worker(new URL("./gzip-parallel-worker.js", import.meta.url), {
+      const w = new Worker(workerCode(), {
         // The compiled WebAssembly module, unless the native build does the work.
         workerData: { deflateModule: nativeDeflate() ? undefined : deflateModule() },
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 128 },

@@ -2,29 +2,14 @@
  * The store's upkeep as callers see it: automatic collection after a build
  * (throttled across processes), `df` and `prune`.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { LadingError } from "../errors.js";
 import type { Store } from "./store.js";
-import { writeFileAtomic } from "../fsutil/atomic.js";
+import { collectionDue, markCollected } from "./gc-stamp.js";
 import { diskFacts } from "./disk.js";
 import { bytesToFree, policyFigures, parseSize, type DiskFacts, type GcConfig, type PolicyFigures } from "./policy.js";
 import { scanStore, usageByKind, type UsageByKind } from "./usage.js";
 import { collectGarbage, collectLocked, planCollection, type CollectReport, type ReclaimTrees } from "./gc.js";
 import { collectionCutoff } from "./leases.js";
-
-/** Automatic collection runs at most this often across all processes sharing a store. */
-export const AUTO_GC_INTERVAL_MS = 60_000;
-
-/** Stamps the store as collected now (what maybeCollect does when it runs), for a store with nothing to collect. */
-export async function markCollected(store: Store, now = Date.now()): Promise<void> {
-  // Not fsynced: a stamp lost in a crash only means the next session checks again.
-  await writeFileAtomic(stampPath(store), String(now), 0o644, { durable: false });
-}
-
-function stampPath(store: Store): string {
-  return join(store.root, "lading", "gc-last");
-}
 
 /**
  * Collects if the policy says so, at most once a minute across processes:
@@ -35,8 +20,7 @@ function stampPath(store: Store): string {
 export async function maybeCollect(store: Store, config: GcConfig, opts: { now?: number; minIntervalMs?: number; reclaim?: ReclaimTrees } = {}): Promise<CollectReport | undefined> {
   if (config === false) return undefined;
   const now = opts.now ?? Date.now();
-  const stamp = stampPath(store);
-  const due = async () => now - (Number((await readFile(stamp, "utf8").catch(() => "0")).trim()) || 0) >= (opts.minIntervalMs ?? AUTO_GC_INTERVAL_MS);
+  const due = () => collectionDue(store, now, opts.minIntervalMs);
   // Looked at before the lock too: most sessions end well within the interval, and taking the lock
   // (loading proper-lockfile, a lock folder made and removed) was a tenth of a short command's CPU.
   if (!(await due())) return undefined;

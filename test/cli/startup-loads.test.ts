@@ -182,3 +182,16 @@ test('import "lading" loads nothing a plain connect() → withDirectory → dige
   assert.deepEqual(bundled.lib.sort(), ["index.js", "loader.js"], 'import "lading" loaded more of dist/lib than its entry and the bundle\'s loader');
   noneOf(bundled, "bundle", 'import "lading"', forbidden);
 });
+
+test("a layer of several blocks starts its compressing threads from the one bundled worker file", async () => {
+  const big = join(t.path, "big-ctx");
+  mkdirSync(big);
+  // Text (compressible) of ~3 MiB: three 1 MiB blocks, so the pool starts.
+  writeFileSync(join(big, "data.txt"), Array.from({ length: 60000 }, (_, i) => `line ${(i * 7919) % 10007} of the payload\n`).join("").repeat(2));
+  writeFileSync(join(big, "Containerfile"), "FROM scratch\nCOPY data.txt /data.txt\n");
+  for (const how of ["sources", "bundle"] as const) {
+    const l = await loads(how, ["build", "--progress", "quiet", "--store", join(t.path, `big-store-${how}`), big]);
+    assert.ok(l.workers.length > 0, `${how}: no compressing thread was started`);
+    assert.deepEqual(l.workers.filter((w) => !w.endsWith("/dist/gzip-worker.cjs")), [], `${how}: a worker loaded ES modules one by one`);
+  }
+});

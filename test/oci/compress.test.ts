@@ -182,6 +182,44 @@ test("a gzip layer with host files is the streamed gzip of its tar, with its dig
   }
 });
 
+test("layers written at once share the compressing threads, each with its own digests and file digests", async () => {
+  // The threads take each layer's digests in block order (hash-chains.ts); four layers at once interleave
+  // their blocks on the same threads, and each must still get the digests of its own bytes.
+  const { tarStream } = await import("../../src/oci/tar-writer.js");
+  const MiB = 1024 * 1024;
+  const src = join(t.path, "at-once-src");
+  mkdirSync(src, { recursive: true });
+  const store = await Store.open(join(t.path, "at-once-store"));
+  const layers = [0, 1, 2, 3].map((l) => {
+    const entries: LayerEntry[] = [];
+    const files: Buffer[] = [];
+    for (const [i, size] of [3 * MiB + l * 999, 40000, MiB + 1, 0, 2 * MiB - 7].entries()) {
+      const data = payload(size, 100 * l + i + 1);
+      const name = `l${l}-f${i}`;
+      writeFileSync(join(src, name), data);
+      files.push(data);
+      entries.push({ path: name, type: "file", mode: 0o644, uid: 0, gid: 0, size, hostPath: join(src, name) });
+    }
+    return { entries, files };
+  });
+  const written = await Promise.all(
+    layers.map(async ({ entries }) => {
+      const fileDigests: string[] = [];
+      const ref = await writeLayer(store, entries, { onFileDigest: (d) => fileDigests.push(d) });
+      return { ref, fileDigests };
+    }),
+  );
+  for (const [l, { entries, files }] of layers.entries()) {
+    const { ref, fileDigests } = written[l]!;
+    const tar = await buffer(tarStream(entries));
+    const blob = readFileSync(store.blobPath(ref.descriptor.digest));
+    assert.equal(ref.diffId, `sha256:${createHash("sha256").update(tar).digest("hex")}`, `layer ${l}: diff ID`);
+    assert.equal(ref.descriptor.digest, `sha256:${createHash("sha256").update(blob).digest("hex")}`, `layer ${l}: digest`);
+    assert.deepEqual(sh(["gzip", "-dc"], blob), tar, `layer ${l}: gzip of its tar`);
+    assert.deepEqual(fileDigests, files.map((f) => `sha256:${createHash("sha256").update(f).digest("hex")}`), `layer ${l}: file digests, in order`);
+  }
+});
+
 test("the gzip stream's digests are of its input and output", async () => {
   const { createParallelGzip } = await import("../../src/oci/gzip-parallel.js");
   for (const n of [0, 5000, 3 * 1024 * 1024 + 99]) {
@@ -195,11 +233,14 @@ test("the gzip stream's digests are of its input and output", async () => {
   }
 });
 
-test("npm install built the native deflate, and it gives the WebAssembly build's bytes", async () => {
+test("npm install built the native addons, and the deflate gives the WebAssembly build's bytes", async () => {
   const { nativeDeflate } = await import("../../src/oci/deflate-native.js");
   const { WasmDeflate } = await import("../../src/oci/deflate-wasm.js");
   const native = nativeDeflate();
   assert.ok(native, "build/Release/lading_deflate.node is missing or did not load: run npm ci with a C compiler (scripts/setup.sh installs one)");
+  // Its sibling: without it the compressing threads cannot take the digests (they then fall to the main thread, unseen).
+  const { HashChains } = await import("../../src/oci/hash-chains.js");
+  assert.ok(HashChains.available(), "build/Release/lading_sha256.node is missing or did not load (does this Node export OpenSSL's SHA256_*?)");
   const wasm = new WasmDeflate();
   const text = Buffer.from(readFileSync(new URL("../../src/oci/tar-writer.js", import.meta.url), "utf8").repeat(40));
   const inputs = [Buffer.alloc(0), Buffer.from("a"), Buffer.alloc(70000), payload(300000, 5), text.subarray(0, 1 << 20), payload(1 << 20, 9)];
@@ -231,7 +272,7 @@ test("a layer compressed by many threads at once has the same bytes with either 
     const text = Buffer.from(Array.from({ length: 200000 }, (_, i) => "line " + (i * 7919 % 10007) + " of some text\\n").join(""));
     const entries = Array.from({ length: 6 }, (_, i) => ({ path: "f" + i, type: "file", mode: 0o644, uid: 0, gid: 0, size: text.length, open: () => [text] }));
     const ref = await writeLayer(await Store.open(process.argv[2]), entries);
-    process.stdout.write(ref.descriptor.digest);`;
+    process.stdout.write(ref.descriptor.digest + " " + ref.diffId);`;
   const file = join(t.path, "threads.mjs");
   writeFileSync(file, script);
   const digest = (backend: string, i: number) =>

@@ -237,6 +237,8 @@ test("files with a host path are read from it, small and large, and a changed fi
     ["tar stream", (e) => buffer(tarStream([e]))],
     ["gzip layer", (e) => layerOf([e])],
     ["gzip layer, compressing threads", (e) => layerOf([filler, e])],
+    // Blocks after the failing one wait for its turn on the digest chains: they must not wait forever.
+    ["gzip layer, compressing threads, blocks after", (e) => layerOf([filler, e, file("z-after", Buffer.alloc(3 * 1024 * 1024, 0x7a))])],
   ];
   const viaOpenWithFiller = await buffer(tarStream([filler, ...names.map((n) => file(n, contents[n]!))]));
   assert.equal(await layerOf([filler, ...names.map((n) => host(n, contents[n]!.length))]), sha256(viaOpenWithFiller));
