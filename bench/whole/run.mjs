@@ -189,6 +189,14 @@ try {
   const floor = median(floorRuns.map((x) => x.ms));
   const floorCpu = median(floorRuns.map((x) => x.cpu));
   const load1 = loadavg();
+  // Node reads and parses the whole file NODE_EXTRA_CA_CERTS names before any script runs (Node 20): with the
+  // system bundle (~140 certificates) that is ~30 ms of every node process, lading's and the floor's alike.
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const bare = Array.from({ length: RUNS }, () => run(process.execPath, ["-e", "0"], { env }));
+    console.log(`NODE_EXTRA_CA_CERTS is set (${process.env.NODE_EXTRA_CA_CERTS}): every node process here parses it at start; \`node -e 0\` without it: ${median(bare.map((x) => x.ms)).toFixed(0)} / ${median(bare.map((x) => x.cpu)).toFixed(0)} ms`);
+  }
   console.log(`whole-command bench, medians of ${RUNS} (exec, startup: more), ms wall / ms CPU; \`node -e 0\` (the floor): ${floor.toFixed(0)} / ${floorCpu.toFixed(0)} ms; ${process.version}`);
   const bundle = join(ladingRoot, "dist", "lading-cli.cjs");
   const bundled = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(join(ladingRoot, "dist", "src", "cli", "main.js")).mtimeMs;

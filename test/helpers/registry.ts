@@ -34,10 +34,25 @@ export interface RegistryHandle {
   caFile?: string;
   /** Every request the token server answered (token: true). */
   tokenRequests: TokenRequestLog[];
+  /** The registry's process id (its CPU time is in /proc/PID/stat). */
+  pid: number;
+  /** Each request the registry completed, in the order it logged them (requestLog: true; else none). */
+  requests(): RegistryRequest[];
   stop(): Promise<void>;
 }
 
+/** One request as the registry logged it: `start` is `end` less the duration it measured (epoch ms). */
+export interface RegistryRequest {
+  method: string;
+  uri: string;
+  status: number;
+  start: number;
+  end: number;
+}
+
 export interface StartRegistryOptions {
+  /** Log each completed request (level info, JSON) for `requests()`: benches time a client's exchanges by them. */
+  requestLog?: boolean;
   htpasswd?: { user: string; pass: string };
   tls?: boolean;
   /** Token auth; `user`/`pass` are the credentials the token server accepts. Anonymous callers get pull only when anonymousPull. */
@@ -156,7 +171,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
   const lines = [
     "version: 0.1",
     "log:",
-    "  level: error",
+    ...(opts.requestLog ? ["  level: info", "  formatter: json"] : ["  level: error"]),
     "  accesslog:",
     "    disabled: true",
     "storage:",
@@ -208,7 +223,26 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
     throw err;
   }
   const host = `127.0.0.1:${port}`;
-  return { host, url: `${opts.tls ? "https" : "http"}://${host}`, ...(caFile ? { caFile } : {}), tokenRequests, stop };
+  const requests = (): RegistryRequest[] => (opts.requestLog ? parseRequestLog(readFileSync(errFile, "utf8")) : []);
+  return { host, url: `${opts.tls ? "https" : "http"}://${host}`, ...(caFile ? { caFile } : {}), tokenRequests, pid: child.pid!, requests, stop };
+}
+
+/** The "response completed…" lines of distribution's JSON log: its time has nanoseconds, its duration a Go unit. */
+function parseRequestLog(text: string): RegistryRequest[] {
+  const unit: Record<string, number> = { ns: 1e-6, "µs": 1e-3, us: 1e-3, ms: 1, s: 1000 };
+  const out: RegistryRequest[] = [];
+  for (const line of text.split("\n")) {
+    // A 4xx answer is logged as "response completed with error".
+    if (!line.startsWith("{") || !line.includes('"msg":"response completed')) continue;
+    const j = JSON.parse(line) as Record<string, string | number>;
+    const time = String(j.time);
+    const frac = /\.(\d+)Z$/.exec(time)?.[1] ?? "0";
+    const end = Date.parse(time.replace(/\.\d+Z$/, "Z")) + Number(`0.${frac}`) * 1000;
+    const d = /^([\d.]+)(ns|µs|us|ms|s)$/.exec(String(j["http.response.duration"]));
+    const dur = d ? Number(d[1]) * unit[d[2]!]! : 0;
+    out.push({ method: String(j["http.request.method"]), uri: String(j["http.request.uri"]), status: Number(j["http.response.status"]), start: end - dur, end });
+  }
+  return out;
 }
 
 /** docker-registry reads every REGISTRY_* variable as configuration (REGISTRY_AUTH_FILE would become auth.file): none of the test's own pass through. */
