@@ -16,7 +16,8 @@ import type { LayerEntry } from "../oci/layer-entry.js";
 import { backendFor } from "./backends.js";
 import { copyDiff, overlayDiff } from "./diff.js";
 import type { ExecStore, OpenExecStore } from "./exec-store.js";
-import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, writeEtcLayer, type EtcPayloads } from "./etc-files.js";
+import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, type EtcPayloads } from "./etc-files.js";
+import { etcLayerFor, type EtcLayer } from "./etc-layers.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
@@ -40,19 +41,25 @@ export interface Running {
 
 export type ExecAnswer = Extract<HelperMessage, { type: "result" }>;
 
+interface Opened {
+  store: ExecStore;
+  /** This helper's folder for the /etc layers it keeps (etc-layers.ts). */
+  etcLayers: string;
+}
+
 /** One store per root for the helper's life: opening one sweeps temp dirs, once is enough. */
-const stores = new Map<string, { store: Promise<ExecStore>; tempDir?: string }>();
-function openOnce(open: OpenExecStore, root: string): Promise<ExecStore> {
+const stores = new Map<string, { opened: Promise<Opened>; tempDir?: string }>();
+function openOnce(open: OpenExecStore, root: string): Promise<Opened> {
   let s = stores.get(root);
   // A store removed and made again at the same path (tests do) is opened afresh.
   if (s?.tempDir && !existsSync(s.tempDir)) s = undefined;
   if (!s) {
-    const entry: { store: Promise<ExecStore>; tempDir?: string } = { store: open(root) };
-    entry.store.then((st) => (entry.tempDir = dirname(st.tempPath())), () => stores.delete(root));
+    const entry: { opened: Promise<Opened>; tempDir?: string } = { opened: open(root).then((store) => ({ store, etcLayers: store.tempPath("etc") })) };
+    entry.opened.then((o) => (entry.tempDir = dirname(o.store.tempPath())), () => stores.delete(root));
     stores.set(root, entry);
     s = entry;
   }
-  return s.store;
+  return s.opened;
 }
 
 /**
@@ -80,7 +87,7 @@ export async function execJob(
     phases.push(`${name} ${(Number(now - mark) / 1e6).toFixed(1)}`);
     mark = now;
   };
-  const store = await openOnce(openStore, job.storeRoot);
+  const { store, etcLayers } = await openOnce(openStore, job.storeRoot);
   const inUserns = job.identity.kind !== "root";
   const singleId = job.identity.kind === "single";
   const tag = identityTag(job.identity);
@@ -104,21 +111,26 @@ export async function execJob(
   let owner: string | undefined;
   const releases: Array<() => Promise<void>> = [];
   let answered = false;
-  let etcPayloads: EtcPayloads | undefined;
+  let etcLayer: EtcLayer | undefined;
   try {
     // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
-    const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
-      // The /etc files as a layer over the snapshot (see etc-files.ts); made first, the overlay mount needs it.
+    const [rootfs, user, stateRoot, , cgroup] = await Promise.all([
+      // The /etc files as a layer over the snapshot (see etc-files.ts), kept from an earlier exec when equal; the overlay mount needs it.
       // On a session network /etc/hosts changes while the container runs: the live file is bound over the layer's copy.
-      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot, backend, job.net) : Promise.resolve(undefined))
-        .then((p) => ((etcPayloads = p), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, p ? join(work, "etc-layer") : undefined)))
+      (job.overlay ? etcLayerFor(etcLayers, snapshot, backend, job.net) : Promise.resolve(undefined))
+        .then((l) => ((etcLayer = l), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, l?.dir)))
         .then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
       runtimeStateRoot(store, tag, backend.stateFolder),
-      mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle, job.net)),
+      mkdir(bundle, { mode: 0o700 }),
       cgroups === "own" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
     ]);
+    // Over overlayfs the /etc files are a layer (rootfs.above), and only a session network's live /etc/hosts is bound
+    // over it (its target is the layer's file: no stub, no copy-up of /etc); over a copied root all three are bind mounts.
+    const etcLayered = !!rootfs.above;
+    const etcPayloads: EtcPayloads | undefined = etcLayered ? etcLayer?.payloads : undefined;
+    const etcFiles = etcLayered ? (job.net ? [{ destination: "/etc/hosts", source: job.net.hostsFile }] : []) : await writeEtcFiles(bundle, job.net);
     phase("rootfs+user+cgroup");
     owner = ownerFile(stateRoot, job.containerId);
     if (singleId && (user.uid !== 0 || user.gid !== 0)) {
@@ -126,9 +138,6 @@ export async function execJob(
     }
 
     const extraMounts: SpecMount[] = [];
-    // Over overlayfs the /etc files are a layer (rootfs.above); bind mounts only over a copied root.
-    const etcLayered = !!rootfs.above;
-    if (!etcLayered) etcPayloads = undefined;
     const stubs: StubTarget[] = [
       { path: "/proc", kind: "dir" },
       { path: "/dev", kind: "dir" },
@@ -201,8 +210,7 @@ export async function execJob(
       inUserns,
       singleId,
       hostname: job.net?.hostname ?? HOSTNAME,
-      // Over the layer, only a session network's /etc/hosts is bound (its target is the layer's file: no stub, no copy-up of /etc).
-      etcFiles: etcLayered ? etcFiles.filter((f) => job.net && f.destination === "/etc/hosts") : etcFiles,
+      etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
       ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),
@@ -253,6 +261,7 @@ export async function execJob(
     if (answered) await idle();
     await probe?.remove().catch(() => {});
     await unmount?.().catch(() => {});
+    etcLayer?.release();
     if (owner) await rm(owner, { force: true }).catch(() => {});
     await releaseAll(releases);
     await rm(work, { recursive: true, force: true }).catch(() => {});
