@@ -10,6 +10,11 @@
       "include_dirs": ["vendor/libdeflate/src"],
       "defines": ["NDEBUG"],
       "cflags": ["-O2", "-Wno-sign-compare"]
+    },
+    {
+      "target_name": "lading_mount",
+      "sources": ["native/lading_mount.c"],
+      "cflags": ["-O2"]
     }
   ]
 }
