@@ -38,8 +38,7 @@ export async function prepareRootfs(lower: string, work: string, inUserns: boole
   const why: string[] = [];
   if (safe && allowOverlay) {
     for (const extra of attempts) {
-      await mkdir(upper, { mode: 0o755 });
-      await mkdir(ovlWork, { mode: 0o700 });
+      await Promise.all([mkdir(upper, { mode: 0o755 }), mkdir(ovlWork, { mode: 0o700 })]);
       const opts = `lowerdir=${above ? above + ":" : ""}${lower},upperdir=${upper},workdir=${ovlWork}${extra ? "," + extra : ""}`;
       const failed = await mountOverlay(opts, merged);
       if (!failed) {
