@@ -6,6 +6,12 @@
  * backend are an earlier exec's lays the same directory over its snapshot:
  * overlayfs never writes to a lower layer, so mounts can share one.
  *
+ * The layer also holds empty /proc, /dev and /sys when the image has none
+ * (minimal images, the test busybox): the runtime's mount points are then
+ * there without the stubs (stubs.ts) made through the overlay and removed
+ * after, four new inodes and a copy-up of / each time. They reach no layer
+ * either way: a lower layer is never in the diff, an empty stub was removed.
+ *
  * The layers live in one temp folder of the helper's (store temp, named
  * after its pid): removed when the helper exits, swept with its other temp
  * files if it is killed. At most MAX_KEPT are kept; one is removed only
@@ -19,6 +25,8 @@ import { etcFileTexts, writeEtcLayer, type EtcPayloads } from "./etc-files.js";
 import type { ExecNet } from "./job.js";
 
 const MAX_KEPT = 8;
+/** Where every exec's runtime mounts a filesystem of its own (spec.ts). */
+const SYSTEM_MOUNT_POINTS = ["proc", "dev", "sys"];
 
 export interface EtcLayer {
   dir: string;
@@ -49,11 +57,17 @@ process.on("exit", () => {
  */
 export async function etcLayerFor(folder: string, snapshot: string, backend: Pick<RuntimeBackend, "name" | "bindsOwnHostname" | "addedPaths">, net?: ExecNet): Promise<EtcLayer | undefined> {
   // On a session network the layer holds the network's /etc/hosts as it is now (the runtime binds the live file over it).
-  const [etc, texts, hosts] = await Promise.all([lstat(join(snapshot, "etc")).catch(() => undefined), etcFileTexts(net), net ? readFile(net.hostsFile, "utf8") : undefined]);
+  const [etc, texts, hosts, ...present] = await Promise.all([
+    lstat(join(snapshot, "etc")).catch(() => undefined),
+    etcFileTexts(net),
+    net ? readFile(net.hostsFile, "utf8") : undefined,
+    ...SYSTEM_MOUNT_POINTS.map((n) => lstat(join(snapshot, n)).then(() => true, () => false)),
+  ]);
+  const mountPoints = SYSTEM_MOUNT_POINTS.filter((_, i) => !present[i]);
   if (hosts !== undefined) texts.unshift(["/etc/hosts", hosts]);
   if (etc && !etc.isDirectory()) return undefined;
   // Everything the layer is made of; a snapshot's contents never change under its path.
-  const key = JSON.stringify([snapshot, etc ? [etc.uid, etc.gid, etc.mode, etc.atimeMs, etc.mtimeMs] : null, backend.name, backend.bindsOwnHostname, backend.addedPaths, texts]);
+  const key = JSON.stringify([snapshot, etc ? [etc.uid, etc.gid, etc.mode, etc.atimeMs, etc.mtimeMs] : null, backend.name, backend.bindsOwnHostname, backend.addedPaths, texts, mountPoints]);
   let layers = kept.get(folder);
   if (!layers) kept.set(folder, (layers = new Map()));
   let k = layers.get(key);
@@ -64,7 +78,12 @@ export async function etcLayerFor(folder: string, snapshot: string, backend: Pic
   }
   if (!k) {
     const dir = join(folder, String(seq++));
-    const made = mkdir(folder, { recursive: true, mode: 0o700 }).then(() => writeEtcLayer(dir, snapshot, etc, texts, backend));
+    const made = mkdir(folder, { recursive: true, mode: 0o700 })
+      .then(() => writeEtcLayer(dir, snapshot, etc, texts, backend))
+      .then(async (payloads) => {
+        await Promise.all(mountPoints.map((n) => mkdir(join(dir, n), { mode: 0o755 })));
+        return payloads;
+      });
     k = { dir, made, users: 0 };
     layers.set(key, k);
     made.catch(() => {
