@@ -16,6 +16,11 @@
       "sources": ["native/lading_sha256.c"],
       "defines": ["NDEBUG"],
       "cflags": ["-O2"]
+    },
+    {
+      "target_name": "lading_mount",
+      "sources": ["native/lading_mount.c"],
+      "cflags": ["-O2"]
     }
   ]
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // npm install step: builds the native addons (binding.gyp: the deflate,
 // native/lading_deflate.c and vendor/libdeflate/src; the sha256 of
-// native/lading_sha256.c) with node-gyp, which npm bundles. It is optional: without a C compiler, or if the build fails,
-// lading deflates with the committed WebAssembly build of the same code,
-// which gives the same bytes ~1.4x slower, and takes layer digests on the
-// main thread. So a failure here is a notice, never a failed install. LADING_NATIVE=0 skips the build.
+// native/lading_sha256.c; the exec helper's mount calls, native/lading_mount.c)
+// with node-gyp, which npm bundles. They are optional: without a C compiler,
+// or if the build fails, lading deflates with the committed WebAssembly build
+// of the same code, which gives the same bytes ~1.4x slower, takes layer
+// digests on the main thread, and mounts with util-linux's mount and umount.
+// So a failure here is a notice, never a failed install. LADING_NATIVE=0
+// skips the build.
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,7 +15,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 if (process.env.LADING_NATIVE === "0") {
-  console.log("lading: LADING_NATIVE=0, native deflate not built (the WebAssembly build is used)");
+  console.log("lading: LADING_NATIVE=0, native addons not built (the WebAssembly deflate and util-linux mount are used)");
   process.exit(0);
 }
 // npm tells its lifecycle scripts where its own node-gyp is.
@@ -23,12 +26,13 @@ const headers = join(dirname(process.execPath), "..", "include", "node");
 if (!process.env.npm_config_nodedir && existsSync(join(headers, "node_api.h"))) args.push(`--nodedir=${join(headers, "..", "..")}`);
 const [cmd, cmdArgs] = gyp ? [process.execPath, [gyp, ...args]] : ["node-gyp", args];
 const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-const built = r.status === 0 && existsSync(`${root}/build/Release/lading_deflate.node`) && existsSync(`${root}/build/Release/lading_sha256.node`);
+const addons = ["lading_deflate", "lading_sha256", "lading_mount"];
+const built = r.status === 0 && addons.every((a) => existsSync(`${root}/build/Release/${a}.node`));
 if (built) {
-  console.log("lading: native addons built (build/Release/lading_deflate.node, lading_sha256.node)");
+  console.log(`lading: native addons built (build/Release: ${addons.map((a) => `${a}.node`).join(", ")})`);
 } else {
   // A half-built tree must not be mistaken for a build.
   rmSync(`${root}/build`, { recursive: true, force: true });
   const why = r.error ? r.error.message : (r.stderr || r.stdout || "").trim().split("\n").slice(-3).join("\n");
-  console.warn(`lading: native deflate not built, using the WebAssembly build (same bytes, slower).\n${why}`);
+  console.warn(`lading: native addons not built, using the WebAssembly deflate (same bytes, slower) and util-linux's mount.\n${why}`);
 }

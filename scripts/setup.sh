@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(runc crun tini podman buildah skopeo umoci oci-image-tool docker-registry busybox-static uidmap git
       debootstrap zstd xz-utils bzip2 openssl ca-certificates iproute2 util-linux procps hyperfine time attr
-      g++ make python3)  # the last three: npm ci builds the native deflate (node-gyp)
+      g++ make python3)  # the last three: npm ci builds the native addons (node-gyp)
 PKGS+=(lighttpd openssh-server openssh-client)  # git source tests: git http-backend behind lighttpd, sshd with git-shell
 PKGS+=(chromium)  # test/telemetry: the trace page opened in a real headless browser
 PKGS+=(strace)  # test/api/host-read-once: which context files a build opens

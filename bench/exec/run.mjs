@@ -13,6 +13,8 @@ import { findTool } from "../../dist/src/exec/detect.js";
 import { makeBusyboxLayout } from "../../dist/test/helpers/images.js";
 import { podmanArgs } from "../../dist/test/helpers/tools.js";
 import { containerRlimits } from "../../dist/src/exec/limits.js";
+import { EXEC_HELPER } from "../../dist/src/engine/exec-helper-path.js";
+import { readEnvConfig } from "../../dist/src/env-config.js";
 
 const RUNS = Number(process.argv[2] ?? 15);
 // Lower case only: buildah names the image after the layout's path.
@@ -35,7 +37,7 @@ try {
   const manifest = await store.readJson(desc.digest);
   const config = await store.readJson(manifest.config.digest);
   const layers = manifest.layers.map((d, i) => ({ descriptor: d, diffId: config.rootfs.diff_ids[i] }));
-  const req = { store, layers, args: ["true"], env: config.config.Env, cwd: "/", user: "", mounts: [], network: "host" };
+  const req = { store, helper: EXEC_HELPER, settings: readEnvConfig(), layers, args: ["true"], env: config.config.Env, cwd: "/", user: "", mounts: [], network: "host" };
   await runExec(req); // warms the snapshot
   const rows = [];
   const lading = [];

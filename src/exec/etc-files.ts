@@ -17,8 +17,8 @@
  * /etc/hostname is a link into the container's /dev, where the runtime,
  * resolving the link inside the root, puts that mount: /etc stays movable.
  */
-import type { BigIntStats } from "node:fs";
-import { chmod, chown, lstat, mkdir, readFile, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import type { BigIntStats, Stats } from "node:fs";
+import { chmod, chown, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { RuntimeBackend } from "./backends.js";
 import type { ExecNet } from "./job.js";
@@ -46,6 +46,16 @@ export function baseHosts(hostname: string, ownAddress = "127.0.1.1"): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ownAddress}\t${hostname}\n`;
 }
 
+/** The three files' destinations and contents (see writeEtcFiles for a session network's). */
+export async function etcFileTexts(net?: ExecNet): Promise<Array<[string, string]>> {
+  const hostname = net?.hostname ?? HOSTNAME;
+  return [
+    ...(net ? [] : [["/etc/hosts", baseHosts(HOSTNAME)] as [string, string]]),
+    ["/etc/resolv.conf", net ? sessionResolvConf(net) : await hostResolvConf()],
+    ["/etc/hostname", `${hostname}\n`],
+  ];
+}
+
 /**
  * The three files in `bundle`. On a session network (`net`) /etc/hosts is
  * the file net/ keeps current, bound as it is; the resolver is the
@@ -53,14 +63,8 @@ export function baseHosts(hostname: string, ownAddress = "127.0.1.1"): string {
  * none: every name there is in /etc/hosts.
  */
 export async function writeEtcFiles(bundle: string, net?: ExecNet): Promise<Array<{ destination: string; source: string }>> {
-  const hostname = net?.hostname ?? HOSTNAME;
-  const files: Array<[string, string]> = [
-    ...(net ? [] : [["/etc/hosts", baseHosts(HOSTNAME)] as [string, string]]),
-    ["/etc/resolv.conf", net ? sessionResolvConf(net) : await hostResolvConf()],
-    ["/etc/hostname", `${hostname}\n`],
-  ];
   const out: Array<{ destination: string; source: string }> = net ? [{ destination: "/etc/hosts", source: net.hostsFile }] : [];
-  for (const [destination, text] of files) {
+  for (const [destination, text] of await etcFileTexts(net)) {
     const source = join(bundle, destination.slice("/etc/".length));
     await writeFile(source, text, { mode: 0o644 });
     out.push({ destination, source });
@@ -75,35 +79,30 @@ export const PODMAN_HOSTNAME_LINK = "/dev/.lading-hostname";
 export type EtcPayloads = Map<string, Buffer | { link: string }>;
 
 /**
- * The three files as a lower layer at `dir` (its etc/ as the image's /etc
- * is: mode and owner), with their contents by name. `backend.bindsOwnHostname`:
- * the hostname is a link (above); the links a backend adds in /etc
- * (podman's /etc/mtab) are made when the image has none. `net`: a session
- * network's files, whose /etc/hosts the runtime then binds over this
- * layer's copy (it changes while the container runs).
+ * The three files (`texts`, from etcFileTexts) as a lower layer at `dir`
+ * (its etc/ as the image's /etc is: mode, owner and times, `etc` being the
+ * lstat of the snapshot's /etc), with their contents by name.
+ * `backend.bindsOwnHostname`: the hostname is a link (above); the links a
+ * backend adds in /etc (podman's /etc/mtab) are made when the image has
+ * none. On a session network the runtime binds the network's live
+ * /etc/hosts over this layer's copy (it changes while the container runs).
  */
-export async function writeEtcLayer(dir: string, snapshot: string, backend: Pick<RuntimeBackend, "bindsOwnHostname" | "addedPaths">, net?: ExecNet): Promise<EtcPayloads | undefined> {
-  const etc = await lstat(join(snapshot, "etc")).catch(() => undefined);
-  // A linked /etc (rare) keeps the bind mounts, which the runtime resolves inside the root.
-  if (etc && !etc.isDirectory()) return undefined;
+export async function writeEtcLayer(dir: string, snapshot: string, etc: Stats | undefined, texts: Array<[string, string]>, backend: Pick<RuntimeBackend, "bindsOwnHostname" | "addedPaths">): Promise<EtcPayloads> {
   await mkdir(join(dir, "etc"), { recursive: true, mode: 0o755 });
   if (etc) await chown(join(dir, "etc"), etc.uid, etc.gid);
   if (etc) await chmod(join(dir, "etc"), etc.mode & 0o7777);
-  const bundleLike = join(dir, ".files");
-  await mkdir(bundleLike);
   const payloads: EtcPayloads = new Map();
-  for (const f of await writeEtcFiles(bundleLike, net)) {
-    const data = await readFile(f.source);
-    const name = posix.basename(f.destination);
+  for (const [destination, text] of texts) {
+    const name = posix.basename(destination);
     if (name === "hostname" && backend.bindsOwnHostname) {
       await symlink(PODMAN_HOSTNAME_LINK, join(dir, "etc", name));
       payloads.set(name, { link: PODMAN_HOSTNAME_LINK });
       continue;
     }
+    const data = Buffer.from(text);
     await writeFile(join(dir, "etc", name), data, { mode: 0o644 });
     payloads.set(name, data);
   }
-  await rm(bundleLike, { recursive: true });
   for (const added of backend.addedPaths) {
     const name = added.path.slice("/etc/".length);
     if (!added.path.startsWith("/etc/") || name.includes("/") || added.kind !== "symlink" || !added.linkname) continue;

@@ -8,15 +8,16 @@
  * first, the mount vanishes with its mount namespace and reapLeftovers
  * removes the rest on the next run.
  */
-import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync, rmSync } from "node:fs";
+import { chmod, chown, mkdir, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { LadingError } from "../errors.js";
 import type { LayerEntry } from "../oci/layer-entry.js";
 import { backendFor } from "./backends.js";
 import { copyDiff, overlayDiff } from "./diff.js";
 import type { ExecStore, OpenExecStore } from "./exec-store.js";
-import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, writeEtcLayer, type EtcPayloads } from "./etc-files.js";
+import { HOSTNAME, runtimeFileVerdict, writeEtcFiles, type EtcPayloads } from "./etc-files.js";
+import { etcLayerFor, type EtcLayer } from "./etc-layers.js";
 import { identityTag, subIdAdvice } from "./identity.js";
 import type { ExecJob, HelperMessage, HelperMetrics, OutputSink } from "./job.js";
 import { containerRlimits } from "./limits.js";
@@ -40,19 +41,47 @@ export interface Running {
 
 export type ExecAnswer = Extract<HelperMessage, { type: "result" }>;
 
+interface Opened {
+  store: ExecStore;
+  /** This helper's folder for the /etc layers it keeps (etc-layers.ts). */
+  etcLayers: string;
+  /**
+   * A runtime bundle (config.json, the runtime's log, the /etc files of a
+   * copied root) kept by the helper for one exec at a time (`bundleBusy`;
+   * the net helper runs several at once, the others get their own): files
+   * rewritten in place are no new inodes. On this project's VMs the store's
+   * ext4 has no journal, where each new inode is a scan past those freed in
+   * the last minute (~0.5 ms apiece; an exec made a dozen). Removed at exit,
+   * swept with the helper's temp files if it is killed.
+   */
+  bundle: Promise<string>;
+  bundleBusy: boolean;
+}
+
+const bundles: string[] = [];
+process.on("exit", () => {
+  for (const b of bundles) rmSync(b, { recursive: true, force: true });
+});
+
+function helperBundle(store: ExecStore): Promise<string> {
+  const dir = store.tempPath("bundle");
+  bundles.push(dir);
+  return mkdir(dir, { mode: 0o700 }).then(() => dir);
+}
+
 /** One store per root for the helper's life: opening one sweeps temp dirs, once is enough. */
-const stores = new Map<string, { store: Promise<ExecStore>; tempDir?: string }>();
-function openOnce(open: OpenExecStore, root: string): Promise<ExecStore> {
+const stores = new Map<string, { opened: Promise<Opened>; tempDir?: string }>();
+function openOnce(open: OpenExecStore, root: string): Promise<Opened> {
   let s = stores.get(root);
   // A store removed and made again at the same path (tests do) is opened afresh.
   if (s?.tempDir && !existsSync(s.tempDir)) s = undefined;
   if (!s) {
-    const entry: { store: Promise<ExecStore>; tempDir?: string } = { store: open(root) };
-    entry.store.then((st) => (entry.tempDir = dirname(st.tempPath())), () => stores.delete(root));
+    const entry: { opened: Promise<Opened>; tempDir?: string } = { opened: open(root).then((store) => ({ store, etcLayers: store.tempPath("etc"), bundle: helperBundle(store), bundleBusy: false })) };
+    entry.opened.then((o) => (entry.tempDir = dirname(o.store.tempPath())), () => stores.delete(root));
     stores.set(root, entry);
     s = entry;
   }
-  return s.store;
+  return s.opened;
 }
 
 /**
@@ -80,7 +109,8 @@ export async function execJob(
     phases.push(`${name} ${(Number(now - mark) / 1e6).toFixed(1)}`);
     mark = now;
   };
-  const store = await openOnce(openStore, job.storeRoot);
+  const opened = await openOnce(openStore, job.storeRoot);
+  const { store, etcLayers } = opened;
   const inUserns = job.identity.kind !== "root";
   const singleId = job.identity.kind === "single";
   const tag = identityTag(job.identity);
@@ -98,27 +128,46 @@ export async function execJob(
   phase("snapshot");
   const work = store.tempPath("exec");
   await mkdir(work, { mode: 0o700 });
-  const bundle = join(work, "bundle");
+  // Taken and given back synchronously around its use: the check and the claim cannot interleave with another job.
+  let holdsBundle = !opened.bundleBusy;
+  opened.bundleBusy = true;
+  const giveBackBundle = () => {
+    if (holdsBundle) opened.bundleBusy = false;
+    holdsBundle = false;
+  };
+  const ownBundle = !holdsBundle;
+  let bundle: string;
+  try {
+    bundle = ownBundle ? join(work, "bundle") : await opened.bundle;
+  } catch (err) {
+    giveBackBundle();
+    throw err;
+  }
   let unmount: (() => Promise<void>) | undefined;
   let probe: CgroupProbe | undefined;
   let owner: string | undefined;
   const releases: Array<() => Promise<void>> = [];
   let answered = false;
-  let etcPayloads: EtcPayloads | undefined;
+  let etcLayer: EtcLayer | undefined;
   try {
-    // Independent steps side by side; the mount is a process of its own, the rest is file I/O.
+    // Independent steps side by side: the overlay mount (after its /etc layer), the user, the runtime state, the cgroup.
     // The user is read from the snapshot: until the command runs, the root filesystem is the snapshot.
-    const [rootfs, user, stateRoot, etcFiles, cgroup] = await Promise.all([
-      // The /etc files as a layer over the snapshot (see etc-files.ts); made first, the overlay mount needs it.
+    const [rootfs, user, stateRoot, , cgroup] = await Promise.all([
+      // The /etc files as a layer over the snapshot (see etc-files.ts), kept from an earlier exec when equal; the overlay mount needs it.
       // On a session network /etc/hosts changes while the container runs: the live file is bound over the layer's copy.
-      (job.overlay ? writeEtcLayer(join(work, "etc-layer"), snapshot, backend, job.net) : Promise.resolve(undefined))
-        .then((p) => ((etcPayloads = p), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, p ? join(work, "etc-layer") : undefined)))
+      (job.overlay ? etcLayerFor(etcLayers, snapshot, backend, job.net) : Promise.resolve(undefined))
+        .then((l) => ((etcLayer = l), prepareRootfs(snapshot, work, inUserns, job.overlay, debug, l?.dir)))
         .then((r) => ((unmount = r.unmount), r)),
       resolveUser(snapshot, job.user),
       runtimeStateRoot(store, tag, backend.stateFolder),
-      mkdir(bundle, { mode: 0o700 }).then(() => writeEtcFiles(bundle, job.net)),
+      ownBundle ? mkdir(bundle, { mode: 0o700 }) : undefined,
       cgroups === "own" ? openCgroup(job.containerId, job.cgroup).then((p) => ((probe = p), p)) : undefined,
     ]);
+    // Over overlayfs the /etc files are a layer (rootfs.above), and only a session network's live /etc/hosts is bound
+    // over it (its target is the layer's file: no stub, no copy-up of /etc); over a copied root all three are bind mounts.
+    const etcLayered = !!rootfs.above;
+    const etcPayloads: EtcPayloads | undefined = etcLayered ? etcLayer?.payloads : undefined;
+    const etcFiles = etcLayered ? (job.net ? [{ destination: "/etc/hosts", source: job.net.hostsFile }] : []) : await writeEtcFiles(bundle, job.net);
     phase("rootfs+user+cgroup");
     owner = ownerFile(stateRoot, job.containerId);
     if (singleId && (user.uid !== 0 || user.gid !== 0)) {
@@ -126,9 +175,6 @@ export async function execJob(
     }
 
     const extraMounts: SpecMount[] = [];
-    // Over overlayfs the /etc files are a layer (rootfs.above); bind mounts only over a copied root.
-    const etcLayered = !!rootfs.above;
-    if (!etcLayered) etcPayloads = undefined;
     const stubs: StubTarget[] = [
       { path: "/proc", kind: "dir" },
       { path: "/dev", kind: "dir" },
@@ -174,7 +220,8 @@ export async function execJob(
         extraMounts.push({ destination: target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", ...(m.copyUp ? ["tmpcopyup"] : [])] });
         stubs.push({ path: target, kind: "dir" });
       } else {
-        const dir = join(bundle, "secrets");
+        // In the exec's own work dir (the bundle is the helper's), removed with it.
+        const dir = join(work, "secrets");
         await mkdir(dir, { recursive: true, mode: 0o755 });
         const file = join(dir, String(secretN++));
         await writeFile(file, m.data, { mode: 0o600 });
@@ -201,8 +248,7 @@ export async function execJob(
       inUserns,
       singleId,
       hostname: job.net?.hostname ?? HOSTNAME,
-      // Over the layer, only a session network's /etc/hosts is bound (its target is the layer's file: no stub, no copy-up of /etc).
-      etcFiles: etcLayered ? etcFiles.filter((f) => job.net && f.destination === "/etc/hosts") : etcFiles,
+      etcFiles,
       extraMounts,
       rlimits: containerRlimits(),
       ...(cgroup ? { cgroupsPath: cgroup.containerPath } : {}),
@@ -213,7 +259,12 @@ export async function execJob(
     const hostBefore = hostCpuPressure();
     const started = process.hrtime.bigint();
     const run = () => backend.run({ store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, stateRoot, output, setRunning, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
-    const exitCode = await withLocks(store, locks, run);
+    // The spec holds the secret variables: emptied in place as soon as the runtime is done (no new inode next
+    // time), never left for the next exec; here, before the answer, so it cannot race the next job's spec.
+    const exitCode = await withLocks(store, locks, run).finally(async () => {
+      await truncate(join(bundle, "config.json")).catch(() => {});
+      giveBackBundle();
+    });
     phase(backend.name);
     // Free for the build's next step at once (the clean-up after the answer would be too late).
     await releaseAll(releases);
@@ -250,9 +301,11 @@ export async function execJob(
     answer({ type: "result", exitCode, metrics, ...(layer ? { layer } : {}) });
     answered = true;
   } finally {
+    giveBackBundle();
     if (answered) await idle();
     await probe?.remove().catch(() => {});
     await unmount?.().catch(() => {});
+    etcLayer?.release();
     if (owner) await rm(owner, { force: true }).catch(() => {});
     await releaseAll(releases);
     await rm(work, { recursive: true, force: true }).catch(() => {});

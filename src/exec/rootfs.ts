@@ -8,6 +8,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { LadingError } from "../errors.js";
+import { errnoName, nativeMount } from "./mount-native.js";
 import { runTool } from "./proc.js";
 
 export interface Rootfs {
@@ -37,25 +38,14 @@ export async function prepareRootfs(lower: string, work: string, inUserns: boole
   const why: string[] = [];
   if (safe && allowOverlay) {
     for (const extra of attempts) {
-      await mkdir(upper, { mode: 0o755 });
-      await mkdir(ovlWork, { mode: 0o700 });
+      await Promise.all([mkdir(upper, { mode: 0o755 }), mkdir(ovlWork, { mode: 0o700 })]);
       const opts = `lowerdir=${above ? above + ":" : ""}${lower},upperdir=${upper},workdir=${ovlWork}${extra ? "," + extra : ""}`;
-      const r = await runTool("mount", ["-t", "overlay", "overlay", "-o", opts, merged]);
-      if (r.code === 0) {
+      const failed = await mountOverlay(opts, merged);
+      if (!failed) {
         debug(`rootfs: overlayfs ${inUserns ? "in a user namespace (userxattr)" : "as root"} over ${lower}`);
-        return {
-          kind: "overlay",
-          above,
-          merged,
-          lower,
-          upper,
-          unmount: async () => {
-            const u = await runTool("umount", [merged]);
-            if (u.code !== 0) await runTool("umount", ["-l", merged]);
-          },
-        };
+        return { kind: "overlay", above, merged, lower, upper, unmount: () => unmountDir(merged) };
       }
-      why.push(r.stderr.trim());
+      why.push(failed);
       await rm(upper, { recursive: true, force: true });
       await rm(ovlWork, { recursive: true, force: true });
     }
@@ -64,4 +54,26 @@ export async function prepareRootfs(lower: string, work: string, inUserns: boole
   const c = await runTool("cp", ["-a", "--reflink=auto", lower + "/.", merged]);
   if (c.code !== 0) throw new LadingError("RUNTIME_UNAVAILABLE", `no root filesystem: overlayfs failed (${why.join("; ")}) and copying ${lower} failed: ${c.stderr.trim()}`);
   return { kind: "copy", merged, lower, unmount: async () => {} };
+}
+
+/** Mounts an overlay with `opts` at `target`: undefined, or why it failed. By the system call when the addon is built. */
+async function mountOverlay(opts: string, target: string): Promise<string | undefined> {
+  const native = nativeMount();
+  if (native) {
+    const errno = native.mount("overlay", target, "overlay", opts);
+    return errno ? `mount(2) of overlay with ${opts}: ${errnoName(errno)}` : undefined;
+  }
+  const r = await runTool("mount", ["-t", "overlay", "overlay", "-o", opts, target]);
+  return r.code === 0 ? undefined : r.stderr.trim();
+}
+
+/** Unmounts `target`, lazily when it is busy. */
+async function unmountDir(target: string): Promise<void> {
+  const native = nativeMount();
+  if (native) {
+    if (native.umount(target, false)) native.umount(target, true);
+    return;
+  }
+  const u = await runTool("umount", [target]);
+  if (u.code !== 0) await runTool("umount", ["-l", target]);
 }

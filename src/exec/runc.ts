@@ -36,6 +36,8 @@ export interface RuncRun {
 export async function runcRun(r: RuncRun): Promise<number> {
   await writeFile(join(r.bundle, "config.json"), JSON.stringify(r.spec), { mode: 0o600 });
   const log = join(r.bundle, "runtime.log");
+  // The bundle outlives one run (exec-job.ts): the runtime appends to its log, which must hold this run's lines only.
+  await writeFile(log, "", { mode: 0o600 });
   let argv = [r.runtimePath, "--root", r.stateRoot, ...(r.hideCgroups ? ["--cgroup-manager=disabled"] : []), "--log", log, "--log-format", "json", "run", "--bundle", r.bundle, "--no-new-keyring", r.id];
   if (r.hideCgroups) {
     const unshare = findTool("unshare") ?? "unshare";

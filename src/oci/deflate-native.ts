@@ -5,8 +5,8 @@
  * a gzip layer's time. Without it (not built, or LADING_DEFLATE=wasm) the
  * WebAssembly build (deflate-wasm.ts) is used.
  */
-import { createRequire } from "node:module";
 import { readEnvConfig } from "../env-config.js";
+import { loadNativeAddon } from "../fsutil/native-addon.js";
 
 export interface NativeDeflate {
   /** Bytes written to `output`, 0 when they did not fit; see lading_deflate.c. */
@@ -18,22 +18,8 @@ let addon: NativeDeflate | null | undefined;
 /** The addon, or undefined when the WebAssembly build is to be used. */
 export function nativeDeflate(): NativeDeflate | undefined {
   // A process-wide choice, made once when the first layer is compressed.
-  if (addon === undefined) addon = loadNativeAddon<NativeDeflate>("lading_deflate") ?? null;
+  if (addon === undefined) addon = (readEnvConfig().deflate === "wasm" ? undefined : loadNativeAddon<NativeDeflate>("lading_deflate")) ?? null;
   return addon ?? undefined;
-}
-
-/**
- * One of the addons npm install built (binding.gyp), or undefined: not built
- * (no compiler at install), not loadable here, or LADING_DEFLATE=wasm, which
- * turns them all off. Each has a pure-JS or WebAssembly way to the same bytes.
- */
-export function loadNativeAddon<T>(name: "lading_deflate" | "lading_sha256"): T | undefined {
-  if (readEnvConfig().deflate === "wasm") return undefined;
-  try {
-    return createRequire(import.meta.url)(`../../../build/Release/${name}.node`) as T;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Which deflate this process uses (the pack benchmark reports it). */

@@ -23,7 +23,8 @@
  * Without the addon (not built, or LADING_DEFLATE=wasm) the main thread hashes
  * as before; the digests are the same either way.
  */
-import { loadNativeAddon } from "./deflate-native.js";
+import { readEnvConfig } from "../env-config.js";
+import { loadNativeAddon } from "../fsutil/native-addon.js";
 
 interface NativeSha256 {
   stateSize: number;
@@ -37,7 +38,8 @@ let addon: NativeSha256 | null | undefined;
 
 /** The addon, or undefined when digests are to be taken on the main thread. */
 function nativeSha256(): NativeSha256 | undefined {
-  if (addon === undefined) addon = loadNativeAddon<NativeSha256>("lading_sha256") ?? null;
+  // LADING_DEFLATE=wasm turns the native hashing off with the native deflate: the fallback paths stay testable.
+  if (addon === undefined) addon = (readEnvConfig().deflate === "wasm" ? undefined : loadNativeAddon<NativeSha256>("lading_sha256")) ?? null;
   return addon ?? undefined;
 }
 

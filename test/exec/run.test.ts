@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectRuntime } from "../../src/exec/run.js";
 import { readEnvConfig } from "../../src/env-config.js";
@@ -79,6 +79,8 @@ describe("runExec", () => {
     assert.deepEqual(items.map((i) => i.name), ["len"]);
     assert.equal(items[0]!.body.trim(), "16");
     assert.ok(!items.some((i) => i.body.includes("topsecret")));
+    // Nor is it left in the store once the exec has answered: the runtime's spec, which holds it, is emptied.
+    assert.deepEqual(filesHolding(b.store.root, "topsecret-value"), []);
   });
 
   it("resolves users through the image's /etc/passwd and /etc/group, and applies cwd, env and stdin", async () => {
@@ -162,3 +164,15 @@ describe("runExec", () => {
     await assert.rejects(sh(b, b.layers, "true", { runtime: "nope" as "runc" }), (e: LadingError) => e.code === "INVALID_ARGUMENT");
   });
 });
+
+/** The regular files under `dir` whose bytes contain `text` (snapshots and blobs included). */
+function filesHolding(dir: string, text: string): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (st?.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+    else if (st?.isFile() && readFileSync(p).includes(text)) out.push(p);
+  };
+  walk(dir);
+  return out;
+}
