@@ -21,7 +21,7 @@ import { readFile, rm } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleLibrary } from "./bundle-lib.mjs";
+import { assertAscii, bundleLibrary } from "./bundle-lib.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -106,6 +106,7 @@ const result = await build({
 const text = await readFile(out, "utf8");
 const dynamic = /\bimport\("/.exec(text); // esbuild writes double quotes; JSDoc's import('…') types are comments
 if (dynamic) throw new Error(`${out}: an import() was left in the bundle at offset ${dynamic.index}; bundle or require it`);
+assertAscii(out, text);
 const inputs = Object.keys(result.metafile.inputs).length;
 process.stdout.write(`bundled ${inputs} files into ${relative(root, out)} (${(text.length / 1024).toFixed(0)} KiB)\n`);
 process.stdout.write(`${await library}\n`);
@@ -133,4 +134,5 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+assertAscii(worker, await readFile(worker, "utf8"));
 process.stdout.write(`bundled the compressing threads into ${relative(root, worker)}\n`);

@@ -102,7 +102,7 @@ export const VIEWER_SCRIPT = String.raw`
   var body = document.body;
   var header = el("header");
   var root = roots.filter(isSession)[0] || roots[0];
-  header.appendChild(el("h1", "", (root ? root.name : "trace") + (root ? " — trace " + root.traceId : "")));
+  header.appendChild(el("h1", "", (root ? root.name : "trace") + (root ? " \u2014 trace " + root.traceId : "")));
   var steps = spans.filter(function (s) { return !isSession(s) && !s.a["lading.step.kind"]; });
   var cached = steps.filter(function (s) { return s.a["lading.cache"] === "hit"; }).length;
   var failed = steps.filter(function (s) { return s.error; }).length;
@@ -111,7 +111,7 @@ export const VIEWER_SCRIPT = String.raw`
   spans.forEach(function (s) { if (s.a["lading.step.kind"] === "detail") { pulled += s.a["lading.pull.bytes"] || 0; pushed += s.a["lading.push.bytes"] || 0; } });
   var totals = el("div", "totals");
   [["time", secs((t1 - t0) / 1000)], ["steps", String(steps.length)], ["cached", String(cached)], ["failed", String(failed)],
-   ["cache hit ratio", cacheable ? Math.round(100 * cached / cacheable) + "%" : "–"], ["pulled", bytes(pulled)], ["pushed", bytes(pushed)]].forEach(function (kv) {
+   ["cache hit ratio", cacheable ? Math.round(100 * cached / cacheable) + "%" : "\u2013"], ["pulled", bytes(pulled)], ["pushed", bytes(pushed)]].forEach(function (kv) {
     var s = el("span"); s.appendChild(document.createTextNode(kv[0] + ": ")); s.appendChild(el("b", "total-" + kv[0].replace(/ /g, "-"), kv[1])); totals.appendChild(s);
   });
   header.appendChild(totals);
@@ -150,7 +150,7 @@ export const VIEWER_SCRIPT = String.raw`
     var r = el("div", "row step" + (s.error ? " failed" : "") + (a["lading.cache"] === "hit" ? " cached" : "") + (kind ? " " + kind : "") + (selected === s ? " selected" : ""));
     r.dataset.spanId = s.id; r.dataset.status = s.error ? "error" : a["lading.cache"] === "hit" ? "cached" : "ok";
     var label = el("div", "label"); label.style.paddingLeft = (depth * 14 + 4) + "px"; label.title = s.name;
-    label.appendChild(el("span", "toggle", s.children.length ? (s.open ? "▾" : "▸") : ""));
+    label.appendChild(el("span", "toggle", s.children.length ? (s.open ? "\u25be" : "\u25b8") : ""));
     label.appendChild(el("span", "name", s.name));
     var cpu = cpuText(a); if (cpu) label.appendChild(el("span", "cpu", cpu));
     if (s.error) label.appendChild(el("span", "err", s.error.split("\n")[0]));

@@ -107,7 +107,7 @@ export function parseJsonForm(args: string): string[] | undefined {
 export function parseDuration(s: string): number | undefined {
   if (s === "0") return 0;
   const units: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)/y;
   let total = 0;
   let pos = 0;
   if (s === "") return undefined;
