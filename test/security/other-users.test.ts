@@ -46,14 +46,30 @@ function ensureUser(): void {
   gid = Number(spawnSync("id", ["-g", USER], { encoding: "utf8" }).stdout.trim());
 }
 
+/**
+ * Every path under `dir`. One may vanish while it is walked: an exec helper
+ * of the build that just ended removes its temp folder (its kept /etc
+ * layers) as it exits, a moment after the command. What is gone needs no
+ * permission check.
+ */
 function allPaths(dir: string): string[] {
   const out = [dir];
-  for (const n of readdirSync(dir)) {
+  for (const n of ifPresent(() => readdirSync(dir)) ?? []) {
     const p = join(dir, n);
-    if (lstatSync(p).isDirectory()) out.push(...allPaths(p));
-    else out.push(p);
+    const st = ifPresent(() => lstatSync(p));
+    if (st?.isDirectory()) out.push(...allPaths(p));
+    else if (st) out.push(p);
   }
   return out;
+}
+
+function ifPresent<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
 }
 
 before(async () => {
