@@ -5,12 +5,11 @@
  * last, level), never on which thread ran it: that is what makes the
  * parallel output independent of the thread count.
  */
-import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { WasmDeflate } from "./deflate-wasm.js";
 import { nativeDeflate } from "./deflate-native.js";
 import { readHostRange, type HostFileRef } from "./tar-content.js";
-import { FILES, HashChains, IN, OUT, type ChainsRef } from "./hash-chains.js";
+import { FILES, HashChains, IN, OUT, sha256Hex, type ChainsRef } from "./hash-chains.js";
 import { LadingError } from "../errors.js";
 
 /**
@@ -186,7 +185,7 @@ function isWholeRead(r: HostRead): boolean {
 /** The sha256 (hex) of each file read whole into the block, in order: the bytes are at hand, in this thread's cache. */
 function wholeReadDigests(reads: readonly HostRead[], data: Uint8Array): string[] {
   const out: string[] = [];
-  for (const r of reads) if (isWholeRead(r)) out.push(createHash("sha256").update(data.subarray(r.at, r.at + r.length)).digest("hex"));
+  for (const r of reads) if (isWholeRead(r)) out.push(sha256Hex(data.subarray(r.at, r.at + r.length)));
   return out;
 }
 

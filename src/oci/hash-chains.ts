@@ -23,6 +23,7 @@
  * Without the addon (not built, or LADING_DEFLATE=wasm) the main thread hashes
  * as before; the digests are the same either way.
  */
+import { createHash } from "node:crypto";
 import { readEnvConfig } from "../env-config.js";
 import { loadNativeAddon } from "../fsutil/native-addon.js";
 
@@ -32,6 +33,8 @@ interface NativeSha256 {
   sha256Update(state: Uint8Array, data: Uint8Array): void;
   /** The digest, hex; the state is spent. */
   sha256Final(state: Uint8Array): string;
+  /** The digest of `data`, hex, in one call. */
+  sha256Hex(data: Uint8Array): string;
 }
 
 let addon: NativeSha256 | null | undefined;
@@ -41,6 +44,16 @@ function nativeSha256(): NativeSha256 | undefined {
   // LADING_DEFLATE=wasm turns the native hashing off with the native deflate: the fallback paths stay testable.
   if (addon === undefined) addon = (readEnvConfig().deflate === "wasm" ? undefined : loadNativeAddon<NativeSha256>("lading_sha256")) ?? null;
   return addon ?? undefined;
+}
+
+/**
+ * The sha256 of `data`, hex: by the addon in one call when it is there (a
+ * block of small files hashes hundreds, and node:crypto's Hash object and
+ * its three calls cost ~2 us each), else by node:crypto.
+ */
+export function sha256Hex(data: Uint8Array): string {
+  const sha = nativeSha256();
+  return sha ? sha.sha256Hex(data) : createHash("sha256").update(data).digest("hex");
 }
 
 /** The chains, in the order a block's thread takes them. */
