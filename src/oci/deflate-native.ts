@@ -13,13 +13,22 @@ export interface NativeDeflate {
   deflateChunk(level: number, input: Uint8Array, output: Uint8Array, last: boolean): number;
 }
 
-let addon: NativeDeflate | null | undefined;
-
 /** The addon, or undefined when the WebAssembly build is to be used. */
 export function nativeDeflate(): NativeDeflate | undefined {
-  // A process-wide choice, made once when the first layer is compressed.
-  if (addon === undefined) addon = (readEnvConfig().deflate === "wasm" ? undefined : loadNativeAddon<NativeDeflate>("lading_deflate")) ?? null;
-  return addon ?? undefined;
+  return layerAddon<NativeDeflate>("lading_deflate");
+}
+
+const layerAddons = new Map<string, unknown>();
+
+/**
+ * One of a layer's addons (the deflate, the sha256 of hash-chains.ts), or
+ * undefined: not built, not loadable, or LADING_DEFLATE=wasm, which turns
+ * both off so that their fallbacks stay testable. A process-wide choice,
+ * made once per addon (blocks ask for it each time).
+ */
+export function layerAddon<T>(name: "lading_deflate" | "lading_sha256"): T | undefined {
+  if (!layerAddons.has(name)) layerAddons.set(name, readEnvConfig().deflate === "wasm" ? undefined : loadNativeAddon<T>(name));
+  return layerAddons.get(name) as T | undefined;
 }
 
 /** Which deflate this process uses (the pack benchmark reports it). */

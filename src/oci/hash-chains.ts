@@ -24,8 +24,7 @@
  * as before; the digests are the same either way.
  */
 import { createHash } from "node:crypto";
-import { readEnvConfig } from "../env-config.js";
-import { loadNativeAddon } from "../fsutil/native-addon.js";
+import { layerAddon } from "./deflate-native.js";
 
 interface NativeSha256 {
   stateSize: number;
@@ -37,13 +36,9 @@ interface NativeSha256 {
   sha256Hex(data: Uint8Array): string;
 }
 
-let addon: NativeSha256 | null | undefined;
-
 /** The addon, or undefined when digests are to be taken on the main thread. */
 function nativeSha256(): NativeSha256 | undefined {
-  // LADING_DEFLATE=wasm turns the native hashing off with the native deflate: the fallback paths stay testable.
-  if (addon === undefined) addon = (readEnvConfig().deflate === "wasm" ? undefined : loadNativeAddon<NativeSha256>("lading_sha256")) ?? null;
-  return addon ?? undefined;
+  return layerAddon<NativeSha256>("lading_sha256");
 }
 
 /**
@@ -132,7 +127,8 @@ export class HashChains {
 
   /**
    * Block `id`'s turn on `chain`: waits for it, runs `hash` (unless an
-   * earlier block failed), hands the turn to the next block.
+   * earlier block failed), hands the turn to the next block. A `hash` that
+   * throws keeps the turn: its block's caller breaks the chains.
    */
   take(chain: Chain, id: number, hash: (state: ChainState) => void): void {
     for (;;) {
@@ -141,12 +137,7 @@ export class HashChains {
       if (turn === id) break;
       Atomics.wait(this.turns, chain, turn, WAIT_MS);
     }
-    try {
-      hash(this.states[chain]!);
-    } catch (err) {
-      this.break();
-      throw err;
-    }
+    hash(this.states[chain]!);
     Atomics.store(this.turns, chain, id + 1);
     Atomics.notify(this.turns, chain);
   }
