@@ -1,4 +1,19 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; # Read by sh, then by node (to which each such line is a string and a comment). Node parses the file
+":" //; # NODE_EXTRA_CA_CERTS names (and its own roots with it) as it starts, whether or not the command ever
+":" //; # opens a TLS connection: ~25 ms of every start on a machine that sets it. The command's own TLS
+":" //; # (the registry client, src/registry/transport/extra-ca.ts) reads it from LADING_EXTRA_CA_CERTS when it
+":" //; # first connects, and the node below puts it back for the processes the command starts. Build module
+":" //; # commands (the user's code) and an OTLP export over https (its exporter uses node's roots) keep it.
+":" //; if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then
+":" //;   lading_keep=
+":" //;   for a do case $a in call|functions|init|install|update) lading_keep=1 ;; esac; done
+":" //;   case ${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT-}${OTEL_EXPORTER_OTLP_ENDPOINT-} in https:*) lading_keep=1 ;; esac
+":" //;   if [ -z "$lading_keep" ]; then
+":" //;     LADING_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export LADING_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS
+":" //;   fi
+":" //; fi
+":" //; exec node "$0" "$@"
 // Start-up time is a feature: this file runs the one-file bundle of the CLI
 // (dist/lading-cli.cjs, made by scripts/bundle-cli.mjs) through V8's code
 // cache, so a command compiles almost nothing before it works; without a
@@ -13,6 +28,9 @@ const { homedir } = require("node:os");
 const { dirname, join } = require("node:path");
 const { pathToFileURL } = require("node:url");
 
+// Back where the user put it, for the processes this one starts (credential helpers, git, ...); what this
+// process trusts was settled at its start (above).
+if (process.env.LADING_EXTRA_CA_CERTS && process.env.NODE_EXTRA_CA_CERTS === undefined) process.env.NODE_EXTRA_CA_CERTS = process.env.LADING_EXTRA_CA_CERTS;
 const COMMANDS = new Set(["main", "help", "build", "inspect", "images", "rmi", "pull", "push", "login", "logout", "df", "prune", "fsck", "trace"]);
 const bundle = join(__dirname, "..", "dist", "lading-cli.cjs");
 const entry = join(__dirname, "..", "dist", "src", "cli", "main.js");

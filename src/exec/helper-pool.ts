@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
-import { unshareArgs, type Identity } from "./identity.js";
+import { helperEnv, unshareArgs, type Identity } from "./identity.js";
 
 const idle = new Map<string, ChildProcess>();
 
@@ -33,6 +33,7 @@ function start(unshare: string, helper: string, identity: Identity): ChildProces
   // --no-warnings: nothing of node's own should mix into what the helper reports.
   const child = spawn(unshare, [...unshareArgs(identity), "--", process.execPath, "--no-warnings", helper], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
+    env: helperEnv(),
     // Buffers (the command's output) cross the channel as bytes, not as JSON arrays.
     serialization: "advanced",
     // Its own process group: a terminal's Ctrl-C reaches lading, which stops the helper in order.

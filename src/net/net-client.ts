@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LadingError, type LadingErrorCode } from "../errors.js";
 import { findTool } from "../exec/detect.js";
-import { unshareArgs, type Identity } from "../exec/identity.js";
+import { helperEnv, unshareArgs, type Identity } from "../exec/identity.js";
 import { Tail } from "../exec/run.js";
 import { pidAlive } from "../fsutil/pid-alive.js";
 import type { NetMessage, NetRequest } from "./messages.js";
@@ -101,6 +101,7 @@ export class NetClient {
     const dir = await mkdtemp(join(tmpdir(), `${PREFIX}${process.pid}-`));
     const child = spawn(unshare, [...unshareArgs(identity), "--net", "--", process.execPath, "--no-warnings", script, dir], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: helperEnv(),
       serialization: "advanced",
       // Its own process group: a terminal's Ctrl-C reaches lading, which ends it in order.
       detached: true,

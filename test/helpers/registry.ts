@@ -137,10 +137,11 @@ async function startTokenServer(dir: string, service: string, issuer: string, cr
   return { server, realm: `http://127.0.0.1:${port}/token`, bundle: join(dir, "token.pem") };
 }
 
-function makeTls(dir: string): { cert: string; key: string; ca: string } {
+/** A CA of its own in `dir` (ca.pem), and a server certificate it signs for `ip`. */
+export function makeTls(dir: string, ip = "127.0.0.1"): { cert: string; key: string; ca: string } {
   openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=lading-test-ca"], dir);
-  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"], dir);
-  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", `/CN=${ip}`], dir);
+  writeFileSync(join(dir, "san.ext"), `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext"], dir);
   return { cert: join(dir, "server.pem"), key: join(dir, "server.key"), ca: join(dir, "ca.pem") };
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { Agent, Dispatcher } from "undici";
 import { LadingError } from "../../errors.js";
+import { extraCaContext } from "./extra-ca.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./types.js";
 import { pinParserTier, undici } from "./undici-lite.js";
 
@@ -72,6 +73,12 @@ export class BaseTransport {
       } else if (this.opts.insecureHosts?.(host)) {
         key = "insecure";
         connect = { rejectUnauthorized: false };
+      } else {
+        const secureContext = extraCaContext();
+        if (secureContext) {
+          key = "extra-ca";
+          connect = { secureContext };
+        }
       }
     }
     let agent = this.agents.get(key);
