@@ -41,6 +41,12 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { name: "XDG_RUNTIME_DIR", meaning: "where podman's per-session auth.json is looked for", unset: "not looked for" },
   { name: "XDG_CONFIG_HOME", meaning: "where podman's auth.json is looked for (`<it>/containers/auth.json`)", unset: "`~/.config`" },
   { name: "DOCKER_CONFIG", meaning: "docker's config folder (`config.json`: auths, credHelpers, credsStore)", unset: "`~/.docker`" },
+  {
+    name: "LADING_EXTRA_CA_CERTS",
+    meaning:
+      "a PEM file of CAs that registries' certificates may chain to, besides node's own roots, read when lading first verifies a certificate. The `lading` command sets it from `NODE_EXTRA_CA_CERTS`, which node would otherwise parse at every start (~25 ms), and gives `NODE_EXTRA_CA_CERTS` back to the processes it starts; a script of yours has node load `NODE_EXTRA_CA_CERTS` as usual",
+    unset: "node's roots (with `NODE_EXTRA_CA_CERTS`, when node loaded it)",
+  },
 ];
 
 export interface EnvConfig {
@@ -62,6 +68,7 @@ export interface EnvConfig {
   xdgRuntimeDir?: string;
   xdgConfigHome?: string;
   dockerConfig?: string;
+  extraCaCerts?: string;
   /** Every OTEL_* variable, and TRACEPARENT, for telemetry/ (the OpenTelemetry SDK reads the same names). */
   otel: Record<string, string>;
 }
@@ -98,6 +105,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ["xdgRuntimeDir", "XDG_RUNTIME_DIR"],
     ["xdgConfigHome", "XDG_CONFIG_HOME"],
     ["dockerConfig", "DOCKER_CONFIG"],
+    ["extraCaCerts", "LADING_EXTRA_CA_CERTS"],
   ];
   for (const [key, name] of optional) {
     const v = get(name);

@@ -19,7 +19,7 @@ import { withWarnings } from "./transport/warnings.js";
 import type { HttpRequest, HttpResponse, RoundTrip } from "./transport/types.js";
 import type { ProgressEvent, RegistryWire, ResolvedRegistryConfig } from "./wire.js";
 import { apiHost, isLoopbackHost, type Reference } from "./reference.js";
-import { readEnvConfig } from "../env-config.js";
+import { readEnvConfig, type EnvConfig } from "../env-config.js";
 import type { CredentialEnv } from "./auth/credentials.js";
 // manifest.js, pull.js and push.js are imported when first used: a process
 // that only pushes never loads the pull side, and the reverse (start-up is
@@ -36,8 +36,8 @@ export interface RegistryOptions {
   authFile?: string;
   /** Overrides $DOCKER_CONFIG (tests). */
   dockerConfigDir?: string;
-  /** The environment's credential locations (a session's, read once); default: this process's, read now. */
-  env?: CredentialEnv;
+  /** The environment's credential locations and extra CAs (a session's, read once); default: this process's, read now. */
+  env?: CredentialEnv & Pick<EnvConfig, "extraCaCerts">;
   /** Parallel blob transfers, default 4. */
   concurrency?: number;
   /** Tries after the first for temporary failures, default 5. */
@@ -92,12 +92,13 @@ export class RegistryClient implements RegistryWire {
     };
     this.insecure = new Set(opts.insecureRegistries ?? []);
     this.caFiles = { ...opts.caFiles };
-    this.base = new BaseTransport({ caFiles: this.caFiles, insecureHosts: (h) => this.insecure.has(h) || isLoopbackHost(h), onRequest: opts.onRequest });
+    const env = opts.env ?? readEnvConfig();
+    this.base = new BaseTransport({ caFiles: this.caFiles, extraCaFile: env.extraCaCerts, insecureHosts: (h) => this.insecure.has(h) || isLoopbackHost(h), onRequest: opts.onRequest });
     const ua = opts.userAgent ?? DEFAULT_USER_AGENT;
     const retry = { retries: this.config.retries, baseDelayMs: this.config.retryBaseDelayMs };
     const wire = withRedirects(withSchemeFallback(this.base.roundTrip, this.httpsHosts));
     const tokenTransport = withUserAgent(withRetry(wire, retry), ua);
-    const auth = new Authenticator({ explicit: opts.auth, authFile: opts.authFile, dockerConfigDir: opts.dockerConfigDir, env: opts.env ?? readEnvConfig() }, tokenTransport);
+    const auth = new Authenticator({ explicit: opts.auth, authFile: opts.authFile, dockerConfigDir: opts.dockerConfigDir, env }, tokenTransport);
     const authed = withRetry(withAuth(wire, auth), retry);
     this.rt = withUserAgent(opts.onWarning ? withWarnings(authed, opts.onWarning) : authed, ua);
   }

@@ -14,6 +14,8 @@ import { pinParserTier, undici } from "./undici-lite.js";
 export interface BaseTransportOptions {
   /** `host[:port]` → PEM file of the CA that signs that registry's certificate. */
   caFiles?: Record<string, string>;
+  /** A PEM file of CAs trusted beside node's own roots (LADING_EXTRA_CA_CERTS: see extra-ca.ts). */
+  extraCaFile?: string;
   /** Hosts whose HTTPS certificate is not verified (they also default to plain HTTP, see endpoint.ts). */
   insecureHosts?: (host: string) => boolean;
   /** Observes every exchange that goes on the wire (method and URL without credentials). */
@@ -74,7 +76,7 @@ export class BaseTransport {
         key = "insecure";
         connect = { rejectUnauthorized: false };
       } else {
-        const secureContext = extraCaContext();
+        const secureContext = this.opts.extraCaFile ? extraCaContext(this.opts.extraCaFile) : undefined;
         if (secureContext) {
           key = "extra-ca";
           connect = { secureContext };

@@ -13,10 +13,8 @@ import type { SecureContext } from "node:tls";
 
 let memo: { file: string; context: SecureContext | undefined } | undefined;
 
-/** One TLS context for every verified connection of the process, or undefined for node's default roots. */
-export function extraCaContext(env: NodeJS.ProcessEnv = process.env): SecureContext | undefined {
-  const file = env.LADING_EXTRA_CA_CERTS;
-  if (!file) return undefined;
+/** One TLS context, node's roots and those in `file`, for every verified connection of the process; undefined when `file` cannot be read. */
+export function extraCaContext(file: string): SecureContext | undefined {
   if (memo?.file === file) return memo.context;
   let context: SecureContext | undefined;
   try {
