@@ -17,7 +17,7 @@ import { LadingError } from "../errors.js";
 import type { Digest } from "./digest.js";
 import { BLOCK_SIZE, HostReads, SLOT_SIZE, compressBlock } from "./gzip-parallel-block.js";
 import { crc32Combine } from "./crc32-combine.js";
-import { sharedPool, type WorkerPool } from "./gzip-pool.js";
+import { JOBS_PER_THREAD, sharedPool, type WorkerPool } from "./gzip-pool.js";
 import { FILES, HashChains, IN, OUT } from "./hash-chains.js";
 import type { BlockResult } from "./gzip-parallel-worker.js";
 import type { HostFileRef } from "./tar-content.js";
@@ -92,8 +92,9 @@ export class GzipBlocks {
   private aborted = false;
 
   constructor(private readonly opts: GzipBlocksOptions) {
-    // One block open, one full and held (the last is only known at the end), the rest compressing.
-    this.maxInFlight = Math.max(INLINE_LIMIT_BLOCKS, opts.threads * 2);
+    // One block open, one full and held (the last is only known at the end), the rest compressing or queued
+    // (JOBS_PER_THREAD a thread).
+    this.maxInFlight = Math.max(INLINE_LIMIT_BLOCKS, opts.threads * JOBS_PER_THREAD + 2);
     if (opts.digests) this.hashes = { in: createHash("sha256"), out: createHash("sha256") };
   }
 
@@ -158,7 +159,7 @@ export class GzipBlocks {
   private startChains(): void {
     const kept = (this.hashes ? (1 << IN) | (1 << OUT) : 0) | (this.opts.fileDigests ? 1 << FILES : 0);
     if (kept === 0 || !HashChains.available()) return;
-    this.chains = new HashChains(this.memory!, { at: SLOT_SIZE * this.maxInFlight, kept });
+    this.chains = new HashChains(this.memory!, { at: SLOT_SIZE * this.maxInFlight, kept, slots: this.maxInFlight, slotSize: SLOT_SIZE, outAt: BLOCK_SIZE });
     this.chains.begin(GZIP_HEADER);
   }
 
@@ -176,7 +177,7 @@ export class GzipBlocks {
     }
     if (this.queue.length >= this.maxInFlight) return this.emitOldest().then(() => this.room());
     const id = this.nextId++;
-    this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight + HashChains.BYTES);
+    this.memory ??= new SharedArrayBuffer(SLOT_SIZE * this.maxInFlight + HashChains.bytes(this.maxInFlight));
     this.bytes ??= new Uint8Array(this.memory);
     this.open = { id, slot: id % this.maxInFlight, filled: 0, reads: new HostReads() };
     this.queue.push(this.open);
@@ -193,10 +194,10 @@ export class GzipBlocks {
     if (this.pool) this.dispatch();
   }
 
-  /** Hands closed blocks to the pool in order, at most `threads` of this stream's at a time. */
+  /** Hands closed blocks to the pool in order, as many of this stream's at a time as the threads can hold. */
   private dispatch(): void {
     for (const b of this.queue) {
-      if (this.running >= this.opts.threads || this.aborted) return;
+      if (this.running >= this.opts.threads * JOBS_PER_THREAD || this.aborted) return;
       if (b.last === undefined) return;
       if (b.result) continue;
       this.running++;
@@ -218,6 +219,8 @@ export class GzipBlocks {
     let digests: string[] | undefined;
     if (b.result) {
       const r = (await b.result) as Exclude<BlockResult, { error: string }>;
+      // Its hashes may still be in the hands of another thread (or offered to whoever comes): done before its slot is reused.
+      this.chains?.settle(b.id);
       crc = r.crc;
       digests = r.digests;
       out = "out" in r ? r.out : this.bytes!.subarray(b.slot * SLOT_SIZE + BLOCK_SIZE, b.slot * SLOT_SIZE + BLOCK_SIZE + r.outLength);
@@ -228,14 +231,16 @@ export class GzipBlocks {
     }
     this.crc = crc32Combine(this.crc, crc, b.filled);
     if (!this.chains) this.hashes?.in.update(this.bytes!.subarray(b.slot * SLOT_SIZE, b.slot * SLOT_SIZE + b.filled));
-    if (this.chains?.keeps(FILES)) for (const d of digests!) this.opts.fileDigests!(`sha256:${d}`);
-    else if (this.opts.fileDigests) this.giveFileDigests(b, digests ?? []);
+    if (this.opts.fileDigests) this.giveFileDigests(b, digests ?? []);
     this.queue.shift();
     if (b.id === 0) this.pass(GZIP_HEADER);
     this.pass(out);
   }
 
-  /** The digests of the files that end in block `b` (its memory still holds its input), in order. */
+  /**
+   * The digests of the files that end in block `b` (its memory still holds its input), in order: `whole`, those
+   * read whole into it; a spread one's from the chains, or hashed here without them.
+   */
   private giveFileDigests(b: Block, whole: readonly string[]): void {
     const { count, nums } = b.reads;
     let next = 0;
@@ -247,6 +252,10 @@ export class GzipBlocks {
       const size = nums[4 * i]!;
       const pos = nums[4 * i + 1]!;
       const length = nums[4 * i + 2]!;
+      if (this.chains) {
+        if (pos + length === size) this.opts.fileDigests!(`sha256:${this.chains.spreadDigest(b.id)}`);
+        continue;
+      }
       if (pos === 0) this.spread = createHash("sha256");
       const at = b.slot * SLOT_SIZE + nums[4 * i + 3]!;
       this.spread!.update(this.bytes!.subarray(at, at + length));

@@ -113,9 +113,8 @@ export interface BlockInput {
   /** Also give the sha256 of each file read whole into this block (wholeReadDigests). */
   hashFiles?: boolean;
   /**
-   * The stream's digest chains (hash-chains.ts), which this block advances
-   * in its turn; `id` is the block's place in the stream. With them, the
-   * digests given are of every file that ends in this block, spread or not.
+   * The stream's digest chains (hash-chains.ts), to which this block offers
+   * its bytes; `id` is the block's place in the stream.
    */
   chains?: ChainsRef;
   id?: number;
@@ -134,10 +133,11 @@ export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; in
     // The whole slot: a file's last piece may read one byte past the block's input (see readHostRange), which is put back.
     const slot = new Uint8Array(b.memory, b.slot * SLOT_SIZE, SLOT_SIZE);
     for (const r of reads) readHostRange(r, r.size, r.pos, r.length, slot, r.at);
-    let digests = b.hashFiles ? wholeReadDigests(reads, v.data) : undefined;
+    const digests = b.hashFiles ? wholeReadDigests(reads, v.data) : undefined;
     const crc = crc32(v.data);
-    // The input's chains before deflating: the next block's thread, which waits for them, need not wait for this deflate too.
-    if (chains) digests = hashInput(chains, b.id!, reads, v.data, digests);
+    // The input's turns before deflating, so that the next block's do not wait for this deflate; offered, not waited
+    // for (HashChains.offer): whoever gets the turn here first hashes.
+    if (chains) offerInput(chains, b.id!, reads, v.data.length);
     let out = deflateBlock(v.data, b.last, b.level, v.out);
     let inPlace = out.buffer === v.out.buffer && out.byteOffset === v.out.byteOffset;
     if (!inPlace && out.length <= v.out.length) {
@@ -145,7 +145,10 @@ export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; in
       out = v.out.subarray(0, out.length);
       inPlace = true;
     }
-    if (chains?.keeps(OUT)) chains.take(OUT, b.id!, (s) => s.update(out));
+    if (chains?.keeps(OUT)) {
+      if (inPlace) chains.offer(OUT, b.id!, out.length);
+      else chains.take(OUT, b.id!, (s) => s.update(out));
+    }
     return { crc, out, inPlace, digests };
   } catch (err) {
     chains?.break();
@@ -154,27 +157,16 @@ export function compressBlock(b: BlockInput): { crc: number; out: Uint8Array; in
 }
 
 /**
- * Block `id`'s turns on the chains of its input: the tar's bytes, and the
- * files spread over blocks. Returns the digests of the files that end in
- * the block, in order (`whole`: those read whole into it).
+ * Block `id`'s offers on the chains of its input: the tar's bytes, and the
+ * pieces of files spread over blocks (the digests of the files read whole
+ * into it are taken by this thread, wholeReadDigests; a spread file's is
+ * the main thread's to pick up, HashChains.spreadDigest).
  */
-function hashInput(chains: HashChains, id: number, reads: readonly HostRead[], data: Uint8Array, whole: string[] | undefined): string[] | undefined {
-  if (chains.keeps(IN)) chains.take(IN, id, (s) => s.update(data));
-  if (!chains.keeps(FILES)) return whole;
-  const digests: string[] = [];
-  let next = 0;
-  chains.take(FILES, id, (s) => {
-    for (const r of reads) {
-      if (isWholeRead(r)) {
-        digests.push(whole![next++]!);
-        continue;
-      }
-      if (r.pos === 0) s.restart();
-      s.update(data.subarray(r.at, r.at + r.length));
-      if (r.pos + r.length === r.size) digests.push(s.digest());
-    }
-  });
-  return digests;
+function offerInput(chains: HashChains, id: number, reads: readonly HostRead[], length: number): void {
+  if (chains.keeps(IN)) chains.offer(IN, id, length);
+  if (!chains.keeps(FILES)) return;
+  const spread = reads.filter((r) => !isWholeRead(r)).map((r) => ({ at: r.at, length: r.length, first: r.pos === 0, last: r.pos + r.length === r.size }));
+  chains.offer(FILES, id, 0, spread);
 }
 
 /** Whether `r` is a whole file (see HostReads.isWhole). */

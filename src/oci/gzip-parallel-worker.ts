@@ -27,7 +27,7 @@ export interface BlockJob {
  * slot's output area; out: it did not fit there (never expected). error:
  * with the LadingError code when the block's own input was at fault.
  * digests: when asked for (hashFiles), of the files read whole into the
- * block; with chains, of every file that ends in it.
+ * block.
  */
 export type BlockResult =
   | { id: number; crc: number; outLength: number; digests?: string[] }
