@@ -10,6 +10,11 @@
 //             `buildah bud --layers` (vfs), both already built once
 //   exec      in-process withExec(["true", i]) per exec (a new step each), as
 //             root, against `runc run` of the same busybox rootfs
+//   dir       a script's connect() → withDirectory("/p", the payload: 197 MB,
+//             20k files) → digest() into a fresh store (bench/bigctx/
+//             lading-copy.mjs), against `umoci insert` of the same directory
+//   rss       peak RSS of `lading build -o img.tar` of FROM scratch + COPY of
+//             the payload, fresh store (goal ≤ 150 MB; no anchor)
 // Usage: node bench/whole/run.mjs [RUNS=5] [SECTION...]   (root; `npm run build`
 // first: after a bare `npx tsc` the command runs unbundled, which the header says)
 // BENCH_PAYLOAD_MB sets the push image's random layer (default 133: a 134 MB image). The last column is the
@@ -22,10 +27,11 @@ import { fileURLToPath } from "node:url";
 import { startRegistry } from "../../dist/test/helpers/registry.js";
 import { makeBusyboxLayout } from "../../dist/test/helpers/images.js";
 import { makePayloadLayout } from "../payload-layout.mjs";
+import { generate } from "../bigctx/gen-context.mjs";
 
 const args = process.argv.slice(2);
 const RUNS = /^\d+$/.test(args[0] ?? "") ? Number(args.shift()) : 5;
-const SECTIONS = args.length ? args : ["startup", "push", "build", "exec"];
+const SECTIONS = args.length ? args : ["startup", "push", "build", "exec", "dir", "rss"];
 const PAYLOAD_MB = Number(process.env.BENCH_PAYLOAD_MB ?? 133);
 // BENCH_LADING_ROOT: another checkout's bin/ and dist/ (a before/after run on the same machine at once).
 const ladingRoot = process.env.BENCH_LADING_ROOT ?? fileURLToPath(new URL("../..", import.meta.url));
@@ -39,14 +45,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const rows = [];
 
-/** Wall ms, and CPU ms (user+sys of the process and its children, from GNU time): steadier than wall on a shared machine. */
+/**
+ * Wall ms, CPU ms (user+sys of the process and its children, from GNU time: steadier than wall on a shared
+ * machine) and peak RSS MB (of the largest process).
+ */
 function run(cmd, argv, opts = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-f", "@@cpu %U %S", cmd, ...argv], { encoding: "utf8", maxBuffer: 1 << 24, ...opts, stdio: ["ignore", opts.stdio === "ignore" ? "ignore" : "pipe", "pipe"] });
+  const r = spawnSync("/usr/bin/time", ["-f", "@@cpu %U %S %M", cmd, ...argv], { encoding: "utf8", maxBuffer: 1 << 24, ...opts, stdio: ["ignore", opts.stdio === "ignore" ? "ignore" : "pipe", "pipe"] });
   const t = ms(t0);
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")}: exit ${r.status}\n${r.stderr}${r.stdout}`);
-  const m = /@@cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
-  return { ms: t, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined };
+  const m = /@@cpu ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
+  return { ms: t, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined, rssMb: m ? Number(m[3]) / 1024 : undefined };
 }
 async function timed(fn) {
   const t0 = process.hrtime.bigint();
@@ -179,7 +188,49 @@ async function exec() {
   row("in-process `withExec([\"true\"])` per exec, root", l, "`runc run`", r);
 }
 
-const all = { startup, push, build, exec };
+/** The shared payload (20k files, 197 MB), made once into $BENCH_CONTEXTS as bench/bigctx makes it. */
+function payloadDir() {
+  const dir = join(process.env.BENCH_CONTEXTS ?? "/var/tmp/lading-bigctx", "payload");
+  if (!existsSync(dir)) generate("payload", dir);
+  return dir;
+}
+
+async function dir() {
+  const payload = payloadDir();
+  const l = [];
+  const u = [];
+  for (let i = 0; i < RUNS; i++) {
+    const store = join(work, `dir-store-${i}`);
+    l.push(run(process.execPath, [join(ladingRoot, "bench", "bigctx", "lading-copy.mjs"), payload, store], { stdio: "ignore" }));
+    rmSync(store, { recursive: true, force: true });
+    // The empty image is made untimed: umoci insert alone is the anchor (as bench/bigctx).
+    const layout = join(work, `dir-umoci-${i}`);
+    execFileSync("umoci", ["init", "--layout", layout]);
+    execFileSync("umoci", ["new", "--image", `${layout}:t`]);
+    u.push(run("umoci", ["insert", "--image", `${layout}:t`, payload, "/p"], { stdio: "ignore" }));
+    rmSync(layout, { recursive: true, force: true });
+  }
+  row("script: connect → withDirectory(payload, 197 MB / 20k files) → digest, fresh store", l, "`umoci insert`", u);
+}
+
+async function rss() {
+  const ctx = join(work, "rss-ctx");
+  mkdirSync(ctx);
+  cpSync(payloadDir(), join(ctx, "payload"), { recursive: true });
+  writeFileSync(join(ctx, "Containerfile"), "FROM scratch\nCOPY payload /payload\n");
+  const peaks = [];
+  for (let i = 0; i < RUNS; i++) {
+    const store = join(work, `rss-store-${i}`);
+    const img = join(work, `rss-${i}.tar`);
+    peaks.push(run(lading, ["build", "--progress", "quiet", "--store", store, "-o", img, ctx], { stdio: "ignore" }).rssMb);
+    rmSync(store, { recursive: true, force: true });
+    rmSync(img, { force: true });
+  }
+  notes.push(`peak RSS of \`lading build -o img.tar\` of FROM scratch + COPY of the payload, fresh store: median ${median(peaks).toFixed(0)} MB (${peaks.map((p) => p.toFixed(0)).join(", ")}; goal ≤ 150 MB)`);
+}
+
+const notes = [];
+const all = { startup, push, build, exec, dir, rss };
 try {
   const load0 = loadavg();
   for (const s of SECTIONS) {
@@ -210,6 +261,7 @@ try {
     const cpuRatio = r.oursCpu !== undefined && r.anchorCpu ? ` (${(r.oursCpu / r.anchorCpu).toFixed(2)}×)` : "";
     console.log(`| ${r.name} | ${cell(r.ours, r.oursCpu)} | ${r.anchorName} | ${cell(r.anchor, r.anchorCpu)} | ${(r.ours / r.anchor).toFixed(2)}×${cpuRatio} | ${r.paired.toFixed(2)}× |`);
   }
+  for (const n of notes) console.log(n);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
