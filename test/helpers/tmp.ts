@@ -10,10 +10,18 @@ export function tempDir(prefix = "lading-test-"): { path: string; cleanup: () =>
   return { path, cleanup: () => removeTestTree(path) };
 }
 
+/**
+ * rmSync's retries: podman's container clean-up (the exit command conmon
+ * starts when a container ends) can still be writing its state database in
+ * a store for a few ms after the exec returned; removing the tree then met
+ * ENOTEMPTY once in CI.
+ */
+const RM = { recursive: true, force: true, maxRetries: 10, retryDelay: 50 } as const;
+
 /** Removes a test's temp tree and what its stores keep outside it (podman runroots in /tmp). */
 export function removeTestTree(path: string): void {
-  for (const runroot of podmanRunrootsIn(path)) rmSync(runroot, { recursive: true, force: true });
-  rmSync(path, { recursive: true, force: true });
+  for (const runroot of podmanRunrootsIn(path)) rmSync(runroot, RM);
+  rmSync(path, RM);
 }
 
 /**
