@@ -166,12 +166,37 @@ describe("runExec", () => {
 });
 
 /** The regular files under `dir` whose bytes contain `text` (snapshots and blobs included). */
+/**
+ * The files under `dir` holding `text`. The helper removes an exec's work
+ * folder a moment after it answered, so a path may vanish while it is
+ * walked; and rootless, the kernel's overlay work dir in it (`ovlwork/work`,
+ * mode 000, owned in the helper's namespace) cannot be listed: it holds
+ * nothing of the exec's own, only what overlayfs moves through it.
+ */
 function filesHolding(dir: string, text: string): string[] {
   const out: string[] = [];
+  const gone = (err: unknown, p: string) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || (code === "EACCES" && p.endsWith("/ovlwork/work"));
+  };
   const walk = (p: string) => {
     const st = lstatSync(p, { throwIfNoEntry: false });
-    if (st?.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
-    else if (st?.isFile() && readFileSync(p).includes(text)) out.push(p);
+    let names: string[] = [];
+    if (st?.isDirectory()) {
+      try {
+        names = readdirSync(p);
+      } catch (err) {
+        if (!gone(err, p)) throw err;
+      }
+      for (const n of names) walk(join(p, n));
+      return;
+    }
+    if (!st?.isFile()) return;
+    try {
+      if (readFileSync(p).includes(text)) out.push(p);
+    } catch (err) {
+      if (!gone(err, p)) throw err;
+    }
   };
   walk(dir);
   return out;
