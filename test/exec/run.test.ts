@@ -5,12 +5,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectRuntime } from "../../src/exec/run.js";
 import { readEnvConfig } from "../../src/env-config.js";
 import { LadingError } from "../../src/errors.js";
 import { tempDir } from "../helpers/tmp.js";
+import { filesHolding } from "../helpers/files-holding.js";
 import { busybox, layerItems, rmAll, sh, type Busybox } from "./fixture.js";
 
 let b: Busybox;
@@ -80,7 +81,7 @@ describe("runExec", () => {
     assert.equal(items[0]!.body.trim(), "16");
     assert.ok(!items.some((i) => i.body.includes("topsecret")));
     // Nor is it left in the store once the exec has answered: the runtime's spec, which holds it, is emptied.
-    assert.deepEqual(filesHolding(b.store.root, "topsecret-value"), []);
+    assert.deepEqual(filesHolding(b.store.root, ["topsecret-value"]), []);
   });
 
   it("resolves users through the image's /etc/passwd and /etc/group, and applies cwd, env and stdin", async () => {
@@ -166,38 +167,3 @@ describe("runExec", () => {
 });
 
 /** The regular files under `dir` whose bytes contain `text` (snapshots and blobs included). */
-/**
- * The files under `dir` holding `text`. The helper removes an exec's work
- * folder a moment after it answered, so a path may vanish while it is
- * walked; and rootless, the kernel's overlay work dir in it (`ovlwork/work`,
- * mode 000, owned in the helper's namespace) cannot be listed: it holds
- * nothing of the exec's own, only what overlayfs moves through it.
- */
-function filesHolding(dir: string, text: string): string[] {
-  const out: string[] = [];
-  const gone = (err: unknown, p: string) => {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === "ENOENT" || (code === "EACCES" && p.endsWith("/ovlwork/work"));
-  };
-  const walk = (p: string) => {
-    const st = lstatSync(p, { throwIfNoEntry: false });
-    let names: string[] = [];
-    if (st?.isDirectory()) {
-      try {
-        names = readdirSync(p);
-      } catch (err) {
-        if (!gone(err, p)) throw err;
-      }
-      for (const n of names) walk(join(p, n));
-      return;
-    }
-    if (!st?.isFile()) return;
-    try {
-      if (readFileSync(p).includes(text)) out.push(p);
-    } catch (err) {
-      if (!gone(err, p)) throw err;
-    }
-  };
-  walk(dir);
-  return out;
-}

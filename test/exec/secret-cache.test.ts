@@ -4,13 +4,14 @@
 // in the store. Through the API and the CLI, with the real runtime.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, lstatSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type ProgressEvent } from "../../src/index.js";
 import { lading } from "../helpers/cli.js";
 import { makeBusyboxLayout, type TestImage } from "../helpers/images.js";
 import { tempDir } from "../helpers/tmp.js";
 import { rmAll } from "./fixture.js";
+import { filesHolding } from "../helpers/files-holding.js";
 
 const t = tempDir("lading-secretcache-");
 let busybox: TestImage;
@@ -21,21 +22,6 @@ after(() => rmAll(t));
 
 const value = (tag: string) => `secret-${tag}-${Math.random().toString(36).slice(2)}`;
 
-/** Files under `dir` whose bytes hold any of `needles`. */
-function grepTree(dir: string, needles: string[]): string[] {
-  const hits: string[] = [];
-  const walk = (p: string) => {
-    const st = lstatSync(p, { throwIfNoEntry: false });
-    if (!st) return;
-    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
-    else if (st.isFile()) {
-      const bytes = readFileSync(p);
-      if (needles.some((s) => bytes.includes(s))) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 // A random value written by the step: the same value later means the step did not run again.
 const SCRIPT = 'test -n "$TOKEN" && test "$TOKEN" = "$(cat /run/secrets/token)" && head -c 16 /dev/urandom | od -An -tx1 > /rand && echo "token is $TOKEN"';
@@ -62,7 +48,7 @@ test("API: a new secret value reuses the cached step; neither value reaches even
   assert.ok(steps(0).includes("done") && !steps(0).includes("cached"), `first run: ${steps(0)}`);
   assert.ok(steps(1).includes("cached"), `second run: ${steps(1)}`);
   for (const r of runs) assert.ok(!values.some((v) => JSON.stringify(r.events).includes(v)), "a secret value reached progress events");
-  assert.deepEqual(grepTree(store, values), [], "a secret value is in the store");
+  assert.deepEqual(filesHolding(store, values), [], "a secret value is in the store");
 });
 
 test("CLI: --secret with RUN --mount=type=secret: a new value is a cache hit; no value in json progress, LADING_DEBUG output or the store", async () => {
@@ -99,6 +85,6 @@ test("CLI: --secret with RUN --mount=type=secret: a new value is a cache hit; no
   assert.deepEqual(statuses[1], ["cached"]);
   // The same step result gives the same image, byte for byte.
   assert.deepEqual(readFileSync(outs[1]!), readFileSync(outs[0]!));
-  assert.deepEqual(grepTree(store, values), [], "a secret value is in the store");
-  assert.deepEqual(grepTree(t.path, values).filter((p) => p !== secretFile), [], "a secret value is in a file lading wrote");
+  assert.deepEqual(filesHolding(store, values), [], "a secret value is in the store");
+  assert.deepEqual(filesHolding(t.path, values).filter((p) => p !== secretFile), [], "a secret value is in a file lading wrote");
 });
