@@ -261,9 +261,12 @@ export async function execJob(
     const run = () => backend.run({ store, tag, id: job.containerId, bundle, spec, stdin: job.stdin, stateRoot, output, setRunning, ...(cgroup ? { cgroupLeaf: cgroup.leaf } : {}) });
     // The spec holds the secret variables: emptied in place as soon as the runtime is done (no new inode next
     // time), never left for the next exec; here, before the answer, so it cannot race the next job's spec.
+    // The secret files go then too, not with the work dir after the answer: once an exec has answered, no
+    // secret of it is in the store.
     const exitCode = await withLocks(store, locks, run).finally(async () => {
       await truncate(join(bundle, "config.json")).catch(() => {});
       giveBackBundle();
+      if (secretN > 0) await rm(join(work, "secrets"), { recursive: true, force: true }).catch(() => {});
     });
     phase(backend.name);
     // Free for the build's next step at once (the clean-up after the answer would be too late).
