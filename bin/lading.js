@@ -4,7 +4,8 @@
 ":" //; # opens a TLS connection: ~25 ms of every start on a machine that sets it. The command's own TLS
 ":" //; # (the registry client, src/registry/transport/extra-ca.ts) reads it from LADING_EXTRA_CA_CERTS when it
 ":" //; # first connects, and the node below puts it back for the processes the command starts. Build module
-":" //; # commands (the user's code) and an OTLP export over https (its exporter uses node's roots) keep it.
+":" //; # commands (MODULE_COMMANDS below: the user's code) and an OTLP export over https (its exporter uses
+":" //; # node's roots) keep it.
 ":" //; if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then
 ":" //;   lading_keep=
 ":" //;   for a do case $a in call|functions|init|install|update) lading_keep=1 ;; esac; done

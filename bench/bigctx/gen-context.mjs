@@ -15,6 +15,13 @@ import { sharedPath } from "../shared.mjs";
 const MTIME = 1_700_000_000;
 const PER_DIR = 1000;
 
+/** Context KIND's folder in $BENCH_CONTEXTS (default /var/tmp/lading-bigctx), made there the first time it is asked for. */
+export function contextDir(kind) {
+  const dir = join(process.env.BENCH_CONTEXTS ?? "/var/tmp/lading-bigctx", kind.replace(":", "-"));
+  if (!existsSync(dir)) generate(kind, dir);
+  return dir;
+}
+
 export function generate(kind, dir) {
   if (existsSync(dir)) throw new Error(`${dir} exists already`);
   const [name, arg] = kind.split(":");

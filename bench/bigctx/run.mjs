@@ -12,16 +12,15 @@
 // Contexts are generated once into $BENCH_CONTEXTS (default
 // /var/tmp/lading-bigctx) by gen-context.mjs and kept for later runs.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { generate } from "./gen-context.mjs";
+import { contextDir } from "./gen-context.mjs";
 
 const args = process.argv.slice(2);
 const runs = /^\d+$/.test(args[0] ?? "") ? Number(args.shift()) : 3;
 const cases = args.length ? args : ["payload", "copies:2", "copies:4", "links:4", "small:1000000"];
 const repo = new URL("../..", import.meta.url).pathname;
-const contexts = process.env.BENCH_CONTEXTS ?? "/var/tmp/lading-bigctx";
 const work = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), "lading-bench-bigctx-"));
 
 /** Runs a command under GNU time; returns wall s, CPU s and peak RSS MB. */
@@ -41,8 +40,7 @@ try {
   console.log(`| context | lading wall s / CPU s / peak RSS MB | umoci insert wall s / CPU s / peak RSS MB | lading / umoci wall (median of pairs) |`);
   console.log("|---|---:|---:|---:|");
   for (const kind of cases) {
-    const dir = join(contexts, kind.replace(":", "-"));
-    if (!existsSync(dir)) generate(kind, dir);
+    const dir = contextDir(kind);
     const l = [];
     const u = [];
     const ratios = [];

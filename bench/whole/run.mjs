@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import { startRegistry } from "../../dist/test/helpers/registry.js";
 import { makeBusyboxLayout } from "../../dist/test/helpers/images.js";
 import { makePayloadLayout } from "../payload-layout.mjs";
-import { generate } from "../bigctx/gen-context.mjs";
+import { contextDir } from "../bigctx/gen-context.mjs";
 
 const args = process.argv.slice(2);
 const RUNS = /^\d+$/.test(args[0] ?? "") ? Number(args.shift()) : 5;
@@ -188,15 +188,8 @@ async function exec() {
   row("in-process `withExec([\"true\"])` per exec, root", l, "`runc run`", r);
 }
 
-/** The shared payload (20k files, 197 MB), made once into $BENCH_CONTEXTS as bench/bigctx makes it. */
-function payloadDir() {
-  const dir = join(process.env.BENCH_CONTEXTS ?? "/var/tmp/lading-bigctx", "payload");
-  if (!existsSync(dir)) generate("payload", dir);
-  return dir;
-}
-
 async function dir() {
-  const payload = payloadDir();
+  const payload = contextDir("payload");
   const l = [];
   const u = [];
   for (let i = 0; i < RUNS; i++) {
@@ -216,7 +209,7 @@ async function dir() {
 async function rss() {
   const ctx = join(work, "rss-ctx");
   mkdirSync(ctx);
-  cpSync(payloadDir(), join(ctx, "payload"), { recursive: true });
+  cpSync(contextDir("payload"), join(ctx, "payload"), { recursive: true });
   writeFileSync(join(ctx, "Containerfile"), "FROM scratch\nCOPY payload /payload\n");
   const peaks = [];
   for (let i = 0; i < RUNS; i++) {

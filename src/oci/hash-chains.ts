@@ -182,7 +182,8 @@ export class HashChains {
       Atomics.wait(this.turns, chain, turn, WAIT_MS);
     }
     hash(this.states[chain]!);
-    this.handOn(chain, id);
+    this.advance(chain, id);
+    this.drive(chain, id + 1);
   }
 
   /**
@@ -246,8 +247,7 @@ export class HashChains {
       const offered = Atomics.exchange(this.offered, chain * this.ref.slots + (t % this.ref.slots), 0);
       if (offered === 0) return;
       this.hashOffered(chain, t, offered - 1);
-      Atomics.store(this.turns, chain, t + 1);
-      Atomics.notify(this.turns, chain);
+      this.advance(chain, t);
     }
   }
 
@@ -271,11 +271,10 @@ export class HashChains {
     }
   }
 
-  /** Hands the turn on after block `id`, and hashes what later blocks offered meanwhile. */
-  private handOn(chain: Chain, id: number): void {
+  /** Hands the turn on after block `id`, waking whoever waits for it. */
+  private advance(chain: Chain, id: number): void {
     Atomics.store(this.turns, chain, id + 1);
     Atomics.notify(this.turns, chain);
-    this.drive(chain, id + 1);
   }
 
   /** A block failed: no later block waits for it, and no digest of this stream is given. */
